@@ -1,0 +1,207 @@
+"""Coordinate reference systems for Chinese planning data.
+
+Data are stored and displayed in CGCS2000 geographic coordinates (EPSG:4490, which is
+within a metre of WGS84) and measured in the CGCS2000 3-degree Gauss–Krüger zone that
+contains them (EPSG:4534–4554, "CM" eastings). Survey files often come in Gauss–Krüger
+with the zone number prefixed to the easting (8-digit X, EPSG:4513–4533 for 3° zones,
+EPSG:4491–4501 for 6° zones); those are recognised from the magnitude of the coordinates.
+
+Examples
+--------
+>>> metric_crs_for((116.30, 39.98, 116.34, 40.01)).to_epsg()
+4548
+>>> zone_prefixed_crs(39_500_000.0, 4_430_000.0).to_epsg()
+4527
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_crs_info
+from pyproj.enums import PJType
+
+from gis.errors import CRSError
+from gis.i18n import N_
+
+__all__ = [
+    "STORAGE_CRS",
+    "ensure_crs",
+    "metric_crs_for",
+    "to_metric",
+    "to_storage",
+    "zone_prefixed_crs",
+]
+
+STORAGE_CRS = CRS.from_epsg(4490)
+"""CGCS2000 geographic: how gridplan stores and displays layers."""
+
+_GEOGRAPHIC_OK = {4326, 4490, 4610, 4214}
+
+
+@functools.cache
+def _gk_cm_zones() -> tuple[tuple[int, float], ...]:
+    """EPSG codes of the CGCS2000 3° GK "CM" CRSs and their central meridians."""
+    out = []
+    for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS):
+        if info.name.startswith("CGCS2000 / 3-degree Gauss-Kruger CM "):
+            cm = float(info.name.rsplit("CM ", 1)[1].rstrip("E"))
+            out.append((int(info.code), cm))
+    return tuple(sorted(out, key=lambda item: item[1]))
+
+
+def metric_crs_for(bounds: tuple[float, float, float, float]) -> CRS:
+    """Return the CGCS2000 3° Gauss–Krüger CM zone for lon/lat ``bounds``.
+
+    Falls back to the WGS84 UTM zone outside China.
+    """
+    lon = (bounds[0] + bounds[2]) / 2
+    zones = _gk_cm_zones()
+    if zones and zones[0][1] - 1.5 <= lon <= zones[-1][1] + 1.5:
+        code, _ = min(zones, key=lambda item: abs(item[1] - lon))
+        return CRS.from_epsg(code)
+    lat = (bounds[1] + bounds[3]) / 2
+    crs_list = query_crs_info(
+        auth_name="EPSG",
+        pj_types=PJType.PROJECTED_CRS,
+        area_of_interest=AreaOfInterest(lon, lat, lon, lat),
+        contains=True,
+    )
+    for info in crs_list:
+        if info.name.startswith("WGS 84 / UTM zone"):
+            return CRS.from_epsg(int(info.code))
+    return CRS.from_epsg(3857)
+
+
+def zone_prefixed_crs(easting: float, northing: float) -> CRS:
+    """Return the zone-prefixed CGCS2000 Gauss–Krüger CRS for an 8-digit easting.
+
+    Zones 25–45 are 3° zones (EPSG:4513–4533); zones 13–23 are 6° zones (EPSG:4491–4501).
+    """
+    zone = int(easting // 1_000_000)
+    if 25 <= zone <= 45:
+        return CRS.from_epsg(4513 + zone - 25)
+    if 13 <= zone <= 23:
+        return CRS.from_epsg(4491 + zone - 13)
+    msg = N_(
+        "Easting {easting:.0f} starts with zone {zone}, which is not a Gauss–Krüger zone over "
+        "China (3° zones 25–45, 6° zones 13–23). Check the X/Y columns are not swapped."
+    )
+    raise CRSError(msg, easting=easting, zone=zone)
+
+
+def _looks_like_china_lonlat(bounds: np.ndarray) -> bool:
+    return bool(70 <= bounds[0] <= 140 and 70 <= bounds[2] <= 140 and 0 <= bounds[1] <= 60 and 0 <= bounds[3] <= 60)
+
+
+def _guess_for_missing(bounds: np.ndarray) -> str:
+    """Say which CRS the coordinates probably are in, for the error message."""
+    if _looks_like_china_lonlat(bounds):
+        return "EPSG:4490"
+    if 10_000_000 <= bounds[0] < 50_000_000 and 1_000_000 <= bounds[1] < 6_000_000:
+        try:
+            return f"EPSG:{zone_prefixed_crs(bounds[0], bounds[1]).to_epsg()}"
+        except CRSError:
+            return "EPSG:45xx"
+    if 0 < bounds[0] < 1_000_000 and 1_000_000 <= bounds[1] < 6_000_000:
+        return "EPSG:4534–4554"
+    return "EPSG:4490"
+
+
+def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None = None) -> gpd.GeoDataFrame:
+    """Check and fix a layer's CRS; return it in the storage CRS (EPSG:4490).
+
+    Parameters
+    ----------
+    gdf
+        The layer as read.
+    layer
+        Its name, for messages.
+    crs
+        A CRS declared by the planner for a file that has none (``--crs``).
+
+    Raises
+    ------
+    CRSError
+        If the layer has no CRS and none is declared, or its coordinates do not fit its CRS.
+    """
+    if crs is not None:
+        gdf = gdf.set_crs(crs, allow_override=True)
+    if gdf.empty:
+        return gdf.set_crs(STORAGE_CRS, allow_override=True) if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
+    bounds = np.asarray(gdf.total_bounds, dtype=float)
+    if not np.all(np.isfinite(bounds)):
+        return gdf if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
+    if gdf.crs is None:
+        guess = _guess_for_missing(bounds)
+        msg = N_(
+            "Layer {layer} has no coordinate reference system (no .prj or CRS). Declare it: "
+            "for longitude/latitude use EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84); these "
+            "coordinates look like {guess}. In the CLI add --crs {guess}; in the app choose it on "
+            "the Data page."
+        )
+        raise CRSError(msg, layer=layer, guess=guess)
+    source = CRS.from_user_input(gdf.crs)
+    if source.is_geographic:
+        if not _looks_like_china_lonlat(bounds):
+            if 10_000 < abs(bounds[0]) or 10_000 < abs(bounds[1]):
+                msg = N_(
+                    "Layer {layer} says it is in longitude/latitude ({crs}) but its coordinates "
+                    "are metres (x from {x:.0f}). Declare its real projected CRS, e.g. a CGCS2000 "
+                    "Gauss–Krüger zone (EPSG:4534–4554, or EPSG:4513–4533 with zone-prefixed X)."
+                )
+                raise CRSError(msg, layer=layer, crs=source.name, x=bounds[0])
+            if not (-180 <= bounds[0] <= 180 and -90 <= bounds[1] <= 90):
+                msg = N_("Layer {layer} has coordinates outside longitude/latitude range.")
+                raise CRSError(msg, layer=layer)
+        return gdf.to_crs(STORAGE_CRS)
+    # Projected: detect a zone prefix declared as a plain CM CRS, or the reverse.
+    easting = bounds[0]
+    if easting >= 10_000_000 and not _false_easting_has_zone(source):
+        gdf = gdf.set_crs(zone_prefixed_crs(easting, bounds[1]), allow_override=True)
+    elif easting < 1_000_000 and _false_easting_has_zone(source):
+        msg = N_(
+            "Layer {layer} is declared as {crs}, whose X values carry a zone prefix, but its X "
+            "values ({x:.0f}) have none. Declare the matching CM zone instead (EPSG:4534–4554)."
+        )
+        raise CRSError(msg, layer=layer, crs=source.name, x=easting)
+    out = gdf.to_crs(STORAGE_CRS)
+    out_bounds = out.total_bounds
+    if not _looks_like_china_lonlat(out_bounds):
+        msg = N_(
+            "Layer {layer} in {crs} lands outside China (longitude {lon:.2f}, latitude {lat:.2f}). "
+            "The declared CRS is probably wrong, or X and Y are swapped."
+        )
+        raise CRSError(msg, layer=layer, crs=source.name, lon=out_bounds[0], lat=out_bounds[1])
+    return out
+
+
+def _false_easting_has_zone(crs: CRS) -> bool:
+    for param in getattr(crs.coordinate_operation, "params", []) or []:
+        if param.name == "False easting":
+            return bool(param.value >= 1_000_000)
+    return False
+
+
+def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in EPSG:4490."""
+    return gdf.to_crs(STORAGE_CRS)
+
+
+def to_metric(gdf: gpd.GeoDataFrame, *, crs: CRS | None = None) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in a metric CRS (its CGCS2000 3° GK zone unless ``crs`` is given)."""
+    if gdf.crs is None:
+        msg = N_("A layer has no CRS; it cannot be measured.")
+        raise CRSError(msg)
+    if crs is None:
+        geographic = gdf.to_crs(STORAGE_CRS) if not gdf.crs.is_geographic else gdf
+        bounds = geographic.total_bounds
+        if not all(math.isfinite(b) for b in bounds):
+            return gdf
+        crs = metric_crs_for(tuple(bounds))
+    return gdf.to_crs(crs)

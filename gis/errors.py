@@ -1,0 +1,85 @@
+"""gridplan's small error hierarchy.
+
+Every error a planner can cause is a :class:`GridplanError` (a ``ValueError``) whose
+message says what is wrong and how to fix it, in English (``str(err)``) or in the
+planner's language (``err.render("zh_CN")``). The message template is a gettext
+``msgid`` so the same text is translated in the CLI, the app and the exports.
+
+====================  ==========================================================
+``LayerReadError``    a file or layer cannot be read (format, zip, encoding)
+``CRSError``          missing or unsupported coordinate reference system
+``FieldError``        missing or malformed attribute columns
+``GeometryError``     geometry that cannot be used even after repair
+``RulesError``        a rule set with unknown keys or impossible values
+``InfeasibleError``   a planning request the data cannot satisfy
+====================  ==========================================================
+
+Examples
+--------
+>>> err = CRSError(N_("Layer {layer} has no coordinate reference system."), layer="roads")
+>>> str(err)
+'Layer roads has no coordinate reference system.'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gis.i18n import N_, translator
+
+__all__ = [
+    "CRSError",
+    "FieldError",
+    "GeometryError",
+    "GridplanError",
+    "InfeasibleError",
+    "LayerReadError",
+    "RulesError",
+]
+
+
+class GridplanError(ValueError):
+    """A problem with the planner's input, with a translatable message.
+
+    Parameters
+    ----------
+    msgid
+        The English message template (marked with ``N_`` for extraction); ``{name}``
+        placeholders are filled from ``params``.
+    **params
+        Values for the placeholders.
+    """
+
+    def __init__(self, msgid: str, /, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(self.render("en"))
+
+    def render(self, lang: str | None = None) -> str:
+        """Return the message in ``lang`` (zh-CN by default)."""
+        return translator(lang).gettext(self.msgid).format(**self.params)
+
+
+class LayerReadError(GridplanError):
+    """A file or layer could not be read."""
+
+
+class CRSError(GridplanError):
+    """A layer's coordinate reference system is missing or unsupported."""
+
+
+class FieldError(GridplanError):
+    """Attribute columns are missing or malformed."""
+
+
+class GeometryError(GridplanError):
+    """Geometry that cannot be used, even after repair."""
+
+
+class RulesError(GridplanError):
+    """A rule set with unknown keys or impossible values."""
+
+
+class InfeasibleError(GridplanError):
+    """A planning request that the data cannot satisfy."""
+

@@ -1,0 +1,194 @@
+"""Field aliases: a planner's own column names (Chinese or English) → gridplan's contract.
+
+The contract is in SCHEMA.md. Matching ignores case, spaces, underscores, hyphens and
+full-width punctuation, so ``户 数``, ``HOUSEHOLDS`` and ``house_holds`` all map to
+``households``. The mapping chosen is returned so it can be shown to the planner and
+overridden by hand.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"楼栋编号": ["1"], "户数": [48], "层数": [6], "备注": ["x"]})
+>>> mapped, mapping = map_fields(df, layer="buildings")
+>>> mapping
+{'楼栋编号': 'building_id', '户数': 'households', '层数': 'floors'}
+>>> list(mapped.columns)
+['building_id', 'households', 'floors', '备注']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+import pandas as pd
+
+__all__ = ["ALIASES", "LAYER_ALIASES", "NUMERIC_FIELDS", "canonical_layer", "map_fields"]
+
+# canonical field -> aliases (English and Chinese), per layer.
+_COMMON: dict[str, tuple[str, ...]] = {
+    "name": ("name", "名称", "名字", "mc"),
+    "community_id": ("community_id", "community_code", "社区编码", "社区代码", "社区编号", "sqbm", "sqdm"),
+    "compound_id": ("compound_id", "小区编码", "小区编号", "小区代码", "xqbm"),
+}
+
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "buildings": {
+        "building_id": ("building_id", "bldg_id", "楼栋编号", "楼栋编码", "楼栋代码", "建筑编号", "ldbh", "osm_id"),
+        "households": ("households", "hh", "households_n", "户数", "住户数", "总户数", "居民户数", "hs"),
+        "residents": ("residents", "population", "pop", "人口", "常住人口", "人数", "居住人口", "rk"),
+        "floors": ("floors", "levels", "building:levels", "storeys", "层数", "楼层", "楼层数", "地上层数", "cs"),
+        "height": ("height", "高度", "建筑高度"),
+        "units": ("units", "单元数", "单元", "dys"),
+        "name": ("name", "楼栋名称", "楼号", "楼栋号", "建筑名称", "名称"),
+        "address": ("address", "addr", "地址", "门牌", "门牌地址"),
+        "compound_id": _COMMON["compound_id"],
+        "compound_name": ("compound_name", "小区名称", "小区", "所属小区"),
+        "community_id": _COMMON["community_id"],
+        "community_name": ("community_name", "社区名称", "所属社区"),
+        "special_service_households": (
+            "special_service_households",
+            "special_service",
+            "民政对象",
+            "民政对象户数",
+            "重点服务对象",
+            "特殊群体户数",
+        ),
+        "is_residential": ("is_residential", "residential", "住宅", "是否住宅"),
+    },
+    "communities": {
+        "community_id": _COMMON["community_id"],
+        "name": ("name", "社区名称", "社区", "名称", "community_name"),
+        "street": ("street", "街道", "街道名称", "所属街道", "乡镇街道"),
+        "street_code": ("street_code", "街道编码", "街道代码"),
+        "district_code": ("district_code", "区县编码", "行政区划代码", "区划代码", "adcode"),
+        "staff": ("staff", "workers", "社区工作者", "社工人数", "工作人员数", "社区工作者人数", "在编人数"),
+        "residents": ("residents", "population", "人口", "常住人口", "居民人数"),
+        "households": ("households", "户数", "总户数"),
+    },
+    "compounds": {
+        "compound_id": _COMMON["compound_id"],
+        "name": ("name", "小区名称", "小区", "名称"),
+    },
+    "roads": {
+        "name": ("name", "道路名称", "路名", "名称"),
+        "road_class": ("road_class", "highway", "kind_detail", "道路等级", "等级", "class"),
+        "width_m": ("width_m", "width", "道路宽度", "宽度", "路宽"),
+    },
+    "waterways": {"name": ("name", "河流名称", "水系名称", "名称")},
+    "barriers": {"kind": ("kind", "barrier", "类型", "围墙类型")},
+    "service_centres": {
+        "community_id": _COMMON["community_id"],
+        "name": ("name", "名称", "服务中心名称"),
+        "floor_area_m2": ("floor_area_m2", "floor_area", "建筑面积", "面积", "用房面积"),
+    },
+    "roster": {
+        "address": ("address", "地址", "门牌地址", "住址"),
+        "building_id": ("building_id", "楼栋编号", "楼栋编码", "楼号"),
+        "unit": ("unit", "单元", "单元号"),
+        "floor": ("floor", "楼层", "层"),
+        "room": ("room", "房号", "室", "门牌号"),
+        "residents": ("residents", "人口", "人数", "家庭人口"),
+        "households": ("households", "户数"),
+        "special_service": ("special_service", "民政对象", "是否民政对象", "重点人群"),
+    },
+}
+
+NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "buildings": ("households", "residents", "floors", "height", "units", "special_service_households"),
+    "communities": ("staff", "residents", "households"),
+    "roads": ("width_m",),
+    "service_centres": ("floor_area_m2",),
+    "roster": ("residents", "households", "floor"),
+}
+"""Columns that must hold numbers ≥ 0 after aliasing."""
+
+LAYER_ALIASES: dict[str, tuple[str, ...]] = {
+    "buildings": ("buildings", "building", "楼栋", "建筑", "建筑物", "房屋", "楼宇", "bldg", "jzw"),
+    "communities": ("communities", "community", "社区", "社区边界", "社区范围", "居委会"),
+    "compounds": ("compounds", "compound", "小区", "小区边界", "residential_areas", "住宅小区"),
+    "roads": ("roads", "road", "道路", "路网", "streets"),
+    "waterways": ("waterways", "waterway", "rivers", "river", "河流", "水系", "water_areas"),
+    "barriers": ("barriers", "barrier", "walls", "wall", "围墙", "landuse_lines"),
+    "service_centres": ("service_centres", "service_centers", "党群服务中心", "服务中心", "社区服务中心"),
+    "roster": ("roster", "花名册", "住户", "households"),
+}
+
+
+def _key(name: str) -> str:
+    name = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    return re.sub(r"[\s_\-:：()（）]+", "", name)
+
+
+def canonical_layer(name: str) -> str | None:
+    """Return the contract layer a file or layer name stands for, or ``None``.
+
+    Examples
+    --------
+    >>> canonical_layer("楼栋"), canonical_layer("Residential_Areas"), canonical_layer("x")
+    ('buildings', 'compounds', None)
+    """
+    key = _key(name)
+    for layer, aliases in LAYER_ALIASES.items():
+        if key in {_key(a) for a in aliases}:
+            return layer
+    for layer, aliases in LAYER_ALIASES.items():  # a file called "海淀区_楼栋.shp"
+        if any(_key(a) in key for a in aliases if len(_key(a)) >= 2 and not a.isascii()):
+            return layer
+    return None
+
+
+def map_fields(
+    df: pd.DataFrame,
+    *,
+    layer: str,
+    overrides: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename a layer's columns to the contract and report the mapping.
+
+    Parameters
+    ----------
+    df
+        The layer as read.
+    layer
+        The contract layer (``buildings``, ``communities``, …).
+    overrides
+        ``{original column: contract field}`` chosen by the planner; these win over the
+        aliases. Map a column to ``""`` to ignore it.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The renamed frame (other columns kept as they came) and ``{original: canonical}``
+        for every renamed column.
+    """
+    aliases = ALIASES.get(layer, {})
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    overrides = dict(overrides or {})
+    for original, target in overrides.items():
+        if original in df.columns and target:
+            mapping[original] = target
+            taken.add(target)
+    ignored = {original for original, target in overrides.items() if not target}
+    by_key = {_key(c): c for c in df.columns if c != "geometry"}
+    for canonical, names in aliases.items():
+        if canonical in taken:
+            continue
+        for alias in names:
+            original = by_key.get(_key(alias))
+            if original is None or original in mapping or original in ignored:
+                continue
+            mapping[original] = canonical
+            taken.add(canonical)
+            break
+    # Columns already named like a contract field but shadowed by a mapped alias are kept
+    # under a suffixed name so nothing is lost.
+    renamed = df.rename(
+        columns={
+            c: f"{c}_original" for c in df.columns if c in taken and c not in mapping and c != "geometry"
+        }
+    )
+    renamed = renamed.rename(columns=mapping)
+    return renamed, {k: v for k, v in mapping.items() if k != v}

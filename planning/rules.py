@@ -1,0 +1,344 @@
+"""Rule sets: every planning number as data, with the published source it comes from.
+
+A :class:`RuleSet` is frozen: the app and the CLI pass it down explicitly (no global
+settings), and a planner edits a copy (``dataclasses.replace`` or :meth:`RuleSet.with_values`).
+Presets are named after the city whose published guidance they encode.
+
+Sources
+-------
+- Kunming 2024: guidance on setting urban communities — a normal community has at least
+  3,000 households; more than 5,000 households may be split; 50,000 or more residents must be.
+- Gaoping (Shanxi) 2024: basic grids of 30–50 households, seamless coverage.
+- Ningbo 2013: one community worker per 250 households; working funds 280,000 yuan per
+  1,000 households a year; service space at least 40 m² per 100 households.
+- Shanghai Baoshan: a social worker's patch (片区) of about 350 households.
+
+Examples
+--------
+>>> rules = get_preset("default")
+>>> rules.split_households, rules.grid_max_households, rules.households_per_worker
+(5000, 50, 250)
+>>> print(rules.cite("households_per_worker"))
+Ningbo 2013: 1 community worker per 250 households
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gis.errors import RulesError
+from gis.i18n import N_
+
+__all__ = [
+    "PRESETS",
+    "Citation",
+    "RuleSet",
+    "get_preset",
+    "load_rules",
+    "preset_names",
+    "save_rules",
+]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a rule's number comes from."""
+
+    rule: str
+    source: str
+    statement: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.statement}"
+
+
+_KUNMING = "Kunming 2024"
+_GAOPING = "Gaoping 2024"
+_NINGBO = "Ningbo 2013"
+_BAOSHAN = "Shanghai Baoshan"
+_ASSUMED = "gridplan assumption"
+
+_DEFAULT_CITATIONS: tuple[Citation, ...] = (
+    Citation("min_households", _KUNMING, "a normal urban community has at least 3,000 households"),
+    Citation("split_households", _KUNMING, "a community of more than 5,000 households may be split"),
+    Citation("must_split_residents", _KUNMING, "a community of 50,000 or more residents must be split"),
+    Citation("grid_min_households", _GAOPING, "a basic grid holds 30–50 households"),
+    Citation("grid_max_households", _GAOPING, "a basic grid holds 30–50 households"),
+    Citation("households_per_worker", _NINGBO, "1 community worker per 250 households"),
+    Citation("funds_yuan_per_1000_households", _NINGBO, "working funds of 280,000 yuan per 1,000 households a year"),
+    Citation("service_space_m2_per_100_households", _NINGBO, "service space of at least 40 m² per 100 households"),
+    Citation("patch_households", _NINGBO, "one worker's patch (片区) per 250 households"),
+    Citation("area_per_dwelling_m2", _ASSUMED, "90 m² gross floor area per dwelling (≈ 36–40 m² per person × 2.6 persons)"),
+    Citation("default_floors", _ASSUMED, "6 storeys assumed for a residential building with no height (a walk-up)"),
+    Citation("storey_height_m", _ASSUMED, "3 m per storey to turn a height into floors"),
+    Citation("persons_per_household", "7th national census 2020", "2.62 persons per household on average"),
+    Citation("special_service_weight", _ASSUMED, "special-service households count once (1.0) unless a city says more"),
+)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The numbers gridplan plans with, each with a citation.
+
+    Parameters
+    ----------
+    name
+        Short preset key (``default``, ``kunming``, …).
+    title
+        A human title for the preset.
+    min_households
+        Below this a community is ``small``.
+    split_households
+        Above this a community ``may_split``.
+    must_split_residents
+        At or above this many residents a community ``must_split``.
+    grid_min_households, grid_max_households
+        The households band of a basic grid.
+    households_per_worker
+        Households served by one community worker.
+    funds_yuan_per_1000_households
+        Working funds per 1,000 households a year.
+    service_space_m2_per_100_households
+        Service space per 100 households.
+    patch_households
+        Households in one worker's patch (片区).
+    area_per_dwelling_m2
+        Gross floor area per dwelling, to estimate households from footprints.
+    default_floors
+        Storeys assumed for a residential building with no height data.
+    storey_height_m
+        Metres per storey, to turn a height into floors.
+    persons_per_household
+        Residents per household where residents are not given.
+    special_service_weight
+        How many households one special-service household counts as in a grid's workload
+        (1.0 = no extra weight).
+    citations
+        Where each number comes from.
+    """
+
+    name: str = "default"
+    title: str = "Kunming 2024 sizes, Gaoping 2024 grids, Ningbo 2013 staffing"
+    min_households: int = 3000
+    split_households: int = 5000
+    must_split_residents: int = 50000
+    grid_min_households: int = 30
+    grid_max_households: int = 50
+    households_per_worker: int = 250
+    funds_yuan_per_1000_households: float = 280_000.0
+    service_space_m2_per_100_households: float = 40.0
+    patch_households: int = 250
+    area_per_dwelling_m2: float = 90.0
+    default_floors: int = 6
+    storey_height_m: float = 3.0
+    special_service_weight: float = 1.0
+    persons_per_household: float = 2.62
+    citations: tuple[Citation, ...] = field(default=_DEFAULT_CITATIONS, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_values(self)
+
+    # -- numbers -------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """Return the editable numbers (everything but the citations) as a dict."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "citations"
+        }
+
+    def with_values(self, **values: Any) -> RuleSet:
+        """Return a copy with some numbers changed; unknown keys are rejected.
+
+        Examples
+        --------
+        >>> get_preset("default").with_values(households_per_worker=300).households_per_worker
+        300
+        """
+        _check_keys(values)
+        return dataclasses.replace(self, **values)
+
+    def cite(self, rule: str) -> str:
+        """Return ``"source: statement"`` for one rule, or a note that it was edited."""
+        for citation in self.citations:
+            if citation.rule == rule:
+                return str(citation)
+        return f"{rule} = {getattr(self, rule)} (set by the planner)"
+
+    def sources(self) -> list[dict[str, str]]:
+        """Return one row per rule: the rule, its value and its source, for reports."""
+        return [
+            {"rule": f, "value": str(v), "source": self.cite(f)}
+            for f, v in self.values().items()
+            if f not in {"name", "title"}
+        ]
+
+
+def _check_keys(values: dict[str, Any]) -> None:
+    known = {f.name for f in dataclasses.fields(RuleSet)} - {"citations"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        msg = N_("Unknown rule {keys}. Known rules are: {known}. Check the spelling in the rule file.")
+        raise RulesError(msg, keys=", ".join(unknown), known=", ".join(sorted(known)))
+
+
+_POSITIVE = (
+    "min_households",
+    "split_households",
+    "must_split_residents",
+    "grid_min_households",
+    "grid_max_households",
+    "households_per_worker",
+    "patch_households",
+    "area_per_dwelling_m2",
+    "default_floors",
+    "storey_height_m",
+    "persons_per_household",
+)
+
+
+def _check_values(rules: RuleSet) -> None:
+    for name in (*_POSITIVE, "funds_yuan_per_1000_households", "service_space_m2_per_100_households"):
+        value = getattr(rules, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            msg = N_("Rule {rule} must be a number, not {value!r}.")
+            raise RulesError(msg, rule=name, value=value)
+        if name in _POSITIVE and value <= 0:
+            msg = N_("Rule {rule} must be greater than 0 (it is {value}).")
+            raise RulesError(msg, rule=name, value=value)
+        if value < 0:
+            msg = N_("Rule {rule} cannot be negative (it is {value}).")
+            raise RulesError(msg, rule=name, value=value)
+    if rules.grid_min_households > rules.grid_max_households:
+        msg = N_(
+            "The grid band is empty: grid_min_households ({low}) is larger than "
+            "grid_max_households ({high}). Make the minimum smaller than the maximum."
+        )
+        raise RulesError(msg, low=rules.grid_min_households, high=rules.grid_max_households)
+    if rules.min_households > rules.split_households:
+        msg = N_(
+            "min_households ({low}) is larger than split_households ({high}): no community "
+            "could be the right size. Make the normal minimum smaller than the split threshold."
+        )
+        raise RulesError(msg, low=rules.min_households, high=rules.split_households)
+    if not rules.special_service_weight >= 1:
+        msg = N_("Rule special_service_weight must be at least 1 (it is {value}).")
+        raise RulesError(msg, value=rules.special_service_weight)
+
+
+def _preset(name: str, title: str, changes: dict[str, Any], extra: tuple[Citation, ...]) -> RuleSet:
+    replaced = {c.rule for c in extra}
+    citations = tuple(c for c in _DEFAULT_CITATIONS if c.rule not in replaced) + extra
+    return RuleSet(name=name, title=title, citations=citations, **changes)
+
+
+PRESETS: dict[str, RuleSet] = {
+    "default": RuleSet(),
+    "kunming": _preset(
+        "kunming",
+        "Kunming 2024 (sizes), with Gaoping grids and Ningbo staffing",
+        {},
+        (),
+    ),
+    "baoshan": _preset(
+        "baoshan",
+        "Shanghai Baoshan patches of ~350 households",
+        {"patch_households": 350},
+        (Citation("patch_households", _BAOSHAN, "a social worker's patch of about 350 households"),),
+    ),
+    "ningbo": _preset(
+        "ningbo",
+        "Ningbo 2013 staffing with a 300-household worker (stretched staffing scenario)",
+        {"households_per_worker": 300},
+        (
+            Citation(
+                "households_per_worker",
+                _NINGBO,
+                "1 worker per 250 households is the standard; 300 is a stretched scenario",
+            ),
+        ),
+    ),
+}
+"""Named presets. Treat as read-only: use :func:`get_preset`, which returns the frozen object."""
+
+
+def preset_names() -> list[str]:
+    """Return the names of the shipped presets."""
+    return list(PRESETS)
+
+
+def get_preset(name: str = "default") -> RuleSet:
+    """Return a shipped preset by name.
+
+    Raises
+    ------
+    RulesError
+        If there is no preset of that name.
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        msg = N_("There is no rule preset called {name!r}. Choose one of: {names}.")
+        raise RulesError(msg, name=name, names=", ".join(PRESETS)) from None
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read a rule set from a TOML file.
+
+    The file may name a ``preset`` to start from and override any number; unknown keys
+    and impossible values are rejected with a message.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "rules.toml"
+    >>> _ = p.write_text('preset = "default"\\nhouseholds_per_worker = 200\\n', encoding="utf-8")
+    >>> load_rules(p).households_per_worker
+    200
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = N_("The rule file {path} does not exist.")
+        raise RulesError(msg, path=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = N_("The rule file {path} is not valid TOML ({error}). Save it as UTF-8 TOML.")
+        raise RulesError(msg, path=str(path), error=str(exc)) from None
+    data.pop("citations", None)
+    base = get_preset(str(data.pop("preset", data.get("name", "default"))))
+    return base.with_values(**data)
+
+
+def save_rules(rules: RuleSet, path: str | Path) -> Path:
+    """Write ``rules`` as TOML that :func:`load_rules` reads back.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = save_rules(get_preset("baoshan"), pathlib.Path(tempfile.mkdtemp()) / "r.toml")
+    >>> load_rules(p) == get_preset("baoshan")
+    True
+    """
+    path = Path(path)
+    lines = [f"# gridplan rule set; sources: see `gridplan rules` or {rules.title}"]
+    base = rules.name if rules.name in PRESETS else "default"
+    lines.append(f"preset = {_toml_value(base)}")
+    for key, value in rules.values().items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
