@@ -19,17 +19,35 @@ import math
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gis.errors import GridplanError
-from gis.i18n import normalize_language, translator
+from gis.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
 
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+
+# Labels of the human (non --json) output: the JSON keys and status values, marked here so
+# that ``scripts/i18n.sh`` extracts them (the CLI translates them through a variable).
+LABELS: tuple[str, ...] = (
+    N_("households"),
+    N_("residents"),
+    N_("staff"),
+    N_("required_staff"),
+    N_("shortfall"),
+    N_("households_per_worker"),
+    N_("residents_per_worker"),
+    N_("funds_yuan"),
+    N_("service_space_m2"),
+    N_("min_grids"),
+    N_("max_grids"),
+)
+STATUS_LABELS: tuple[str, ...] = (N_("ok"), N_("small"), N_("may_split"), N_("must_split"))
 
 
 def _default_language() -> str:
@@ -38,6 +56,21 @@ def _default_language() -> str:
         if value and value.split(".")[0].lower() not in {"c", "posix"}:
             return normalize_language(value)
     return normalize_language(None)
+
+
+def _argv_language(argv: Sequence[str]) -> str:
+    """Return the ``--lang`` of ``argv`` before it is parsed (for argparse's own messages)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return normalize_language(argv[i + 1])
+        if arg.startswith("--lang="):
+            return normalize_language(arg.partition("=")[2])
+    return _default_language()
+
+
+def _width(text: str) -> int:
+    """Return how many columns ``text`` takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _progress(args: argparse.Namespace, message: str) -> None:
@@ -83,13 +116,17 @@ def _rules(args: argparse.Namespace) -> Any:
 def _cmd_staff(args: argparse.Namespace) -> int:
     from planning.staffing import staffing
 
-    result = staffing(args.households, residents=args.residents, staff=args.staff, rules=_rules(args))
+    result = staffing(
+        args.households, residents=args.residents, staff=args.staff, rules=_rules(args)
+    )
     tr = translator(args.lang).gettext
 
     def human() -> str:
-        rows = [(tr(key), "—" if value is None else value) for key, value in result.as_dict().items()]
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        rows = [
+            (tr(key), "—" if value is None else value) for key, value in result.as_dict().items()
+        ]
+        width = max(_width(k) for k, _ in rows)
+        return "\n".join(f"{k}{' ' * (width - _width(k))}  {v}" for k, v in rows)
 
     _emit(args, result.as_dict(), human)
     return 0
@@ -102,10 +139,20 @@ def _read_options(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_check(args: argparse.Namespace) -> int:
     from planning.communities import load
 
-    _progress(args, "reading layers…")
+    _progress(args, N_("reading layers…"))
     loaded = load(args.input, rules=_rules(args), lang=args.lang, **_read_options(args))
-    _progress(args, "checking communities…")
-    columns = ["community_id", "name", "households", "residents", "status", "reasons", "required_staff", "staff", "shortfall"]
+    _progress(args, N_("checking communities…"))
+    columns = [
+        "community_id",
+        "name",
+        "households",
+        "residents",
+        "status",
+        "reasons",
+        "required_staff",
+        "staff",
+        "shortfall",
+    ]
     table = loaded.communities
     communities = [{c: _clean(row.get(c)) for c in columns} for _, row in table.iterrows()]
     tr = translator(args.lang).gettext
@@ -121,49 +168,175 @@ def _cmd_check(args: argparse.Namespace) -> int:
     def human() -> str:
         lines = []
         for c in communities:
-            lines.append(f"{c['community_id']}  {c['name']}  {c['households']} {tr('households')}  [{tr(c['status'])}]")
+            households = tr(N_("{households} households")).format(households=c["households"])
+            lines.append(f"{c['community_id']}  {c['name']}  {households}  [{tr(c['status'])}]")
             lines.extend(f"    - {reason}" for reason in c["reasons"])
         estimated = loaded.estimated_rows()
         if estimated:
-            msg = tr("{n} buildings' households are estimated from footprint × floors ({m} with assumed floors).")
+            msg = tr(
+                N_(
+                    "{n} buildings' households are estimated from footprint × floors "
+                    "({m} with assumed floors)."
+                )
+            )
             lines.append(msg.format(n=estimated, m=loaded.assumed_floor_rows()))
         lines.extend(f"! {p}" for p in payload["problems"])
+        lines.extend(f"· {n}" for n in payload["notes"])
         return "\n".join(lines)
 
     _emit(args, payload, human)
     return 0
 
 
-# -- parser -------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    common.add_argument("--lang", default=_default_language(), type=normalize_language, help="zh_CN (default) or en")
-    common.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    rules = argparse.ArgumentParser(add_help=False)
-    rules.add_argument("--preset", default="default", help="rule preset (default, kunming, baoshan, ningbo)")
-    rules.add_argument("--rules", type=Path, help="a rule set TOML file (overrides --preset)")
-    reading = argparse.ArgumentParser(add_help=False)
-    reading.add_argument("--encoding", help="text encoding of files without one (gbk, utf-8)")
-    reading.add_argument("--crs", help="CRS of layers that declare none, e.g. EPSG:4490")
+def _cmd_grids(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
 
-    parser = argparse.ArgumentParser(prog="gridplan", description="Plan community sizes and grids.")
+    from gis.plan import write_plan
+    from planning.communities import load
+    from planning.grids import make_grids
+
+    started = time.perf_counter()
+    rules = _rules(args)
+    changes = {}
+    if args.min_households is not None:
+        changes["grid_min_households"] = args.min_households
+    if args.max_households is not None:
+        changes["grid_max_households"] = args.max_households
+    rules = rules.with_values(**changes) if changes else rules
+    _progress(args, "reading layers…")
+    loaded = load(args.input, rules=rules, lang=args.lang, **_read_options(args))
+    project = loaded.project
+    communities = loaded.communities
+    wanted = [args.community] if args.community else None
+    if wanted and args.community not in set(communities["community_id"].astype(str)):
+        from gis.errors import InfeasibleError
+        from gis.i18n import N_
+
+        msg = N_("There is no community {community} in this project. Communities: {ids}.")
+        raise InfeasibleError(msg, community=args.community, ids=", ".join(communities["community_id"].astype(str)[:20]))
+    total = len(wanted) if wanted else len(communities)
+    bar = tqdm(total=total, desc="communities", file=sys.stderr, disable=args.quiet, unit="community")
+    result = make_grids(
+        project.buildings,
+        communities=communities,
+        roads=project.roads,
+        waterways=project.waterways,
+        barriers=project.barriers,
+        compounds=project.compounds,
+        rules=rules,
+        community_ids=wanted,
+        lang=args.lang,
+        progress=lambda _c: bar.update(1),
+    )
+    bar.close()
+    _progress(args, "writing the plan…")
+    write_plan(
+        args.out,
+        {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
+    )
+    summary = result.summary(low=rules.grid_min_households, high=rules.grid_max_households)
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["out"] = str(args.out)
+    out_of_range = result.grids[result.grids["status"] != "ok"]
+    summary["out_of_range"] = [
+        {"grid_code": row.grid_code, "households": int(row.households), "reason": row.reason}
+        for row in out_of_range.itertuples()
+    ]
+    tr = translator(args.lang).gettext
+
+    def human() -> str:
+        lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k != "out_of_range"]
+        lines.extend(f"! {g['grid_code']} ({g['households']}): {g['reason']}" for g in summary["out_of_range"])
+        return "\n".join(lines)
+
+    _emit(args, summary, human)
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one ``gridplan: …`` line (exit 2)."""
+
+    lang: str = DEFAULT_LANGUAGE
+
+    def error(self, message: str) -> NoReturn:
+        msg = translator(self.lang).gettext(N_("{error} (see {prog} --help)"))
+        self.exit(EXIT_BAD_INPUT, f"gridplan: {msg.format(error=message, prog=self.prog)}\n")
+
+
+def _parser(lang: str | None = None) -> argparse.ArgumentParser:
+    lang = normalize_language(lang or _default_language())
+    tr = translator(lang).gettext
+    common = _ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", help=tr(N_("print one JSON object on stdout"))
+    )
+    common.add_argument(
+        "--lang",
+        default=_default_language(),
+        type=normalize_language,
+        help=tr(N_("zh_CN (default) or en")),
+    )
+    common.add_argument("--quiet", action="store_true", help=tr(N_("no progress on stderr")))
+    rules = _ArgumentParser(add_help=False)
+    rules.add_argument(
+        "--preset",
+        default="default",
+        help=tr(N_("rule preset (default, kunming, baoshan, ningbo)")),
+    )
+    rules.add_argument(
+        "--rules", type=Path, help=tr(N_("a rule set TOML file (overrides --preset)"))
+    )
+    reading = _ArgumentParser(add_help=False)
+    reading.add_argument(
+        "--encoding", help=tr(N_("text encoding of files without one (gbk, utf-8)"))
+    )
+    reading.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+
+    parser = _ArgumentParser(prog="gridplan", description=tr(N_("Plan community sizes and grids.")))
     sub = parser.add_subparsers(dest="command", required=True)
-    staff = sub.add_parser("staff", parents=[common, rules], help="staffing figures for a household count")
-    staff.add_argument("--households", type=int, required=True)
-    staff.add_argument("--residents", type=int)
-    staff.add_argument("--staff", type=int)
+    staff = sub.add_parser(
+        "staff", parents=[common, rules], help=tr(N_("staffing figures for a household count"))
+    )
+    staff.add_argument(
+        "--households", type=int, required=True, help=tr(N_("households in the community"))
+    )
+    staff.add_argument("--residents", type=int, help=tr(N_("resident population (optional)")))
+    staff.add_argument("--staff", type=int, help=tr(N_("community workers in post now (optional)")))
     staff.set_defaults(func=_cmd_staff)
-    check = sub.add_parser("check", parents=[common, rules, reading], help="check every community against the rules")
-    check.add_argument("input", type=Path)
+    check = sub.add_parser(
+        "check",
+        parents=[common, rules, reading],
+        help=tr(N_("check every community against the rules")),
+    )
+    check.add_argument(
+        "input",
+        type=Path,
+        help=tr(
+            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
+        ),
+    )
     check.set_defaults(func=_cmd_check)
+    grids = sub.add_parser("grids", parents=[common, rules, reading], help="divide communities into grids")
+    grids.add_argument("input", type=Path)
+    grids.add_argument("--out", type=Path, required=True, help="the plan GeoPackage to write")
+    grids.add_argument("--community", help="only this community_id")
+    grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
+    grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
+    grids.set_defaults(func=_cmd_grids)
+    for each in (parser, staff, check):
+        each.lang = lang
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(_argv_language(argv))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     started = time.perf_counter()
     try:
         code = int(args.func(args))
@@ -171,18 +344,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gridplan: {exc.render(args.lang)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("gridplan: interrupted", file=sys.stderr)
+        print(f"gridplan: {translator(args.lang).gettext(N_('interrupted'))}", file=sys.stderr)
         return 130
     except Exception as exc:
         if os.environ.get("GRIDPLAN_DEBUG"):
             raise
         msg = translator(args.lang).gettext(
-            "internal error ({error}); please report it with the command you ran (GRIDPLAN_DEBUG=1 shows details)."
+            N_(
+                "internal error ({error}); please report it with the command you ran "
+                "(GRIDPLAN_DEBUG=1 shows details)."
+            )
         )
         print(f"gridplan: {msg.format(error=type(exc).__name__)}", file=sys.stderr)
         return EXIT_INTERNAL
     if time.perf_counter() - started > 5:
-        _progress(args, "done")
+        _progress(args, N_("done"))
     return code
 
 

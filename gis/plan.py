@@ -1,0 +1,67 @@
+"""Write a plan's layers to one GeoPackage, atomically.
+
+The plan is written to a temporary file beside the target and moved into place with
+``os.replace``, so a crash never leaves a half-written plan where the old one was.
+(Versioned, append-only plan stores are the job of the plan store.)
+
+Examples
+--------
+>>> import tempfile, pathlib, geopandas as gpd, pandas as pd
+>>> from shapely import box
+>>> grids = gpd.GeoDataFrame({"grid_code": ["110108001001001"]}, geometry=[box(116.3, 40, 116.31, 40.01)], crs=4490)
+>>> path = write_plan(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", {"grids": grids, "grid_members": pd.DataFrame({"grid_code": ["110108001001001"], "households": [40]})})
+>>> sorted(read_plan(path))
+['grid_members', 'grids']
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from gis.errors import LayerReadError
+from gis.i18n import N_
+
+__all__ = ["read_plan", "write_plan"]
+
+
+def write_plan(path: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:
+    """Write ``layers`` (GeoDataFrames or plain tables) to one GeoPackage at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        for name, frame in layers.items():
+            if isinstance(frame, gpd.GeoDataFrame):
+                frame.to_file(tmp, layer=name, driver="GPKG")
+            else:
+                pyogrio.write_dataframe(pd.DataFrame(frame), tmp, layer=name, driver="GPKG")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def read_plan(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read every layer of a plan GeoPackage."""
+    path = Path(path)
+    if not path.exists():
+        msg = N_("The file {file} does not exist.")
+        raise LayerReadError(msg, file=str(path))
+    out: dict[str, pd.DataFrame] = {}
+    for name, geometry_type in pyogrio.list_layers(path):
+        if geometry_type is None:
+            out[str(name)] = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
+        else:
+            out[str(name)] = gpd.read_file(path, layer=name)
+    return out

@@ -1,0 +1,990 @@
+"""The grid engine: contiguous 30–50 household grids that tile each community.
+
+How it works
+------------
+1. **Atoms.** Every building's territory (:mod:`planning.territory`) is an atom. A
+   building with more households than a grid holds is divided by unit (单元) and floor
+   range into near-equal parts, and its territory into as many equal-area pieces (an r × c
+   arrangement, which keeps pieces compact); a building that cannot be divided into whole
+   in-range parts is divided by unit, and the units are grouped like small buildings.
+2. **Zones.** Each compound (小区) is a zone; so is the rest of each street block. Zones are
+   divided alone. A zone that cannot be divided alone (too few households, or households
+   on a lattice that no grouping fits) is joined to a neighbouring zone — the only case in
+   which a grid crosses a compound edge or a road.
+3. **Division.** Within a zone the atoms are ordered along several sweeps (straight and
+   serpentine, in four directions); for each order, dynamic programming cuts it into
+   consecutive runs minimising, in this order, the number of runs outside the band, the
+   runs that are not connected, and then the distance from the target and the spread
+   (compactness). Connectivity of each run is kept incrementally with a union–find. The
+   best cut over all orders wins; single moves of boundary atoms then repair what is left.
+4. **Territory.** Atoms with no households (parks, shops) join an adjacent grid; grids are
+   unions of their atoms' territories, snap-rounded so they tile the community exactly.
+5. **Patches and codes.** Whole grids are grouped the same way into contiguous patches of
+   about ``patch_households``, one per required worker; grids are coded district (6) +
+   street (3) + community (3) + sequence (3), numbered north→south, west→east.
+
+Every grid outside the band is reported with the reason (``status``, ``reason``).
+
+Examples
+--------
+>>> from gis.datasets.synthetic import make_district
+>>> layers = make_district(3_000, seed=1)
+>>> result = make_grids(layers["buildings"], communities=layers["communities"],
+...                     roads=layers["roads"], compounds=layers["compounds"])
+>>> int(result.grids["households"].sum()) == int(layers["buildings"]["households"].sum())
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.crs import STORAGE_CRS
+from gis.i18n import N_, translator
+from planning.rules import RuleSet, get_preset
+from planning.territory import split_equal_area, territories
+
+__all__ = ["GridResult", "make_grids", "partition", "polsby_popper", "crosswalk"]
+
+_OUT = 1_000_000.0  # cost of a run outside the band
+_DISCONNECTED = 10_000_000.0  # cost of a run that is not connected
+
+
+# --------------------------------------------------------------------------------------
+# the partition core
+# --------------------------------------------------------------------------------------
+def _orders(x: np.ndarray, y: np.ndarray, weights: np.ndarray, target: float) -> list[np.ndarray]:
+    """Candidate orders of atoms: straight sweeps and serpentines in several directions."""
+    n = len(x)
+    if n <= 1:
+        return [np.arange(n)]
+    orders: list[np.ndarray] = []
+    total = max(float(weights.sum()), 1.0)
+    k = max(1.0, total / target)
+    for angle in (0.0, 90.0, 45.0, 135.0):
+        theta = math.radians(angle)
+        u = x * math.cos(theta) + y * math.sin(theta)
+        v = -x * math.sin(theta) + y * math.cos(theta)
+        orders.append(np.lexsort((v, u)))
+        span_v = float(v.max() - v.min())
+        span_u = float(u.max() - u.min())
+        if span_v <= 0:
+            continue
+        # serpentine rows about one grid deep: runs of the order become compact blobs
+        area = max(span_u * span_v, 1.0)
+        for depth_factor in (1.0, 1.6):
+            depth = max(math.sqrt(area / k) * depth_factor, 1e-6)
+            row = np.floor((v - v.min()) / depth).astype(int)
+            direction = np.where(row % 2 == 0, u, -u)
+            orders.append(np.lexsort((direction, row)))
+    return orders
+
+
+class _UnionFind:
+    __slots__ = ("parent",)
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, a: int) -> int:
+        parent = self.parent
+        root = a
+        while parent[root] != root:
+            root = parent[root]
+        while parent[a] != root:
+            parent[a], a = root, parent[a]
+        return root
+
+
+def _cut(
+    order: np.ndarray,
+    weights: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    neighbours: list[set[int]],
+    *,
+    low: float,
+    high: float,
+    target: float,
+    scale: float,
+) -> tuple[float, list[np.ndarray]]:
+    """Optimal cut of one order into consecutive runs (dynamic programming)."""
+    n = len(order)
+    w = weights[order]
+    best = np.full(n + 1, np.inf)
+    back = np.zeros(n + 1, dtype=int)
+    best[0] = 0.0
+    position = {int(a): i for i, a in enumerate(order)}
+    for start in range(n):
+        if not np.isfinite(best[start]):
+            continue
+        total = 0.0
+        sx = sy = sxx = 0.0
+        uf = _UnionFind()
+        components = 0
+        for end in range(start, n):
+            atom = int(order[end])
+            h = w[end]
+            total += h
+            sx += h * x[atom]
+            sy += h * y[atom]
+            sxx += h * (x[atom] ** 2 + y[atom] ** 2)
+            uf.parent[atom] = atom
+            components += 1
+            for other in neighbours[atom]:
+                p = position.get(other)
+                if p is not None and start <= p < end:
+                    ra, rb = uf.find(atom), uf.find(other)
+                    if ra != rb:
+                        uf.parent[ra] = rb
+                        components -= 1
+            if total > high and end > start and total - h >= low:
+                break
+            if total > 2 * high + target and end > start:
+                break
+            cost = 0.0
+            if total < low or total > high:
+                cost += _OUT + abs(total - target) * 100
+            if components > 1:
+                cost += _DISCONNECTED
+            if total > 0:
+                spread = sxx / total - (sx / total) ** 2 - (sy / total) ** 2
+                cost += ((total - target) / target) ** 2 * 20 + spread / scale
+            candidate = best[start] + cost
+            if candidate < best[end + 1]:
+                best[end + 1] = candidate
+                back[end + 1] = start
+    runs: list[np.ndarray] = []
+    end = n
+    while end > 0:
+        start = back[end]
+        runs.append(order[start:end])
+        end = start
+    return float(best[n]), runs[::-1]
+
+
+def _connected(members: Iterable[int], neighbours: list[set[int]]) -> bool:
+    members = set(members)
+    if len(members) <= 1:
+        return True
+    start = next(iter(members))
+    seen = {start}
+    stack = [start]
+    while stack:
+        a = stack.pop()
+        for b in neighbours[a]:
+            if b in members and b not in seen:
+                seen.add(b)
+                stack.append(b)
+    return len(seen) == len(members)
+
+
+def _repair(
+    labels: np.ndarray,
+    weights: np.ndarray,
+    neighbours: list[set[int]],
+    *,
+    low: float,
+    high: float,
+    max_rounds: int = 4,
+) -> np.ndarray:
+    """Single moves of boundary atoms between adjacent groups that reduce the runs out of the band."""
+    labels = labels.copy()
+    for _ in range(max_rounds):
+        sums = pd.Series(weights).groupby(labels).sum()
+        bad = {g for g, s in sums.items() if s < low or s > high}
+        if not bad:
+            break
+        improved = False
+        for atom in np.argsort(-weights):
+            g = labels[atom]
+            for other in neighbours[atom]:
+                h = labels[other]
+                if h == g:
+                    continue
+                if g not in bad and h not in bad:
+                    continue
+                new_g, new_h = sums[g] - weights[atom], sums[h] + weights[atom]
+                before = (not low <= sums[g] <= high) + (not low <= sums[h] <= high)
+                after = (not low <= new_g <= high or new_g == 0 and False) + (not low <= new_h <= high)
+                if new_g == 0:
+                    after = not low <= new_h <= high
+                if after >= before:
+                    continue
+                members = np.flatnonzero(labels == g)
+                if len(members) > 1 and not _connected(set(members) - {atom}, neighbours):
+                    continue
+                labels[atom] = h
+                sums[g], sums[h] = new_g, new_h
+                bad = {k for k, s in sums.items() if (s < low or s > high) and s > 0}
+                improved = True
+                break
+        if not improved:
+            break
+    return labels
+
+
+def partition(
+    weights: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    neighbours: list[set[int]],
+    *,
+    low: float,
+    high: float,
+    target: float | None = None,
+) -> np.ndarray:
+    """Divide atoms into connected groups whose weights fall in ``[low, high]``.
+
+    Parameters
+    ----------
+    weights
+        Households (or workload) per atom.
+    x, y
+        Atom positions (metres), for compactness.
+    neighbours
+        ``neighbours[i]`` is the set of atoms adjacent to atom ``i``.
+    low, high
+        The band.
+    target
+        The preferred group size (the middle of the band by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        A group label per atom (0 … k−1).
+
+    Examples
+    --------
+    A row of five 20-household walk-ups, each touching the next::
+
+        [20][20][20][20][20]
+
+    >>> import numpy as np
+    >>> w = np.full(5, 20.0); x = np.arange(5.0); y = np.zeros(5)
+    >>> nb = [{j for j in (i - 1, i + 1) if 0 <= j < 5} for i in range(5)]
+    >>> labels = partition(w, x, y, nb, low=30, high=50)
+    >>> sorted(np.bincount(labels, weights=w).tolist())
+    [40.0, 60.0]
+    """
+    n = len(weights)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    target = target if target is not None else (low + high) / 2
+    total = float(weights.sum())
+    if total <= high:
+        return np.zeros(n, dtype=int)
+    extent = max(float(np.ptp(x)) * float(np.ptp(y)), 1.0)
+    scale = max(extent / max(total / target, 1.0), 1.0) * 4
+    best_cost, best_runs = np.inf, None
+    for order in _orders(x, y, weights, target):
+        cost, runs = _cut(order, weights, x, y, neighbours, low=low, high=high, target=target, scale=scale)
+        if cost < best_cost:
+            best_cost, best_runs = cost, runs
+        if cost < _OUT / 10 and len(best_runs or ()) and cost < 5:
+            break
+    labels = np.zeros(n, dtype=int)
+    for g, run in enumerate(best_runs or []):
+        labels[run] = g
+    if best_cost >= _OUT:
+        labels = _repair(labels, weights, neighbours, low=low, high=high)
+        _, labels = np.unique(labels, return_inverse=True)
+    return labels
+
+
+# --------------------------------------------------------------------------------------
+# atoms: cells, tower pieces, units
+# --------------------------------------------------------------------------------------
+@dataclass
+class _Atom:
+    geometry: shapely.Geometry
+    households: int
+    building: object = None
+    unit_from: int | None = None
+    unit_to: int | None = None
+    floor_from: int | None = None
+    floor_to: int | None = None
+    special: float = 0.0
+    residents: float = 0.0
+    zone: object = None
+    block: int = -1
+    units: int = 1
+    floors: int = 1
+
+
+def _floor_ranges(floors: int, parts: int) -> list[tuple[int, int]]:
+    edges = np.round(np.linspace(0, floors, parts + 1)).astype(int)
+    return [(int(a) + 1, int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _long_axis(geom: shapely.Geometry) -> float:
+    rect = shapely.minimum_rotated_rectangle(geom)
+    coords = np.asarray(rect.exterior.coords)
+    if len(coords) < 4:
+        return 0.0
+    edges = np.diff(coords[:3], axis=0)
+    lengths = np.hypot(edges[:, 0], edges[:, 1])
+    e = edges[int(np.argmax(lengths))]
+    return math.degrees(math.atan2(e[1], e[0]))
+
+
+def _estimate_units(households: int, floors: int) -> int:
+    per_floor = households / max(floors, 1)
+    per_unit_floor = 4 if floors >= 10 else 2
+    return max(1, round(per_floor / per_unit_floor))
+
+
+def _divide_building(
+    row: pd.Series, cell: shapely.Geometry, footprint: shapely.Geometry, *, low: int, high: int
+) -> tuple[list[_Atom], str]:
+    """Divide a large building by unit and floor range; return its atoms and how."""
+    h = int(row["households"])
+    floors = int(row.get("floors") or 1) if pd.notna(row.get("floors")) else 1
+    units_known = "units" in row and pd.notna(row.get("units")) and int(row["units"]) > 0
+    units = int(row["units"]) if units_known else _estimate_units(h, floors)
+    how = "units_given" if units_known else "units_estimated"
+    angle = _long_axis(footprint)
+    special = float(row.get("special_service_households", 0) or 0)
+    residents = float(row.get("residents", 0) or 0)
+    fewest = math.ceil(h / high)
+    most = h // low
+    best: tuple[float, int, int] | None = None  # (spread, column groups, floor bands)
+    for k in range(fewest, most + 1):
+        for c in (d for d in range(1, units + 1) if units % d == 0):
+            if k % c:
+                continue
+            r = k // c
+            if r > floors:
+                continue
+            ranges = _floor_ranges(floors, r)
+            sizes = [h * (hi - lo + 1) / floors / c for lo, hi in ranges]
+            if min(sizes) < low or max(sizes) > high:
+                continue
+            score = (k - fewest) * 10 + abs(c - math.sqrt(k))
+            if best is None or score < best[0]:
+                best = (score, c, r)
+        if best is not None:
+            break
+    atoms: list[_Atom] = []
+    if best is not None:
+        _, c, r = best
+        per_group = units // c
+        columns = split_equal_area(cell, [1.0] * c, angle=angle)
+        counts = _apportion(h, [1.0] * (c * r))
+        ranges = _floor_ranges(floors, r)
+        weights = [(hi - lo + 1) for lo, hi in ranges]
+        i = 0
+        for ci, column in enumerate(columns):
+            pieces = split_equal_area(column, weights, angle=angle + 90)
+            col_counts = _apportion(sum(counts[ci * r : (ci + 1) * r]), weights)
+            for (lo, hi), piece, count in zip(ranges, pieces, col_counts, strict=True):
+                atoms.append(
+                    _Atom(
+                        piece,
+                        count,
+                        row.name,
+                        ci * per_group + 1,
+                        (ci + 1) * per_group,
+                        lo,
+                        hi,
+                        special * count / h,
+                        residents * count / h,
+                    )
+                )
+                i += 1
+        return atoms, how
+    # No whole in-range division: divide by unit and let the units group with neighbours.
+    return _divide_by_unit(row, cell, angle, units, floors, h, special, residents), how
+
+
+def _divide_by_unit(
+    row: pd.Series,
+    cell: shapely.Geometry,
+    angle: float,
+    units: int,
+    floors: int,
+    h: int,
+    special: float,
+    residents: float,
+) -> list[_Atom]:
+    units = max(1, units)
+    counts = _apportion(h, [1.0] * units)
+    pieces = split_equal_area(cell, [1.0] * units, angle=angle)
+    return [
+        _Atom(piece, count, row.name, u + 1, u + 1, 1, floors, special * count / h, residents * count / h)
+        for u, (piece, count) in enumerate(zip(pieces, counts, strict=True))
+    ]
+
+
+def _apportion(total: int, weights: Sequence[float]) -> list[int]:
+    """Split an integer in proportion to weights (largest remainders)."""
+    w = np.asarray(weights, dtype=float)
+    raw = total * w / w.sum()
+    base = np.floor(raw).astype(int)
+    remainder = total - int(base.sum())
+    order = np.argsort(-(raw - base), kind="stable")
+    base[order[:remainder]] += 1
+    return base.tolist()
+
+
+# --------------------------------------------------------------------------------------
+# the engine
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridResult:
+    """Grids, their members and patches for one or more communities.
+
+    Attributes
+    ----------
+    grids
+        Polygons in EPSG:4490 with ``grid_code``, ``community_id``, ``households``,
+        ``residents``, ``special_service_households``, ``workload``, ``patch_id``,
+        ``n_buildings``, ``status`` (``ok`` or ``out_of_range``) and ``reason``.
+    grid_members
+        ``grid_code``, ``building_id``, ``unit_from``, ``unit_to``, ``floor_from``,
+        ``floor_to``, ``households``.
+    patches
+        Worker patches (片区): unions of whole grids, in EPSG:4490.
+    divided_buildings
+        ``building_id``, ``parts``, ``how`` (``units_given`` or ``units_estimated``).
+    """
+
+    grids: gpd.GeoDataFrame
+    grid_members: pd.DataFrame
+    patches: gpd.GeoDataFrame
+    divided_buildings: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def summary(self, *, low: int = 30, high: int = 50) -> dict[str, float]:
+        """Share in range, min and max households, contiguity (the CLI's JSON)."""
+        hh = self.grids["households"]
+        parts = shapely.get_num_geometries(self.grids.geometry.values)
+        return {
+            "grids": int(len(self.grids)),
+            "in_range_share": round(float(((hh >= low) & (hh <= high)).mean()), 4) if len(hh) else 1.0,
+            "min_households": int(hh.min()) if len(hh) else 0,
+            "max_households": int(hh.max()) if len(hh) else 0,
+            "contiguous_share": round(float((parts == 1).mean()), 4) if len(hh) else 1.0,
+        }
+
+
+def _neighbours(geoms: np.ndarray, tolerance: float = 0.01) -> list[set[int]]:
+    """Rook adjacency: atoms sharing a boundary of some length (corners do not count)."""
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(shapely.buffer(geoms, tolerance), predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    shared = shapely.length(
+        shapely.intersection(shapely.buffer(geoms[left], tolerance), shapely.boundary(geoms[right]))
+    )
+    nb: list[set[int]] = [set() for _ in range(len(geoms))]
+    for a, b, length in zip(left, right, shared, strict=True):
+        if length > 0.5:
+            nb[a].add(int(b))
+            nb[b].add(int(a))
+    return nb
+
+
+def _component_labels(members: np.ndarray, neighbours: list[set[int]]) -> list[np.ndarray]:
+    members_set = set(members.tolist())
+    seen: set[int] = set()
+    out = []
+    for start in members.tolist():
+        if start in seen:
+            continue
+        comp = [start]
+        seen.add(start)
+        stack = [start]
+        while stack:
+            a = stack.pop()
+            for b in neighbours[a]:
+                if b in members_set and b not in seen:
+                    seen.add(b)
+                    comp.append(b)
+                    stack.append(b)
+        out.append(np.array(comp))
+    return out
+
+
+def _grid_community(
+    atoms: list[_Atom],
+    *,
+    rules: RuleSet,
+    lang: str,
+) -> tuple[list[_Atom], np.ndarray, dict[int, str]]:
+    """Group one community's atoms into grids; return the atoms used, labels and reasons.
+
+    Zones that cannot be divided with whole buildings are tried again with their
+    multi-unit buildings divided by unit (a grid boundary between two stairwells), and
+    the better of the two passes is kept.
+    """
+    labels, reasons, failed = _grid_pass(atoms, rules=rules, lang=lang)
+    if not failed:
+        return atoms, labels, reasons
+    refined = _refine(atoms, failed)
+    if len(refined) == len(atoms):
+        return atoms, labels, reasons
+    labels2, reasons2, _ = _grid_pass(refined, rules=rules, lang=lang)
+    if _out_count(refined, labels2, rules) < _out_count(atoms, labels, rules):
+        return refined, labels2, reasons2
+    return atoms, labels, reasons
+
+
+def _out_count(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> int:
+    sums = np.bincount(labels, weights=[a.households for a in atoms])
+    used = np.bincount(labels, weights=[a.households > 0 for a in atoms]) > 0
+    bad = (sums < rules.grid_min_households) | (sums > rules.grid_max_households)
+    return int((bad & used).sum())
+
+
+def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
+    """Divide the whole multi-unit buildings of ``zones`` into unit atoms."""
+    out: list[_Atom] = []
+    for atom in atoms:
+        whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
+        if str(atom.zone) in zones and atom.households > 0 and atom.units >= 2 and whole:
+            angle = _long_axis(atom.geometry)
+            counts = _apportion(atom.households, [1.0] * atom.units)
+            pieces = split_equal_area(atom.geometry, [1.0] * atom.units, angle=angle)
+            for u, (piece, count) in enumerate(zip(pieces, counts, strict=True)):
+                share = count / atom.households
+                out.append(
+                    _Atom(
+                        piece, count, atom.building, u + 1, u + 1, 1, atom.floors,
+                        atom.special * share, atom.residents * share, atom.zone, atom.block, 1, atom.floors,
+                    )
+                )
+        else:
+            out.append(atom)
+    return out
+
+
+def _grid_pass(
+    atoms: list[_Atom],
+    *,
+    rules: RuleSet,
+    lang: str,
+) -> tuple[np.ndarray, dict[int, str], set[str]]:
+    """One pass of zone division and merging; also returns the zones that failed alone."""
+    low, high = rules.grid_min_households, rules.grid_max_households
+    target = (low + high) / 2
+    n = len(atoms)
+    geoms = np.array([a.geometry for a in atoms], dtype=object)
+    cent = shapely.centroid(geoms)
+    x, y = shapely.get_x(cent), shapely.get_y(cent)
+    hh = np.array([a.households for a in atoms], dtype=float)
+    extra = (rules.special_service_weight - 1.0) * np.array([a.special for a in atoms])
+    work = hh + extra
+    nb = _neighbours(geoms)
+    zone_of = np.array([str(a.zone) for a in atoms], dtype=object)
+    # Contract empty atoms: two atoms that touch the same empty atom of their zone are adjacent.
+    empty = work <= 0
+    nb_full: list[set[int]] = [set(s) for s in nb]
+    for e in np.flatnonzero(empty):
+        around = [a for a in nb[e] if not empty[a]]
+        for i in around:
+            for j in around:
+                if i != j:
+                    nb_full[i].add(j)
+    labels = np.full(n, -1, dtype=int)
+    next_label = 0
+    zones: dict[str, np.ndarray] = {}
+    for z in pd.unique(zone_of[~empty]):
+        members = np.flatnonzero((zone_of == z) & ~empty)
+        for comp in _component_labels(members, nb_full):
+            zones[f"{z}#{len(zones)}"] = comp
+    # Merge zones that cannot stand alone into a neighbour, smallest first.
+    def zone_ok(members: np.ndarray) -> tuple[bool, np.ndarray]:
+        local = {int(a): i for i, a in enumerate(members)}
+        local_nb = [{local[b] for b in nb_full[a] if b in local} for a in members]
+        lab = partition(work[members], x[members], y[members], local_nb, low=low, high=high, target=target)
+        sums = np.bincount(lab, weights=work[members])
+        return bool(((sums >= low) & (sums <= high)).all()), lab
+
+    results: dict[str, np.ndarray] = {}
+    pending = sorted(zones, key=lambda z: work[zones[z]].sum())
+    owner = np.full(n, "", dtype=object)
+    for z, members in zones.items():
+        owner[members] = z
+    reasons: dict[int, str] = {}
+    failed: set[str] = set()
+    tr = translator(lang).gettext
+    while pending:
+        z = pending.pop(0)
+        if z not in zones:
+            continue
+        members = zones[z]
+        ok, lab = zone_ok(members)
+        if ok:
+            results[z] = lab
+            continue
+        failed.update(str(atoms[a].zone) for a in members)
+        touching = {owner[b] for a in members for b in nb_full[a]} - {z, ""}
+        if not touching:
+            results[z] = lab
+            continue
+        # join the smallest neighbouring zone (by households) and try again
+        other = min(touching, key=lambda t: work[zones[t]].sum())
+        merged = np.concatenate([members, zones.pop(other)])
+        results.pop(other, None)
+        del zones[z]
+        name = f"{z}+{other}"
+        zones[name] = merged
+        owner[merged] = name
+        pending = [p for p in pending if p != other]
+        pending.insert(0, name)
+    for z, lab in results.items():
+        members = zones.get(z)
+        if members is None:
+            continue
+        for g in np.unique(lab):
+            idx = members[lab == g]
+            labels[idx] = next_label
+            total = work[idx].sum()
+            if not low <= total <= high:
+                touching = {owner[b] for a in members for b in nb_full[a]} - {z, ""}
+                if work.sum() < low:
+                    reasons[next_label] = tr(
+                        "the whole community has only {n} households, fewer than a grid's minimum of {low}"
+                    ).format(n=int(work.sum()), low=low)
+                elif not touching:
+                    reasons[next_label] = tr(
+                        "an isolated area of {n} households with no neighbour it may join; "
+                        "it cannot be divided into {low}–{high} household grids"
+                    ).format(n=int(work[members].sum()), low=low, high=high)
+                else:
+                    reasons[next_label] = tr(
+                        "{n} households here sit in buildings that cannot be grouped into "
+                        "{low}–{high} household grids without dividing a unit"
+                    ).format(n=int(total), low=low, high=high)
+            next_label += 1
+    _bridge(labels, nb)
+    # Empty atoms join the adjacent grid they share the longest boundary with.
+    for _ in range(n):
+        unassigned = np.flatnonzero(labels < 0)
+        if not len(unassigned):
+            break
+        progressed = False
+        for e in unassigned:
+            options = [labels[b] for b in nb[e] if labels[b] >= 0]
+            if options:
+                labels[e] = _longest_shared(geoms, e, [b for b in nb[e] if labels[b] >= 0], labels)
+                progressed = True
+        if not progressed:
+            for e in unassigned:  # an empty area touching nothing: its own (empty) grid
+                labels[e] = next_label
+                reasons[next_label] = tr("an area with no households and no neighbouring grid")
+                next_label += 1
+            break
+    return labels, reasons, failed
+
+
+def _bridge(labels: np.ndarray, nb: list[set[int]]) -> None:
+    """Give a grid the empty areas that connect its parts (they were its bridges in the division)."""
+    unassigned = np.flatnonzero(labels < 0)
+    if not len(unassigned):
+        return
+    empty_components = _component_labels(unassigned, nb)
+    for group in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == group)
+        parts = _component_labels(members, nb)
+        if len(parts) <= 1:
+            continue
+        part_of = {int(a): i for i, part in enumerate(parts) for a in part}
+        for comp in empty_components:
+            if labels[comp[0]] >= 0:
+                continue
+            touched = {part_of[b] for a in comp for b in nb[a] if b in part_of}
+            if len(touched) >= 2:
+                labels[comp] = group
+
+
+def _longest_shared(geoms: np.ndarray, atom: int, candidates: list[int], labels: np.ndarray) -> int:
+    lengths = shapely.length(shapely.intersection(shapely.buffer(geoms[atom], 0.01), shapely.boundary(geoms[candidates])))
+    return int(labels[candidates[int(np.argmax(lengths))]])
+
+
+def polsby_popper(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
+    """Polsby–Popper compactness 4πA / P² of each geometry (1 for a circle).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> round(float(polsby_popper([box(0, 0, 1, 1)])[0]), 3)
+    0.785
+    """
+    values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
+    area = shapely.area(values)
+    perimeter = shapely.length(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(perimeter > 0, 4 * math.pi * area / perimeter**2, 0.0)
+
+
+def _codes(grids: gpd.GeoDataFrame, community_code: str, depth: float) -> list[str]:
+    """Number grids north→south in rows about one grid deep, west→east within a row."""
+    cent = grids.geometry.centroid
+    top = cent.y.max()
+    row = np.floor((top - cent.y) / max(depth, 1.0)).astype(int)
+    order = np.lexsort((cent.x.to_numpy(), row.to_numpy()))
+    codes = [""] * len(grids)
+    prefix = (community_code + "0" * 12)[:12]
+    for seq, i in enumerate(order, start=1):
+        codes[i] = f"{prefix}{seq:03d}"
+    return codes
+
+
+def make_grids(
+    buildings: gpd.GeoDataFrame,
+    *,
+    communities: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame | None = None,
+    waterways: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    rules: RuleSet | None = None,
+    community_ids: Sequence[str] | None = None,
+    lang: str = "en",
+    progress: Callable[[str], None] | None = None,
+    n_jobs: int = 1,
+) -> GridResult:
+    """Divide communities into contiguous grids of ``grid_min``–``grid_max`` households.
+
+    Parameters
+    ----------
+    buildings
+        Buildings with ``households`` (and ``building_id``, ``floors``, ``units``,
+        ``compound_id``, ``special_service_households``, ``residents`` when known).
+    communities
+        Community polygons with ``community_id`` (12 digits: district 6 + street 3 +
+        community 3, used for the grid codes).
+    roads, waterways, barriers, compounds
+        What bounds blocks and zones.
+    rules
+        The band (``grid_min_households``–``grid_max_households``), the special-service
+        weight and the patch size.
+    community_ids
+        Only these communities (all by default).
+    lang
+        Language of the reasons.
+    progress
+        Called with each community id as it is done (for a progress bar).
+    n_jobs
+        Processes for the tessellation.
+
+    Returns
+    -------
+    GridResult
+    """
+    rules = rules or get_preset()
+    communities = communities.copy()
+    communities["community_id"] = communities["community_id"].astype(str)
+    if community_ids is not None:
+        wanted = {str(c) for c in community_ids}
+        communities = communities[communities["community_id"].isin(wanted)]
+    buildings = buildings.copy()
+    if "building_id" not in buildings:
+        buildings["building_id"] = [f"B{i + 1:06d}" for i in range(len(buildings))]
+    cells = territories(
+        buildings,
+        communities=communities,
+        roads=roads,
+        waterways=waterways,
+        barriers=barriers,
+        compounds=compounds,
+        n_jobs=n_jobs,
+    )
+    crs = cells.crs
+    buildings_m = buildings.to_crs(crs)
+    compound_of = _compound_lookup(cells, compounds, crs)
+    low, high = rules.grid_min_households, rules.grid_max_households
+    grid_frames, member_rows, patch_frames, divided_rows = [], [], [], []
+    for community_id, community_cells in cells.groupby("community_id", sort=True):
+        atoms: list[_Atom] = []
+        for idx, cell in community_cells.iterrows():
+            zone = compound_of[idx] if compound_of[idx] is not None else f"block{cell['block']}"
+            label = cell["building"]
+            if label is None or pd.isna(label) or int(buildings_m.loc[label, "households"]) <= 0:
+                atoms.append(_Atom(cell.geometry, 0, label, zone=zone, block=int(cell["block"])))
+                continue
+            row = buildings_m.loc[label]
+            h = int(row["households"])
+            if h > high:
+                pieces, how = _divide_building(row, cell.geometry, row.geometry, low=low, high=high)
+                divided_rows.append({"building_id": row["building_id"], "parts": len(pieces), "how": how})
+            else:
+                floors = int(row["floors"]) if "floors" in row and pd.notna(row.get("floors")) else None
+                units = int(row["units"]) if "units" in row and pd.notna(row.get("units")) else None
+                pieces = [
+                    _Atom(
+                        cell.geometry,
+                        h,
+                        label,
+                        1 if units else None,
+                        units,
+                        1 if floors else None,
+                        floors,
+                        float(row.get("special_service_households", 0) or 0),
+                        float(row.get("residents", 0) or 0),
+                        units=units or _estimate_units(h, floors or 1),
+                        floors=floors or 1,
+                    )
+                ]
+            for piece in pieces:
+                piece.zone, piece.block = zone, int(cell["block"])
+            atoms.extend(pieces)
+        atoms, labels, reasons = _grid_community(atoms, rules=rules, lang=lang)
+        grids, members = _assemble_grids(atoms, labels, reasons, buildings_m, community_id, crs, rules)
+        patches = _patches(grids, rules=rules)
+        grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
+        grid_frames.append(grids)
+        member_rows.append(members)
+        patch_frames.append(patches["patches"])
+        if progress is not None:
+            progress(str(community_id))
+    grids = gpd.GeoDataFrame(pd.concat(grid_frames, ignore_index=True), crs=crs) if grid_frames else _empty_grids(crs)
+    members = pd.concat(member_rows, ignore_index=True) if member_rows else pd.DataFrame()
+    patches = gpd.GeoDataFrame(pd.concat(patch_frames, ignore_index=True), crs=crs) if patch_frames else _empty_grids(crs)
+    return GridResult(
+        grids=grids.to_crs(STORAGE_CRS),
+        grid_members=members,
+        patches=patches.to_crs(STORAGE_CRS),
+        divided_buildings=pd.DataFrame(divided_rows, columns=["building_id", "parts", "how"]),
+    )
+
+
+def _empty_grids(crs: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"grid_code": []}, geometry=[], crs=crs)
+
+
+def _compound_lookup(cells: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame | None, crs: object) -> list[object]:
+    if compounds is None or compounds.empty:
+        return [None] * len(cells)
+    comp = compounds.to_crs(crs)
+    ids = comp["compound_id"].astype(str).to_numpy() if "compound_id" in comp else np.arange(len(comp)).astype(str)
+    points = cells.geometry.representative_point().values
+    idx_point, idx_comp = comp.sindex.query(points, predicate="within")
+    out: list[object] = [None] * len(cells)
+    for p, c in zip(idx_point, idx_comp, strict=True):
+        out[p] = f"compound:{ids[c]}"
+    return out
+
+
+def _assemble_grids(
+    atoms: list[_Atom],
+    labels: np.ndarray,
+    reasons: dict[int, str],
+    buildings_m: gpd.GeoDataFrame,
+    community_id: str,
+    crs: object,
+    rules: RuleSet,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    low, high = rules.grid_min_households, rules.grid_max_households
+    geoms = np.array([a.geometry for a in atoms], dtype=object)
+    rows = []
+    for g in np.unique(labels):
+        idx = np.flatnonzero(labels == g)
+        union = shapely.union_all(geoms[idx], grid_size=0.001)
+        union = _drop_slivers(union)
+        hh = int(sum(atoms[i].households for i in idx))
+        special = float(sum(atoms[i].special for i in idx))
+        rows.append(
+            {
+                "label": int(g),
+                "community_id": community_id,
+                "households": hh,
+                "residents": int(round(sum(atoms[i].residents for i in idx))),
+                "special_service_households": int(round(special)),
+                "workload": round(hh + (rules.special_service_weight - 1) * special, 1),
+                "n_buildings": len({atoms[i].building for i in idx if atoms[i].households > 0}),
+                "status": "ok" if low <= hh <= high else "out_of_range",
+                "reason": reasons.get(int(g), ""),
+                "geometry": union,
+            }
+        )
+    grids = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    depth = math.sqrt(max(grids.area.mean(), 1.0))
+    grids["grid_code"] = _codes(grids, community_id, depth)
+    code_of = dict(zip(grids["label"], grids["grid_code"], strict=True))
+    building_ids = buildings_m["building_id"].astype(str)
+    members = [
+        {
+            "grid_code": code_of[int(labels[i])],
+            "building_id": building_ids[a.building],
+            "unit_from": a.unit_from,
+            "unit_to": a.unit_to,
+            "floor_from": a.floor_from,
+            "floor_to": a.floor_to,
+            "households": a.households,
+        }
+        for i, a in enumerate(atoms)
+        if a.households > 0
+    ]
+    columns = ["grid_code", "community_id", "households", "residents", "special_service_households",
+               "workload", "n_buildings", "status", "reason", "geometry"]
+    grids = grids.sort_values("grid_code")[columns].reset_index(drop=True)
+    return grids, pd.DataFrame(members, columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
+
+
+def _drop_slivers(geom: shapely.Geometry) -> shapely.Geometry:
+    """Remove sub-millimetre slivers that snap-rounding left as separate parts."""
+    parts = shapely.get_parts(geom)
+    if len(parts) <= 1:
+        return geom
+    keep = [p for p in parts if p.area > 1e-3]
+    return shapely.union_all(keep) if keep else geom
+
+
+def _patches(grids: gpd.GeoDataFrame, *, rules: RuleSet) -> dict[str, object]:
+    """Group whole grids into contiguous worker patches of about ``patch_households``."""
+    total = float(grids["households"].sum())
+    size = rules.patch_households
+    k = max(1, math.ceil(total / size)) if total > 0 else 1
+    target = total / k if total > 0 else size
+    geoms = grids.geometry.values
+    nb = _neighbours(geoms)
+    cent = shapely.centroid(geoms)
+    weights = grids["households"].to_numpy(dtype=float)
+    labels = partition(
+        weights, shapely.get_x(cent), shapely.get_y(cent), nb, low=target * 0.6, high=target * 1.4, target=target
+    )
+    prefix = str(grids["grid_code"].iloc[0])[:12] if len(grids) else "0" * 12
+    patch_ids = [f"{prefix}P{int(label) + 1:02d}" for label in labels]
+    patch_of = dict(zip(grids["grid_code"], patch_ids, strict=True))
+    frame = gpd.GeoDataFrame(
+        {"patch_id": patch_ids, "households": weights, "community_id": grids["community_id"].to_numpy()},
+        geometry=geoms,
+        crs=grids.crs,
+    )
+    patches = frame.dissolve("patch_id", aggfunc={"households": "sum", "community_id": "first"}).reset_index()
+    patches["n_grids"] = pd.Series(patch_ids).value_counts().reindex(patches["patch_id"]).to_numpy()
+    return {"patch_of": patch_of, "patches": patches}
+
+
+def crosswalk(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, keep_share: float = 0.8) -> pd.DataFrame:
+    """Map old grid codes to new ones by overlap; a new grid that mostly is an old one keeps its code.
+
+    Returns a table ``old_code``, ``new_code``, ``overlap_share`` (of the new grid's area)
+    and ``kept`` (whether the new grid took the old code).
+    """
+    old_m = old.to_crs(new.crs)
+    rows = []
+    for i, geom in enumerate(new.geometry.values):
+        overlaps = shapely.area(shapely.intersection(geom, old_m.geometry.values))
+        j = int(np.argmax(overlaps)) if len(overlaps) else -1
+        share = float(overlaps[j] / max(geom.area, 1e-9)) if j >= 0 else 0.0
+        back = float(overlaps[j] / max(old_m.geometry.values[j].area, 1e-9)) if j >= 0 else 0.0
+        rows.append(
+            {
+                "old_code": old_m["grid_code"].iloc[j] if j >= 0 else None,
+                "new_code": new["grid_code"].iloc[i],
+                "overlap_share": round(min(share, back), 4),
+                "kept": min(share, back) >= keep_share,
+            }
+        )
+    return pd.DataFrame(rows)
