@@ -51,7 +51,7 @@ from gis.i18n import N_, translator
 from planning.rules import RuleSet, get_preset
 from planning.territory import split_equal_area, territories
 
-__all__ = ["GridResult", "make_grids", "partition", "polsby_popper", "crosswalk"]
+__all__ = ["GridResult", "crosswalk", "make_grids", "partition", "polsby_popper", "stable_codes"]
 
 _OUT = 1_000_000.0  # cost of a run outside the band
 _DISCONNECTED = 10_000_000.0  # cost of a run that is not connected
@@ -454,12 +454,15 @@ class GridResult:
         Worker patches (片区): unions of whole grids, in EPSG:4490.
     divided_buildings
         ``building_id``, ``parts``, ``how`` (``units_given`` or ``units_estimated``).
+    crosswalk
+        ``old_code``, ``new_code``, ``overlap_share``, ``kept`` when re-gridding.
     """
 
     grids: gpd.GeoDataFrame
     grid_members: pd.DataFrame
     patches: gpd.GeoDataFrame
     divided_buildings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    crosswalk: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self, *, low: int = 30, high: int = 50) -> dict[str, float]:
         """Share in range, min and max households, contiguity (the CLI's JSON)."""
@@ -584,21 +587,17 @@ def _grid_pass(
     nb = _neighbours(geoms)
     zone_of = np.array([str(a.zone) for a in atoms], dtype=object)
     # Contract empty atoms: two atoms that touch the same empty atom of their zone are adjacent.
-    empty = work <= 0
-    nb_full: list[set[int]] = [set(s) for s in nb]
-    for e in np.flatnonzero(empty):
-        around = [a for a in nb[e] if not empty[a]]
-        for i in around:
-            for j in around:
-                if i != j:
-                    nb_full[i].add(j)
+    # Atoms with no households (parks, shops) take part in the division as connectors of
+    # weight 0, so every run found connected is connected on the map.
+    nb_full = nb
     labels = np.full(n, -1, dtype=int)
     next_label = 0
     zones: dict[str, np.ndarray] = {}
-    for z in pd.unique(zone_of[~empty]):
-        members = np.flatnonzero((zone_of == z) & ~empty)
+    for z in pd.unique(zone_of):
+        members = np.flatnonzero(zone_of == z)
         for comp in _component_labels(members, nb_full):
-            zones[f"{z}#{len(zones)}"] = comp
+            if work[comp].sum() > 0:
+                zones[f"{z}#{len(zones)}"] = comp
     # Merge zones that cannot stand alone into a neighbour, smallest first.
     def zone_ok(members: np.ndarray) -> tuple[bool, np.ndarray]:
         local = {int(a): i for i, a in enumerate(members)}
@@ -645,23 +644,25 @@ def _grid_pass(
             continue
         for g in np.unique(lab):
             idx = members[lab == g]
-            labels[idx] = next_label
             total = work[idx].sum()
+            if total <= 0:
+                continue  # only empty atoms: they join an adjacent grid below
+            labels[idx] = next_label
             if not low <= total <= high:
                 touching = {owner[b] for a in members for b in nb_full[a]} - {z, ""}
                 if work.sum() < low:
                     reasons[next_label] = tr(
-                        "the whole community has only {n} households, fewer than a grid's minimum of {low}"
+                        N_("the whole community has only {n} households, fewer than a grid's minimum of {low}")
                     ).format(n=int(work.sum()), low=low)
-                elif not touching:
+                elif not touching and "+" not in z:
                     reasons[next_label] = tr(
-                        "an isolated area of {n} households with no neighbour it may join; "
-                        "it cannot be divided into {low}–{high} household grids"
+                        N_("an isolated area of {n} households with no neighbour it may join; "
+                        "it cannot be divided into {low}–{high} household grids")
                     ).format(n=int(work[members].sum()), low=low, high=high)
                 else:
                     reasons[next_label] = tr(
-                        "{n} households here sit in buildings that cannot be grouped into "
-                        "{low}–{high} household grids without dividing a unit"
+                        N_("{n} households here sit in buildings that cannot be grouped into "
+                        "{low}–{high} household grids without dividing a unit")
                     ).format(n=int(total), low=low, high=high)
             next_label += 1
     _bridge(labels, nb)
@@ -679,7 +680,7 @@ def _grid_pass(
         if not progressed:
             for e in unassigned:  # an empty area touching nothing: its own (empty) grid
                 labels[e] = next_label
-                reasons[next_label] = tr("an area with no households and no neighbouring grid")
+                reasons[next_label] = tr(N_("an area with no households and no neighbouring grid"))
                 next_label += 1
             break
     return labels, reasons, failed
@@ -752,6 +753,7 @@ def make_grids(
     lang: str = "en",
     progress: Callable[[str], None] | None = None,
     n_jobs: int = 1,
+    previous: gpd.GeoDataFrame | None = None,
 ) -> GridResult:
     """Divide communities into contiguous grids of ``grid_min``–``grid_max`` households.
 
@@ -776,6 +778,9 @@ def make_grids(
         Called with each community id as it is done (for a progress bar).
     n_jobs
         Processes for the tessellation.
+    previous
+        The grids of an earlier plan: a new grid that barely changed from an old one keeps
+        its code, and ``GridResult.crosswalk`` maps old codes to new.
 
     Returns
     -------
@@ -803,7 +808,7 @@ def make_grids(
     buildings_m = buildings.to_crs(crs)
     compound_of = _compound_lookup(cells, compounds, crs)
     low, high = rules.grid_min_households, rules.grid_max_households
-    grid_frames, member_rows, patch_frames, divided_rows = [], [], [], []
+    grid_frames, member_rows, patch_frames, divided_rows, walks = [], [], [], [], []
     for community_id, community_cells in cells.groupby("community_id", sort=True):
         atoms: list[_Atom] = []
         for idx, cell in community_cells.iterrows():
@@ -840,6 +845,15 @@ def make_grids(
             atoms.extend(pieces)
         atoms, labels, reasons = _grid_community(atoms, rules=rules, lang=lang)
         grids, members = _assemble_grids(atoms, labels, reasons, buildings_m, community_id, crs, rules)
+        if previous is not None:
+            before = previous.to_crs(crs)
+            before = before[before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]]
+            if len(before):
+                codes, walk = stable_codes(grids, before)
+                renamed = dict(zip(grids["grid_code"], codes, strict=True))
+                grids["grid_code"] = codes
+                members["grid_code"] = members["grid_code"].map(renamed)
+                walks.append(walk)
         patches = _patches(grids, rules=rules)
         grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
         grid_frames.append(grids)
@@ -855,6 +869,7 @@ def make_grids(
         grid_members=members,
         patches=patches.to_crs(STORAGE_CRS),
         divided_buildings=pd.DataFrame(divided_rows, columns=["building_id", "parts", "how"]),
+        crosswalk=pd.concat(walks, ignore_index=True) if walks else pd.DataFrame(),
     )
 
 
@@ -950,9 +965,9 @@ def _patches(grids: gpd.GeoDataFrame, *, rules: RuleSet) -> dict[str, object]:
     nb = _neighbours(geoms)
     cent = shapely.centroid(geoms)
     weights = grids["households"].to_numpy(dtype=float)
-    labels = partition(
-        weights, shapely.get_x(cent), shapely.get_y(cent), nb, low=target * 0.6, high=target * 1.4, target=target
-    )
+    x, y = shapely.get_x(cent), shapely.get_y(cent)
+    labels = partition(weights, x, y, nb, low=target * 0.6, high=target * 1.4, target=target)
+    labels = _exactly(labels, k, weights, x, y, nb)
     prefix = str(grids["grid_code"].iloc[0])[:12] if len(grids) else "0" * 12
     patch_ids = [f"{prefix}P{int(label) + 1:02d}" for label in labels]
     patch_of = dict(zip(grids["grid_code"], patch_ids, strict=True))
@@ -964,6 +979,90 @@ def _patches(grids: gpd.GeoDataFrame, *, rules: RuleSet) -> dict[str, object]:
     patches = frame.dissolve("patch_id", aggfunc={"households": "sum", "community_id": "first"}).reset_index()
     patches["n_grids"] = pd.Series(patch_ids).value_counts().reindex(patches["patch_id"]).to_numpy()
     return {"patch_of": patch_of, "patches": patches}
+
+
+def _exactly(
+    labels: np.ndarray, k: int, weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]]
+) -> np.ndarray:
+    """Merge or split connected groups until there are exactly ``k`` (one per worker)."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    for _ in range(4 * (k + len(labels))):
+        count = labels.max() + 1 if len(labels) else 0
+        if count == k or count == 0:
+            break
+        sums = np.bincount(labels, weights=weights, minlength=count)
+        if count > k:  # merge the smallest group into its smallest neighbour
+            g = int(np.argmin(sums))
+            touching = {int(labels[b]) for a in np.flatnonzero(labels == g) for b in nb[a]} - {g}
+            if not touching:
+                sums[g] = np.inf
+                break
+            other = min(touching, key=lambda t: sums[t])
+            labels[labels == g] = other
+        else:  # split the largest group that divides into two connected halves
+            for g in np.argsort(-sums):
+                members = np.flatnonzero(labels == g)
+                halves = _halve(members, weights, x, y, nb)
+                if halves is not None:
+                    labels[halves] = labels.max() + 1
+                    break
+            else:
+                break
+        labels = np.unique(labels, return_inverse=True)[1]
+    return labels
+
+
+def _halve(
+    members: np.ndarray, weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]]
+) -> np.ndarray | None:
+    """Members of one connected half of a group, or None if it cannot be halved."""
+    if len(members) < 2:
+        return None
+    local = {int(a): i for i, a in enumerate(members)}
+    local_nb = [{local[b] for b in nb[a] if b in local} for a in members]
+    half = float(weights[members].sum()) / 2
+    lab = partition(weights[members], x[members], y[members], local_nb, low=half * 0.5, high=half * 1.5, target=half)
+    if lab.max() == 1:
+        return members[lab == 1]
+    for u in (x[members], y[members], x[members] + y[members], x[members] - y[members]):
+        order = np.argsort(u, kind="stable")
+        cum = np.cumsum(weights[members][order])
+        cut = int(np.searchsorted(cum, half)) + 1
+        for c in (cut, cut - 1, cut + 1):
+            if 0 < c < len(members):
+                first, second = set(order[:c].tolist()), set(order[c:].tolist())
+                if _connected(first, local_nb) and _connected(second, local_nb):
+                    return members[order[c:]]
+    return None
+
+
+def stable_codes(new: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, *, keep_share: float = 0.8) -> tuple[list[str], pd.DataFrame]:
+    """Give new grids the codes of the previous grids they barely changed from.
+
+    A new grid keeps an old code when each covers at least ``keep_share`` of the other;
+    the others are numbered after the highest old sequence, north→south, west→east.
+    Returns the codes (aligned to ``new``) and the old→new crosswalk.
+    """
+    walk = crosswalk(previous, new, keep_share=keep_share)
+    codes = new["grid_code"].tolist()
+    used: set[str] = set()
+    for i, row in walk.iterrows():
+        if row["kept"] and row["old_code"] not in used:
+            codes[i] = row["old_code"]
+            used.add(row["old_code"])
+        else:
+            codes[i] = None
+    prefix = str(new["grid_code"].iloc[0])[:12] if len(new) else ""
+    old_same = previous["grid_code"].astype(str)
+    old_same = old_same[old_same.str[:12] == prefix]
+    next_seq = int(old_same.str[12:].astype(int).max()) + 1 if len(old_same) else 1
+    for i in range(len(codes)):  # new grids in the order of their fresh codes
+        if codes[i] is None:
+            codes[i] = f"{prefix}{next_seq:03d}"
+            next_seq += 1
+    walk["new_code"] = codes
+    walk.loc[~walk["kept"], "old_code"] = walk.loc[~walk["kept"], "old_code"]
+    return codes, walk
 
 
 def crosswalk(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, keep_share: float = 0.8) -> pd.DataFrame:

@@ -120,11 +120,8 @@ def territories(
     # Buildings drawn across a block edge belong to the block holding most of them; the
     # tessellation needs each footprint inside one block, so clip it there.
     footprints = _clip_to_blocks(buildings_m.geometry, inside, enclosures)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tess = momepy.enclosed_tessellation(
-            gpd.GeoDataFrame(geometry=footprints.reset_index(drop=True), crs=crs), enclosures, n_jobs=n_jobs
-        )
+    footprint_frame = gpd.GeoDataFrame(geometry=footprints.reset_index(drop=True), crs=crs)
+    tess = _tessellate(footprint_frame, enclosures, n_jobs=n_jobs)
     labels = np.asarray(buildings_m.index)
     building = pd.Series([labels[i] if i >= 0 else None for i in tess.index], dtype=object)
     cells = gpd.GeoDataFrame(
@@ -137,6 +134,28 @@ def territories(
     community = _assign_community(cells, communities_m)
     cells["community_id"] = community
     return cells
+
+
+def _tessellate(footprints: gpd.GeoDataFrame, enclosures: gpd.GeoDataFrame, *, n_jobs: int) -> gpd.GeoDataFrame:
+    """``momepy.enclosed_tessellation``, also when no block holds two buildings.
+
+    (momepy 0.11 fails on that case; then every block is its one building's cell.)
+    """
+    block_idx, building_idx = footprints.sindex.query(enclosures.geometry, predicate="intersects")
+    if len(block_idx) and np.bincount(block_idx).max() > 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return momepy.enclosed_tessellation(footprints, enclosures, n_jobs=n_jobs)
+    owner = np.full(len(enclosures), -1, dtype=int)
+    owner[block_idx] = building_idx
+    empty = np.flatnonzero(owner < 0)
+    owner[empty] = -1 - np.arange(len(empty))
+    return gpd.GeoDataFrame(
+        {"enclosure_index": np.arange(len(enclosures))},
+        geometry=enclosures.geometry.values,
+        index=pd.Index(owner),
+        crs=enclosures.crs,
+    )
 
 
 def _clip_to_blocks(footprints: gpd.GeoSeries, inside: gpd.GeoSeries, blocks: gpd.GeoDataFrame) -> gpd.GeoSeries:
