@@ -13,17 +13,5 @@ fi
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 .venv/bin/uv pip install --quiet --python .venv/bin/python -c requirements.lock -e "$spec"
-# System packages the exports and the browser tests need (Debian; only when we are root).
-if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  need=()
-  [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
-  if [[ ",$extras," == *",test,"* ]]; then
-    command -v pdffonts >/dev/null 2>&1 || need+=(poppler-utils)
-    command -v chromium >/dev/null 2>&1 || need+=(chromium)
-  fi
-  if [ "${#need[@]}" -gt 0 ]; then
-    echo "gridplan setup: installing ${need[*]} (Debian packages)" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-fi
+# System packages (Debian, as root) join here when a feature needs them: the CJK font for the
+# PDF atlas and chromium for the browser tests.
