@@ -105,14 +105,26 @@ def summarize(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd
     return gpd.GeoDataFrame(out, geometry="geometry", crs=communities.crs)
 
 
+def _as_id(values: pd.Series) -> pd.Series:
+    """Return ids as text, so that 1, 1.0 and "1" (from shapefiles, GPKG, CSV) all match."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        values = values.round().astype("Int64")
+    return values.astype("string")
+
+
 def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en") -> Loaded:
-    """Validate, fill households and check every community against the rules."""
+    """Validate, fill households and check every community against the rules.
+
+    A roster is applied before the estimate, so residents and special-service counts
+    follow the roster's households rather than the estimate it replaces.
+    """
     rules = rules or get_preset()
     project, report = validate_project(project)
     report.raise_for_errors()
-    buildings = estimate_households(project.buildings, rules=rules)
+    buildings = project.buildings
     if project.roster is not None:
         buildings, _ = apply_roster(buildings, project.roster)
+    buildings = estimate_households(buildings, rules=rules)
     communities = project.communities
     if communities is None or communities.empty:
         communities = _study_area_community(project)
@@ -120,11 +132,13 @@ def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en")
         communities = communities.copy()
         if "community_id" not in communities:
             communities["community_id"] = [f"{i + 1:012d}" for i in range(len(communities))]
-        communities["community_id"] = communities["community_id"].astype(str)
+        communities["community_id"] = _as_id(communities["community_id"])
+    if "community_id" in buildings:
+        buildings["community_id"] = _as_id(buildings["community_id"])
     if "community_id" not in buildings or buildings["community_id"].isna().any() or len(communities) == 1:
         located = assign_by_location(buildings, communities, id_column="community_id")
         if "community_id" in buildings and len(communities) > 1:
-            located = buildings["community_id"].astype("string").fillna(located)
+            located = buildings["community_id"].fillna(located)
         buildings["community_id"] = located
         if len(communities) == 1:
             buildings["community_id"] = buildings["community_id"].fillna(communities["community_id"].iloc[0])

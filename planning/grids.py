@@ -38,7 +38,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -48,255 +48,18 @@ import shapely
 
 from gis.crs import STORAGE_CRS
 from gis.i18n import N_, translator
+from planning.partition import (
+    components,
+    exactly_k,
+    partition,
+    polsby_popper,
+    rook_neighbours,
+)
 from planning.rules import RuleSet, get_preset
 from planning.territory import split_equal_area, territories
 
 __all__ = ["GridResult", "crosswalk", "make_grids", "partition", "polsby_popper", "stable_codes"]
 
-_OUT = 1_000_000.0  # cost of a run outside the band
-_DISCONNECTED = 10_000_000.0  # cost of a run that is not connected
-
-
-# --------------------------------------------------------------------------------------
-# the partition core
-# --------------------------------------------------------------------------------------
-def _orders(x: np.ndarray, y: np.ndarray, weights: np.ndarray, target: float) -> list[np.ndarray]:
-    """Candidate orders of atoms: straight sweeps and serpentines in several directions."""
-    n = len(x)
-    if n <= 1:
-        return [np.arange(n)]
-    orders: list[np.ndarray] = []
-    total = max(float(weights.sum()), 1.0)
-    k = max(1.0, total / target)
-    for angle in (0.0, 90.0, 45.0, 135.0):
-        theta = math.radians(angle)
-        u = x * math.cos(theta) + y * math.sin(theta)
-        v = -x * math.sin(theta) + y * math.cos(theta)
-        orders.append(np.lexsort((v, u)))
-        span_v = float(v.max() - v.min())
-        span_u = float(u.max() - u.min())
-        if span_v <= 0:
-            continue
-        # serpentine rows about one grid deep: runs of the order become compact blobs
-        area = max(span_u * span_v, 1.0)
-        for depth_factor in (1.0, 1.6):
-            depth = max(math.sqrt(area / k) * depth_factor, 1e-6)
-            row = np.floor((v - v.min()) / depth).astype(int)
-            direction = np.where(row % 2 == 0, u, -u)
-            orders.append(np.lexsort((direction, row)))
-    return orders
-
-
-class _UnionFind:
-    __slots__ = ("parent",)
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, a: int) -> int:
-        parent = self.parent
-        root = a
-        while parent[root] != root:
-            root = parent[root]
-        while parent[a] != root:
-            parent[a], a = root, parent[a]
-        return root
-
-
-def _cut(
-    order: np.ndarray,
-    weights: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    neighbours: list[set[int]],
-    *,
-    low: float,
-    high: float,
-    target: float,
-    scale: float,
-) -> tuple[float, list[np.ndarray]]:
-    """Optimal cut of one order into consecutive runs (dynamic programming)."""
-    n = len(order)
-    w = weights[order]
-    best = np.full(n + 1, np.inf)
-    back = np.zeros(n + 1, dtype=int)
-    best[0] = 0.0
-    position = {int(a): i for i, a in enumerate(order)}
-    for start in range(n):
-        if not np.isfinite(best[start]):
-            continue
-        total = 0.0
-        sx = sy = sxx = 0.0
-        uf = _UnionFind()
-        components = 0
-        for end in range(start, n):
-            atom = int(order[end])
-            h = w[end]
-            total += h
-            sx += h * x[atom]
-            sy += h * y[atom]
-            sxx += h * (x[atom] ** 2 + y[atom] ** 2)
-            uf.parent[atom] = atom
-            components += 1
-            for other in neighbours[atom]:
-                p = position.get(other)
-                if p is not None and start <= p < end:
-                    ra, rb = uf.find(atom), uf.find(other)
-                    if ra != rb:
-                        uf.parent[ra] = rb
-                        components -= 1
-            if total > high and end > start and total - h >= low:
-                break
-            if total > 2 * high + target and end > start:
-                break
-            cost = 0.0
-            if total < low or total > high:
-                cost += _OUT + abs(total - target) * 100
-            if components > 1:
-                cost += _DISCONNECTED
-            if total > 0:
-                spread = sxx / total - (sx / total) ** 2 - (sy / total) ** 2
-                cost += ((total - target) / target) ** 2 * 20 + spread / scale
-            candidate = best[start] + cost
-            if candidate < best[end + 1]:
-                best[end + 1] = candidate
-                back[end + 1] = start
-    runs: list[np.ndarray] = []
-    end = n
-    while end > 0:
-        start = back[end]
-        runs.append(order[start:end])
-        end = start
-    return float(best[n]), runs[::-1]
-
-
-def _connected(members: Iterable[int], neighbours: list[set[int]]) -> bool:
-    members = set(members)
-    if len(members) <= 1:
-        return True
-    start = next(iter(members))
-    seen = {start}
-    stack = [start]
-    while stack:
-        a = stack.pop()
-        for b in neighbours[a]:
-            if b in members and b not in seen:
-                seen.add(b)
-                stack.append(b)
-    return len(seen) == len(members)
-
-
-def _repair(
-    labels: np.ndarray,
-    weights: np.ndarray,
-    neighbours: list[set[int]],
-    *,
-    low: float,
-    high: float,
-    max_rounds: int = 4,
-) -> np.ndarray:
-    """Single moves of boundary atoms between adjacent groups that reduce the runs out of the band."""
-    labels = labels.copy()
-    for _ in range(max_rounds):
-        sums = pd.Series(weights).groupby(labels).sum()
-        bad = {g for g, s in sums.items() if s < low or s > high}
-        if not bad:
-            break
-        improved = False
-        for atom in np.argsort(-weights):
-            g = labels[atom]
-            for other in neighbours[atom]:
-                h = labels[other]
-                if h == g:
-                    continue
-                if g not in bad and h not in bad:
-                    continue
-                new_g, new_h = sums[g] - weights[atom], sums[h] + weights[atom]
-                before = (not low <= sums[g] <= high) + (not low <= sums[h] <= high)
-                after = (not low <= new_g <= high or new_g == 0 and False) + (not low <= new_h <= high)
-                if new_g == 0:
-                    after = not low <= new_h <= high
-                if after >= before:
-                    continue
-                members = np.flatnonzero(labels == g)
-                if len(members) > 1 and not _connected(set(members) - {atom}, neighbours):
-                    continue
-                labels[atom] = h
-                sums[g], sums[h] = new_g, new_h
-                bad = {k for k, s in sums.items() if (s < low or s > high) and s > 0}
-                improved = True
-                break
-        if not improved:
-            break
-    return labels
-
-
-def partition(
-    weights: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    neighbours: list[set[int]],
-    *,
-    low: float,
-    high: float,
-    target: float | None = None,
-) -> np.ndarray:
-    """Divide atoms into connected groups whose weights fall in ``[low, high]``.
-
-    Parameters
-    ----------
-    weights
-        Households (or workload) per atom.
-    x, y
-        Atom positions (metres), for compactness.
-    neighbours
-        ``neighbours[i]`` is the set of atoms adjacent to atom ``i``.
-    low, high
-        The band.
-    target
-        The preferred group size (the middle of the band by default).
-
-    Returns
-    -------
-    numpy.ndarray
-        A group label per atom (0 … k−1).
-
-    Examples
-    --------
-    A row of five 20-household walk-ups, each touching the next::
-
-        [20][20][20][20][20]
-
-    >>> import numpy as np
-    >>> w = np.full(5, 20.0); x = np.arange(5.0); y = np.zeros(5)
-    >>> nb = [{j for j in (i - 1, i + 1) if 0 <= j < 5} for i in range(5)]
-    >>> labels = partition(w, x, y, nb, low=30, high=50)
-    >>> sorted(np.bincount(labels, weights=w).tolist())
-    [40.0, 60.0]
-    """
-    n = len(weights)
-    if n == 0:
-        return np.zeros(0, dtype=int)
-    target = target if target is not None else (low + high) / 2
-    total = float(weights.sum())
-    if total <= high:
-        return np.zeros(n, dtype=int)
-    extent = max(float(np.ptp(x)) * float(np.ptp(y)), 1.0)
-    scale = max(extent / max(total / target, 1.0), 1.0) * 4
-    best_cost, best_runs = np.inf, None
-    for order in _orders(x, y, weights, target):
-        cost, runs = _cut(order, weights, x, y, neighbours, low=low, high=high, target=target, scale=scale)
-        if cost < best_cost:
-            best_cost, best_runs = cost, runs
-        if cost < _OUT / 10 and len(best_runs or ()) and cost < 5:
-            break
-    labels = np.zeros(n, dtype=int)
-    for g, run in enumerate(best_runs or []):
-        labels[run] = g
-    if best_cost >= _OUT:
-        labels = _repair(labels, weights, neighbours, low=low, high=high)
-        _, labels = np.unique(labels, return_inverse=True)
-    return labels
 
 
 # --------------------------------------------------------------------------------------
@@ -477,44 +240,6 @@ class GridResult:
         }
 
 
-def _neighbours(geoms: np.ndarray, tolerance: float = 0.01) -> list[set[int]]:
-    """Rook adjacency: atoms sharing a boundary of some length (corners do not count)."""
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(shapely.buffer(geoms, tolerance), predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    shared = shapely.length(
-        shapely.intersection(shapely.buffer(geoms[left], tolerance), shapely.boundary(geoms[right]))
-    )
-    nb: list[set[int]] = [set() for _ in range(len(geoms))]
-    for a, b, length in zip(left, right, shared, strict=True):
-        if length > 0.5:
-            nb[a].add(int(b))
-            nb[b].add(int(a))
-    return nb
-
-
-def _component_labels(members: np.ndarray, neighbours: list[set[int]]) -> list[np.ndarray]:
-    members_set = set(members.tolist())
-    seen: set[int] = set()
-    out = []
-    for start in members.tolist():
-        if start in seen:
-            continue
-        comp = [start]
-        seen.add(start)
-        stack = [start]
-        while stack:
-            a = stack.pop()
-            for b in neighbours[a]:
-                if b in members_set and b not in seen:
-                    seen.add(b)
-                    comp.append(b)
-                    stack.append(b)
-        out.append(np.array(comp))
-    return out
-
-
 def _grid_community(
     atoms: list[_Atom],
     *,
@@ -584,7 +309,7 @@ def _grid_pass(
     hh = np.array([a.households for a in atoms], dtype=float)
     extra = (rules.special_service_weight - 1.0) * np.array([a.special for a in atoms])
     work = hh + extra
-    nb = _neighbours(geoms)
+    nb = rook_neighbours(geoms)
     zone_of = np.array([str(a.zone) for a in atoms], dtype=object)
     # Contract empty atoms: two atoms that touch the same empty atom of their zone are adjacent.
     # Atoms with no households (parks, shops) take part in the division as connectors of
@@ -595,7 +320,7 @@ def _grid_pass(
     zones: dict[str, np.ndarray] = {}
     for z in pd.unique(zone_of):
         members = np.flatnonzero(zone_of == z)
-        for comp in _component_labels(members, nb_full):
+        for comp in components(members, nb_full):
             if work[comp].sum() > 0:
                 zones[f"{z}#{len(zones)}"] = comp
     # Merge zones that cannot stand alone into a neighbour, smallest first.
@@ -691,10 +416,10 @@ def _bridge(labels: np.ndarray, nb: list[set[int]]) -> None:
     unassigned = np.flatnonzero(labels < 0)
     if not len(unassigned):
         return
-    empty_components = _component_labels(unassigned, nb)
+    empty_components = components(unassigned, nb)
     for group in np.unique(labels[labels >= 0]):
         members = np.flatnonzero(labels == group)
-        parts = _component_labels(members, nb)
+        parts = components(members, nb)
         if len(parts) <= 1:
             continue
         part_of = {int(a): i for i, part in enumerate(parts) for a in part}
@@ -709,22 +434,6 @@ def _bridge(labels: np.ndarray, nb: list[set[int]]) -> None:
 def _longest_shared(geoms: np.ndarray, atom: int, candidates: list[int], labels: np.ndarray) -> int:
     lengths = shapely.length(shapely.intersection(shapely.buffer(geoms[atom], 0.01), shapely.boundary(geoms[candidates])))
     return int(labels[candidates[int(np.argmax(lengths))]])
-
-
-def polsby_popper(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
-    """Polsby–Popper compactness 4πA / P² of each geometry (1 for a circle).
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> round(float(polsby_popper([box(0, 0, 1, 1)])[0]), 3)
-    0.785
-    """
-    values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
-    area = shapely.area(values)
-    perimeter = shapely.length(values)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(perimeter > 0, 4 * math.pi * area / perimeter**2, 0.0)
 
 
 def _codes(grids: gpd.GeoDataFrame, community_code: str, depth: float) -> list[str]:
@@ -904,7 +613,7 @@ def _assemble_grids(
     rows = []
     for g in np.unique(labels):
         idx = np.flatnonzero(labels == g)
-        union = shapely.union_all(geoms[idx], grid_size=0.001)
+        union = shapely.union_all(geoms[idx], grid_size=1e-6)
         union = _drop_slivers(union)
         hh = int(sum(atoms[i].households for i in idx))
         special = float(sum(atoms[i].special for i in idx))
@@ -951,7 +660,7 @@ def _drop_slivers(geom: shapely.Geometry) -> shapely.Geometry:
     parts = shapely.get_parts(geom)
     if len(parts) <= 1:
         return geom
-    keep = [p for p in parts if p.area > 1e-3]
+    keep = [p for p in parts if p.area > 1e-6]
     return shapely.union_all(keep) if keep else geom
 
 
@@ -962,12 +671,12 @@ def _patches(grids: gpd.GeoDataFrame, *, rules: RuleSet) -> dict[str, object]:
     k = max(1, math.ceil(total / size)) if total > 0 else 1
     target = total / k if total > 0 else size
     geoms = grids.geometry.values
-    nb = _neighbours(geoms)
+    nb = rook_neighbours(geoms)
     cent = shapely.centroid(geoms)
     weights = grids["households"].to_numpy(dtype=float)
     x, y = shapely.get_x(cent), shapely.get_y(cent)
     labels = partition(weights, x, y, nb, low=target * 0.6, high=target * 1.4, target=target)
-    labels = _exactly(labels, k, weights, x, y, nb)
+    labels = exactly_k(labels, k, weights, x, y, nb)
     prefix = str(grids["grid_code"].iloc[0])[:12] if len(grids) else "0" * 12
     patch_ids = [f"{prefix}P{int(label) + 1:02d}" for label in labels]
     patch_of = dict(zip(grids["grid_code"], patch_ids, strict=True))
@@ -979,61 +688,6 @@ def _patches(grids: gpd.GeoDataFrame, *, rules: RuleSet) -> dict[str, object]:
     patches = frame.dissolve("patch_id", aggfunc={"households": "sum", "community_id": "first"}).reset_index()
     patches["n_grids"] = pd.Series(patch_ids).value_counts().reindex(patches["patch_id"]).to_numpy()
     return {"patch_of": patch_of, "patches": patches}
-
-
-def _exactly(
-    labels: np.ndarray, k: int, weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]]
-) -> np.ndarray:
-    """Merge or split connected groups until there are exactly ``k`` (one per worker)."""
-    labels = np.unique(labels, return_inverse=True)[1]
-    for _ in range(4 * (k + len(labels))):
-        count = labels.max() + 1 if len(labels) else 0
-        if count == k or count == 0:
-            break
-        sums = np.bincount(labels, weights=weights, minlength=count)
-        if count > k:  # merge the smallest group into its smallest neighbour
-            g = int(np.argmin(sums))
-            touching = {int(labels[b]) for a in np.flatnonzero(labels == g) for b in nb[a]} - {g}
-            if not touching:
-                sums[g] = np.inf
-                break
-            other = min(touching, key=lambda t: sums[t])
-            labels[labels == g] = other
-        else:  # split the largest group that divides into two connected halves
-            for g in np.argsort(-sums):
-                members = np.flatnonzero(labels == g)
-                halves = _halve(members, weights, x, y, nb)
-                if halves is not None:
-                    labels[halves] = labels.max() + 1
-                    break
-            else:
-                break
-        labels = np.unique(labels, return_inverse=True)[1]
-    return labels
-
-
-def _halve(
-    members: np.ndarray, weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]]
-) -> np.ndarray | None:
-    """Members of one connected half of a group, or None if it cannot be halved."""
-    if len(members) < 2:
-        return None
-    local = {int(a): i for i, a in enumerate(members)}
-    local_nb = [{local[b] for b in nb[a] if b in local} for a in members]
-    half = float(weights[members].sum()) / 2
-    lab = partition(weights[members], x[members], y[members], local_nb, low=half * 0.5, high=half * 1.5, target=half)
-    if lab.max() == 1:
-        return members[lab == 1]
-    for u in (x[members], y[members], x[members] + y[members], x[members] - y[members]):
-        order = np.argsort(u, kind="stable")
-        cum = np.cumsum(weights[members][order])
-        cut = int(np.searchsorted(cum, half)) + 1
-        for c in (cut, cut - 1, cut + 1):
-            if 0 < c < len(members):
-                first, second = set(order[:c].tolist()), set(order[c:].tolist())
-                if _connected(first, local_nb) and _connected(second, local_nb):
-                    return members[order[c:]]
-    return None
 
 
 def stable_codes(new: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, *, keep_share: float = 0.8) -> tuple[list[str], pd.DataFrame]:

@@ -121,7 +121,10 @@ def apply_roster(buildings: gpd.GeoDataFrame, roster: pd.DataFrame) -> tuple[gpd
 
     The roster has one row per household (``building_id`` or ``address``, ``unit``,
     ``floor``, ``room``…) or one row per building with a ``households`` column. Rows are
-    matched to buildings by ``building_id``, else by a normalised ``address``.
+    matched to buildings by ``building_id``, else by a normalised ``address``. A blank
+    key, or a key that several buildings share (an address that names only the street),
+    matches nothing and its rows count as unmatched: the roster's households are never
+    copied onto several buildings.
 
     Returns
     -------
@@ -136,6 +139,7 @@ def apply_roster(buildings: gpd.GeoDataFrame, roster: pd.DataFrame) -> tuple[gpd
     norm = _normalise_key
     roster_key = roster[key].map(norm)
     building_key = out[key].map(norm)
+    building_key = building_key.where(~building_key.duplicated(keep=False))
     per_row = pd.to_numeric(roster["households"], errors="coerce") if "households" in roster else pd.Series(1, index=roster.index)
     table = pd.DataFrame({"key": roster_key, "households": per_row.fillna(1)})
     if "residents" in roster:
@@ -143,8 +147,8 @@ def apply_roster(buildings: gpd.GeoDataFrame, roster: pd.DataFrame) -> tuple[gpd
     if "special_service" in roster:
         table["special"] = roster["special_service"].map(_truthy).fillna(False).astype(int)
     sums = table.groupby("key").sum(min_count=1)
-    matched = building_key.isin(sums.index)
-    unmatched_rows = int((~roster_key.isin(set(building_key))).sum())
+    matched = building_key.notna() & building_key.isin(sums.index)
+    unmatched_rows = int((~roster_key.isin(set(building_key.dropna()))).sum())
     out.loc[matched, "households"] = building_key[matched].map(sums["households"]).astype(int)
     out.loc[matched, "households_source"] = "roster"
     if "residents" in sums:
@@ -154,8 +158,10 @@ def apply_roster(buildings: gpd.GeoDataFrame, roster: pd.DataFrame) -> tuple[gpd
     return out, unmatched_rows
 
 
-def _normalise_key(value: object) -> str:
+def _normalise_key(value: object) -> str | None:
     import unicodedata
 
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
     text = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    return "".join(ch for ch in text if not ch.isspace() and ch not in "-_#号栋幢")
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "-_#号栋幢") or None

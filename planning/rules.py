@@ -1,7 +1,8 @@
 """Rule sets: every planning number as data, with the published source it comes from.
 
 A :class:`RuleSet` is frozen: the app and the CLI pass it down explicitly (no global
-settings), and a planner edits a copy (``dataclasses.replace`` or :meth:`RuleSet.with_values`).
+settings), and a planner edits a copy with :meth:`RuleSet.with_values`, which also drops the
+citation of every number it changes (``dataclasses.replace`` would keep the old citations).
 Presets are named after the city whose published guidance they encode.
 
 Sources
@@ -25,11 +26,15 @@ Ningbo 2013: 1 community worker per 250 households
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gis.errors import RulesError
 from gis.i18n import N_
@@ -142,6 +147,10 @@ class RuleSet:
 
     def __post_init__(self) -> None:
         _check_values(self)
+        for name in _NUMBERS:  # NumPy scalars (from pandas or a data editor) → plain numbers
+            value = getattr(self, name)
+            if isinstance(value, np.generic):
+                object.__setattr__(self, name, value.item())
 
     # -- numbers -------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -153,13 +162,21 @@ class RuleSet:
     def with_values(self, **values: Any) -> RuleSet:
         """Return a copy with some numbers changed; unknown keys are rejected.
 
+        A changed number no longer cites its published source: :meth:`cite` says the
+        planner set it.
+
         Examples
         --------
-        >>> get_preset("default").with_values(households_per_worker=300).households_per_worker
+        >>> edited = get_preset("default").with_values(households_per_worker=300)
+        >>> edited.households_per_worker
         300
+        >>> print(edited.cite("households_per_worker"))
+        households_per_worker = 300 (set by the planner)
         """
         _check_keys(values)
-        return dataclasses.replace(self, **values)
+        changed = {key for key, value in values.items() if getattr(self, key) != value}
+        citations = tuple(c for c in self.citations if c.rule not in changed)
+        return dataclasses.replace(self, citations=citations, **values)
 
     def cite(self, rule: str) -> str:
         """Return ``"source: statement"`` for one rule, or a note that it was edited."""
@@ -200,10 +217,22 @@ _POSITIVE = (
 )
 
 
+_NUMBERS = (
+    *_POSITIVE,
+    "funds_yuan_per_1000_households",
+    "service_space_m2_per_100_households",
+    "special_service_weight",
+)
+
+
 def _check_values(rules: RuleSet) -> None:
-    for name in (*_POSITIVE, "funds_yuan_per_1000_households", "service_space_m2_per_100_households"):
+    for name in _NUMBERS:
         value = getattr(rules, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool | np.bool_)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+        ):
             msg = N_("Rule {rule} must be a number, not {value!r}.")
             raise RulesError(msg, rule=name, value=value)
         if name in _POSITIVE and value <= 0:
@@ -309,7 +338,9 @@ def load_rules(path: str | Path) -> RuleSet:
         msg = N_("The rule file {path} is not valid TOML ({error}). Save it as UTF-8 TOML.")
         raise RulesError(msg, path=str(path), error=str(exc)) from None
     data.pop("citations", None)
-    base = get_preset(str(data.pop("preset", data.get("name", "default"))))
+    name = data.get("name")
+    start = name if isinstance(name, str) and name in PRESETS else "default"
+    base = get_preset(str(data.pop("preset", start)))
     return base.with_values(**data)
 
 
@@ -324,7 +355,7 @@ def save_rules(rules: RuleSet, path: str | Path) -> Path:
     True
     """
     path = Path(path)
-    lines = [f"# gridplan rule set; sources: see `gridplan rules` or {rules.title}"]
+    lines = ["# gridplan rule set; sources: see `gridplan rules` or the app's rules table"]
     base = rules.name if rules.name in PRESETS else "default"
     lines.append(f"preset = {_toml_value(base)}")
     for key, value in rules.values().items():
@@ -336,9 +367,8 @@ def save_rules(rules: RuleSet, path: str | Path) -> Path:
 
 
 def _toml_value(value: Any) -> str:
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
+    if isinstance(value, str):  # JSON escapes are TOML escapes; TOML also forbids a raw DEL
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)

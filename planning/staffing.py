@@ -76,7 +76,10 @@ def grid_count_range(households: int, *, rules: RuleSet | None = None) -> tuple[
     """Return the fewest and the most basic grids that ``households`` can be divided into.
 
     The fewest fills every grid to the maximum; the most keeps every grid at the minimum.
-    A community smaller than one grid's minimum still needs one grid.
+    A community smaller than one grid's minimum still needs one grid. Some counts cannot
+    be divided within the band at all (51–59 households with grids of 30–50: one grid is
+    too big, two are too small); then both numbers are the fewest grids that stay within
+    the maximum, and those grids fall below the minimum.
 
     Examples
     --------
@@ -84,6 +87,8 @@ def grid_count_range(households: int, *, rules: RuleSet | None = None) -> tuple[
     (20, 33)
     >>> grid_count_range(20)
     (1, 1)
+    >>> grid_count_range(55)
+    (2, 2)
     """
     rules = rules or get_preset()
     if households <= 0:
@@ -159,13 +164,23 @@ def staffing_table(communities: pd.DataFrame, *, rules: RuleSet | None = None) -
     out = pd.DataFrame(index=communities.index)
     out["required_staff"] = required
     out["shortfall"] = (required - staff).clip(lower=0).astype("Int64")
-    out["households_per_worker"] = (households / workers).round(1)
-    out["residents_per_worker"] = (residents / workers).round(1)
-    out["funds_yuan"] = (households / 1000 * rules.funds_yuan_per_1000_households).round(2)
-    out["service_space_m2"] = (households / 100 * rules.service_space_m2_per_100_households).round(2)
+    out["households_per_worker"] = _round(households / workers, 1)
+    out["residents_per_worker"] = _round(residents / workers, 1)
+    out["funds_yuan"] = _round(households / 1000 * rules.funds_yuan_per_1000_households, 2)
+    space = households / 100 * rules.service_space_m2_per_100_households
+    out["service_space_m2"] = _round(space, 2)
     out["min_grids"] = np.ceil(households / rules.grid_max_households).astype(int)
     out["max_grids"] = np.maximum(
         out["min_grids"],
         np.where(households > 0, np.maximum(1, households // rules.grid_min_households), 0),
     ).astype(int)
     return out
+
+
+def _round(values: pd.Series, ndigits: int) -> pd.Series:
+    """Round each value with :func:`round`, as :func:`staffing` does, keeping NaN.
+
+    ``Series.round`` rounds ``x × 10ⁿ`` in binary, so 9,762 households ÷ 40 workers
+    (244.05) came out as 244.0 in the table but 244.1 from :func:`staffing`.
+    """
+    return values.astype(float).map(lambda v: v if np.isnan(v) else round(v, ndigits))

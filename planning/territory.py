@@ -234,10 +234,17 @@ def split_equal_area(
                 hi = mid
         cuts.append((lo + hi) / 2)
     cuts.append(xmax)
+    # Each cut is one line in the original frame, shared by the strips on both sides, so
+    # neighbouring pieces meet on exactly the same coordinates.
+    pad = max(xmax - xmin, ymax - ymin) + 1.0
+    edges = [xmin - pad, *cuts[1:-1], xmax + pad]
+    lines = [
+        affinity.rotate(shapely.LineString([(e, ymin - pad), (e, ymax + pad)]), angle, origin=origin)
+        for e in edges
+    ]
     pieces = []
-    for left, right in zip(cuts[:-1], cuts[1:], strict=True):
-        lo = left if left > xmin else xmin - 1
-        hi = right if right < xmax else xmax + 1
-        piece = shapely.intersection(rotated, shapely.box(lo, ymin - 1, hi, ymax + 1), grid_size=None)
-        pieces.append(affinity.rotate(piece, angle, origin=origin))
+    for left, right in zip(lines[:-1], lines[1:], strict=True):
+        (a0, a1), (b0, b1) = left.coords, right.coords
+        strip = shapely.Polygon([a0, a1, b1, b0])
+        pieces.append(shapely.intersection(polygon, strip))
     return pieces
