@@ -324,7 +324,7 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
     grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
     grids.set_defaults(func=_cmd_grids)
-    for each in (parser, staff, check):
+    for each in (parser, *sub.choices.values()):  # usage errors in the planner's language
         each.lang = lang
     return parser
 

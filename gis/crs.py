@@ -109,8 +109,25 @@ def _guess_for_missing(bounds: np.ndarray) -> str:
         except CRSError:
             return "EPSG:45xx"
     if 0 < bounds[0] < 1_000_000 and 1_000_000 <= bounds[1] < 6_000_000:
-        return "EPSG:4534–4554"
-    return "EPSG:4490"
+        return _CM_RANGE
+    return _UNKNOWN
+
+
+_CM_RANGE = "EPSG:4534–4554"
+_UNKNOWN = "unknown"
+
+
+def _parse_crs(crs: str | int | CRS, *, layer: str) -> CRS:
+    """Parse a CRS declared by the planner, with a message instead of pyproj's error."""
+    try:
+        return CRS.from_user_input(crs)
+    except Exception:  # pyproj raises CRSError, TypeError or ValueError for bad input
+        msg = N_(
+            "{crs!r} (declared for layer {layer}) is not a coordinate reference system gridplan "
+            "knows. Give an EPSG code: EPSG:4490 for CGCS2000 longitude/latitude, or a CGCS2000 "
+            "Gauss–Krüger zone such as EPSG:4548 (central meridian 117°E)."
+        )
+        raise CRSError(msg, crs=str(crs), layer=layer) from None
 
 
 def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None = None) -> gpd.GeoDataFrame:
@@ -123,7 +140,9 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None
     layer
         Its name, for messages.
     crs
-        A CRS declared by the planner for a file that has none (``--crs``).
+        A CRS declared by the planner for a file that has none (``--crs``). A layer that
+        has its own CRS keeps it, so one ``--crs`` for a project with a single layer
+        without ``.prj`` leaves the other layers alone.
 
     Raises
     ------
@@ -131,7 +150,9 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None
         If the layer has no CRS and none is declared, or its coordinates do not fit its CRS.
     """
     if crs is not None:
-        gdf = gdf.set_crs(crs, allow_override=True)
+        declared = _parse_crs(crs, layer=layer)  # checked even when not needed: a typo is an error
+        if gdf.crs is None:
+            gdf = gdf.set_crs(declared)
     if gdf.empty:
         return gdf.set_crs(STORAGE_CRS, allow_override=True) if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
     bounds = np.asarray(gdf.total_bounds, dtype=float)
@@ -139,6 +160,23 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None
         return gdf if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
     if gdf.crs is None:
         guess = _guess_for_missing(bounds)
+        if guess == _UNKNOWN:
+            msg = N_(
+                "Layer {layer} has no coordinate reference system, and its coordinates (x {x0:.0f} "
+                "to {x1:.0f}, y {y0:.0f} to {y1:.0f}) are neither longitude/latitude nor "
+                "Gauss–Krüger metres: probably a local (CAD or city) grid. Ask the surveyor which "
+                "CRS it is, or georeference the layer in your GIS, then declare the CRS."
+            )
+            x0, y0, x1, y1 = bounds
+            raise CRSError(msg, layer=layer, x0=x0, x1=x1, y0=y0, y1=y1)
+        if guess == _CM_RANGE:
+            msg = N_(
+                "Layer {layer} has no coordinate reference system (no .prj or CRS). Its coordinates "
+                "look like metres in a CGCS2000 3-degree Gauss–Krüger zone without zone prefix "
+                "({guess}, one code per central meridian: EPSG:4548 is 117°E). Declare the zone of "
+                "your city: in the CLI add --crs EPSG:45xx; in the app choose it on the Data page."
+            )
+            raise CRSError(msg, layer=layer, guess=guess)
         msg = N_(
             "Layer {layer} has no coordinate reference system (no .prj or CRS). Declare it: "
             "for longitude/latitude use EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84); these "
@@ -152,17 +190,24 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None
             if 10_000 < abs(bounds[0]) or 10_000 < abs(bounds[1]):
                 msg = N_(
                     "Layer {layer} says it is in longitude/latitude ({crs}) but its coordinates "
-                    "are metres (x from {x:.0f}). Declare its real projected CRS, e.g. a CGCS2000 "
-                    "Gauss–Krüger zone (EPSG:4534–4554, or EPSG:4513–4533 with zone-prefixed X)."
+                    "are metres (x from {x:.0f}). Set its real projected CRS in your GIS (QGIS: Set "
+                    "Layer CRS; ArcGIS: Define Projection), e.g. a CGCS2000 Gauss–Krüger zone "
+                    "(EPSG:4534–4554, or EPSG:4513–4533 with zone-prefixed X)."
                 )
                 raise CRSError(msg, layer=layer, crs=source.name, x=bounds[0])
-            if not (-180 <= bounds[0] <= 180 and -90 <= bounds[1] <= 90):
-                msg = N_("Layer {layer} has coordinates outside longitude/latitude range.")
-                raise CRSError(msg, layer=layer)
+            x_ok = bounds[0] >= -180 and bounds[2] <= 180
+            if not (x_ok and bounds[1] >= -90 and bounds[3] <= 90):
+                msg = N_(
+                    "Layer {layer} has coordinates outside the longitude/latitude range (x "
+                    "{x0:.4f} to {x1:.4f}, y {y0:.4f} to {y1:.4f}). If X holds the latitude and Y "
+                    "the longitude, swap them in your GIS; otherwise declare the layer's real CRS."
+                )
+                x0, y0, x1, y1 = bounds
+                raise CRSError(msg, layer=layer, x0=x0, x1=x1, y0=y0, y1=y1)
         return gdf.to_crs(STORAGE_CRS)
     # Projected: detect a zone prefix declared as a plain CM CRS, or the reverse.
     easting = bounds[0]
-    if easting >= 10_000_000 and not _false_easting_has_zone(source):
+    if easting >= 10_000_000 and _is_gauss_kruger(source) and not _false_easting_has_zone(source):
         gdf = gdf.set_crs(zone_prefixed_crs(easting, bounds[1]), allow_override=True)
     elif easting < 1_000_000 and _false_easting_has_zone(source):
         msg = N_(
@@ -179,6 +224,12 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None
         )
         raise CRSError(msg, layer=layer, crs=source.name, lon=out_bounds[0], lat=out_bounds[1])
     return out
+
+
+def _is_gauss_kruger(crs: CRS) -> bool:
+    """Tell a Transverse Mercator CRS (Gauss–Krüger) from e.g. Web Mercator or Albers."""
+    operation = crs.coordinate_operation
+    return operation is not None and "transverse mercator" in operation.method_name.lower()
 
 
 def _false_easting_has_zone(crs: CRS) -> bool:

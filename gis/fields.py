@@ -24,6 +24,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from gis.errors import FieldError
+from gis.i18n import N_
+
 __all__ = ["ALIASES", "LAYER_ALIASES", "NUMERIC_FIELDS", "canonical_layer", "map_fields"]
 
 # canonical field -> aliases (English and Chinese), per layer.
@@ -155,24 +158,40 @@ def map_fields(
         The contract layer (``buildings``, ``communities``, …).
     overrides
         ``{original column: contract field}`` chosen by the planner; these win over the
-        aliases. Map a column to ``""`` to ignore it.
+        aliases. Map a column to ``""`` to ignore it. Column names match as aliases do
+        (case, spaces and punctuation aside).
 
     Returns
     -------
     (DataFrame, dict)
         The renamed frame (other columns kept as they came) and ``{original: canonical}``
         for every renamed column.
+
+    Raises
+    ------
+    FieldError
+        If ``overrides`` names a column the layer does not have.
     """
     aliases = ALIASES.get(layer, {})
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     overrides = dict(overrides or {})
-    for original, target in overrides.items():
-        if original in df.columns and target:
-            mapping[original] = target
-            taken.add(target)
-    ignored = {original for original, target in overrides.items() if not target}
     by_key = {_key(c): c for c in df.columns if c != "geometry"}
+    ignored: set[str] = set()
+    for original, target in overrides.items():
+        column = original if original in df.columns else by_key.get(_key(original))
+        if column is None:
+            msg = N_(
+                "The field mapping names a column {column!r} that the {layer} layer does not have "
+                "(its columns: {columns}). Choose one of its columns."
+            )
+            columns = ", ".join(str(c) for c in df.columns if c != "geometry") or "none"
+            raise FieldError(msg, column=original, layer=layer, columns=columns)
+        if target:
+            mapping[column] = target
+            taken.add(target)
+        else:
+            ignored.add(column)
     for canonical, names in aliases.items():
         if canonical in taken:
             continue
@@ -183,6 +202,7 @@ def map_fields(
             mapping[original] = canonical
             taken.add(canonical)
             break
+    _map_cut_names(df, aliases, mapping, taken, ignored)
     # Columns already named like a contract field but shadowed by a mapped alias are kept
     # under a suffixed name so nothing is lost.
     renamed = df.rename(
@@ -192,3 +212,33 @@ def map_fields(
     )
     renamed = renamed.rename(columns=mapping)
     return renamed, {k: v for k, v in mapping.items() if k != v}
+
+
+def _map_cut_names(
+    df: pd.DataFrame,
+    aliases: Mapping[str, tuple[str, ...]],
+    mapping: dict[str, str],
+    taken: set[str],
+    ignored: set[str],
+) -> None:
+    """Map Chinese names cut short by the shapefile's 10-byte limit (``楼栋编`` for ``楼栋编号``).
+
+    A column whose name (three characters or more, not ASCII, and not itself an alias)
+    starts the aliases of exactly one contract field that is still free is mapped to it.
+    """
+    known = {_key(a) for names in aliases.values() for a in names}
+    for original in df.columns:
+        if original == "geometry" or original in mapping or original in ignored:
+            continue
+        key = _key(original)
+        if len(key) < 3 or key.isascii() or key in known:
+            continue
+        hits = {
+            canonical
+            for canonical, names in aliases.items()
+            if canonical not in taken and any(_key(a).startswith(key) for a in names)
+        }
+        if len(hits) == 1:
+            (canonical,) = hits
+            mapping[original] = canonical
+            taken.add(canonical)

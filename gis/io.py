@@ -22,7 +22,11 @@ Examples
 
 from __future__ import annotations
 
+import codecs
+import re
+import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,9 +38,10 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
+from shapely.errors import GEOSException
 
 from gis.crs import STORAGE_CRS, ensure_crs
-from gis.errors import GridplanError, LayerReadError
+from gis.errors import FieldError, GridplanError, LayerReadError
 from gis.fields import canonical_layer, map_fields
 from gis.i18n import N_
 from gis.zipsafe import ZipLimits, extract_zip
@@ -130,11 +135,50 @@ class Project:
 # --------------------------------------------------------------------------------------
 # encodings
 # --------------------------------------------------------------------------------------
+_CPG_ENCODINGS: dict[str, str] = {
+    "utf8": "UTF-8",
+    "65001": "UTF-8",
+    "gbk": "GB18030",
+    "936": "GB18030",
+    "cp936": "GB18030",
+    "ansi936": "GB18030",
+    "gb2312": "GB18030",
+    "gb18030": "GB18030",
+    "54936": "GB18030",
+}
+
+
+def _decode_cut(raw: bytes, encoding: str) -> tuple[str, bool]:
+    """Decode ``raw`` strictly, except for a character cut off at the end.
+
+    dBASE field names are limited to 10 bytes, and GDAL/QGIS cut a UTF-8 name such as
+    ``楼栋编号`` (12 bytes) in the middle of its fourth character. Returns the text and
+    whether something was cut off.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    text = decoder.decode(raw, final=False)
+    return text, bool(decoder.getstate()[0])
+
+
+def _dbf_parts(data: bytes) -> tuple[list[bytes], bytes]:
+    """Split a ``.dbf`` into its raw field names and its records."""
+    header_len = int.from_bytes(data[8:10], "little") or 32
+    names = []
+    for start in range(32, min(header_len, len(data)) - 31, 32):
+        if data[start] == 0x0D:
+            break
+        names.append(data[start : start + 11].split(b"\x00", 1)[0])
+    body = data[header_len:] if header_len < len(data) else data[32:]
+    return names, body
+
+
 def detect_dbf_encoding(dbf: Path) -> str | None:
     """Guess the text encoding of a ``.dbf`` that has no ``.cpg``.
 
-    Returns ``"UTF-8"`` when the text is valid UTF-8 (plain ASCII included),
-    ``"GB18030"`` when it decodes as GB18030 (a superset of GBK/CP936), or ``None``.
+    Both the field names (in the header) and the records are checked. Returns
+    ``"UTF-8"`` when the text is valid UTF-8 (plain ASCII included), ``"GB18030"`` when
+    it decodes as GB18030 (a superset of GBK/CP936), or ``None``. A field name cut off in
+    the middle of a character (the 10-byte limit) does not count against an encoding.
 
     Examples
     --------
@@ -147,30 +191,111 @@ def detect_dbf_encoding(dbf: Path) -> str | None:
     data = dbf.read_bytes()
     if len(data) < 32:
         return None
-    header_len = int.from_bytes(data[8:10], "little") or 32
-    body = data[header_len:] if header_len < len(data) else data[32:]
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "UTF-8"
-    try:
-        body.decode("gb18030")
-    except UnicodeDecodeError:
+    names, body = _dbf_parts(data)
+    for encoding, label in (("utf-8", "UTF-8"), ("gb18030", "GB18030")):
+        try:
+            for name in names:
+                _decode_cut(name, encoding)
+            body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return label
+    return None
+
+
+def _siblings(path: Path) -> dict[str, Path]:
+    """Return the files of a shapefile (``.dbf``, ``.SHX``, ``.cpg``…) by lower-case suffix.
+
+    Compared by name rather than globbed, so stems such as ``楼栋[2024]`` work.
+    """
+    return {p.suffix.lower(): p for p in path.parent.iterdir() if p.is_file() and p.stem == path.stem}
+
+
+def _cpg_encoding(path: Path) -> str | None:
+    """Return the encoding a shapefile's ``.cpg`` names, if UTF-8 or a Chinese code page."""
+    cpg = _siblings(path).get(".cpg")
+    if cpg is None:
         return None
-    return "GB18030"
+    try:
+        text = cpg.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    return _CPG_ENCODINGS.get(re.sub(r"[\s_\-]", "", text).lower())
+
+
+def _recode_shapefile(path: Path, encoding: str, layer: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
+    """Read a shapefile's raw bytes and decode them here (field names cut mid-character).
+
+    ``encoding="latin1"`` makes pyogrio hand over every byte unchanged; names are then
+    decoded allowing a cut-off last character, values strictly.
+    """
+    gdf = _read_file(path, path, None, {"encoding": "latin1"})
+    renamed: dict[str, str] = {}
+    cut: list[str] = []
+    for column in gdf.columns:
+        if column == gdf.geometry.name:
+            continue
+        name, was_cut = _decode_cut(column.encode("latin1"), encoding)
+        renamed[column] = name
+        if was_cut:
+            cut.append(name)
+    for column in gdf.columns:
+        if column != gdf.geometry.name and _is_text(gdf[column]):
+            gdf[column] = gdf[column].map(
+                lambda v: _decode_cut(v.encode("latin1"), encoding)[0] if isinstance(v, str) else v
+            )
+    gdf = gdf.rename(columns=renamed)
+    notes = []
+    if cut:
+        notes.append(
+            Note(
+                layer,
+                N_(
+                    "Field names of {file} were cut to 10 bytes by the shapefile format ({names}); "
+                    "check the field mapping."
+                ),
+                {"file": path.name, "names": ", ".join(cut)},
+            )
+        )
+    return gdf, notes
+
+
+def _check_encoding_name(encoding: str | None) -> None:
+    if encoding is None:
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        msg = N_("{encoding!r} is not a text encoding gridplan knows. Use gbk, gb18030 or utf-8.")
+        raise LayerReadError(msg, encoding=encoding) from None
+
+
+def _check_shp_length(path: Path) -> None:
+    """Refuse a ``.shp`` shorter than its header says (GDAL would return empty shapes)."""
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if len(header) < 100 or header[:4] != b"\x00\x00\x27\x0a":
+        msg = N_("{file} cannot be read: it is damaged or incomplete ({error}). Export it again.")
+        raise LayerReadError(msg, file=path.name, error="not a shapefile header")
+    declared = int.from_bytes(header[24:28], "big") * 2
+    actual = path.stat().st_size
+    if actual < declared:
+        msg = N_(
+            "{file} is incomplete: it has {actual} of its {declared} bytes (the copy or download "
+            "was cut off). Copy the whole file again."
+        )
+        raise LayerReadError(msg, file=path.name, actual=actual, declared=declared)
 
 
 def _shapefile_options(path: Path, encoding: str | None, layer: str) -> tuple[dict[str, Any], list[Note]]:
     notes: list[Note] = []
     options: dict[str, Any] = {}
-    siblings = {p.suffix.lower(): p for p in path.parent.glob(path.stem + ".*")}
+    siblings = _siblings(path)
     if ".dbf" not in siblings:
         msg = N_("The shapefile {file} has no .dbf file beside it, so it has no attributes. Add the .dbf.")
         raise LayerReadError(msg, file=path.name)
+    _check_shp_length(path)
     if ".shx" not in siblings:
-        pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": "YES"})
         notes.append(Note(layer, N_("The .shx index of {file} was missing and has been rebuilt."), {"file": path.name}))
     if encoding:
         options["encoding"] = encoding
@@ -237,29 +362,22 @@ def _layer_names(path: Path) -> list[str]:
         return []
 
 
-def _read_vector(path: Path, *, layer: str | None, encoding: str | None, role: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
-    notes: list[Note] = []
-    options: dict[str, Any] = {}
-    suffix = path.suffix.lower()
-    if not path.exists():
-        msg = N_("The file {file} does not exist.")
-        raise LayerReadError(msg, file=str(path))
-    if path.is_file() and path.stat().st_size == 0:
-        msg = N_("The file {file} is empty.")
-        raise LayerReadError(msg, file=path.name)
-    if suffix == ".shp":
-        options, notes = _shapefile_options(path, encoding, role)
-    elif encoding:
-        options["encoding"] = encoding
-    source: str | Path = path
-    if suffix == ".kmz":
-        source = f"/vsizip/{path}"
-        inner = [n for n in _layer_names(Path(source))]
-        if not inner:
-            msg = N_("The KMZ {file} holds no KML layer.")
-            raise LayerReadError(msg, file=path.name)
+_SHX_LOCK = threading.Lock()
+
+
+def _read_file(source: str | Path, path: Path, layer: str | None, options: dict[str, Any]) -> gpd.GeoDataFrame:
+    """``gpd.read_file`` with GDAL's errors turned into messages (encoding errors pass through).
+
+    Shapes GEOS refuses (rings that are not closed) are read again with pyogrio's repair;
+    ``attrs["rings_closed"]`` then says so, and shapes beyond repair come back empty.
+    """
     try:
-        gdf = gpd.read_file(source, layer=layer, **options)
+        try:
+            return gpd.read_file(source, layer=layer, **options)
+        except GEOSException:
+            gdf = gpd.read_file(source, layer=layer, on_invalid="fix", **options)
+            gdf.attrs["rings_closed"] = True
+            return gdf
     except (DataSourceError, DataLayerError) as exc:
         text = str(exc)
         if "not recognized" in text or "not a supported" in text:
@@ -273,33 +391,184 @@ def _read_vector(path: Path, *, layer: str | None, encoding: str | None, role: s
             raise LayerReadError(msg, file=path.name, layer=layer, layers=", ".join(_layer_names(path))) from None
         msg = N_("{file} cannot be read: it is damaged or incomplete ({error}). Export it again.")
         raise LayerReadError(msg, file=path.name, error=text.splitlines()[0][:160]) from None
-    except (UnicodeDecodeError, LookupError):
-        msg = N_("The text in {file} is not in the encoding {encoding}. Try --encoding gbk or utf-8.")
-        raise LayerReadError(msg, file=path.name, encoding=encoding or "auto") from None
+    except UnicodeDecodeError:  # a ValueError: the callers know the encoding to name
+        raise
     except (ValueError, OSError) as exc:
         msg = N_("{file} cannot be read: it is damaged or incomplete ({error}). Export it again.")
         raise LayerReadError(msg, file=path.name, error=str(exc).splitlines()[0][:160]) from None
+
+
+def _encoding_error(path: Path, encoding: str) -> LayerReadError:
+    msg = N_("The text in {file} is not in the encoding {encoding}. Try --encoding gbk or utf-8.")
+    return LayerReadError(msg, file=path.name, encoding=encoding)
+
+
+def _read_shapefile(path: Path, options: dict[str, Any], role: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
+    """Read a shapefile; fall back to decoding its bytes here when GDAL's decoding fails."""
+    declared = options.get("encoding")
+    encoding = declared or _cpg_encoding(path)
+    try:
+        return _read_file(path, path, None, options), []
+    except UnicodeDecodeError:
+        if encoding is None:
+            cpg = _siblings(path).get(".cpg")
+            label = cpg.read_text(encoding="ascii", errors="replace").strip() if cpg else "UTF-8"
+            raise _encoding_error(path, label) from None
+    try:
+        return _recode_shapefile(path, encoding, role)
+    except UnicodeDecodeError:
+        raise _encoding_error(path, declared or encoding) from None
+
+
+def _read_vector(path: Path, *, layer: str | None, encoding: str | None, role: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
+    notes: list[Note] = []
+    options: dict[str, Any] = {}
+    suffix = path.suffix.lower()
+    if not path.exists():
+        msg = N_("The file {file} does not exist. Check the path and the file name.")
+        raise LayerReadError(msg, file=str(path))
+    if path.is_file() and path.stat().st_size == 0:
+        msg = N_("The file {file} is empty.")
+        raise LayerReadError(msg, file=path.name)
+    if suffix == ".shp":
+        options, notes = _shapefile_options(path, encoding, role)
+    # GeoPackage, GeoJSON, FlatGeobuf and KML define their encoding (UTF-8): ``encoding`` is
+    # for shapefiles only, so --encoding gbk for a GBK shapefile leaves a GPKG beside it intact.
+    if layer is not None and suffix != ".shp":
+        names = _layer_names(path)
+        if names and layer not in names:
+            msg = N_("The file {file} has no layer called {layer}. It has: {layers}.")
+            raise LayerReadError(msg, file=path.name, layer=layer, layers=", ".join(names))
+    try:
+        if suffix != ".shp":
+            gdf = _read_file(path, path, layer, options)
+        elif ".shx" in _siblings(path):
+            gdf, more = _read_shapefile(path, options, role)
+            notes.extend(more)
+        else:
+            # Rebuild the .shx in a scratch copy (GDAL writes it beside the .shp) with the
+            # process-wide option set only for this read.
+            with tempfile.TemporaryDirectory(prefix="gridplan-shx-") as tmp, _SHX_LOCK:
+                for sibling in _siblings(path).values():
+                    shutil.copy(sibling, Path(tmp) / sibling.name)
+                pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": "YES"})
+                try:
+                    gdf, more = _read_shapefile(Path(tmp) / path.name, options, role)
+                finally:
+                    pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
+            notes.extend(more)
+    except UnicodeDecodeError:
+        raise _encoding_error(path, "UTF-8") from None
+    if gdf.attrs.pop("rings_closed", False):
+        notes.append(
+            Note(
+                role,
+                N_(
+                    "Some shapes in {file} had rings that were not closed; they were closed (and "
+                    "shapes beyond repair left empty). Check them in your GIS."
+                ),
+                {"file": path.name},
+            )
+        )
+    if suffix == ".kml":
+        gdf = _drop_kml_boilerplate(gdf)
     _check_mojibake(gdf, path, role)
     return gdf, notes
 
 
-_MOJIBAKE = frozenset("ÃÂÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõö÷øùúûüýþÿ")
+_KML_BOILERPLATE = (
+    "id",
+    "name",
+    "description",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+)
+
+
+def _drop_kml_boilerplate(gdf: pd.DataFrame) -> pd.DataFrame:
+    """Drop the KML driver's standard fields when they are empty (or at their defaults).
+
+    An empty ``name`` would otherwise take the place of the planner's own 楼栋名称.
+    """
+    defaults = {"tessellate": {-1, 0}, "extrude": {0}, "visibility": {-1, 1}, "draworder": {0}}
+    boilerplate = {name.lower() for name in _KML_BOILERPLATE}
+    drop = []
+    for column in gdf.columns:
+        key = str(column).lower()
+        if key not in boilerplate:
+            continue
+        values = gdf[column].dropna()
+        if _is_text(values):
+            values = values[values.astype(str).str.strip() != ""]
+        if values.empty or (key in defaults and values.isin(defaults[key]).all()):
+            drop.append(column)
+    return gdf.drop(columns=drop)
+
+
+def _kmz_document(path: Path, workdir: Path, limits: ZipLimits | None) -> Path:
+    files = extract_zip(path, workdir / "kmz", limits=limits)
+    kmls = sorted((f for f in files if f.suffix.lower() == ".kml"), key=lambda f: (f.name != "doc.kml", str(f)))
+    if not kmls:
+        msg = N_("The KMZ {file} holds no KML document. Export it again as KML or KMZ.")
+        raise LayerReadError(msg, file=path.name)
+    return kmls[0]
+
+
+def _is_text(values: pd.Series) -> bool:
+    """Tell text columns: ``object`` or the string dtype (the default from pandas 3 on)."""
+    return values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+
+
+_LATIN1_IN_CHINESE_DATA = frozenset("°²³·×±µ")  # 30°, m², 阿卜杜·热合曼, 3×4
+
+
+def _latin1_share(text: str) -> float:
+    """Share of characters from the Latin-1 supplement (U+0080–U+00FF) in ``text``.
+
+    The few that genuine Chinese planning data use (``°``, ``²``, ``·``…) do not count.
+    """
+    if not text:
+        return 0.0
+    hits = sum("\x80" <= ch <= "\xff" and ch not in _LATIN1_IN_CHINESE_DATA for ch in text)
+    return hits / len(text)
 
 
 def _check_mojibake(gdf: pd.DataFrame, path: Path, role: str) -> None:
-    """Refuse text that was decoded as Latin-1 although it was GBK (silent mojibake)."""
-    for column in gdf.columns:
-        if gdf[column].dtype != object or column == "geometry":
-            continue
-        sample = gdf[column].dropna().astype(str).head(200)
+    """Refuse text that was decoded as Latin-1 although it was GBK (silent mojibake).
+
+    GBK read as Latin-1 turns every Chinese character into two characters of the Latin-1
+    supplement (``户数`` → ``»§Êý``); genuine Chinese data hardly has any (``m²``, ``·``).
+    Column names are checked too: garbled names would silently lose the field mapping.
+    """
+    names = [str(c) for c in gdf.columns if c != "geometry"]
+    candidates = [("", pd.Series(names, dtype=object))] + [
+        (str(c), gdf[c]) for c in gdf.columns if c != "geometry" and _is_text(gdf[c])
+    ]
+    for column, values in candidates:
+        sample = values.dropna().astype(str).head(200)
         text = "".join(sample)
-        if len(text) >= 4 and sum(ch in _MOJIBAKE for ch in text) / len(text) > 0.3:
+        if len(text) >= 4 and _latin1_share(text) > 0.3:
+            example = next(v for v in sample if _latin1_share(v) > 0)
+            if not column:
+                msg = N_(
+                    "The column names of {file} look garbled (e.g. {example!r}): they are probably "
+                    "GBK read as Latin-1. Read it again with --encoding gbk, or add a .cpg file "
+                    "containing GBK."
+                )
+                raise LayerReadError(msg, file=path.name, example=example[:12])
             msg = N_(
                 "The text in column {column} of {file} looks garbled (e.g. {example!r}): it is "
                 "probably GBK read as Latin-1. Read it again with --encoding gbk, or add a .cpg "
                 "file containing GBK."
             )
-            raise LayerReadError(msg, column=column, file=path.name, example=sample.iloc[0][:12])
+            raise LayerReadError(msg, column=column, file=path.name, example=example[:12])
 
 
 def _resolve_zip(path: Path, workdir: Path, limits: ZipLimits | None) -> list[Path]:
@@ -360,17 +629,22 @@ def read_layer(
     >>> mapping["highway"]
     'road_class'
     """
+    _check_encoding_name(encoding)
     path = Path(source)
     role = role or canonical_layer(layer or path.stem) or "buildings"
     with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
         if path.suffix.lower() == ".zip":
-            members = [m for m in _resolve_zip(path, Path(tmp), limits) if m.suffix.lower() != ".csv"]
+            members = [m for m in _resolve_zip(path, Path(tmp), limits) if m.suffix.lower() not in TABLE_SUFFIXES]
             if len(members) != 1 and layer is None:
                 names = ", ".join(m.name for m in members)
                 msg = N_("The zip {file} holds several layers ({names}); read it as a project instead.")
                 raise LayerReadError(msg, file=path.name, names=names)
             chosen = members[0] if layer is None else next((m for m in members if m.stem == layer), members[0])
             gdf, notes = _read_vector(chosen, layer=None, encoding=encoding, role=role)
+        elif path.suffix.lower() == ".kmz" and path.is_file() and path.stat().st_size:
+            # A KMZ is a zip: inspect and extract it like any upload, then read its KML.
+            kml = _kmz_document(path, Path(tmp), limits)
+            gdf, notes = _read_vector(kml, layer=layer, encoding=encoding, role=role)
         else:
             gdf, notes = _read_vector(path, layer=layer, encoding=encoding, role=role)
     frame, mapping = _to_contract(gdf, role=role, crs=crs, overrides=overrides)
@@ -578,21 +852,28 @@ def read_project(
     Raises
     ------
     LayerReadError
-        If a file cannot be read, or there is no buildings layer.
+        If a file cannot be read (missing, empty, damaged, unsafe zip, unknown encoding…),
+        two files give the same layer, or there is no buildings layer.
+    CRSError
+        If a layer has no CRS (and ``crs`` declares none) or its coordinates do not fit it.
+    FieldError
+        If ``overrides`` names a column that is not there, or a roster has nothing to
+        match buildings on.
     """
     overrides = overrides or {}
+    _check_encoding_name(encoding)
     if isinstance(source, Mapping):
         entries = [(Path(p), None, role) for role, p in source.items()]
         label = ", ".join(str(p) for p in source.values())
         return _assemble(entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=label)
     path = Path(source)
     if not path.exists():
-        msg = N_("The file {file} does not exist.")
+        msg = N_("The file {file} does not exist. Check the path and the file name.")
         raise LayerReadError(msg, file=str(path))
+    if path.is_file() and path.stat().st_size == 0:
+        msg = N_("The file {file} is empty.")
+        raise LayerReadError(msg, file=path.name)
     if path.suffix.lower() == ".gpkg":
-        if path.stat().st_size == 0:
-            msg = N_("The file {file} is empty.")
-            raise LayerReadError(msg, file=path.name)
         names = _layer_names(path)
         if names and _is_osm(path, names):
             return _read_osm(path, names)
@@ -617,21 +898,42 @@ def _assemble(
     roster: pd.DataFrame | None = None
     source_crs: dict[str, str] = {}
     single = len(entries) == 1
+    origin: dict[str, str] = {}
     for file, layer, role in entries:
         suffix = file.suffix.lower()
         name = layer or file.stem
         role = role or canonical_layer(name) or ("buildings" if single else None)
+        where = file.name if layer is None else f"{file.name}:{layer}"
         if suffix in TABLE_SUFFIXES:
-            table = read_table(file)
+            role = "roster"
+        if role is not None and role in origin:
+            msg = N_("Two files give the {layer} layer ({first} and {second}). Keep one of them.")
+            raise LayerReadError(msg, layer=role, first=origin[role], second=where)
+        if role is not None:
+            origin[role] = where
+        if role == "roster":
+            if suffix in TABLE_SUFFIXES:
+                table = read_table(file)
+            else:  # a roster kept in a GeoPackage table (or any layer): its shapes are not needed
+                frame, layer_notes = _read_vector(file, layer=layer, encoding=encoding, role=role)
+                if isinstance(frame, gpd.GeoDataFrame):
+                    frame = frame.drop(columns=frame.geometry.name)
+                table = pd.DataFrame(frame)
+                notes.extend(layer_notes)
             roster, roster_mapping = map_fields(table, layer="roster", overrides=overrides.get("roster"))
+            if "address" not in roster and "building_id" not in roster:
+                msg = N_(
+                    "The roster {file} has no address or building id column, so its rows cannot be "
+                    "matched to buildings (its columns: {columns}). Name a column 地址 or 楼栋编号, "
+                    "or choose the mapping by hand."
+                )
+                columns = ", ".join(map(str, table.columns)) or "none"
+                raise FieldError(msg, file=file.name, columns=columns)
             mapping["roster"] = roster_mapping
             continue
         if role is None:
             notes.append(Note(name, N_("Layer {name} was not recognised and was skipped."), {"name": name}))
             continue
-        if role in layers:
-            msg = N_("Two files give the {layer} layer ({name}). Keep one of them.")
-            raise LayerReadError(msg, layer=role, name=name)
         frame, layer_mapping, layer_notes = read_layer(
             file, layer=layer, role=role, encoding=encoding, crs=crs, overrides=overrides.get(role), limits=limits
         )
@@ -647,8 +949,11 @@ def _assemble(
         )
         raise LayerReadError(msg, found=found)
     if layers["buildings"].empty:
-        msg = N_("The buildings layer is empty: it has no features.")
-        raise LayerReadError(msg)
+        msg = N_(
+            "The buildings layer ({file}) has no features. Export it again with its buildings (check "
+            "that no selection or filter was active)."
+        )
+        raise LayerReadError(msg, file=origin["buildings"])
     study_area = None
     if "communities" in layers and not layers["communities"].empty:
         study_area = shapely.union_all(shapely.make_valid(layers["communities"].geometry.values))

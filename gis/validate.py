@@ -227,8 +227,10 @@ def _check_numbers(layer: str, frame: pd.DataFrame, problems: list[Problem]) -> 
         if column not in frame:
             continue
         raw = frame[column]
-        text = raw.astype("string").str.strip()
+        # NFKC turns full-width digits typed with a Chinese input method (４８) into 48.
+        text = raw.astype("string").str.normalize("NFKC").str.strip()
         numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        numbers = numbers.where(np.isfinite(numbers.astype(float)))  # "inf" is not a count
         not_number = numbers.isna() & text.notna() & text.ne("")
         if not_number.any():
             examples = ", ".join(repr(v) for v in text[not_number].unique()[:3])
@@ -265,6 +267,18 @@ def _check_duplicates(layer: str, frame: gpd.GeoDataFrame, problems: list[Proble
     if id_column is None or id_column not in frame or layer == "service_centres":
         return frame
     ids = frame[id_column]
+    if layer == "communities" and ids.isna().any():
+        problems.append(
+            Problem(
+                "missing_id",
+                layer,
+                "error",
+                N_("{n} communities have no {column}, so no building can be counted in them"),
+                N_("Fill in {column} for these rows, or delete the column to have ids generated."),
+                _labels(frame, ids.isna(), "name"),
+                {"column": id_column},
+            )
+        )
     duplicated = ids.notna() & ids.duplicated(keep=False)
     if not duplicated.any():
         return frame
@@ -359,6 +373,25 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
                 _labels(buildings, mask, "building_id"),
             )
         )
+    if "community_id" in buildings and "community_id" in communities:
+        known = set(communities["community_id"].dropna().astype(str))
+        given = buildings["community_id"]
+        unknown = given.notna() & ~given.astype(str).isin(known)
+        if unknown.any():
+            problems.append(
+                Problem(
+                    "unknown_community",
+                    "buildings",
+                    "warning",
+                    N_(
+                        "{n} buildings name a community_id that no community has ({ids}) and are "
+                        "left out of community totals"
+                    ),
+                    N_("Correct their community_id, or add the missing community."),
+                    _labels(buildings, unknown, "building_id"),
+                    {"ids": ", ".join(sorted(set(given[unknown].astype(str)))[:5])},
+                )
+            )
 
 
 def _check_crs(project: Project, problems: list[Problem], source_crs: dict[str, str]) -> None:

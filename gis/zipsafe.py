@@ -72,6 +72,20 @@ def _check_member(info: zipfile.ZipInfo, name: str, archive: str) -> PurePosixPa
     return path
 
 
+def _check_collisions(paths: list[PurePosixPath], archive: str) -> None:
+    """Refuse a member listed twice, or a file that is also a folder of other members."""
+    seen: set[PurePosixPath] = set()
+    folders = {parent for path in paths for parent in path.parents}
+    for path in paths:
+        if path in seen or path in folders:
+            msg = N_(
+                "The zip {archive} holds {member!r} twice (or as both a file and a folder). "
+                "Re-create the zip from the folder itself."
+            )
+            raise LayerReadError(msg, archive=archive, member=str(path))
+        seen.add(path)
+
+
 def extract_zip(
     source: str | Path | bytes,
     destination: str | Path,
@@ -103,7 +117,10 @@ def extract_zip(
         declared = sum(i.file_size for i in infos)
         compressed = sum(i.compress_size for i in infos)
         if declared > limits.max_total_bytes:
-            msg = N_("The zip {archive} unpacks to {size} MB; at most {limit} MB are accepted.")
+            msg = N_(
+                "The zip {archive} unpacks to {size} MB; at most {limit} MB are accepted. Upload the "
+                "layers in several zips, or leave out files that are not layers (imagery, CAD)."
+            )
             raise LayerReadError(
                 msg, archive=archive, size=declared // 1024**2, limit=limits.max_total_bytes // 1024**2
             )
@@ -114,6 +131,7 @@ def extract_zip(
             )
             raise LayerReadError(msg, archive=archive, ratio=declared / compressed)
         names = [(info, _check_member(info, member_name(info), archive)) for info in infos]
+        _check_collisions([path for _, path in names], archive)
         total = 0
         for info, path in names:
             if path.name.startswith(".") or "__MACOSX" in path.parts:
@@ -136,6 +154,12 @@ def extract_zip(
             except (zipfile.BadZipFile, zlib.error, EOFError):
                 msg = N_("{archive} is not a readable zip file (it is damaged or not a zip). Zip the files again.")
                 raise LayerReadError(msg, archive=archive) from None
+            except NotImplementedError:  # a RuntimeError, so caught first
+                msg = N_(
+                    "The zip {archive} uses a compression method gridplan cannot unpack (method "
+                    "{method}, e.g. Deflate64 or PPMd). Zip the files again with ordinary compression."
+                )
+                raise LayerReadError(msg, archive=archive, method=info.compress_type) from None
             except RuntimeError:
                 msg = N_("The zip {archive} is password-protected. Zip the files without a password.")
                 raise LayerReadError(msg, archive=archive) from None

@@ -136,7 +136,9 @@ def territories(
     return cells
 
 
-def _tessellate(footprints: gpd.GeoDataFrame, enclosures: gpd.GeoDataFrame, *, n_jobs: int) -> gpd.GeoDataFrame:
+def _tessellate(
+    footprints: gpd.GeoDataFrame, enclosures: gpd.GeoDataFrame, *, n_jobs: int, segment: float = 1.0
+) -> gpd.GeoDataFrame:
     """``momepy.enclosed_tessellation``, also when no block holds two buildings.
 
     (momepy 0.11 fails on that case; then every block is its one building's cell.)
@@ -145,7 +147,7 @@ def _tessellate(footprints: gpd.GeoDataFrame, enclosures: gpd.GeoDataFrame, *, n
     if len(block_idx) and np.bincount(block_idx).max() > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return momepy.enclosed_tessellation(footprints, enclosures, n_jobs=n_jobs)
+            return momepy.enclosed_tessellation(footprints, enclosures, segment=segment, n_jobs=n_jobs)
     owner = np.full(len(enclosures), -1, dtype=int)
     owner[block_idx] = building_idx
     empty = np.flatnonzero(owner < 0)

@@ -1,0 +1,571 @@
+"""The split engine: ranked proposals to divide an oversized community.
+
+How it works
+------------
+1. **Atoms.** Street blocks are the enclosures of roads and rivers inside the community;
+   each block is divided among its compounds (小区) and the buildings outside compounds by
+   an enclosed tessellation, so an atom is a whole compound with its verge, or a loose
+   building's plot, and the atoms tile the community exactly. A compound that alone
+   exceeds the split threshold is divided among its buildings, and the reasons say so.
+2. **How many parts.** The smallest ``k`` that puts every part in the rule's normal range
+   (``min_households``–``split_households``, residents under the cap); ``parts`` overrides.
+3. **Alternatives.** Candidate divisions come from the shared partition core (sweeps and
+   serpentines in several directions, cut by dynamic programming) and from seeded
+   recursive bisections; each is balanced by moving boundary atoms (keeping every part
+   connected), then scored: maximum deviation from the mean, share of the new boundary on
+   roads, rivers or walls, compactness, compounds cut, staff per part, and distance to a
+   service centre. Distinct candidates are ranked, best first, with reasons.
+4. **Lineage.** Which buildings and households move to which new community.
+
+Examples
+--------
+>>> from gis.datasets.synthetic import make_district
+>>> layers = make_district(12_000, n_communities=1, seed=2)
+>>> result = propose_splits(layers["buildings"], community=layers["communities"].iloc[0],
+...                         roads=layers["roads"], compounds=layers["compounds"],
+...                         barriers=layers["barriers"], waterways=layers["waterways"])
+>>> best = result.alternatives[0]
+>>> len(best.parts), best.max_deviation <= 0.10
+(3, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import momepy
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.crs import STORAGE_CRS, to_metric
+from gis.errors import InfeasibleError
+from gis.i18n import N_, translator
+from planning.partition import components, exactly_k, is_connected, partition, polsby_popper, rook_neighbours
+from planning.rules import RuleSet, get_preset
+from planning.territory import BARRIER_ROAD_CLASSES, _tessellate
+
+__all__ = ["Alternative", "SplitResult", "choose_parts", "propose_splits"]
+
+_BARRIER_TOLERANCE_M = 3.0
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way to divide the community, with its scores and reasons."""
+
+    rank: int
+    labels: np.ndarray = field(repr=False)
+    parts: gpd.GeoDataFrame = field(repr=False)
+    max_deviation: float
+    barrier_share: float
+    compactness: float
+    compounds_cut: int
+    mean_distance_m: float | None
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """The CLI's JSON for this alternative."""
+        return {
+            "rank": self.rank,
+            "parts": [
+                {
+                    "part": int(r.part),
+                    "households": int(r.households),
+                    "residents": int(r.residents),
+                    "required_staff": int(r.required_staff),
+                }
+                for r in self.parts.itertuples()
+            ],
+            "max_deviation": round(self.max_deviation, 4),
+            "barrier_share": round(self.barrier_share, 4),
+            "compactness": round(self.compactness, 4),
+            "cuts_compounds": self.compounds_cut,
+            "mean_distance_m": None if self.mean_distance_m is None else round(self.mean_distance_m, 1),
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """Ranked alternatives for one community, the atoms and the lineage of the best."""
+
+    community_id: str
+    k: int
+    alternatives: tuple[Alternative, ...]
+    atoms: gpd.GeoDataFrame = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+    def proposals(self) -> gpd.GeoDataFrame:
+        """Every alternative's parts as one layer (the plan's ``proposals``), EPSG:4490."""
+        frames = []
+        for alt in self.alternatives:
+            parts = alt.parts.copy()
+            parts["proposal_id"] = [f"{self.community_id}-R{alt.rank}" for _ in range(len(parts))]
+            parts["rank"] = alt.rank
+            parts["parent_community_id"] = self.community_id
+            parts["reasons"] = "; ".join(alt.reasons)
+            frames.append(parts)
+        out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+        columns = ["proposal_id", "rank", "part", "parent_community_id", "households", "residents",
+                   "required_staff", "special_service_households", "reasons", "geometry"]
+        return out[columns].to_crs(STORAGE_CRS)
+
+    def lineage(self, rank: int = 1) -> pd.DataFrame:
+        """Which building goes to which new community under alternative ``rank``."""
+        alt = self.alternatives[rank - 1]
+        rows = []
+        for atom_index, label in enumerate(alt.labels):
+            for building_id, households in self.atoms["buildings"].iloc[atom_index]:
+                rows.append(
+                    {
+                        "building_id": building_id,
+                        "households": households,
+                        "from_community_id": self.community_id,
+                        "to_community_id": f"{self.community_id}-{int(label) + 1}",
+                    }
+                )
+        return pd.DataFrame(rows, columns=["building_id", "households", "from_community_id", "to_community_id"])
+
+
+def choose_parts(households: int, residents: int | None, *, rules: RuleSet) -> int:
+    """Return the smallest number of parts that puts every part in the normal range.
+
+    Examples
+    --------
+    >>> choose_parts(9_762, 25_563, rules=get_preset())
+    2
+    >>> choose_parts(16_000, None, rules=get_preset())
+    4
+    """
+    k = max(1, math.ceil(households / rules.split_households))
+    if residents:
+        k = max(k, math.floor(residents / rules.must_split_residents) + 1)
+    while k > 1 and households / k < rules.min_households and households / (k - 1) <= rules.split_households:
+        k -= 1
+    return max(k, 2) if households > rules.split_households else k
+
+
+def _lines(frames: Sequence[gpd.GeoDataFrame | None], crs: object) -> list[shapely.Geometry]:
+    out = []
+    for frame in frames:
+        if frame is None or frame.empty:
+            continue
+        geoms = frame.to_crs(crs).geometry.values
+        out.extend(shapely.boundary(g) if g.geom_type.endswith("Polygon") else g for g in geoms if g is not None)
+    return out
+
+
+def _atoms(
+    buildings: gpd.GeoDataFrame,
+    area: shapely.Geometry,
+    *,
+    crs: object,
+    roads: gpd.GeoDataFrame | None,
+    waterways: gpd.GeoDataFrame | None,
+    compounds: gpd.GeoDataFrame | None,
+    rules: RuleSet,
+    lang: str,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Blocks divided among compounds and loose buildings; oversized compounds among buildings."""
+    tr = translator(lang).gettext
+    notes: list[str] = []
+    if roads is not None and "road_class" in roads:
+        roads = roads[roads["road_class"].astype(str).isin(BARRIER_ROAD_CLASSES)]
+    limit = gpd.GeoSeries([area], crs=crs)
+    primary = _lines([roads, waterways], crs) or [area.boundary]
+    blocks = momepy.enclosures(gpd.GeoSeries(primary, crs=crs), limit=limit)
+    blocks = blocks[blocks.area > 1e-6].reset_index(drop=True)
+    points = buildings.geometry.representative_point()
+    compound_of = pd.Series(None, index=buildings.index, dtype=object)
+    seeds: list[shapely.Geometry] = []
+    seed_members: list[list[int]] = []
+    seed_compound: list[object] = []
+    if compounds is not None and len(compounds):
+        comp = compounds.to_crs(crs)
+        comp = comp[comp.intersects(area)]
+        ids = comp["compound_id"].astype(str).to_numpy() if "compound_id" in comp else np.arange(len(comp)).astype(str)
+        p_idx, c_idx = comp.sindex.query(points.values, predicate="within")
+        compound_of.iloc[p_idx] = ids[c_idx]
+        for cid, geom in zip(ids, comp.geometry.values, strict=True):
+            members = np.flatnonzero(compound_of.to_numpy() == cid)
+            households = int(buildings["households"].to_numpy()[members].sum())
+            if households > rules.split_households and len(members) > 1:
+                msg = N_("compound {compound} ({households} households) alone exceeds {limit}, so it is divided between its buildings")
+                notes.append(tr(msg).format(compound=cid, households=households, limit=rules.split_households))
+                for m in members:
+                    seeds.append(buildings.geometry.values[m])
+                    seed_members.append([m])
+                    seed_compound.append(f"cut:{cid}")
+            else:
+                seeds.append(shapely.intersection(geom, area))
+                seed_members.append(list(members))
+                seed_compound.append(cid)
+    loose = np.flatnonzero(compound_of.isna().to_numpy())
+    for m in loose:
+        seeds.append(buildings.geometry.values[m])
+        seed_members.append([m])
+        seed_compound.append(None)
+    seed_frame = gpd.GeoDataFrame(geometry=seeds, crs=crs)
+    seed_frame = seed_frame[~seed_frame.geometry.is_empty]
+    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, n_jobs=1, segment=8.0)
+    kept = seed_frame.index.to_numpy()
+    households = buildings["households"].to_numpy()
+    residents = buildings["residents"].to_numpy() if "residents" in buildings else households * rules.persons_per_household
+    special = buildings["special_service_households"].to_numpy() if "special_service_households" in buildings else np.zeros(len(buildings))
+    ids = buildings["building_id"].astype(str).to_numpy()
+    rows = []
+    for i, geom in zip(tess.index, tess.geometry.values, strict=True):
+        members = seed_members[kept[i]] if i >= 0 else []
+        rows.append(
+            {
+                "households": int(households[members].sum()) if members else 0,
+                "residents": float(residents[members].sum()) if members else 0.0,
+                "special": float(special[members].sum()) if members else 0.0,
+                "compound": seed_compound[kept[i]] if i >= 0 else None,
+                "buildings": [(ids[m], int(households[m])) for m in members],
+                "geometry": geom,
+            }
+        )
+    atoms = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).explode(index_parts=False)
+    # A cell in several parts keeps its buildings on the largest part; the others are empty atoms.
+    atoms["_area"] = atoms.area
+    repeated = atoms.index.duplicated(keep=False)
+    if repeated.any():
+        largest = atoms[repeated].groupby(level=0)["_area"].idxmax()
+        for i in np.flatnonzero(repeated):
+            if atoms["_area"].iloc[i] < atoms[repeated]["_area"].loc[atoms.index[i]].max():
+                atoms.iat[i, atoms.columns.get_loc("households")] = 0
+                atoms.iat[i, atoms.columns.get_loc("residents")] = 0.0
+                atoms.iat[i, atoms.columns.get_loc("special")] = 0.0
+                atoms.iat[i, atoms.columns.get_loc("buildings")] = []
+        del largest
+    atoms = atoms.drop(columns="_area").reset_index(drop=True)
+    return atoms, notes
+
+
+def _edge_table(atoms: gpd.GeoDataFrame, barrier_union: shapely.Geometry | None) -> tuple[list[set[int]], dict[tuple[int, int], tuple[float, float]]]:
+    geoms = atoms.geometry.values
+    nb = rook_neighbours(geoms)
+    edges: dict[tuple[int, int], tuple[float, float]] = {}
+    for a, others in enumerate(nb):
+        for b in others:
+            if a < b:
+                shared = shapely.intersection(shapely.boundary(geoms[a]), shapely.buffer(geoms[b], 0.01))
+                length = float(shapely.length(shared))
+                on = float(shapely.length(shapely.intersection(shared, barrier_union))) if barrier_union is not None else 0.0
+                edges[(a, b)] = (length, min(on, length))
+    return nb, edges
+
+
+def _balance(labels: np.ndarray, weights: np.ndarray, nb: list[set[int]], k: int, *, rounds: int = 200) -> np.ndarray:
+    """Move boundary atoms from the heaviest part to a lighter neighbour while it lowers the maximum deviation."""
+    labels = labels.copy()
+    mean = weights.sum() / k
+    for _ in range(rounds):
+        sums = np.bincount(labels, weights=weights, minlength=k)
+        worst = float(np.abs(sums - mean).max())
+        best_move, best_value = None, worst
+        for atom in np.flatnonzero(weights > 0):
+            g = labels[atom]
+            for other in {labels[b] for b in nb[atom]} - {g}:
+                new = sums.copy()
+                new[g] -= weights[atom]
+                new[other] += weights[atom]
+                value = float(np.abs(new - mean).max())
+                if value < best_value - 1e-9:
+                    rest = np.flatnonzero(labels == g)
+                    if len(rest) > 1 and not is_connected(set(rest.tolist()) - {int(atom)}, nb):
+                        continue
+                    best_move, best_value = (atom, other), value
+        if best_move is None:
+            break
+        labels[best_move[0]] = best_move[1]
+    return labels
+
+
+def _bisections(weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]], k: int, seed: int) -> list[np.ndarray]:
+    """Recursive sweep bisections in random directions (seeded): diverse starting divisions."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(6):
+        labels = np.zeros(len(weights), dtype=int)
+        groups = [(np.arange(len(weights)), k)]
+        next_label = 0
+        ok = True
+        while groups:
+            members, parts = groups.pop()
+            if parts == 1:
+                labels[members] = next_label
+                next_label += 1
+                continue
+            left_parts = parts // 2
+            share = left_parts / parts
+            angle = rng.uniform(0, math.pi)
+            u = x[members] * math.cos(angle) + y[members] * math.sin(angle)
+            order = members[np.argsort(u, kind="stable")]
+            cum = np.cumsum(weights[order])
+            cut = int(np.searchsorted(cum, cum[-1] * share)) + 1
+            cut = min(max(cut, 1), len(order) - 1)
+            first, second = order[:cut], order[cut:]
+            if not (is_connected(first.tolist(), nb) and is_connected(second.tolist(), nb)):
+                ok = False
+                break
+            groups.append((first, left_parts))
+            groups.append((second, parts - left_parts))
+        if ok:
+            out.append(labels)
+    return out
+
+
+def _score(
+    labels: np.ndarray,
+    atoms: gpd.GeoDataFrame,
+    edges: dict[tuple[int, int], tuple[float, float]],
+    k: int,
+    centres: np.ndarray | None,
+) -> dict[str, float]:
+    weights = atoms["households"].to_numpy(dtype=float)
+    sums = np.bincount(labels, weights=weights, minlength=k)
+    mean = weights.sum() / k
+    cut_len = on_len = 0.0
+    for (a, b), (length, on) in edges.items():
+        if labels[a] != labels[b]:
+            cut_len += length
+            on_len += on
+    geoms = atoms.geometry.values
+    parts = [shapely.union_all(geoms[labels == g], grid_size=1e-6) for g in range(k)]
+    compact = float(np.mean(polsby_popper(np.array(parts, dtype=object))))
+    compounds = atoms["compound"].astype(object)
+    cut_compounds = sum(
+        1
+        for c, grp in pd.Series(labels).groupby(compounds.to_numpy())
+        if c is not None and not str(c).startswith("cut:") and grp.nunique() > 1
+    )
+    distance = None
+    if centres is not None and len(centres) and weights.sum() > 0:
+        # Each new community is served by a centre inside it, or by a new one at its
+        # household-weighted middle (the site the planner would look for).
+        cent = shapely.centroid(geoms)
+        cx, cy = shapely.get_x(cent), shapely.get_y(cent)
+        d = np.zeros(len(geoms))
+        for g in range(k):
+            mask = labels == g
+            inside = centres[shapely.contains(parts[g], centres)] if len(centres) else centres
+            if len(inside) == 0 and weights[mask].sum() > 0:
+                w = weights[mask]
+                inside = np.array([shapely.Point((cx[mask] * w).sum() / w.sum(), (cy[mask] * w).sum() / w.sum())])
+            if len(inside):
+                d[mask] = shapely.distance(cent[mask][:, None], inside[None, :]).min(axis=1)
+        distance = float((d * weights).sum() / weights.sum())
+    return {
+        "max_deviation": float(np.abs(sums - mean).max() / mean) if mean else 0.0,
+        "barrier_share": on_len / cut_len if cut_len else 1.0,
+        "compactness": compact,
+        "compounds_cut": float(cut_compounds),
+        "distance": distance if distance is not None else float("nan"),
+        "connected": float(all(shapely.get_num_geometries(p) == 1 for p in parts)),
+    }
+
+
+def propose_splits(
+    buildings: gpd.GeoDataFrame,
+    *,
+    community: pd.Series | gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame | None = None,
+    waterways: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    service_centres: gpd.GeoDataFrame | None = None,
+    rules: RuleSet | None = None,
+    parts: int | None = None,
+    alternatives: int = 3,
+    seed: int = 0,
+    lang: str = "en",
+) -> SplitResult:
+    """Propose ranked ways to split one community into ``parts`` new communities.
+
+    Parameters
+    ----------
+    buildings
+        The buildings with ``households`` (and ``building_id``, ``residents``,
+        ``special_service_households``); only those inside the community are used.
+    community
+        The community: a row (Series with ``geometry`` and ``community_id``) or a
+        one-row GeoDataFrame.
+    roads, waterways, barriers, compounds
+        What new boundaries should follow; compounds are kept whole unless oversized.
+    service_centres
+        Points; when given, each alternative reports the mean household distance to
+        the nearest centre.
+    rules
+        The normal range and thresholds.
+    parts
+        The number of new communities (the smallest that fits the rules by default).
+    alternatives
+        How many distinct alternatives to return, at most.
+    seed
+        Seeds the random bisections: the same seed gives the same proposals.
+    lang
+        Language of the reasons.
+
+    Raises
+    ------
+    InfeasibleError
+        When ``parts`` is larger than the atoms allow or the community has no households.
+    """
+    rules = rules or get_preset()
+    tr = translator(lang).gettext
+    if isinstance(community, gpd.GeoDataFrame):
+        frame = community.iloc[[0]]
+    else:
+        frame = gpd.GeoDataFrame([community], geometry="geometry", crs=getattr(community, "crs", None) or STORAGE_CRS)
+    if frame.crs is None:
+        frame = frame.set_crs(STORAGE_CRS)
+    community_id = str(frame["community_id"].iloc[0]) if "community_id" in frame else "community"
+    metric = to_metric(frame)
+    crs = metric.crs
+    area = shapely.make_valid(metric.geometry.iloc[0])
+    b = buildings.to_crs(crs)
+    b = b[b.geometry.representative_point().within(area)].copy()
+    if "building_id" not in b:
+        b["building_id"] = [f"B{i + 1:06d}" for i in range(len(b))]
+    total = int(b["households"].sum())
+    if total <= 0:
+        msg = N_("Community {community} has no households, so there is nothing to split.")
+        raise InfeasibleError(msg, community=community_id)
+    residents_total = int(b["residents"].sum()) if "residents" in b else None
+    k = parts or choose_parts(total, residents_total, rules=rules)
+    if k < 2:
+        msg = N_(
+            "Community {community} has {households} households, within the normal range; it needs no "
+            "split. Pass --parts 2 or more to divide it anyway."
+        )
+        raise InfeasibleError(msg, community=community_id, households=total)
+    atoms, notes = _atoms(b, area, crs=crs, roads=roads, waterways=waterways, compounds=compounds, rules=rules, lang=lang)
+    weights = atoms["households"].to_numpy(dtype=float)
+    populated = int((weights > 0).sum())
+    if k > populated:
+        msg = N_(
+            "Community {community} cannot be divided into {k} parts: it has only {n} blocks or compounds "
+            "with households. Ask for at most {n} parts."
+        )
+        raise InfeasibleError(msg, community=community_id, k=k, n=populated)
+    barrier_lines = _lines([roads, waterways, barriers], crs)
+    barrier_union = shapely.buffer(shapely.union_all(barrier_lines), _BARRIER_TOLERANCE_M) if barrier_lines else None
+    nb, edges = _edge_table(atoms, barrier_union)
+    comps = components(np.arange(len(atoms)), nb)
+    if len(comps) > 1:
+        msg = N_(
+            "Community {community} is in {n} separate pieces; split each piece on its own or join them first."
+        )
+        raise InfeasibleError(msg, community=community_id, n=len(comps))
+    cent = shapely.centroid(atoms.geometry.values)
+    x, y = shapely.get_x(cent), shapely.get_y(cent)
+    target = total / k
+    candidates: list[np.ndarray] = []
+    for tolerance in (0.05, 0.10, 0.20):
+        labels = partition(weights, x, y, nb, low=target * (1 - tolerance), high=target * (1 + tolerance), target=target)
+        candidates.append(exactly_k(labels, k, weights, x, y, nb))
+    candidates.extend(_bisections(weights, x, y, nb, k, seed))
+    centres = None
+    if service_centres is not None and len(service_centres):
+        centres = np.asarray(service_centres.to_crs(crs).geometry.values, dtype=object)
+    scored = []
+    seen: set[tuple[int, ...]] = set()
+    for labels in candidates:
+        if labels.max() + 1 != k:
+            continue
+        labels = _balance(labels, weights, nb, k)
+        key = _canonical(labels)
+        if key in seen:
+            continue
+        seen.add(key)
+        scored.append((labels, _score(labels, atoms, edges, k, centres)))
+    if not scored:
+        msg = N_("No contiguous division of community {community} into {k} parts was found. Ask for fewer parts.")
+        raise InfeasibleError(msg, community=community_id, k=k)
+
+    def rank_key(item: tuple[np.ndarray, dict[str, float]]) -> tuple[float, ...]:
+        s = item[1]
+        feasible = s["max_deviation"] <= 0.10 and s["connected"] == 1.0
+        return (
+            0.0 if feasible else 1.0,
+            s["compounds_cut"],
+            round(s["max_deviation"] * 20) / 20 + (1 - s["barrier_share"]) * 0.5 + (1 - s["compactness"]) * 0.5,
+        )
+
+    scored.sort(key=rank_key)
+    out = []
+    for rank, (labels, s) in enumerate(scored[:alternatives], start=1):
+        part_frame = _part_frame(atoms, labels, k, rules)
+        reasons = _reasons(s, part_frame, rules, tr)
+        out.append(
+            Alternative(
+                rank=rank,
+                labels=labels,
+                parts=part_frame,
+                max_deviation=s["max_deviation"],
+                barrier_share=s["barrier_share"],
+                compactness=s["compactness"],
+                compounds_cut=int(s["compounds_cut"]),
+                mean_distance_m=None if math.isnan(s["distance"]) else s["distance"],
+                reasons=tuple(notes) + reasons,
+            )
+        )
+    return SplitResult(community_id=community_id, k=k, alternatives=tuple(out), atoms=atoms, notes=tuple(notes))
+
+
+def _canonical(labels: np.ndarray) -> tuple[int, ...]:
+    mapping: dict[int, int] = {}
+    return tuple(mapping.setdefault(int(v), len(mapping)) for v in labels)
+
+
+def _part_frame(atoms: gpd.GeoDataFrame, labels: np.ndarray, k: int, rules: RuleSet) -> gpd.GeoDataFrame:
+    rows = []
+    geoms = atoms.geometry.values
+    for g in range(k):
+        mask = labels == g
+        households = int(atoms.loc[mask, "households"].sum())
+        rows.append(
+            {
+                "part": g + 1,
+                "households": households,
+                "residents": int(round(atoms.loc[mask, "residents"].sum())),
+                "special_service_households": int(round(atoms.loc[mask, "special"].sum())),
+                "required_staff": math.ceil(households / rules.households_per_worker),
+                "geometry": shapely.union_all(geoms[mask], grid_size=1e-6),
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=atoms.crs)
+
+
+def _reasons(s: dict[str, float], parts: gpd.GeoDataFrame, rules: RuleSet, tr: object) -> tuple[str, ...]:
+    gettext = tr  # type: ignore[assignment]
+    sizes = ", ".join(str(int(h)) for h in parts["households"])
+    reasons = [
+        gettext(N_("parts of {sizes} households; the largest is {dev:.1%} from the mean")).format(
+            sizes=sizes, dev=s["max_deviation"]
+        ),
+        gettext(N_("{share:.0%} of the new boundary follows roads, rivers or walls")).format(share=s["barrier_share"]),
+        gettext(N_("mean compactness (Polsby–Popper) {pp:.2f}")).format(pp=s["compactness"]),
+    ]
+    if s["compounds_cut"]:
+        reasons.append(gettext(N_("{n} compounds are divided")).format(n=int(s["compounds_cut"])))
+    else:
+        reasons.append(gettext(N_("no compound is divided")))
+    in_range = parts["households"].between(rules.min_households, rules.split_households).all()
+    if not in_range:
+        reasons.append(
+            gettext(N_("some parts fall outside the normal {low}–{high} households")).format(
+                low=rules.min_households, high=rules.split_households
+            )
+        )
+    if s["max_deviation"] > 0.10:
+        reasons.append(gettext(N_("the blocks and compounds are too coarse to balance within 10%")))
+    if not math.isnan(s["distance"]):
+        reasons.append(gettext(N_("households are on average {d:.0f} m from a service centre")).format(d=s["distance"]))
+    return tuple(reasons)
