@@ -253,6 +253,112 @@ def _cmd_grids(args: argparse.Namespace) -> int:
     return 0
 
 
+def _find_community(loaded: Any, community: str | None) -> Any:
+    from gis.errors import InfeasibleError
+    from gis.i18n import N_
+
+    table = loaded.communities
+    ids = table["community_id"].astype(str)
+    if community is None:
+        if len(table) == 1:
+            return table.iloc[0]
+        msg = N_("Name the community to split with --community. Communities: {ids}.")
+        raise InfeasibleError(msg, ids=", ".join(ids[:20]))
+    if community not in set(ids):
+        msg = N_("There is no community {community} in this project. Communities: {ids}.")
+        raise InfeasibleError(msg, community=community, ids=", ".join(ids[:20]))
+    return table[ids == community].iloc[0]
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from gis.plan import write_plan
+    from planning.communities import load
+    from planning.split import propose_splits
+
+    started = time.perf_counter()
+    rules = _rules(args)
+    _progress(args, "reading layers…")
+    loaded = load(args.input, rules=rules, lang=args.lang, **_read_options(args))
+    project = loaded.project
+    row = _find_community(loaded, args.community)
+    _progress(args, "proposing splits…")
+    community = loaded.communities[loaded.communities["community_id"] == row["community_id"]]
+    result = propose_splits(
+        project.buildings,
+        community=community,
+        roads=project.roads,
+        waterways=project.waterways,
+        barriers=project.barriers,
+        compounds=project.compounds,
+        service_centres=project.service_centres,
+        rules=rules,
+        parts=args.parts,
+        alternatives=args.alternatives,
+        seed=args.seed,
+        lang=args.lang,
+    )
+    _progress(args, "writing the plan…")
+    write_plan(args.out, {"proposals": result.proposals(), "lineage": result.lineage(1)})
+    payload = {
+        "community_id": result.community_id,
+        "parts": result.k,
+        "alternatives": [alt.as_dict() for alt in result.alternatives],
+        "seconds": round(time.perf_counter() - started, 2),
+        "out": str(args.out),
+    }
+    tr = translator(args.lang).gettext
+
+    def human() -> str:
+        lines = []
+        for alt in payload["alternatives"]:
+            sizes = ", ".join(str(p["households"]) for p in alt["parts"])
+            lines.append(f"#{alt['rank']}: {sizes}")
+            lines.extend(f"    - {reason}" for reason in alt["reasons"])
+        lines.append(f"{tr('seconds')}: {payload['seconds']}")
+        return "\n".join(lines)
+
+    _emit(args, payload, human)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from gis.plan import read_plan
+    from planning.communities import load
+    from planning.compare import communities_after_split, compare_plans, ratios
+
+    rules = _rules(args)
+    _progress(args, "reading layers…")
+    before = load(args.before, rules=rules, lang=args.lang, **_read_options(args))
+    before_table = before.communities.drop(columns="geometry")
+    plan = read_plan(args.after) if str(args.after).lower().endswith(".gpkg") else {}
+    if "proposals" in plan:
+        proposals = plan["proposals"]
+        best = proposals[proposals["rank"] == proposals["rank"].min()]
+        after_table = before_table
+        for parent, parts in best.groupby("parent_community_id"):
+            after_table = communities_after_split(after_table, parts.drop(columns="geometry"), parent_id=str(parent))
+    else:
+        after_table = load(args.after, rules=rules, lang=args.lang, **_read_options(args)).communities.drop(columns="geometry")
+    table = compare_plans(before_table, after_table, rules=rules)
+    payload = {
+        "before": {k: _clean(v) for k, v in table["before"].items()},
+        "after": {k: _clean(v) for k, v in table["after"].items()},
+        "communities_before": [{k: _clean(v) for k, v in r.items()} for r in ratios(before_table, rules=rules).to_dict("records")],
+        "communities_after": [{k: _clean(v) for k, v in r.items()} for r in ratios(after_table, rules=rules).to_dict("records")],
+    }
+    tr = translator(args.lang).gettext
+
+    def human() -> str:
+        width = max(len(tr(m)) for m in table.index)
+        lines = [f"{'':<{width}}  {tr('before'):>12}  {tr('after'):>12}"]
+        for metric, r in table.iterrows():
+            lines.append(f"{tr(metric):<{width}}  {r['before']:>12.1f}  {r['after']:>12.1f}")
+        return "\n".join(lines)
+
+    _emit(args, payload, human)
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser whose usage errors are one ``gridplan: …`` line (exit 2)."""
@@ -324,6 +430,18 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
     grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
     grids.set_defaults(func=_cmd_grids)
+    split = sub.add_parser("split", parents=[common, rules, reading], help="propose ways to split a community")
+    split.add_argument("input", type=Path)
+    split.add_argument("--community", help="the community_id to split (needed when there are several)")
+    split.add_argument("--out", type=Path, required=True, help="the plan GeoPackage to write")
+    split.add_argument("--parts", type=int, help="number of new communities (smallest that fits by default)")
+    split.add_argument("--alternatives", type=int, default=3, help="how many ranked alternatives")
+    split.add_argument("--seed", type=int, default=0, help="seed for the random bisections")
+    split.set_defaults(func=_cmd_split)
+    compare = sub.add_parser("compare", parents=[common, rules, reading], help="service ratios before and after")
+    compare.add_argument("before", type=Path, help="the project before (layers)")
+    compare.add_argument("after", type=Path, help="the plan after (from gridplan split) or a project")
+    compare.set_defaults(func=_cmd_compare)
     for each in (parser, *sub.choices.values()):  # usage errors in the planner's language
         each.lang = lang
     return parser

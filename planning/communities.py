@@ -61,10 +61,18 @@ class Loaded:
 
 def _study_area_community(project: Project) -> gpd.GeoDataFrame:
     area = project.study_area
+    metric = to_metric(project.buildings)
+    footprints = shapely.union_all(metric.geometry.values)
     if area is None:
-        metric = to_metric(project.buildings)
-        hull = shapely.buffer(shapely.convex_hull(shapely.union_all(metric.geometry.values)), 30.0)
+        hull = shapely.buffer(shapely.convex_hull(footprints), 30.0)
         area = gpd.GeoSeries([hull], crs=metric.crs).to_crs(STORAGE_CRS).iloc[0]
+    else:
+        # Buildings that cross the study area's edge (an OSM export keeps whole ways) are
+        # kept whole: the area grows to the hull of both, so every building has territory.
+        area_m = gpd.GeoSeries([area], crs=STORAGE_CRS).to_crs(metric.crs).iloc[0]
+        if not shapely.covers(area_m, footprints):
+            grown = shapely.convex_hull(shapely.union_all([area_m, footprints]))
+            area = gpd.GeoSeries([grown], crs=metric.crs).to_crs(STORAGE_CRS).iloc[0]
     return gpd.GeoDataFrame(
         {"community_id": [STUDY_AREA_ID], "name": ["研究区 Study area"], "staff": [pd.NA]},
         geometry=[area],

@@ -48,9 +48,11 @@ from planning.partition import components, exactly_k, is_connected, partition, p
 from planning.rules import RuleSet, get_preset
 from planning.territory import BARRIER_ROAD_CLASSES, _tessellate
 
-__all__ = ["Alternative", "SplitResult", "choose_parts", "propose_splits"]
+__all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts", "propose_splits"]
 
-_BARRIER_TOLERANCE_M = 3.0
+_BARRIER_TOLERANCE_M = 5.0
+SPLIT_ROAD_CLASSES: frozenset[str] = BARRIER_ROAD_CLASSES | {"service", "pedestrian", "track", "busway"}
+"""Roads that bound the blocks a split works with: a campus's internal roads count too."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ def choose_parts(households: int, residents: int | None, *, rules: RuleSet) -> i
     4
     """
     k = max(1, math.ceil(households / rules.split_households))
+    if households / k > rules.split_households * 0.99:  # no room left to balance within
+        k += 1
     if residents:
         k = max(k, math.floor(residents / rules.must_split_residents) + 1)
     while k > 1 and households / k < rules.min_households and households / (k - 1) <= rules.split_households:
@@ -174,10 +178,10 @@ def _atoms(
     tr = translator(lang).gettext
     notes: list[str] = []
     if roads is not None and "road_class" in roads:
-        roads = roads[roads["road_class"].astype(str).isin(BARRIER_ROAD_CLASSES)]
+        roads = roads[roads["road_class"].astype(str).isin(SPLIT_ROAD_CLASSES)]
     limit = gpd.GeoSeries([area], crs=crs)
     primary = _lines([roads, waterways], crs) or [area.boundary]
-    blocks = momepy.enclosures(gpd.GeoSeries(primary, crs=crs), limit=limit)
+    blocks = momepy.enclosures(gpd.GeoSeries(primary, crs=crs), limit=limit, clip=True)
     blocks = blocks[blocks.area > 1e-6].reset_index(drop=True)
     points = buildings.geometry.representative_point()
     compound_of = pd.Series(None, index=buildings.index, dtype=object)
@@ -211,39 +215,42 @@ def _atoms(
         seed_compound.append(None)
     seed_frame = gpd.GeoDataFrame(geometry=seeds, crs=crs)
     seed_frame = seed_frame[~seed_frame.geometry.is_empty]
-    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, n_jobs=1, segment=8.0)
+    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, n_jobs=1, segment=1.0)
     kept = seed_frame.index.to_numpy()
     households = buildings["households"].to_numpy()
     residents = buildings["residents"].to_numpy() if "residents" in buildings else households * rules.persons_per_household
     special = buildings["special_service_households"].to_numpy() if "special_service_households" in buildings else np.zeros(len(buildings))
     ids = buildings["building_id"].astype(str).to_numpy()
+    # A seed can come out as several cells (a compound cut by a road, a multipart cell):
+    # each of its buildings belongs to the cell holding its representative point.
+    cells = tess.explode(index_parts=False)
+    seed_index = cells.index.to_numpy()
+    cell_geoms = np.asarray(cells.geometry.values, dtype=object)
+    owner = np.full(len(buildings), -1, dtype=int)
+    for seed in np.unique(seed_index[seed_index >= 0]):
+        where = np.flatnonzero(seed_index == seed)
+        members = seed_members[kept[seed]]
+        if len(where) == 1:
+            owner[members] = where[0]
+            continue
+        pts = np.asarray(points.values, dtype=object)[members]
+        dist = shapely.distance(pts[:, None], cell_geoms[where][None, :])
+        owner[members] = where[np.argmin(dist, axis=1)]
     rows = []
-    for i, geom in zip(tess.index, tess.geometry.values, strict=True):
-        members = seed_members[kept[i]] if i >= 0 else []
+    for c, (seed, geom, block) in enumerate(zip(seed_index, cell_geoms, cells["enclosure_index"].to_numpy(), strict=True)):
+        members = np.flatnonzero(owner == c)
         rows.append(
             {
-                "households": int(households[members].sum()) if members else 0,
-                "residents": float(residents[members].sum()) if members else 0.0,
-                "special": float(special[members].sum()) if members else 0.0,
-                "compound": seed_compound[kept[i]] if i >= 0 else None,
+                "households": int(households[members].sum()),
+                "residents": float(residents[members].sum()),
+                "special": float(special[members].sum()),
+                "compound": seed_compound[kept[seed]] if seed >= 0 else None,
+                "block": int(block),
                 "buildings": [(ids[m], int(households[m])) for m in members],
                 "geometry": geom,
             }
         )
-    atoms = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).explode(index_parts=False)
-    # A cell in several parts keeps its buildings on the largest part; the others are empty atoms.
-    atoms["_area"] = atoms.area
-    repeated = atoms.index.duplicated(keep=False)
-    if repeated.any():
-        largest = atoms[repeated].groupby(level=0)["_area"].idxmax()
-        for i in np.flatnonzero(repeated):
-            if atoms["_area"].iloc[i] < atoms[repeated]["_area"].loc[atoms.index[i]].max():
-                atoms.iat[i, atoms.columns.get_loc("households")] = 0
-                atoms.iat[i, atoms.columns.get_loc("residents")] = 0.0
-                atoms.iat[i, atoms.columns.get_loc("special")] = 0.0
-                atoms.iat[i, atoms.columns.get_loc("buildings")] = []
-        del largest
-    atoms = atoms.drop(columns="_area").reset_index(drop=True)
+    atoms = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     return atoms, notes
 
 
@@ -261,26 +268,49 @@ def _edge_table(atoms: gpd.GeoDataFrame, barrier_union: shapely.Geometry | None)
     return nb, edges
 
 
-def _balance(labels: np.ndarray, weights: np.ndarray, nb: list[set[int]], k: int, *, rounds: int = 200) -> np.ndarray:
-    """Move boundary atoms from the heaviest part to a lighter neighbour while it lowers the maximum deviation."""
+def _balance(
+    labels: np.ndarray,
+    weights: np.ndarray,
+    nb: list[set[int]],
+    k: int,
+    *,
+    rounds: int = 200,
+    good_enough: float = 0.0,
+    low: float = 0.0,
+    high: float = math.inf,
+) -> np.ndarray:
+    """Move boundary atoms into or out of the worst part while that lowers the maximum deviation.
+
+    Only moves that touch the part furthest from the mean are tried, and a part is never
+    left disconnected.
+    """
     labels = labels.copy()
     mean = weights.sum() / k
     for _ in range(rounds):
         sums = np.bincount(labels, weights=weights, minlength=k)
-        worst = float(np.abs(sums - mean).max())
+        deviation = np.abs(sums - mean)
+        worst_part = int(np.argmax(deviation))
+        worst = float(deviation[worst_part])
+        if worst <= good_enough * mean and sums.min() >= low and sums.max() <= high:
+            break
+        heavy = sums[worst_part] > mean
+        members = np.flatnonzero(labels == worst_part)
+        if heavy:  # move one of its atoms out to a neighbour
+            moves = [(int(a), int(labels[b])) for a in members if weights[a] > 0 for b in nb[a] if labels[b] != worst_part]
+        else:  # take in one neighbouring atom
+            moves = [(int(b), worst_part) for a in members for b in nb[a] if labels[b] != worst_part and weights[b] > 0]
         best_move, best_value = None, worst
-        for atom in np.flatnonzero(weights > 0):
-            g = labels[atom]
-            for other in {labels[b] for b in nb[atom]} - {g}:
-                new = sums.copy()
-                new[g] -= weights[atom]
-                new[other] += weights[atom]
-                value = float(np.abs(new - mean).max())
-                if value < best_value - 1e-9:
-                    rest = np.flatnonzero(labels == g)
-                    if len(rest) > 1 and not is_connected(set(rest.tolist()) - {int(atom)}, nb):
-                        continue
-                    best_move, best_value = (atom, other), value
+        for atom, to in sorted(set(moves)):
+            frm = int(labels[atom])
+            new = sums.copy()
+            new[frm] -= weights[atom]
+            new[to] += weights[atom]
+            value = float(np.abs(new - mean).max())
+            if value < best_value - 1e-9:
+                rest = np.flatnonzero(labels == frm)
+                if len(rest) > 1 and not is_connected(set(rest.tolist()) - {atom}, nb):
+                    continue
+                best_move, best_value = (atom, to), value
         if best_move is None:
             break
         labels[best_move[0]] = best_move[1]
@@ -465,40 +495,88 @@ def propose_splits(
         raise InfeasibleError(msg, community=community_id, n=len(comps))
     cent = shapely.centroid(atoms.geometry.values)
     x, y = shapely.get_x(cent), shapely.get_y(cent)
-    target = total / k
-    candidates: list[np.ndarray] = []
-    for tolerance in (0.05, 0.10, 0.20):
-        labels = partition(weights, x, y, nb, low=target * (1 - tolerance), high=target * (1 + tolerance), target=target)
-        candidates.append(exactly_k(labels, k, weights, x, y, nb))
-    candidates.extend(_bisections(weights, x, y, nb, k, seed))
     centres = None
     if service_centres is not None and len(service_centres):
         centres = np.asarray(service_centres.to_crs(crs).geometry.values, dtype=object)
-    scored = []
-    seen: set[tuple[int, ...]] = set()
-    for labels in candidates:
-        if labels.max() + 1 != k:
-            continue
-        labels = _balance(labels, weights, nb, k)
-        key = _canonical(labels)
-        if key in seen:
-            continue
-        seen.add(key)
-        scored.append((labels, _score(labels, atoms, edges, k, centres)))
-    if not scored:
-        msg = N_("No contiguous division of community {community} into {k} parts was found. Ask for fewer parts.")
-        raise InfeasibleError(msg, community=community_id, k=k)
+
+    # Street blocks as coarse atoms: divisions along roads first, refined only to balance.
+    block_ids, block_of = np.unique(atoms["block"].to_numpy(), return_inverse=True)
+    block_weights = np.bincount(block_of, weights=weights)
+    block_x = np.bincount(block_of, weights=x * np.maximum(weights, 1e-9)) / np.bincount(block_of, weights=np.maximum(weights, 1e-9))
+    block_y = np.bincount(block_of, weights=y * np.maximum(weights, 1e-9)) / np.bincount(block_of, weights=np.maximum(weights, 1e-9))
+    block_nb: list[set[int]] = [set() for _ in block_ids]
+    for a, others in enumerate(nb):
+        for b in others:
+            if block_of[a] != block_of[b]:
+                block_nb[block_of[a]].add(int(block_of[b]))
+    block_level = len(components(np.arange(len(block_ids)), block_nb)) == 1
+
+    def candidates_for(k: int) -> list[np.ndarray]:
+        target = total / k
+        out: list[np.ndarray] = []
+        levels = [(weights, x, y, nb, None)]
+        if block_level and (block_weights > 0).sum() >= k:
+            levels.insert(0, (block_weights, block_x, block_y, block_nb, block_of))
+        for w, px, py, graph, expand in levels:
+            if len(w) / k > 80:  # runs too long for the dynamic programme: bisections only
+                out.extend(b if expand is None else b[expand] for b in _bisections(w, px, py, graph, k, seed))
+                continue
+            for tolerance in (0.05, 0.12):
+                low, high = target * (1 - tolerance), target * (1 + tolerance)
+                labels = exactly_k(partition(w, px, py, graph, low=low, high=high, target=target), k, w, px, py, graph)
+                out.append(labels if expand is None else labels[expand])
+            out.extend(b if expand is None else b[expand] for b in _bisections(w, px, py, graph, k, seed))
+        return out
+
+    def scored_for(k: int) -> list[tuple[np.ndarray, dict[str, float]]]:
+        scored = []
+        seen: set[tuple[int, ...]] = set()
+        for labels in candidates_for(k):
+            if labels.max() + 1 != k:
+                continue
+            labels = _balance(
+                labels, weights, nb, k, good_enough=0.05, low=rules.min_households, high=rules.split_households
+            )
+            key = _canonical(labels)
+            if key in seen:
+                continue
+            seen.add(key)
+            scored.append((labels, _score(labels, atoms, edges, k, centres)))
+        scored.sort(key=rank_key)
+        return scored
 
     def rank_key(item: tuple[np.ndarray, dict[str, float]]) -> tuple[float, ...]:
         s = item[1]
         feasible = s["max_deviation"] <= 0.10 and s["connected"] == 1.0
         return (
             0.0 if feasible else 1.0,
+            0.0 if in_range(item[0], int(item[0].max()) + 1) else 1.0,
             s["compounds_cut"],
             round(s["max_deviation"] * 20) / 20 + (1 - s["barrier_share"]) * 0.5 + (1 - s["compactness"]) * 0.5,
         )
 
-    scored.sort(key=rank_key)
+    def in_range(labels: np.ndarray, k: int) -> bool:
+        sums = np.bincount(labels, weights=weights, minlength=k)
+        res = np.bincount(labels, weights=atoms["residents"].to_numpy(dtype=float), minlength=k)
+        return bool(
+            (sums >= rules.min_households).all()
+            and (sums <= rules.split_households).all()
+            and (res < rules.must_split_residents).all()
+        )
+
+    scored = scored_for(k)
+    if parts is None:
+        # the smallest k whose best division puts every part in the normal range
+        for more in (k + 1,):
+            if scored and in_range(scored[0][0], k) or more > populated:
+                break
+            bigger = scored_for(more)
+            if bigger and in_range(bigger[0][0], more):
+                k, scored = more, bigger
+                break
+    if not scored:
+        msg = N_("No contiguous division of community {community} into {k} parts was found. Ask for fewer parts.")
+        raise InfeasibleError(msg, community=community_id, k=k)
     out = []
     for rank, (labels, s) in enumerate(scored[:alternatives], start=1):
         part_frame = _part_frame(atoms, labels, k, rules)
@@ -569,3 +647,49 @@ def _reasons(s: dict[str, float], parts: gpd.GeoDataFrame, rules: RuleSet, tr: o
     if not math.isnan(s["distance"]):
         reasons.append(gettext(N_("households are on average {d:.0f} m from a service centre")).format(d=s["distance"]))
     return tuple(reasons)
+
+
+def bootstrap_communities(
+    buildings: gpd.GeoDataFrame,
+    *,
+    study_area: shapely.Geometry,
+    roads: gpd.GeoDataFrame | None = None,
+    waterways: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    rules: RuleSet | None = None,
+    district_code: str = "000000",
+    street_code: str = "000",
+    seed: int = 0,
+) -> gpd.GeoDataFrame:
+    """Group a study area with no community layer into communities of the normal size.
+
+    A starting plan for the planner to edit: the study area is divided like an oversized
+    community (the best alternative), and the parts are numbered as communities
+    ``district_code + street_code + 001…``.
+
+    Examples
+    --------
+    >>> from gis import datasets
+    >>> from planning.communities import load
+    >>> plan = load(datasets.get_path("beijing"))
+    >>> p = plan.project
+    >>> c = bootstrap_communities(p.buildings, study_area=p.study_area, roads=p.roads,
+    ...                           waterways=p.waterways, compounds=p.compounds)
+    >>> len(c), int(c["households"].sum())
+    (2, 9762)
+    """
+    rules = rules or get_preset()
+    area = gpd.GeoDataFrame({"community_id": ["study_area"]}, geometry=[study_area], crs=STORAGE_CRS)
+    total = int(buildings["households"].sum())
+    prefix = f"{district_code:0>6}"[:6] + f"{street_code:0>3}"[:3]
+    if total <= rules.split_households:
+        return area.assign(community_id=prefix + "001", households=total)
+    result = propose_splits(
+        buildings, community=area, roads=roads, waterways=waterways, barriers=barriers,
+        compounds=compounds, rules=rules, alternatives=1, seed=seed,
+    )
+    parts = result.alternatives[0].parts.to_crs(STORAGE_CRS)
+    parts["community_id"] = [f"{prefix}{int(p):03d}" for p in parts["part"]]
+    parts["name"] = [f"社区 {int(p)}" for p in parts["part"]]
+    return parts[["community_id", "name", "households", "residents", "special_service_households", "geometry"]]

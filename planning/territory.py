@@ -114,12 +114,12 @@ def territories(
     limit = gpd.GeoSeries([shapely.union_all(communities_m.geometry.values, grid_size=0.001)], crs=crs)
     primary_series = gpd.GeoSeries(primary or list(shapely.boundary(limit.values)), crs=crs)
     extra_series = gpd.GeoSeries(extra, crs=crs)
-    enclosures = momepy.enclosures(primary_series, limit=limit, additional_barriers=[extra_series])
+    enclosures = momepy.enclosures(primary_series, limit=limit, additional_barriers=[extra_series], clip=True)
     enclosures = enclosures[enclosures.area > 1e-6].reset_index(drop=True)
     inside = buildings_m.geometry.representative_point()
     # Buildings drawn across a block edge belong to the block holding most of them; the
     # tessellation needs each footprint inside one block, so clip it there.
-    footprints = _clip_to_blocks(buildings_m.geometry, inside, enclosures)
+    footprints = _resolve_overlaps(_clip_to_blocks(buildings_m.geometry, inside, enclosures))
     footprint_frame = gpd.GeoDataFrame(geometry=footprints.reset_index(drop=True), crs=crs)
     tess = _tessellate(footprint_frame, enclosures, n_jobs=n_jobs)
     labels = np.asarray(buildings_m.index)
@@ -158,6 +158,31 @@ def _tessellate(
         index=pd.Index(owner),
         crs=enclosures.crs,
     )
+
+
+def _resolve_overlaps(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Cut overlapping footprints apart (a building drawn inside another keeps its own shape).
+
+    Overlapping footprints would give overlapping cells; the larger footprint loses the
+    part the smaller one covers, so each building still seeds its own territory.
+    """
+    geoms = footprints.values.copy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    pairs = [(a, b) for a, b in zip(left[keep], right[keep], strict=True)
+             if shapely.area(shapely.intersection(geoms[a], geoms[b])) > 1e-6]
+    if not pairs:
+        return footprints
+    out = np.asarray(footprints.values, dtype=object).copy()
+    areas = shapely.area(out)
+    for a, b in pairs:
+        big, small = (a, b) if areas[a] >= areas[b] else (b, a)
+        trimmed = shapely.difference(out[big], out[small])
+        if not trimmed.is_empty and trimmed.area > 1.0:
+            out[big] = trimmed
+        else:
+            out[small] = shapely.difference(out[small], out[big]) or out[small]
+    return gpd.GeoSeries(out, index=footprints.index, crs=footprints.crs)
 
 
 def _clip_to_blocks(footprints: gpd.GeoSeries, inside: gpd.GeoSeries, blocks: gpd.GeoDataFrame) -> gpd.GeoSeries:
