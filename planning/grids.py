@@ -51,6 +51,7 @@ from gis.i18n import N_, translator
 from planning.partition import (
     components,
     exactly_k,
+    is_connected,
     partition,
     polsby_popper,
     rook_neighbours,
@@ -177,11 +178,26 @@ def _divide_by_unit(
     special: float,
     residents: float,
 ) -> list[_Atom]:
+    """Divide a building into its units, or a one-unit building into two floor bands.
+
+    The parts are grouped with neighbours like small buildings (e.g. a 56-household
+    walk-up's four units of 14 go to two grids).
+    """
     units = max(1, units)
+    if units == 1 and floors >= 2:
+        bands = _floor_ranges(floors, 2)
+        weights = [hi - lo + 1 for lo, hi in bands]
+        counts = _apportion(h, weights)
+        pieces = split_equal_area(cell, weights, angle=angle + 90)
+        return [
+            _Atom(piece, count, row.name, 1, 1, lo, hi, special * count / h, residents * count / h, units=1, floors=floors)
+            for (lo, hi), piece, count in zip(bands, pieces, counts, strict=True)
+        ]
     counts = _apportion(h, [1.0] * units)
     pieces = split_equal_area(cell, [1.0] * units, angle=angle)
     return [
-        _Atom(piece, count, row.name, u + 1, u + 1, 1, floors, special * count / h, residents * count / h)
+        _Atom(piece, count, row.name, u + 1, u + 1, 1, floors, special * count / h, residents * count / h,
+              units=1, floors=floors)
         for u, (piece, count) in enumerate(zip(pieces, counts, strict=True))
     ]
 
@@ -252,16 +268,26 @@ def _grid_community(
     multi-unit buildings divided by unit (a grid boundary between two stairwells), and
     the better of the two passes is kept.
     """
-    labels, reasons, failed = _grid_pass(atoms, rules=rules, lang=lang)
-    if not failed:
-        return atoms, labels, reasons
-    refined = _refine(atoms, failed)
-    if len(refined) == len(atoms):
-        return atoms, labels, reasons
-    labels2, reasons2, _ = _grid_pass(refined, rules=rules, lang=lang)
-    if _out_count(refined, labels2, rules) < _out_count(atoms, labels, rules):
-        return refined, labels2, reasons2
-    return atoms, labels, reasons
+    best = (atoms, *_grid_pass(atoms, rules=rules, lang=lang))
+    current = best
+    for _ in range(2):  # refine the zones still failing, at most twice
+        used, labels, _reasons, failed = current
+        failed = failed | _bad_zones(used, labels, rules)
+        if not failed:
+            break
+        refined = _refine(used, failed)
+        if len(refined) == len(used):
+            break
+        current = (refined, *_grid_pass(refined, rules=rules, lang=lang))
+        if _out_count(current[0], current[1], rules) < _out_count(best[0], best[1], rules):
+            best = current
+    return best[0], best[1], best[2]
+
+
+def _bad_zones(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> set[str]:
+    sums = np.bincount(labels, weights=[a.households for a in atoms])
+    bad = (sums < rules.grid_min_households) | (sums > rules.grid_max_households)
+    return {str(a.zone) for a, g in zip(atoms, labels, strict=True) if bad[g] and a.households > 0}
 
 
 def _out_count(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> int:
@@ -272,19 +298,29 @@ def _out_count(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> int:
 
 
 def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
-    """Divide the whole multi-unit buildings of ``zones`` into unit atoms."""
+    """Divide the whole buildings of ``zones``: by unit, or a one-unit building by floor band."""
     out: list[_Atom] = []
     for atom in atoms:
         whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
-        if str(atom.zone) in zones and atom.households > 0 and atom.units >= 2 and whole:
+        whole = whole and atom.floor_from in (None, 1) and (atom.floor_to is None or atom.floor_to == atom.floors)
+        divisible = atom.units >= 2 or (atom.floors >= 2 and atom.households >= 2)
+        if str(atom.zone) in zones and atom.households > 0 and divisible and whole:
             angle = _long_axis(atom.geometry)
-            counts = _apportion(atom.households, [1.0] * atom.units)
-            pieces = split_equal_area(atom.geometry, [1.0] * atom.units, angle=angle)
-            for u, (piece, count) in enumerate(zip(pieces, counts, strict=True)):
+            if atom.units >= 2:
+                parts = [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)]
+                weights = [1.0] * atom.units
+                pieces = split_equal_area(atom.geometry, weights, angle=angle)
+            else:
+                bands = _floor_ranges(atom.floors, 2)
+                parts = [(1, 1, lo, hi) for lo, hi in bands]
+                weights = [float(hi - lo + 1) for lo, hi in bands]
+                pieces = split_equal_area(atom.geometry, weights, angle=angle + 90)
+            counts = _apportion(atom.households, weights)
+            for (u0, u1, f0, f1), piece, count in zip(parts, pieces, counts, strict=True):
                 share = count / atom.households
                 out.append(
                     _Atom(
-                        piece, count, atom.building, u + 1, u + 1, 1, atom.floors,
+                        piece, count, atom.building, u0, u1, f0, f1,
                         atom.special * share, atom.residents * share, atom.zone, atom.block, 1, atom.floors,
                     )
                 )
@@ -363,33 +399,41 @@ def _grid_pass(
         owner[merged] = name
         pending = [p for p in pending if p != other]
         pending.insert(0, name)
+    zone_label: dict[int, str] = {}
     for z, lab in results.items():
         members = zones.get(z)
         if members is None:
             continue
         for g in np.unique(lab):
             idx = members[lab == g]
-            total = work[idx].sum()
-            if total <= 0:
+            if work[idx].sum() <= 0:
                 continue  # only empty atoms: they join an adjacent grid below
             labels[idx] = next_label
-            if not low <= total <= high:
-                touching = {owner[b] for a in members for b in nb_full[a]} - {z, ""}
-                if work.sum() < low:
-                    reasons[next_label] = tr(
-                        N_("the whole community has only {n} households, fewer than a grid's minimum of {low}")
-                    ).format(n=int(work.sum()), low=low)
-                elif not touching and "+" not in z:
-                    reasons[next_label] = tr(
-                        N_("an isolated area of {n} households with no neighbour it may join; "
-                        "it cannot be divided into {low}–{high} household grids")
-                    ).format(n=int(work[members].sum()), low=low, high=high)
-                else:
-                    reasons[next_label] = tr(
-                        N_("{n} households here sit in buildings that cannot be grouped into "
-                        "{low}–{high} household grids without dividing a unit")
-                    ).format(n=int(total), low=low, high=high)
+            zone_label[next_label] = z
             next_label += 1
+    labels = _improve(labels, work, x, y, nb_full, low=low, high=high, target=target)
+    sums = pd.Series(work).groupby(labels).sum()
+    for g, total in sums.items():
+        if g < 0 or low <= total <= high:
+            continue
+        members = np.flatnonzero(labels == g)
+        z = zone_label.get(int(g), "")
+        zone_members = zones.get(z, members)
+        touching = {owner[b] for a in zone_members for b in nb_full[a]} - {z, ""}
+        if work.sum() < low:
+            reasons[int(g)] = tr(
+                N_("the whole community has only {n} households, fewer than a grid's minimum of {low}")
+            ).format(n=int(work.sum()), low=low)
+        elif not touching and "+" not in z:
+            reasons[int(g)] = tr(
+                N_("an isolated area of {n} households with no neighbour it may join; "
+                "it cannot be divided into {low}–{high} household grids")
+            ).format(n=int(work[zone_members].sum()), low=low, high=high)
+        else:
+            reasons[int(g)] = tr(
+                N_("{n} households here sit in buildings that cannot be grouped into "
+                "{low}–{high} household grids without dividing a unit")
+            ).format(n=int(total), low=low, high=high)
     _bridge(labels, nb)
     # Empty atoms join the adjacent grid they share the longest boundary with.
     for _ in range(n):
@@ -409,6 +453,57 @@ def _grid_pass(
                 next_label += 1
             break
     return labels, reasons, failed
+
+
+def _improve(
+    labels: np.ndarray,
+    work: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    nb: list[set[int]],
+    *,
+    low: float,
+    high: float,
+    target: float,
+    rounds: int = 3,
+) -> np.ndarray:
+    """Re-divide each grid outside the band together with the grids around it.
+
+    A large-neighbourhood search: the atoms of a bad grid and its neighbouring grids are
+    divided again as one small problem; the result is kept when fewer grids are out of
+    the band. This crosses a compound edge only next to a grid that cannot be fixed inside.
+    """
+    labels = labels.copy()
+    for _ in range(rounds):
+        sums = pd.Series(work).groupby(labels).sum()
+        bad = [int(g) for g, s in sums.items() if g >= 0 and not low <= s <= high]
+        if not bad:
+            break
+        changed = False
+        for g in bad:
+            members = np.flatnonzero(labels == g)
+            if not len(members) or low <= work[members].sum() <= high:
+                continue
+            around = {int(labels[b]) for a in members for b in nb[a]} - {g, -1}
+            for ring in (around, around | {int(labels[c]) for h in around for a in np.flatnonzero(labels == h) for c in nb[a]} - {-1}):
+                groups = sorted(ring | {g})
+                region = np.flatnonzero(np.isin(labels, groups))
+                local = {int(a): i for i, a in enumerate(region)}
+                local_nb = [{local[b] for b in nb[a] if b in local} for a in region]
+                lab = partition(work[region], x[region], y[region], local_nb, low=low, high=high, target=target)
+                before = sum(1 for h in groups if not low <= work[labels == h].sum() <= high)
+                new_sums = np.bincount(lab, weights=work[region])
+                after = int(((new_sums < low) | (new_sums > high)).sum())
+                if after < before and all(
+                    is_connected(np.flatnonzero(lab == h).tolist(), local_nb) for h in np.unique(lab)
+                ):
+                    fresh = labels.max() + 1
+                    labels[region] = lab + fresh
+                    changed = True
+                    break
+        if not changed:
+            break
+    return labels
 
 
 def _bridge(labels: np.ndarray, nb: list[set[int]]) -> None:
@@ -613,8 +708,11 @@ def _assemble_grids(
     rows = []
     for g in np.unique(labels):
         idx = np.flatnonzero(labels == g)
-        union = shapely.union_all(geoms[idx], grid_size=1e-6)
-        union = _drop_slivers(union)
+        union = _drop_slivers(shapely.union_all(geoms[idx], grid_size=1e-6))
+        if shapely.get_num_geometries(union) > 1:  # snap-rounding pinched a narrow joint
+            exact = _drop_slivers(shapely.union_all(geoms[idx]))
+            if shapely.get_num_geometries(exact) == 1:
+                union = exact
         hh = int(sum(atoms[i].households for i in idx))
         special = float(sum(atoms[i].special for i in idx))
         rows.append(

@@ -274,4 +274,31 @@ def split_equal_area(
         (a0, a1), (b0, b1) = left.coords, right.coords
         strip = shapely.Polygon([a0, a1, b1, b0])
         pieces.append(shapely.intersection(polygon, strip))
+    return _single_parts(pieces)
+
+
+def _single_parts(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
+    """Give the stray parts of a piece cut from a concave shape to the neighbouring piece.
+
+    The pieces still tile the shape; each is one polygon, so grids made of them stay
+    contiguous. (Areas shift a little from the requested fractions.)
+    """
+    pieces = list(pieces)
+    for i, piece in enumerate(pieces):
+        parts = shapely.get_parts(piece)
+        if len(parts) <= 1:
+            continue
+        parts = sorted(parts, key=lambda g: -g.area)
+        pieces[i] = parts[0]
+        for stray in parts[1:]:
+            shared = [
+                shapely.length(shapely.intersection(shapely.boundary(stray), shapely.buffer(other, 1e-6)))
+                if j != i else -1.0
+                for j, other in enumerate(pieces)
+            ]
+            j = int(np.argmax(shared))
+            if shared[j] > 0:
+                pieces[j] = shapely.union_all([pieces[j], stray], grid_size=1e-6)
+            else:
+                pieces[i] = shapely.union_all([pieces[i], stray], grid_size=1e-6)
     return pieces
