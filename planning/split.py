@@ -215,7 +215,7 @@ def _atoms(
         seed_compound.append(None)
     seed_frame = gpd.GeoDataFrame(geometry=seeds, crs=crs)
     seed_frame = seed_frame[~seed_frame.geometry.is_empty]
-    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, n_jobs=1, segment=1.0)
+    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, n_jobs=1, segment=4.0)
     kept = seed_frame.index.to_numpy()
     households = buildings["households"].to_numpy()
     residents = buildings["residents"].to_numpy() if "residents" in buildings else households * rules.persons_per_household
@@ -317,11 +317,39 @@ def _balance(
     return labels
 
 
+def _grow(members: np.ndarray, weights: np.ndarray, u: np.ndarray, nb: list[set[int]], share: float) -> np.ndarray | None:
+    """Grow a connected region from the low end of ``u`` until it holds ``share`` of the weight.
+
+    Atoms join in order of ``u`` but only when they touch the region, so the region is
+    connected by construction; the remainder is checked. Returns the region or None.
+    """
+    inside = set(members.tolist())
+    order = members[np.argsort(u, kind="stable")]
+    rank = {int(a): i for i, a in enumerate(order)}
+    goal = weights[members].sum() * share
+    start = int(order[0])
+    region = {start}
+    total = weights[start]
+    frontier = {b for b in nb[start] if b in inside}
+    while total < goal and frontier:
+        nxt = min(frontier, key=rank.__getitem__)
+        frontier.discard(nxt)
+        if total + weights[nxt] / 2 > goal and total > 0:
+            break
+        region.add(nxt)
+        total += weights[nxt]
+        frontier |= {b for b in nb[nxt] if b in inside and b not in region}
+    rest = inside - region
+    if not rest or not is_connected(rest, nb):
+        return None
+    return np.array(sorted(region))
+
+
 def _bisections(weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]], k: int, seed: int) -> list[np.ndarray]:
-    """Recursive sweep bisections in random directions (seeded): diverse starting divisions."""
+    """Recursive bisections grown along random directions (seeded): diverse starting divisions."""
     rng = np.random.default_rng(seed)
     out = []
-    for _ in range(6):
+    for _ in range(8):
         labels = np.zeros(len(weights), dtype=int)
         groups = [(np.arange(len(weights)), k)]
         next_label = 0
@@ -333,17 +361,17 @@ def _bisections(weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[
                 next_label += 1
                 continue
             left_parts = parts // 2
-            share = left_parts / parts
-            angle = rng.uniform(0, math.pi)
-            u = x[members] * math.cos(angle) + y[members] * math.sin(angle)
-            order = members[np.argsort(u, kind="stable")]
-            cum = np.cumsum(weights[order])
-            cut = int(np.searchsorted(cum, cum[-1] * share)) + 1
-            cut = min(max(cut, 1), len(order) - 1)
-            first, second = order[:cut], order[cut:]
-            if not (is_connected(first.tolist(), nb) and is_connected(second.tolist(), nb)):
+            first = None
+            for _attempt in range(6):
+                angle = rng.uniform(0, 2 * math.pi)
+                u = x[members] * math.cos(angle) + y[members] * math.sin(angle)
+                first = _grow(members, weights, u, nb, left_parts / parts)
+                if first is not None:
+                    break
+            if first is None:
                 ok = False
                 break
+            second = np.setdiff1d(members, first)
             groups.append((first, left_parts))
             groups.append((second, parts - left_parts))
         if ok:
@@ -552,7 +580,7 @@ def propose_splits(
             0.0 if feasible else 1.0,
             0.0 if in_range(item[0], int(item[0].max()) + 1) else 1.0,
             s["compounds_cut"],
-            round(s["max_deviation"] * 20) / 20 + (1 - s["barrier_share"]) * 0.5 + (1 - s["compactness"]) * 0.5,
+            max(s["max_deviation"] - 0.05, 0.0) * 10 + (1 - s["barrier_share"]) * 0.5 + (1 - s["compactness"]) * 0.5,
         )
 
     def in_range(labels: np.ndarray, k: int) -> bool:
