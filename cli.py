@@ -359,6 +359,57 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+_OSM_NOTE = "OpenStreetMap layers were mapped onto the gridplan layers."
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from gis.export import export_plan
+    from gis.store import read_exported
+
+    _progress(args, N_("reading the plan…"))
+    plan = read_exported(args.plan, version=args.version)
+    context: dict[str, Any] = {}
+    attribution = args.attribution
+    if args.project is not None:
+        from planning.communities import load
+
+        _progress(args, N_("reading layers…"))
+        loaded = load(args.project, rules=_rules(args), lang=args.lang, crs=args.crs)
+        context = {name: frame for name, frame in loaded.project.layers().items() if frame is not None}
+        context["communities"] = loaded.communities
+        if attribution is None and any(note.msgid == _OSM_NOTE for note in loaded.project.notes):
+            from gis.datasets import ATTRIBUTION
+
+            attribution = ATTRIBUTION["beijing"]
+    rules = _rules(args) if (args.rules or args.preset != "default") else None
+    _progress(args, N_("writing the export…"))
+    is_pdf = (args.format or args.out.suffix.lstrip(".")).lower() == "pdf"
+    bar = tqdm(desc="pages", file=sys.stderr, disable=args.quiet or not is_pdf, unit="page")
+
+    def pages(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    written = export_plan(
+        plan,
+        args.out,
+        format=args.format,
+        encoding=args.encoding or "utf-8",
+        lang=args.lang,
+        rules=rules,
+        title=args.title,
+        attribution=attribution or "",
+        context=context,
+        progress=pages,
+    )
+    bar.close()
+    payload = {"written": [str(path) for path in written]}
+    _emit(args, payload, lambda: "\n".join(payload["written"]))
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser whose usage errors are one ``gridplan: …`` line (exit 2)."""
@@ -442,6 +493,32 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     compare.add_argument("before", type=Path, help="the project before (layers)")
     compare.add_argument("after", type=Path, help="the plan after (from gridplan split) or a project")
     compare.set_defaults(func=_cmd_compare)
+    export = sub.add_parser(
+        "export", parents=[common, rules], help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)"))
+    )
+    export.add_argument("plan", type=Path, help=tr(N_("the plan: a plan GeoPackage or a shapefile-zip export")))
+    export.add_argument(
+        "--format",
+        choices=("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf"),
+        help=tr(N_("the format (guessed from --out by default)")),
+    )
+    export.add_argument("--out", type=Path, required=True, help=tr(N_("the file to write")))
+    export.add_argument(
+        "--encoding",
+        choices=("utf-8", "gbk"),
+        type=str.lower,
+        help=tr(N_("text encoding of the shapefile export (utf-8 by default)")),
+    )
+    export.add_argument("--version", type=int, help=tr(N_("the plan version (the latest by default)")))
+    export.add_argument(
+        "--project",
+        type=Path,
+        help=tr(N_("the project's layers, to draw buildings and roads in the atlas")),
+    )
+    export.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    export.add_argument("--title", help=tr(N_("title of the atlas and the KML")))
+    export.add_argument("--attribution", help=tr(N_("data attribution printed on the maps")))
+    export.set_defaults(func=_cmd_export)
     for each in (parser, *sub.choices.values()):  # usage errors in the planner's language
         each.lang = lang
     return parser

@@ -6,11 +6,24 @@
 ``crs``        CGCS2000 storage and Gauss–Krüger measurement
 ``validate``   one report listing every problem in a project
 ``datasets``   bundled samples and synthetic districts
+``plan``       write and read a plan's layers (one GeoPackage)
+``store``      versioned, crash-safe plan store (GeoPackage, WAL, file lock)
+``export``     GeoPackage, shapefile zip (UTF-8/GBK), GeoJSON, KML/KMZ, Excel, PDF
+``atlas``      the printable PDF atlas with Chinese labels
 ``errors``     the error hierarchy with translatable messages
 ``i18n``       gettext catalogs (zh-CN default, en)
 =============  ===========================================================
 """
 
-from gis import crs, datasets, errors, fields, i18n, io, validate
+from gis import crs, datasets, errors, fields, i18n, io, plan, validate
 
-__all__ = ["crs", "datasets", "errors", "fields", "i18n", "io", "validate"]
+__all__ = ["atlas", "crs", "datasets", "errors", "export", "fields", "i18n", "io", "plan", "store", "validate"]
+
+
+def __getattr__(name: str) -> object:
+    # store, export and atlas pull in sqlite/matplotlib: imported on first use
+    if name in {"store", "export", "atlas"}:
+        import importlib
+
+        return importlib.import_module(f"gis.{name}")
+    raise AttributeError(name)

@@ -2,7 +2,8 @@
 
 The plan is written to a temporary file beside the target and moved into place with
 ``os.replace``, so a crash never leaves a half-written plan where the old one was.
-(Versioned, append-only plan stores are the job of the plan store.)
+Versioned, append-only plans are kept by :class:`gis.store.PlanStore`;
+:func:`read_plan` reads those too (the latest version, or the one asked for).
 
 Examples
 --------
@@ -52,12 +53,21 @@ def write_plan(path: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:
     return path
 
 
-def read_plan(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Read every layer of a plan GeoPackage."""
+def read_plan(path: str | Path, *, version: int | None = None) -> dict[str, pd.DataFrame]:
+    """Read every layer of a plan GeoPackage.
+
+    A plan store (:class:`gis.store.PlanStore`, or an export of one) gives the layers of
+    ``version`` (the latest by default) and its ``plans`` row; rows of other versions
+    are left out.
+    """
     path = Path(path)
     if not path.exists():
         msg = N_("The file {file} does not exist.")
         raise LayerReadError(msg, file=str(path))
+    from gis.store import PlanStore, is_plan_store
+
+    if is_plan_store(path):
+        return PlanStore(path).load(version)
     out: dict[str, pd.DataFrame] = {}
     for name, geometry_type in pyogrio.list_layers(path):
         if geometry_type is None:

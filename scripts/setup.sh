@@ -13,5 +13,19 @@ fi
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 .venv/bin/uv pip install --quiet --python .venv/bin/python -c requirements.lock -e "$spec"
-# System packages (Debian, as root) join here when a feature needs them: the CJK font for the
-# PDF atlas and chromium for the browser tests.
+# Debian packages, installed once when we are root: the CJK font the PDF atlas embeds
+# (fonts-noto-cjk) and, for the tests, poppler-utils (pdffonts, pdftoppm) and chromium for
+# the real-browser test.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  need=()
+  [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+  if [[ ",$extras," == *",test,"* ]]; then
+    command -v pdffonts >/dev/null 2>&1 || need+=(poppler-utils)
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+  fi
+  if [ "${#need[@]}" -gt 0 ]; then
+    echo "gridplan setup: installing ${need[*]} (Debian packages)" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
