@@ -298,7 +298,7 @@ def _single_parts(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
             ]
             j = int(np.argmax(shared))
             if shared[j] > 0:
-                pieces[j] = shapely.union_all([pieces[j], stray], grid_size=1e-6)
+                pieces[j] = shapely.union_all([pieces[j], stray])
             else:
-                pieces[i] = shapely.union_all([pieces[i], stray], grid_size=1e-6)
+                pieces[i] = shapely.union_all([pieces[i], stray])
     return pieces
