@@ -147,7 +147,8 @@ def _tessellate(
     if len(block_idx) and np.bincount(block_idx).max() > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return momepy.enclosed_tessellation(footprints, enclosures, segment=segment, n_jobs=n_jobs)
+            tess = momepy.enclosed_tessellation(footprints, enclosures, segment=segment, n_jobs=n_jobs)
+        return _repair_overlaps(tess, footprints)
     owner = np.full(len(enclosures), -1, dtype=int)
     owner[block_idx] = building_idx
     empty = np.flatnonzero(owner < 0)
@@ -158,6 +159,35 @@ def _tessellate(
         index=pd.Index(owner),
         crs=enclosures.crs,
     )
+
+
+def _repair_overlaps(tess: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make the cells a coverage again where the tessellation let two of them overlap.
+
+    (Seen with large, touching seeds such as compounds.) The overlap stays with the cell
+    whose seed is nearer to it.
+    """
+    geoms = np.asarray(tess.geometry.values, dtype=object).copy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return tess
+    overlap = shapely.intersection(geoms[left], geoms[right])
+    big = shapely.area(overlap) > 1e-6
+    if not big.any():
+        return tess
+    index = tess.index.to_numpy()
+    seed_geoms = np.asarray(seeds.geometry.values, dtype=object)
+    for a, b, shared in zip(left[big], right[big], overlap[big], strict=True):
+        point = shapely.point_on_surface(shared)
+        da = shapely.distance(point, seed_geoms[index[a]]) if index[a] >= 0 else np.inf
+        db = shapely.distance(point, seed_geoms[index[b]]) if index[b] >= 0 else np.inf
+        loser = b if da <= db else a
+        geoms[loser] = shapely.difference(geoms[loser], shared)
+    out = tess.copy()
+    out.geometry = geoms
+    return out[~out.geometry.is_empty]
 
 
 def _resolve_overlaps(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
