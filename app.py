@@ -1,15 +1,33 @@
-"""gridplan's Streamlit entry point: page config, per-session state, navigation."""
+"""gridplan's Streamlit entry point: page config, per-session state, sidebar, navigation."""
 
 import streamlit as st
 
 from ui import state
 from ui.i18n import gettext as _
 
-st.set_page_config(page_title="gridplan", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="gridplan", page_icon=":material/map:", layout="wide")
 state.init()
 state.language_picker()
+state.basemap_picker()
 
 pages = [
-    st.Page("ui/pages/overview.py", title=_("Communities"), icon="🏘️", default=True),
+    st.Page(
+        "ui/pages/overview.py",
+        title=_("Communities"),
+        icon=":material/location_city:",
+        default=True,
+    ),
+    st.Page("ui/pages/data.py", title=_("Data"), icon=":material/upload_file:"),
+    st.Page("ui/pages/split.py", title=_("Split"), icon=":material/content_cut:"),
+    st.Page("ui/pages/review.py", title=_("Review"), icon=":material/fact_check:"),
+    st.Page("ui/pages/grids.py", title=_("Grids"), icon=":material/grid_on:"),
+    st.Page("ui/pages/compare.py", title=_("Compare"), icon=":material/compare_arrows:"),
+    st.Page("ui/pages/export.py", title=_("Export"), icon=":material/download:"),
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+loaded = state.loaded()
+rules = state.rules()
+st.sidebar.caption(
+    _("Project: {source} · rules: {rules}").format(source=state.source_label(), rules=rules.name)
+)
+navigation.run()

@@ -1,17 +1,190 @@
-"""``st.cache_data`` wrappers around library calls (each caller gets its own copy)."""
+"""``st.cache_data`` wrappers around library calls (each caller gets its own copy).
+
+Large inputs (a loaded project) are passed with a leading underscore, so Streamlit does
+not hash them; the ``token`` beside them names the project and rules they come from.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import shapely
 import streamlit as st
 
 from gis import datasets
-from planning.communities import Loaded, load
+from gis.crs import to_metric
+from gis.errors import InfeasibleError
+from gis.gcj import frame_to_gcj
+from gis.io import Project, read_project
+from gis.zipsafe import ZipLimits
+from planning.communities import Loaded, load, prepare
+from planning.grids import GridResult, make_grids
 from planning.rules import RuleSet
+from planning.split import SplitResult, propose_splits
 
-__all__ = ["load_sample"]
+__all__ = [
+    "FOLLOW_LAYERS",
+    "UPLOAD_LIMITS",
+    "display_copy",
+    "load_sample",
+    "load_upload",
+    "read_upload",
+    "run_grids",
+    "run_split",
+]
+
+UPLOAD_LIMITS = ZipLimits(max_entries=2_000, max_total_bytes=1024**3, max_ratio=100.0)
+"""Bounds on what an uploaded zip may unpack to."""
+
+_NOT_RETRIED = ("has no households", "within the normal range")
+
+FOLLOW_LAYERS: tuple[str, ...] = ("roads", "waterways", "barriers", "compounds", "service_centres")
+"""The layers a split's new boundaries may follow (and service centres, for distances)."""
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=8)
 def load_sample(name: str, rules: RuleSet, lang: str) -> Loaded:
     """Load a bundled sample, prepared under ``rules``."""
     return load(datasets.get_path(name), rules=rules, lang=lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_upload(path: str, token: str, overrides: tuple) -> Project:
+    """Read the planner's uploaded files (a file or a folder of them) with a hand-chosen mapping."""
+    mapping = {layer: dict(pairs) for layer, pairs in overrides}
+    return read_project(path, overrides=mapping, limits=UPLOAD_LIMITS)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_upload(path: str, token: str, overrides: tuple, rules: RuleSet, lang: str) -> Loaded:
+    """Read, validate and prepare the planner's upload (raises ``GridplanError`` on failure)."""
+    return prepare(read_upload(path, token, overrides), rules=rules, lang=lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def run_split(
+    token: str,
+    community_id: str,
+    rules: RuleSet,
+    parts: int | None,
+    follow: tuple[str, ...],
+    lang: str,
+    _loaded: Loaded,
+) -> tuple[SplitResult, tuple[str, ...], str | None]:
+    """Propose splits of one community, following the chosen layers.
+
+    When the engine cannot use a layer (its blocks fall apart), the split is tried again
+    without roads, then without any line layer, so the planner still gets proposals; the
+    layers left out and the first error's message are returned with the result.
+    """
+    project = _loaded.project
+    communities = _loaded.communities
+    row = communities[communities["community_id"].astype(str) == community_id].iloc[0]
+    attempts: list[tuple[str, ...]] = [follow]
+    if "roads" in follow:
+        attempts.append(tuple(f for f in follow if f != "roads"))
+    lines = {"roads", "waterways", "barriers"}
+    if any(f in lines for f in follow):
+        attempts.append(tuple(f for f in follow if f not in lines))
+    first_error: InfeasibleError | None = None
+    for used in dict.fromkeys(attempts):
+        layers = {
+            name: getattr(project, name)
+            for name in used
+            if getattr(project, name, None) is not None
+        }
+        try:
+            result = propose_splits(
+                _loaded.buildings, community=row, rules=rules, parts=parts, lang=lang, **layers
+            )
+        except InfeasibleError as err:
+            if first_error is None:
+                first_error = err
+            if any(text in err.msgid for text in _NOT_RETRIED):
+                raise
+            continue
+        dropped = tuple(f for f in follow if f not in used)
+        return result, dropped, first_error.render(lang) if first_error and dropped else None
+    assert first_error is not None
+    raise first_error
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_grids(
+    token: str,
+    community_ids: tuple[str, ...] | None,
+    rules: RuleSet,
+    lang: str,
+    _loaded: Loaded,
+) -> GridResult:
+    """Grids for some communities (all when ``community_ids`` is ``None``)."""
+    project = _loaded.project
+    return make_grids(
+        _loaded.buildings,
+        communities=_loaded.communities,
+        roads=project.roads,
+        waterways=project.waterways,
+        barriers=project.barriers,
+        compounds=project.compounds,
+        rules=rules,
+        community_ids=list(community_ids) if community_ids is not None else None,
+        lang=lang,
+    )
+
+
+def _round(coords: np.ndarray) -> np.ndarray:
+    return np.round(coords, 6)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def display_copy(
+    key: str,
+    _frame: gpd.GeoDataFrame,
+    *,
+    columns: Sequence[str] = (),
+    coverage: bool = False,
+    tolerance_m: float = 1.0,
+    gcj02: bool = False,
+) -> gpd.GeoDataFrame:
+    """A light copy of a layer for the map: simplified, lon/lat rounded to 1e-6°, optionally GCJ-02.
+
+    Polygons that tile an area (communities, atoms, parts, grids) are simplified together
+    with ``shapely.coverage_simplify`` so shared edges stay shared; other layers one by one.
+    Only ``columns`` (made JSON-safe) are kept.
+    """
+    frame = _frame[[c for c in columns if c in _frame] + [_frame.geometry.name]].copy()
+    if frame.empty:
+        return frame.to_crs("EPSG:4326") if frame.crs is not None else frame
+    metric = to_metric(frame) if frame.crs is None or frame.crs.is_geographic else frame
+    geoms = metric.geometry.values
+    if tolerance_m > 0:
+        try:
+            simple = (
+                shapely.coverage_simplify(geoms, tolerance_m)
+                if coverage
+                else shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+            )
+        except shapely.errors.GEOSException:
+            simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+        keep = ~shapely.is_empty(simple)
+        geoms = np.where(keep, simple, geoms)
+    out = gpd.GeoDataFrame(
+        metric.drop(columns=metric.geometry.name), geometry=list(geoms), crs=metric.crs
+    )
+    out = out.to_crs("EPSG:4326")
+    out.geometry = shapely.transform(out.geometry.values, _round)
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        values = out[column]
+        if values.dtype == object:
+            out[column] = values.map(
+                lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v
+            )
+        if str(values.dtype) in {"Int64", "boolean"} or values.dtype == object:
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    if gcj02:
+        out = frame_to_gcj(out)
+    return out

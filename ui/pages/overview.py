@@ -1,52 +1,106 @@
-"""Communities at a glance: the map coloured by status, the check table, the rules in use."""
+"""Communities: the map coloured by status, the sortable check table, one community's figures."""
 
 from __future__ import annotations
 
-import folium
+import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from ui import state
+from gis.datasets import ATTRIBUTION
+from ui import cache, maps, state
 from ui.i18n import gettext as _
+from ui.widgets import community_picker, show_table, wkey
 
-STATUS_COLOURS = {"ok": "#2e7d32", "small": "#f9a825", "may_split": "#ef6c00", "must_split": "#c62828"}
+_MAX_BUILDINGS_SHOWN = 5_000
+_PICK = "w_overview_community"
+_LAST_ROW = "overview_last_row"
 
 loaded = state.loaded()
 rules = state.rules()
+basemap = state.basemap()
+token = state.token()
 st.title(_("Communities"))
-st.caption(f"{_('Rule preset')}: **{rules.name}** — {rules.title}")
+st.caption(_("Rule preset: **{name}** — {title}").format(name=rules.name, title=rules.title))
 
 table = loaded.communities
 estimated = loaded.estimated_rows()
 if estimated:
     st.info(
-        _("{n} buildings' households are estimated from footprint × floors ({m} with assumed floors).").format(
-            n=estimated, m=loaded.assumed_floor_rows()
-        )
+        _(
+            "{n} buildings' households are estimated from footprint × floors ({m} with assumed floors)."
+        ).format(n=estimated, m=loaded.assumed_floor_rows())
     )
 
-centre = table.geometry.union_all().centroid
-m = folium.Map(location=[centre.y, centre.x], zoom_start=15, prefer_canvas=True, control_scale=True)
-for _i, row in table.iterrows():
-    colour = STATUS_COLOURS.get(row["status"], "#555")
-    folium.GeoJson(
-        row.geometry.__geo_interface__,
-        style_function=lambda _f, c=colour: {"color": c, "fillColor": c, "fillOpacity": 0.15, "weight": 3},
-        tooltip=f"{row['name']}: {row['households']} {_('households')} ({_(row['status'])})",
-    ).add_to(m)
+status_label = {s: _(s) for s in maps.STATUS_COLOURS}
+shown = table.assign(status_label=table["status"].map(lambda s: status_label.get(s, s)))
+communities = cache.display_copy(
+    f"{token}:communities:{state.language()}",
+    shown,
+    columns=("community_id", "name", "households", "status", "status_label"),
+    coverage=True,
+    gcj02=basemap.gcj02,
+)
 buildings = loaded.buildings[loaded.buildings["households"] > 0]
-folium.GeoJson(
-    buildings[["building_id", "households", "geometry"]].to_json(),
-    style_function=lambda _f: {"color": "#1565c0", "weight": 1, "fillOpacity": 0.4},
-    tooltip=folium.GeoJsonTooltip(["building_id", "households"]),
-).add_to(m)
-st_folium(m, height=520, use_container_width=True, returned_objects=[], key="overview_map")
+m = maps.base_map(table.to_crs(4326).total_bounds, basemap=basemap)
+maps.add_polygons(
+    m,
+    communities,
+    colour=lambda p: maps.STATUS_COLOURS.get(p["status"], "#555555"),
+    weight=3,
+    tooltip={"name": _("name"), "households": _("households"), "status_label": _("status")},
+)
+if len(buildings) <= _MAX_BUILDINGS_SHOWN:
+    light = cache.display_copy(
+        f"{token}:buildings", buildings, columns=("building_id", "households"), gcj02=basemap.gcj02
+    )
+    maps.add_polygons(
+        m,
+        light,
+        colour="#1565c0",
+        weight=1,
+        fill_opacity=0.4,
+        tooltip={"building_id": _("building"), "households": _("households")},
+    )
+else:
+    st.caption(
+        _("{n} buildings: too many to draw on this map, so only the communities are shown.").format(
+            n=len(buildings)
+        )
+    )
+maps.show(m, key="overview_map", height=480)
 
+st.subheader(_("Threshold check"))
+st.caption(
+    _("Click a row (or choose below) to see one community's figures; click a header to sort.")
+)
 view = table.drop(columns="geometry").copy()
-view["status"] = view["status"].map(_)
+view["status"] = view["status"].map(lambda s: status_label.get(s, s))
 view["reasons"] = view["reasons"].map(lambda rs: " ".join(rs))
-st.dataframe(view, hide_index=True, width="stretch")
+event = show_table(view, key="w_communities_table", on_select="rerun", selection_mode="single-row")
+ids = table["community_id"].astype(str).tolist()
+rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+if rows and rows[0] < len(ids) and st.session_state.get(_LAST_ROW) != rows[0]:
+    st.session_state[_LAST_ROW] = rows[0]
+    st.session_state[wkey(_PICK)] = ids[rows[0]]
+
+chosen = community_picker(_("Community"), key=_PICK)
+if chosen is not None:
+    row = table[table["community_id"].astype(str) == chosen].iloc[0]
+    staff = row.get("staff")
+    shortfall = row.get("shortfall")
+    cols = st.columns(5)
+    cols[0].metric(_("households"), f"{int(row['households']):,}")
+    cols[1].metric(_("residents"), f"{int(row['residents']):,}")
+    cols[2].metric(_("staff"), "—" if pd.isna(staff) else f"{int(staff):,}")
+    cols[3].metric(_("required_staff"), f"{int(row['required_staff']):,}")
+    cols[4].metric(_("shortfall"), "—" if pd.isna(shortfall) else f"{int(shortfall):,}")
+    st.markdown(
+        f"**{status_label.get(row['status'], row['status'])}** — " + " ".join(row["reasons"])
+    )
+    if pd.isna(staff):
+        st.caption(_("The community layer gives no staff numbers, so the shortfall is unknown."))
 
 with st.expander(_("Rules and their sources")):
-    st.dataframe(rules.sources(), hide_index=True, width="stretch")
-st.caption("© OpenStreetMap contributors (ODbL 1.0)")
+    show_table(pd.DataFrame(rules.sources()))
+origin = state.loaded_source()
+if origin.is_sample and origin.name in ATTRIBUTION:
+    st.caption(ATTRIBUTION[origin.name])

@@ -1,0 +1,358 @@
+"""The app in a real browser: ``streamlit run app.py`` driven by Playwright on Debian's chromium.
+
+One planner's session, page by page: the sample opens on the map, a split is proposed,
+a boundary is drawn with the Draw tool inside the streamlit-folium frame and its live
+figures are read, the drawn split is saved and accepted, grids are generated, the
+language is switched and a plan is downloaded. A screenshot of every page is saved under
+``test-output/browser/`` (git-ignored) to look at.
+
+Needs ``/usr/bin/chromium`` (``scripts/setup.sh test`` installs it as root); the test is
+skipped with that reason when it is missing. Nothing is fetched from outside: Leaflet is
+served by the app itself, and the base map is set to "none" so no tile is requested.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from gis.i18n import translator
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "test-output" / "browser"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 120_000
+TIMINGS: dict[str, float] = {}
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed at /usr/bin/chromium (run `scripts/setup.sh test` as root, "
+        "which apt-get installs it)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+
+
+def zh(msgid: str) -> str:
+    """The label the app shows in Chinese (the msgid itself until the catalog has it)."""
+    return translator("zh_CN").gettext(msgid)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    log = open(SHOTS.parent / "streamlit-browser-test.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start (see {log.name})")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(server, browser):
+    """A new planner's session (its own browser context) on the app."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(server, wait_until="domcontentloaded")
+    yield pg
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    page.wait_for_timeout(800)  # let maps and charts paint
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _title(page, text: str) -> None:
+    page.locator("h1", has_text=text).first.wait_for()
+
+
+def _go(page, path: str, title: str) -> None:
+    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
+    _title(page, title)
+
+
+_SCRIPT_DONE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app && app.getAttribute('data-test-script-state');
+    return state !== null && !['running', 'rerunRequested'].includes(state);
+}"""
+
+
+def _idle(page) -> None:
+    """Wait until the script has finished running (twice, for a run that reruns itself)."""
+    for _ in range(2):
+        page.wait_for_timeout(300)
+        page.wait_for_function(_SCRIPT_DONE, timeout=TIMEOUT_MS)
+
+
+def _map_ready(frame) -> None:
+    frame.locator(".leaflet-container").wait_for()
+    frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").first.wait_for()
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", text)]
+
+
+def test_a_planners_session(page):
+    started = time.monotonic()
+    # -- 1. the app opens on the sample: the map, the status colours, the rules --------------
+    _title(page, zh("Communities"))
+    page.get_by_text("default", exact=True).first.wait_for()
+    # No tiles in the test: choose "none (offline)" as the base map.
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=zh("None (offline)")).click()
+    _idle(page)
+    overview_map = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
+    _map_ready(overview_map)
+    page.get_by_text("9,762", exact=True).first.wait_for()  # the community's households
+    _shot(page, "01_communities")
+
+    # -- 2. data: the mapping, the validation report, the rules editor -------------------------
+    _go(page, "data", zh("Data"))
+    page.get_by_text(zh("No problems found.")).wait_for()
+    page.get_by_role("button", name=zh("Apply rules")).wait_for()
+    _shot(page, "02_data")
+
+    # -- 3. split: the engine's alternatives side by side ----------------------------------------
+    _go(page, "split", zh("Split"))
+    t = time.monotonic()
+    page.get_by_role("button", name=zh("Propose splits")).click()
+    page.locator(".st-key-draw_map iframe").wait_for()
+    _idle(page)
+    TIMINGS["split (s)"] = time.monotonic() - t
+    for rank in (1, 2):
+        page.get_by_text(zh("Alternative {rank}").format(rank=rank)).first.wait_for()
+    draw_map = page.frame_locator(".st-key-draw_map iframe")
+    _map_ready(draw_map)
+    _shot(page, "03_split_alternatives")
+
+    # -- 4. draw a polygon with the Draw tool and read its live figures --------------------------
+    draw_map.locator("a.leaflet-draw-draw-polygon").click()
+    box = draw_map.locator("#map_div").bounding_box()
+    assert box is not None
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    # A box over the left half of the map, clear of the toolbar (top left) and the scale (bottom left).
+    points = [
+        (x + w * 0.15, y + h * 0.06),
+        (x + w * 0.5, y + h * 0.06),
+        (x + w * 0.5, y + h * 0.85),
+        (x + w * 0.15, y + h * 0.85),
+    ]
+    for px, py in points:
+        page.mouse.click(px, py)
+        page.wait_for_timeout(150)
+    t = time.monotonic()
+    page.mouse.click(*points[0])  # close the ring on the first point
+    stats = page.locator(".st-key-drawn_stats")
+    stats.locator("[data-testid='stMetric']").first.wait_for()
+    _idle(page)
+    TIMINGS["drawn polygon → live figures (s)"] = time.monotonic() - t
+    text = stats.inner_text()
+    assert zh("Part {part} (drawn)").format(part=1) in text
+    assert zh("Part {part} (the rest)").format(part=2) in text
+    metrics = stats.locator("[data-testid='stMetricValue']").all_inner_texts()
+    assert len(metrics) == 8  # households, residents, required staff, deviation × 2 parts
+    households = [_numbers(metrics[0])[0], _numbers(metrics[4])[0]]
+    assert sum(households) == 9762  # the drawn parts tile the community exactly
+    assert min(households) > 0
+    required = [_numbers(metrics[2])[0], _numbers(metrics[6])[0]]
+    assert required == [-(-hh // 250) for hh in households]
+    stats.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "04_split_drawn.png"))  # the map and the live figures under it
+    page.get_by_role("button", name=zh("Save the drawn split as a proposal")).click()
+    page.get_by_text("000000000000-D1").first.wait_for()
+
+    # -- 5. review: accept it with a comment; the trail records it ------------------------------
+    _go(page, "review", zh("Review"))
+    page.get_by_label(zh("Your name (signs your reviews)")).fill("王芳")
+    page.get_by_label(zh("Your name (signs your reviews)")).press("Enter")
+    _idle(page)
+    page.get_by_label(zh("Comment")).first.fill("沿清华东路划界，同意")
+    page.get_by_role("button", name=zh("Accept")).first.click()
+    _idle(page)
+    page.get_by_text(
+        zh("{proposal} — {status} ({origin})").format(
+            proposal="000000000000-D1", status=zh("accepted"), origin=zh("drawn by hand")
+        )
+    ).wait_for()
+    _shot(page, "05_review")
+
+    # -- 6. grids: generate, map with codes, histogram, patches, divided buildings --------------
+    _go(page, "grids", zh("Grids"))
+    t = time.monotonic()
+    page.get_by_role("button", name=zh("Generate grids")).click()
+    page.locator(".st-key-grids_map iframe").wait_for()
+    _idle(page)
+    TIMINGS["grids (s)"] = time.monotonic() - t
+    _map_ready(page.frame_locator(".st-key-grids_map iframe"))
+    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.wait_for()
+    page.get_by_text(zh("Buildings divided by unit and floor")).wait_for()
+    _shot(page, "06_grids")
+
+    # -- 7. compare before and after ----------------------------------------------------------
+    _go(page, "compare", zh("Compare"))
+    page.get_by_text(zh("Whole area")).wait_for()
+    _idle(page)
+    _shot(page, "07_compare")
+
+    # -- 8. switch the language to English ------------------------------------------------------
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Language", exact=True).wait_for()
+    _idle(page)
+    sync_api.expect(page.get_by_text("语言", exact=True)).to_have_count(0)  # nothing stale left
+    _title(page, "Compare")
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Communities", exact=True).wait_for()
+    page.get_by_text("Whole area").wait_for()
+    _shot(page, "08_compare_english")
+
+    # -- 9. export: prepare the plan GeoPackage and download it ---------------------------------
+    _go(page, "export", "Export")
+    page.get_by_role("button", name="Prepare the file").click()
+    button = page.locator(".st-key-w_download_plan button")
+    button.wait_for()
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "gridplan.gpkg"
+    saved = SHOTS / download.suggested_filename
+    download.save_as(saved)
+    import pyogrio
+
+    layers = {str(name) for name, _ in pyogrio.list_layers(saved)}
+    assert {"communities", "proposals", "lineage", "grids", "grid_members", "patches"} <= layers
+    _shot(page, "09_export")
+    TIMINGS["whole session (s)"] = time.monotonic() - started
+    (SHOTS / "timings.txt").write_text(
+        "\n".join(f"{k}: {v:.1f}" for k, v in TIMINGS.items()) + "\n", encoding="utf-8"
+    )
+
+
+def test_map_interaction_time_on_a_5000_household_community(page, tmp_path):
+    """Upload a synthetic 5,000-household community, split it in two, draw on it: how long it takes."""
+    from gis.datasets.synthetic import make_district, write_district
+
+    gpkg = write_district(make_district(5_000, n_communities=1, seed=3), tmp_path / "district.gpkg")
+    _title(page, zh("Communities"))
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=zh("None (offline)")).click()
+    _idle(page)
+    _go(page, "data", zh("Data"))
+    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(gpkg))
+    page.get_by_text("district.gpkg").first.wait_for()
+    page.get_by_role("button", name=zh("Read the uploaded files")).click()
+    page.get_by_text(zh("Uploaded: {name}").format(name="district.gpkg")).wait_for()
+    _idle(page)
+
+    _go(page, "split", zh("Split"))
+    page.get_by_label(zh("Parts (0 = as the rules say)")).fill("2")
+    t = time.monotonic()
+    page.get_by_role("button", name=zh("Propose splits")).click()
+    draw_map = page.frame_locator(".st-key-draw_map iframe")
+    _map_ready(draw_map)
+    _idle(page)
+    TIMINGS["5,000 households: split and maps shown (s)"] = time.monotonic() - t
+
+    draw_map.locator("a.leaflet-draw-draw-rectangle").click()
+    box = draw_map.locator("#map_div").bounding_box()
+    assert box is not None
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    t = time.monotonic()
+    page.mouse.move(x + w * 0.15, y + h * 0.06)
+    page.mouse.down()
+    page.mouse.move(x + w * 0.5, y + h * 0.85, steps=8)
+    page.mouse.up()
+    stats = page.locator(".st-key-drawn_stats")
+    stats.locator("[data-testid='stMetric']").first.wait_for()
+    _idle(page)
+    TIMINGS["5,000 households: rectangle drawn → live figures (s)"] = time.monotonic() - t
+    values = stats.locator("[data-testid='stMetricValue']").all_inner_texts()
+    assert _numbers(values[0])[0] + _numbers(values[4])[0] == 5000
+
+    t = time.monotonic()
+    draw_map.locator("a.leaflet-control-zoom-in").click()  # pan and zoom never rerun the app
+    page.wait_for_timeout(400)
+    assert page.locator('[data-testid="stStatusWidget"]').count() == 0
+    TIMINGS["5,000 households: zoom (s, no rerun)"] = time.monotonic() - t
+    stats.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "10_split_5000_households.png"))
+    (SHOTS / "timings.txt").write_text(
+        "\n".join(f"{k}: {v:.1f}" for k, v in TIMINGS.items()) + "\n", encoding="utf-8"
+    )

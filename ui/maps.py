@@ -1,0 +1,222 @@
+"""Maps: the base map chosen in the sidebar, styled layers, the Draw tool, ``st_folium``.
+
+Leaflet and Leaflet.draw are served by the app itself (``ui/assets``, registered as a
+component path), so maps work offline and nothing is fetched from a CDN. Each map is built
+with ``prefer_canvas=True`` from light display copies (:func:`ui.cache.display_copy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import streamlit.components.v1 as components
+import xyzservices
+from streamlit_folium import st_folium
+
+from gis.gcj import wgs_to_gcj
+from ui.i18n import gettext as _
+from ui.state import Basemap
+
+__all__ = [
+    "GRID_COLOURS",
+    "PALETTE",
+    "STATUS_COLOURS",
+    "add_polygons",
+    "attribution",
+    "base_map",
+    "draw_control",
+    "show",
+]
+
+_ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+_ASSETS_NAME = "assets"
+
+
+def _register_assets() -> str:
+    """Register ``ui/assets`` for serving; return its URL relative to the map's frame."""
+    component = components.declare_component(_ASSETS_NAME, path=str(_ASSETS_DIR))
+    # The st_folium frame lives at /component/streamlit_folium.st_folium/index.html.
+    return f"../{component.name}"
+
+
+STATUS_COLOURS: dict[str, str] = {
+    "ok": "#2e7d32",
+    "small": "#f9a825",
+    "may_split": "#ef6c00",
+    "must_split": "#c62828",
+    "out_of_range": "#c62828",
+}
+GRID_COLOURS: tuple[str, ...] = ("#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#ffff99", "#8dd3c7")
+"""Soft fills for grids; neighbouring grids get different ones."""
+PALETTE: tuple[str, ...] = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
+
+TIANDITU_URL = (
+    "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
+)
+TIANDITU_LABELS_URL = TIANDITU_URL.replace("vec_w", "cva_w").replace("LAYER=vec", "LAYER=cva")
+
+
+def _tiles(basemap: Basemap) -> list[folium.TileLayer]:
+    if basemap.kind == "osm":
+        return [folium.TileLayer("OpenStreetMap", max_zoom=19)]
+    if basemap.kind == "custom" and basemap.url:
+        return [folium.TileLayer(tiles=basemap.url, attr=_("Custom tiles"), max_zoom=20)]
+    if basemap.kind == "tianditu" and basemap.tk:
+        layers = []
+        for url, name in ((TIANDITU_URL, "vec"), (TIANDITU_LABELS_URL, "cva")):
+            provider = xyzservices.TileProvider(
+                name=f"Tianditu.{name}",
+                url=url,
+                attribution="© 天地图 Tianditu",
+                tk=basemap.tk,
+                subdomains="01234567",
+                max_zoom=18,
+            )
+            layers.append(folium.TileLayer(tiles=provider, overlay=name == "cva", control=False))
+        return layers
+    if basemap.kind == "amap":
+        provider = xyzservices.TileProvider(
+            name="Gaode.Normal",
+            url="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7&x={x}&y={y}&z={z}",
+            attribution="© 高德地图 AMap",
+            subdomains="1234",
+            max_zoom=18,
+        )
+        return [folium.TileLayer(tiles=provider)]
+    return []  # none (offline), or a custom/Tianditu choice still missing its URL/key
+
+
+def attribution(basemap: Basemap) -> str:
+    """The tiles' attribution, for a caption under compact maps."""
+    return {
+        "osm": "© OpenStreetMap contributors",
+        "tianditu": "© 天地图 Tianditu",
+        "amap": "© 高德地图 AMap",
+    }.get(basemap.kind, "")
+
+
+def base_map(bounds: Sequence[float], *, basemap: Basemap, compact: bool = False) -> folium.Map:
+    """A map fitted to ``bounds`` (minx, miny, maxx, maxy in WGS84 lon/lat) on the chosen base map.
+
+    A ``compact`` map (side-by-side alternatives) has no zoom buttons and no attribution
+    box: put :func:`attribution` in a caption under it.
+    """
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if basemap.gcj02:
+        corners = wgs_to_gcj(gpd.GeoSeries.from_xy([minx, maxx], [miny, maxy]).values)
+        minx, maxx = corners[0].x, corners[1].x
+        miny, maxy = corners[0].y, corners[1].y
+    centre = [round((miny + maxy) / 2, 6), round((minx + maxx) / 2, 6)]
+    m = folium.Map(
+        location=centre,
+        zoom_start=15,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=not compact,
+        zoom_control=not compact,
+        attribution_control=not compact,
+        max_zoom=20,
+    )
+    for layer in _tiles(basemap):
+        layer.add_to(m)
+    m.fit_bounds([[round(miny, 6), round(minx, 6)], [round(maxy, 6), round(maxx, 6)]])
+    base = _register_assets()
+    m.default_js = [("leaflet", f"{base}/leaflet/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{base}/leaflet/leaflet.css")]
+    return m
+
+
+def add_polygons(
+    target: folium.Map | folium.FeatureGroup,
+    frame: gpd.GeoDataFrame,
+    *,
+    name: str = "",
+    colour: str | Callable[[Mapping[str, Any]], str] = "#1565c0",
+    weight: float = 2,
+    fill_opacity: float = 0.15,
+    dash: str | None = None,
+    tooltip: Mapping[str, str] | None = None,
+) -> None:
+    """Add one GeoJSON layer for a whole frame (one layer, not one per row).
+
+    ``colour`` is a colour or a function of a feature's properties; ``tooltip`` maps
+    property names to their (translated) labels.
+    """
+    if frame is None or frame.empty:
+        return
+
+    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
+        c = colour(feature["properties"]) if callable(colour) else colour
+        out = {"color": c, "fillColor": c, "weight": weight, "fillOpacity": fill_opacity}
+        if dash:
+            out["dashArray"] = dash
+        return out
+
+    tip = None
+    if tooltip:
+        fields = [f for f in tooltip if f in frame]
+        tip = folium.GeoJsonTooltip(
+            fields=fields, aliases=[tooltip[f] for f in fields], sticky=False
+        )
+    folium.GeoJson(
+        frame.to_json(drop_id=True), name=name or None, style_function=style, tooltip=tip
+    ).add_to(target)
+
+
+def draw_control(m: folium.Map) -> folium.plugins.Draw:
+    """Add the Draw tool (polygons and rectangles only, editable) with local assets."""
+    draw = folium.plugins.Draw(
+        export=False,
+        position="topleft",
+        show_geometry_on_click=False,
+        draw_options={
+            "polyline": False,
+            "circle": False,
+            "marker": False,
+            "circlemarker": False,
+            "polygon": {"allowIntersection": False, "showArea": False},
+            "rectangle": {"showArea": False},
+        },
+        edit_options={"edit": True, "remove": True},
+    )
+    base = _register_assets()
+    draw.default_js = [("leaflet_draw_js", f"{base}/leaflet-draw/leaflet.draw.js")]
+    draw.default_css = [("leaflet_draw_css", f"{base}/leaflet-draw/leaflet.draw.css")]
+    draw.add_to(m)
+    return draw
+
+
+def show(
+    m: folium.Map,
+    *,
+    key: str,
+    height: int = 480,
+    returned_objects: Sequence[str] = (),
+    feature_group: folium.FeatureGroup | None = None,
+    on_change: Callable[[], None] | None = None,
+) -> dict[str, Any] | None:
+    """Render ``m`` with ``st_folium``; pan and zoom never rerun the app unless asked for."""
+    return st_folium(
+        m,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=list(returned_objects),
+        feature_group_to_add=feature_group,
+        on_change=on_change,
+    )

@@ -1,0 +1,222 @@
+"""Data: upload the planner's layers, check the field mapping and the validation report, set the rules."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from gis.errors import GridplanError
+from gis.fields import ALIASES
+from gis.io import Project
+from gis.validate import ValidationError
+from ui import cache, state
+from ui.i18n import gettext as _
+from ui.widgets import layer_label, mapping_frame, rule_editor, show_error, show_table, wkey
+
+UPLOAD_TYPES = [
+    "zip",
+    "gpkg",
+    "geojson",
+    "json",
+    "kml",
+    "kmz",
+    "fgb",
+    "shp",
+    "shx",
+    "dbf",
+    "prj",
+    "cpg",
+    "csv",
+    "xlsx",
+    "xls",
+]
+UPLOAD_MB = 200
+_SAMPLES = ("beijing", "shanghai")
+_NONE = ""
+
+lang = state.language()
+st.title(_("Data"))
+
+# -- choose the project -------------------------------------------------------------------
+left, right = st.columns([2, 1])
+with left:
+    files = st.file_uploader(
+        _("Upload your layers"),
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        max_upload_size=UPLOAD_MB,
+        help=_(
+            "A GeoPackage, a zip of shapefiles, GeoJSON, KML/KMZ or FlatGeobuf files, or a shapefile's "
+            "parts (.shp, .shx, .dbf, .prj, .cpg) together; a CSV or Excel roster may come with them. "
+            "Name the files by layer: 楼栋/buildings, 社区/communities, 小区/compounds, 道路/roads…"
+        ),
+        key="w_upload",
+    )
+    load_clicked = st.button(_("Read the uploaded files"), type="primary", disabled=not files)
+with right:
+    sample = st.selectbox(_("Or use a bundled sample"), _SAMPLES, key="w_sample")
+    sample_clicked = st.button(_("Use the sample"))
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name).name.strip().replace("\x00", "")
+    return re.sub(r'[\\/:*?"<>|]+', "_", base) or "upload"
+
+
+if load_clicked and files:
+    digest = hashlib.sha1()
+    for f in sorted(files, key=lambda f: f.name):
+        digest.update(f.name.encode("utf-8"))
+        digest.update(f.getbuffer())
+    folder = state.upload_dir() / digest.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    state.clear_uploads(keep=folder)
+    written = []
+    for f in files:
+        target = folder / _safe_name(f.name)
+        target.write_bytes(f.getbuffer())
+        written.append(target)
+    path = written[0] if len(written) == 1 else folder
+    src = state.Source(kind="upload", name=path.name, path=str(path), digest=digest.hexdigest())
+    if state.set_source(src) is None:
+        st.rerun()
+if sample_clicked and state.set_source(state.Source(kind="sample", name=sample)) is None:
+    st.rerun()
+
+src = state.source()
+error = state.load_error()
+loaded = state.loaded()
+
+# -- what was read ------------------------------------------------------------------------
+project: Project | None = None
+read_error: GridplanError | None = None
+if src.is_sample:
+    project = loaded.project if error is None else None
+else:
+    try:
+        project = cache.read_upload(src.path, src.token, src.overrides)
+    except GridplanError as err:
+        read_error = err
+
+st.subheader(_("Project"))
+if src.is_sample:
+    st.write(_("Bundled sample: {name}").format(name=src.name))
+else:
+    st.write(_("Uploaded: {name}").format(name=src.name))
+if error is not None:
+    show_error(error)
+    st.warning(_("Until this is fixed, the app keeps planning with the last project that loaded."))
+    if isinstance(error, ValidationError):
+        st.markdown("**" + _("Validation report") + "**")
+        show_table(error.report.to_frame(lang), key="w_report_errors")
+elif read_error is not None:
+    show_error(read_error)
+
+if project is not None:
+    layers = project.layers()
+    summary = pd.DataFrame(
+        [
+            {
+                "layer": name,
+                "features": len(frame),
+                "crs": project.source_crs.get(name, "EPSG:4490"),
+            }
+            for name, frame in layers.items()
+        ]
+    )
+    show_table(summary, key="w_layers")
+    if project.notes:
+        with st.expander(_("What the reader detected or repaired"), expanded=False):
+            for note in project.notes:
+                st.write("• " + note.render(lang))
+
+    # -- field mapping ----------------------------------------------------------------------
+    st.subheader(_("Field mapping"))
+    for name, mapping in project.mapping.items():
+        with st.expander(_("Layer {layer}").format(layer=layer_label(name)), expanded=False):
+            show_table(mapping_frame(mapping), key=f"w_mapping_{name}")
+    if src.is_sample:
+        st.caption(
+            _(
+                "The bundled samples are OpenStreetMap exports mapped by the reader; upload your own files to change a mapping."
+            )
+        )
+    else:
+        editable = [
+            name
+            for name in ("buildings", "communities", "compounds", "roads", "service_centres")
+            if name in layers
+        ]
+        if project.roster is not None:
+            editable.append("roster")
+        if editable:
+            with st.form("mapping_form"):
+                layer = st.selectbox(
+                    _("Fix the mapping of layer"),
+                    editable,
+                    format_func=layer_label,
+                    key=wkey("w_map_layer"),
+                )
+                frame = project.roster if layer == "roster" else layers[layer]
+                current = project.mapping.get(layer, {})
+                inverse = {v: k for k, v in current.items()}
+                originals = [inverse.get(c, c) for c in frame.columns if c != "geometry"]
+                chosen: dict[str, str] = {}
+                defaults: dict[str, str] = {}
+                cols = st.columns(3)
+                for i, field in enumerate(ALIASES.get(layer, {})):
+                    options = [_NONE, *originals]
+                    default = defaults[field] = inverse.get(
+                        field, field if field in originals else _NONE
+                    )
+                    with cols[i % 3]:
+                        chosen[field] = st.selectbox(
+                            field,
+                            options,
+                            index=options.index(default) if default in options else 0,
+                            format_func=lambda o: _("— none —") if o == _NONE else o,
+                            key=wkey(f"w_map_{layer}_{field}_{src.token}"),
+                        )
+                apply_mapping = st.form_submit_button(_("Read again with this mapping"))
+            if apply_mapping:
+                overrides = src.overrides_dict()
+                picked = dict(overrides.get(layer, {}))
+                for field, original in chosen.items():
+                    if original == defaults[field]:
+                        continue  # as the reader mapped it
+                    if original:
+                        picked[original] = field
+                    elif defaults[field] and defaults[field] not in picked:
+                        picked[defaults[field]] = (
+                            ""  # unmapped: ignored, so no alias takes it again
+                        )
+                overrides[layer] = picked
+                err = state.set_source(src.with_overrides(overrides))
+                if err is None:
+                    st.rerun()
+                show_error(err)
+
+# -- validation and households ----------------------------------------------------------------
+if error is None:
+    st.subheader(_("Validation report"))
+    report = loaded.report.to_frame(lang)
+    if report.empty:
+        st.success(_("No problems found."))
+    else:
+        show_table(report, key="w_report")
+    estimated = loaded.estimated_rows()
+    st.info(
+        _(
+            "{n} of {total} buildings' households are estimated from footprint × floors ({m} of them with assumed floors)."
+        ).format(n=estimated, total=len(loaded.buildings), m=loaded.assumed_floor_rows())
+    )
+
+# -- rules ----------------------------------------------------------------------------------
+st.subheader(_("Rules"))
+rule_editor()
+with st.expander(_("Rules and their sources")):
+    show_table(pd.DataFrame(state.rules().sources()), key="w_rule_sources")

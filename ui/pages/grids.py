@@ -1,0 +1,212 @@
+"""Grids: 30–50 household grids for one community or all, their codes, sizes, patches and divided buildings."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from gis.errors import GridplanError
+from ui import cache, maps, state
+from ui.i18n import gettext as _
+from ui.widgets import community_picker, show_error, show_table
+
+try:
+    from gis.export import colour_classes as _colour_classes
+except ImportError:  # pragma: no cover - an older library: one colour for all grids
+
+    def _colour_classes(geometries: object) -> list[int]:
+        return [0] * len(geometries)  # type: ignore[arg-type]
+
+
+loaded = state.loaded()
+rules = state.rules()
+lang = state.language()
+basemap = state.basemap()
+token = state.token()
+st.title(_("Grids"))
+st.caption(
+    _("Basic grids of {low}–{high} households ({source}).").format(
+        low=rules.grid_min_households,
+        high=rules.grid_max_households,
+        source=rules.cite("grid_max_households"),
+    )
+)
+
+result, scope = state.grids()
+with st.form("grids_form"):
+    chosen = community_picker(_("Communities to grid"), key="w_grid_scope", allow_all=True)
+    go = st.form_submit_button(_("Generate grids"), type="primary")
+if go:
+    wanted = None if chosen is None else (chosen,)
+    try:
+        with st.spinner(_("Dividing buildings into grids…")):
+            result = cache.run_grids(token, wanted, rules, lang, _loaded=loaded)
+    except GridplanError as err:
+        show_error(err)
+        result = None
+    state.set_grids(result, wanted)
+    scope = wanted
+
+if result is None:
+    st.info(_("Choose the communities and press “Generate grids”."))
+    st.stop()
+
+grids = result.grids
+summary = result.summary(low=rules.grid_min_households, high=rules.grid_max_households)
+cols = st.columns(5)
+cols[0].metric(_("grids"), f"{summary['grids']:,}")
+cols[1].metric(_("in the band"), f"{summary['in_range_share']:.1%}")
+cols[2].metric(_("smallest grid"), f"{summary['min_households']}")
+cols[3].metric(_("largest grid"), f"{summary['max_households']}")
+cols[4].metric(_("patches (one per worker)"), f"{len(result.patches):,}")
+
+status_label = {"ok": _("ok"), "out_of_range": _("out of range")}
+shown = grids.assign(
+    status_label=grids["status"].map(lambda s: status_label.get(s, s)),
+    colour_class=_colour_classes(grids.geometry.values),
+)
+grids_display = cache.display_copy(
+    f"{token}:grids:{scope}:{state.language()}",
+    shown,
+    columns=("grid_code", "households", "patch_id", "status", "status_label", "colour_class"),
+    coverage=True,
+    gcj02=basemap.gcj02,
+)
+patches_display = cache.display_copy(
+    f"{token}:patches:{scope}",
+    result.patches,
+    columns=("patch_id", "households"),
+    coverage=True,
+    gcj02=basemap.gcj02,
+)
+m = maps.base_map(grids.to_crs(4326).total_bounds, basemap=basemap)
+maps.add_polygons(
+    m,
+    grids_display,
+    colour=lambda p: (
+        maps.GRID_COLOURS[int(p["colour_class"]) % len(maps.GRID_COLOURS)]
+        if p["status"] == "ok"
+        else maps.STATUS_COLOURS["out_of_range"]
+    ),
+    weight=1,
+    fill_opacity=0.45,
+    tooltip={
+        "grid_code": _("grid code"),
+        "households": _("households"),
+        "patch_id": _("patch"),
+        "status_label": _("status"),
+    },
+)
+maps.add_polygons(m, patches_display, colour="#1a237e", weight=2.5, fill_opacity=0.0, dash="6 3")
+with st.container(key="grids_map"):
+    maps.show(m, key=f"grids_map_{token}_{scope}", height=520)
+st.caption(
+    _(
+        "Grids in soft colours (neighbours differ; red: outside the band); dashed blue outlines: workers' patches. Hover a grid for its code."
+    )
+)
+
+# -- households per grid ------------------------------------------------------------------------
+st.subheader(_("Households per grid"))
+counts = grids["households"].astype(int).value_counts().sort_index()
+hist = pd.DataFrame({"households": counts.index, "grids": counts.to_numpy()})
+yes, no = _("yes"), _("no")
+span = int(hist["households"].max() - hist["households"].min()) + 3 if len(hist) else 1
+bar_width = max(2.0, min(16.0, 560 / span * 0.6))
+hist["in_band"] = hist["households"].between(rules.grid_min_households, rules.grid_max_households)
+band = (
+    alt.Chart(
+        pd.DataFrame(
+            {"low": [rules.grid_min_households - 0.5], "high": [rules.grid_max_households + 0.5]}
+        )
+    )
+    .mark_rect(opacity=0.12, color="#2e7d32")
+    .encode(x="low:Q", x2="high:Q")
+)
+bars = (
+    alt.Chart(hist)
+    .mark_bar(size=bar_width)
+    .encode(
+        x=alt.X("households:Q", title=_("households per grid"), scale=alt.Scale(zero=False)),
+        y=alt.Y("grids:Q", title=_("grids")),
+        color=alt.Color(
+            "in_band:N",
+            scale=alt.Scale(domain=[True, False], range=["#2e7d32", "#c62828"]),
+            legend=alt.Legend(
+                title=_("in the band"), labelExpr="datum.value ? '" + yes + "' : '" + no + "'"
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("households:Q", title=_("households")),
+            alt.Tooltip("grids:Q", title=_("grids")),
+        ],
+    )
+)
+st.altair_chart(band + bars, width="stretch")
+outside = grids[grids["status"] != "ok"]
+if len(outside):
+    st.markdown("**" + _("Grids outside the band, and why") + "**")
+    show_table(outside[["grid_code", "households", "reason"]], key="w_grids_outside")
+
+# -- patches --------------------------------------------------------------------------------------
+st.subheader(_("Patches per worker"))
+st.caption(
+    _(
+        "Whole grids grouped into one patch per required worker (about {n} households; {source})."
+    ).format(n=rules.patch_households, source=rules.cite("patch_households"))
+)
+show_table(result.patches[["patch_id", "community_id", "households", "n_grids"]], key="w_patches")
+
+# -- buildings divided by unit and floor -----------------------------------------------------------
+st.subheader(_("Buildings divided by unit and floor"))
+divided = result.divided_buildings
+if divided.empty:
+    st.write(_("No building is larger than one grid."))
+else:
+    how = {
+        "units_given": _("units from the data"),
+        "units_estimated": _("units estimated from households and floors"),
+    }
+    members = result.grid_members[result.grid_members["building_id"].isin(divided["building_id"])]
+    view = members.merge(
+        divided.assign(how=divided["how"].map(lambda h: how.get(h, h))),
+        on="building_id",
+        how="left",
+    )
+    st.caption(
+        _(
+            "{n} buildings hold more households than one grid; each is divided into whole units and floor ranges."
+        ).format(n=len(divided))
+    )
+    show_table(
+        view[
+            [
+                "building_id",
+                "grid_code",
+                "unit_from",
+                "unit_to",
+                "floor_from",
+                "floor_to",
+                "households",
+                "how",
+            ]
+        ].sort_values(["building_id", "unit_from", "floor_from"]),
+        key="w_divided",
+    )
+with st.expander(_("Every grid")):
+    show_table(
+        grids[
+            [
+                "grid_code",
+                "community_id",
+                "households",
+                "residents",
+                "special_service_households",
+                "workload",
+                "patch_id",
+                "status",
+            ]
+        ],
+        key="w_all_grids",
+    )

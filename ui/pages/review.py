@@ -1,0 +1,100 @@
+"""Review: accept, reject or send back each saved proposal, with a comment; the status trail."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gis.errors import GridplanError
+from ui import cache, maps, state
+from ui.i18n import gettext as _
+from ui.widgets import show_error, show_table
+
+_STATUS_LABELS = {
+    "proposed": _("proposed"),
+    "accepted": _("accepted"),
+    "rejected": _("rejected"),
+    "draft": _("sent back"),
+}
+
+basemap = state.basemap()
+st.title(_("Review"))
+st.caption(_("Every decision is kept, with who made it and when, in this session's plan store."))
+name = st.text_input(_("Your name (signs your reviews)"), value=state.reviewer(), key="w_reviewer")
+if name.strip() != state.reviewer():
+    state.set_reviewer(name)
+
+saved = state.proposals()
+if not saved:
+    st.info(_("No proposals yet: save one on the Split page."))
+    st.stop()
+
+for prop in saved:
+    status = state.status_of(prop.proposal_id)
+    origin = _("drawn by hand") if prop.origin == "drawn" else _("split engine")
+    header = _("{proposal} — {status} ({origin})").format(
+        proposal=prop.proposal_id, status=_STATUS_LABELS.get(status, status), origin=origin
+    )
+    with st.expander(header, expanded=status in {"proposed", "draft"}):
+        left, right = st.columns([3, 2])
+        with left:
+            shown = cache.display_copy(
+                f"review:{prop.proposal_id}:{prop.version}",
+                prop.parts,
+                columns=("part", "households"),
+                coverage=True,
+                gcj02=basemap.gcj02,
+            )
+            m = maps.base_map(prop.parts.to_crs(4326).total_bounds, basemap=basemap, compact=True)
+            maps.add_polygons(
+                m,
+                shown,
+                colour=lambda p: maps.PALETTE[(int(p["part"]) - 1) % len(maps.PALETTE)],
+                fill_opacity=0.35,
+                tooltip={"part": _("part"), "households": _("households")},
+            )
+            maps.show(m, key=f"review_map_{prop.proposal_id}", height=260)
+            st.caption(maps.attribution(basemap))
+        with right:
+            show_table(
+                prop.parts[
+                    [
+                        "part",
+                        "households",
+                        "residents",
+                        "required_staff",
+                        "special_service_households",
+                    ]
+                ],
+                key=f"w_review_parts_{prop.proposal_id}",
+            )
+            reasons = (
+                str(prop.parts["reasons"].iloc[0])
+                if "reasons" in prop.parts and len(prop.parts)
+                else ""
+            )
+            for reason in filter(None, reasons.split("; ")):
+                st.caption("• " + reason)
+            comment = st.text_area(_("Comment"), key=f"w_comment_{prop.proposal_id}", height=80)
+            a, r, b = st.columns(3)
+            action = None
+            if a.button(_("Accept"), key=f"w_accept_{prop.proposal_id}", type="primary"):
+                action = "accepted"
+            if r.button(_("Reject"), key=f"w_reject_{prop.proposal_id}"):
+                action = "rejected"
+            if b.button(_("Send back"), key=f"w_return_{prop.proposal_id}"):
+                action = "returned"
+            if action == "returned" and not comment.strip():
+                st.error(_("Say in the comment what should change before sending it back."))
+            elif action is not None:
+                try:
+                    state.set_status(prop.proposal_id, action, comment=comment.strip())
+                except GridplanError as err:
+                    show_error(err)
+                else:
+                    st.rerun()
+
+st.subheader(_("Status trail"))
+trail = state.trail()
+trail["status"] = trail["status"].map(lambda s: _STATUS_LABELS.get(s, s))
+show_table(pd.DataFrame(trail), key="w_trail")

@@ -1,0 +1,272 @@
+"""Small shared widgets: errors, translated tables, the community picker, the rule editor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+import streamlit as st
+
+from gis.errors import GridplanError
+from gis.i18n import N_
+from planning.rules import PRESETS, RuleSet, get_preset, preset_names
+from ui import state
+from ui.i18n import gettext as _
+
+__all__ = [
+    "column_label",
+    "community_picker",
+    "label_columns",
+    "layer_label",
+    "mapping_frame",
+    "rule_editor",
+    "rule_label",
+    "show_error",
+    "show_table",
+    "wkey",
+]
+
+# Column labels (gettext msgids); the field names already translated as labels in the
+# catalog (households, residents, staff, required_staff, …) are used as they are.
+_LABELS: dict[str, str] = {
+    "community_id": N_("community code"),
+    "name": N_("name"),
+    "status": N_("status"),
+    "reasons": N_("reasons"),
+    "reason": N_("reason"),
+    "households": "households",
+    "residents": "residents",
+    "staff": "staff",
+    "required_staff": "required_staff",
+    "shortfall": "shortfall",
+    "households_per_worker": "households_per_worker",
+    "residents_per_worker": "residents_per_worker",
+    "funds_yuan": "funds_yuan",
+    "min_grids": "min_grids",
+    "max_grids": "max_grids",
+    "service_space_m2": N_("service space (m²)"),
+    "special_service_households": N_("special-service households"),
+    "n_buildings": N_("buildings"),
+    "estimated_buildings": N_("buildings with estimated households"),
+    "grid_code": N_("grid code"),
+    "workload": N_("workload"),
+    "patch_id": N_("patch"),
+    "n_grids": N_("grids"),
+    "building_id": N_("building"),
+    "unit_from": N_("from unit"),
+    "unit_to": N_("to unit"),
+    "floor_from": N_("from floor"),
+    "floor_to": N_("to floor"),
+    "parts": N_("parts"),
+    "how": N_("divided by"),
+    "proposal_id": N_("proposal"),
+    "part": N_("part"),
+    "deviation": N_("deviation from the mean"),
+    "parent_community_id": N_("parent community"),
+    "from_community_id": N_("from community"),
+    "to_community_id": N_("to community"),
+    "severity": N_("severity"),
+    "layer": N_("layer"),
+    "code": N_("code"),
+    "message": N_("message"),
+    "rows": N_("rows"),
+    "rule": N_("rule"),
+    "value": N_("value"),
+    "source": N_("source"),
+    "by": N_("by"),
+    "at": N_("at"),
+    "comment": N_("comment"),
+    "version": N_("version"),
+    "metric": N_("measure"),
+    "before": N_("before"),
+    "after": N_("after"),
+    "change": N_("change"),
+    "plan": N_("plan"),
+    "grids": N_("grids"),
+    "households_per_grid": N_("households per grid"),
+    "special_service_per_worker": N_("special-service households per worker"),
+    "largest_community_households": N_("households of the largest community"),
+    "mean_distance_m": N_("mean distance to the service centre (m)"),
+    "communities": N_("communities"),
+    "original": N_("column in the file"),
+    "field": N_("gridplan field"),
+    "features": N_("features"),
+    "crs": N_("coordinate system"),
+    "origin": N_("made by"),
+    "created_at": N_("saved at"),
+    "created_by": N_("saved by"),
+    "patches": N_("patches"),
+}
+
+
+_LAYER_LABELS: dict[str, str] = {
+    "buildings": N_("Buildings"),
+    "communities": N_("Communities"),
+    "compounds": N_("Compounds"),
+    "roads": N_("Roads"),
+    "waterways": N_("Waterways"),
+    "barriers": N_("Walls and fences"),
+    "service_centres": N_("Service centres"),
+    "roster": N_("Roster"),
+}
+
+_RULE_LABELS: dict[str, str] = {
+    "min_households": N_("min_households"),
+    "split_households": N_("split_households"),
+    "must_split_residents": N_("must_split_residents"),
+    "grid_min_households": N_("grid_min_households"),
+    "grid_max_households": N_("grid_max_households"),
+    "households_per_worker": N_("households_per_worker"),
+    "funds_yuan_per_1000_households": N_("funds_yuan_per_1000_households"),
+    "service_space_m2_per_100_households": N_("service_space_m2_per_100_households"),
+    "patch_households": N_("patch_households"),
+    "area_per_dwelling_m2": N_("area_per_dwelling_m2"),
+    "default_floors": N_("default_floors"),
+    "storey_height_m": N_("storey_height_m"),
+    "special_service_weight": N_("special_service_weight"),
+    "persons_per_household": N_("persons_per_household"),
+}
+
+
+def layer_label(layer: str) -> str:
+    """A contract layer's name in the session's language (``buildings`` → 楼栋)."""
+    msgid = _LAYER_LABELS.get(layer)
+    return _(msgid) if msgid else layer
+
+
+def rule_label(rule: str) -> str:
+    """A rule's label: its name in the session's language, with the key for reference."""
+    msgid = _RULE_LABELS.get(rule)
+    text = _(msgid) if msgid else rule
+    return text if text == rule else f"{text} ({rule})"
+
+
+def column_label(column: str) -> str:
+    """A column's label in the session's language (the column itself when unknown)."""
+    msgid = _LABELS.get(column)
+    return _(msgid) if msgid else column
+
+
+def label_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with translated column headers."""
+    return frame.rename(columns={c: column_label(str(c)) for c in frame.columns})
+
+
+def show_table(
+    frame: pd.DataFrame, *, key: str | None = None, height: int | None = None, **kwargs: object
+) -> object:
+    """A full-width table with translated headers and no geometry column."""
+    view = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame]))
+    for column in view.columns:
+        if view[column].map(lambda v: isinstance(v, list | tuple)).any():
+            view[column] = view[column].map(
+                lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v
+            )
+    extra = {"height": height} if height else {}
+    return st.dataframe(
+        label_columns(view), hide_index=True, width="stretch", key=key, **extra, **kwargs
+    )
+
+
+def wkey(name: str) -> str:
+    """A widget key that names the language.
+
+    A keyed selectbox keeps showing its options' labels in the language it was created
+    in; a key per language makes a new widget when the language changes.
+    """
+    return f"{name}.{state.language()}"
+
+
+def show_error(err: GridplanError) -> None:
+    """Show a planner's error in their language (never a traceback)."""
+    st.error(err.render(state.language()))
+
+
+def community_picker(
+    label: str,
+    *,
+    key: str,
+    ids: Iterable[str] | None = None,
+    allow_all: bool = False,
+    default: str | None = None,
+) -> str | None:
+    """A selectbox of communities (``None`` = all, when allowed), shown as "name (code, households)"."""
+    table = state.loaded().communities
+    names = dict(zip(table["community_id"].astype(str), table["name"].astype(str), strict=True))
+    households = dict(
+        zip(table["community_id"].astype(str), table["households"].astype(int), strict=True)
+    )
+    options: list[str | None] = list(ids) if ids is not None else list(names)
+    if allow_all:
+        options = [None, *options]
+    index = options.index(default) if default in options else 0
+
+    def fmt(cid: str | None) -> str:
+        if cid is None:
+            return _("All communities")
+        return _("{name} ({code}, {households} households)").format(
+            name=names.get(cid, cid), code=cid, households=households.get(cid, 0)
+        )
+
+    return st.selectbox(label, options, index=index, format_func=fmt, key=wkey(key))
+
+
+def _number_input(rule: str, value: float | int, key: str, help_text: str) -> float | int:
+    label = rule_label(rule)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return st.number_input(
+            label, value=int(value), step=1, format="%d", key=key, help=help_text
+        )
+    return st.number_input(label, value=float(value), step=0.1, key=key, help=help_text)
+
+
+def rule_editor() -> None:
+    """Choose a rule preset and edit any of its numbers; errors are shown, not raised."""
+    current = state.rules()
+    names = preset_names()
+    base_name = current.name if current.name in PRESETS else "default"
+    with st.form("rules_form"):
+        preset = st.selectbox(
+            _("Rule preset"),
+            names,
+            index=names.index(base_name),
+            format_func=lambda n: f"{n} — {PRESETS[n].title}",
+        )
+        st.caption(_("Change any number; a changed number no longer cites its published source."))
+        values = {k: v for k, v in current.values().items() if k not in {"name", "title"}}
+        columns = st.columns(3)
+        edited: dict[str, float | int] = {}
+        version = state.token()  # fresh inputs whenever the rules in use change
+        for i, (rule, value) in enumerate(values.items()):
+            with columns[i % 3]:
+                edited[rule] = _number_input(
+                    rule, value, key=f"w_rule_{rule}_{version}", help_text=current.cite(rule)
+                )
+        submitted = st.form_submit_button(_("Apply rules"), type="primary")
+    if not submitted:
+        return
+    try:
+        if preset != current.name:
+            base: RuleSet = get_preset(preset)
+            changes = {
+                k: v for k, v in edited.items() if v != values[k]
+            }  # only what the planner typed
+        else:
+            base = current
+            changes = {k: v for k, v in edited.items() if v != getattr(current, k)}
+        new = base.with_values(**changes) if changes else base
+    except GridplanError as err:
+        show_error(err)
+        return
+    err = state.set_rules(new)
+    if err is not None:
+        show_error(err)
+        return
+    st.rerun()
+
+
+def mapping_frame(mapping: Mapping[str, str]) -> pd.DataFrame:
+    """A two-column table of a layer's field mapping."""
+    return pd.DataFrame(
+        [{"original": k, "field": v} for k, v in mapping.items()], columns=["original", "field"]
+    )
