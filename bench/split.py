@@ -114,7 +114,8 @@ def barrier_union(layers: dict[str, Any]) -> Any:
     buffered by gridplan's own tolerance: exactly what ``propose_splits`` scores against."""
     import shapely
 
-    from planning.split import _BARRIER_TOLERANCE_M, _lines
+    from planning.split import _BARRIER_TOLERANCE_M
+    from planning.territory import barrier_lines as _lines
 
     lines = _lines([layers["roads"], layers["waterways"], layers["barriers"]], METRIC_CRS)
     return shapely.buffer(shapely.union_all(lines), _BARRIER_TOLERANCE_M) if lines else None

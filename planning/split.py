@@ -46,7 +46,7 @@ from gis.errors import InfeasibleError
 from gis.i18n import N_, translator
 from planning.partition import components, exactly_k, is_connected, partition, polsby_popper, rook_neighbours
 from planning.rules import RuleSet, get_preset
-from planning.territory import BARRIER_ROAD_CLASSES, _tessellate
+from planning.territory import BARRIER_ROAD_CLASSES, _tessellate, barrier_lines
 
 __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts", "propose_splits"]
 
@@ -153,16 +153,6 @@ def choose_parts(households: int, residents: int | None, *, rules: RuleSet) -> i
     return max(k, 2) if households > rules.split_households else k
 
 
-def _lines(frames: Sequence[gpd.GeoDataFrame | None], crs: object) -> list[shapely.Geometry]:
-    out = []
-    for frame in frames:
-        if frame is None or frame.empty:
-            continue
-        geoms = frame.to_crs(crs).geometry.values
-        out.extend(shapely.boundary(g) if g.geom_type.endswith("Polygon") else g for g in geoms if g is not None)
-    return out
-
-
 def _atoms(
     buildings: gpd.GeoDataFrame,
     area: shapely.Geometry,
@@ -180,7 +170,7 @@ def _atoms(
     if roads is not None and "road_class" in roads:
         roads = roads[roads["road_class"].astype(str).isin(SPLIT_ROAD_CLASSES)]
     limit = gpd.GeoSeries([area], crs=crs)
-    primary = _lines([roads, waterways], crs) or [area.boundary]
+    primary = barrier_lines([roads, waterways], crs) or [area.boundary]
     blocks = momepy.enclosures(gpd.GeoSeries(primary, crs=crs), limit=limit, clip=True)
     blocks = blocks[blocks.area > 1e-6].reset_index(drop=True)
     points = buildings.geometry.representative_point()
@@ -512,8 +502,8 @@ def propose_splits(
             "with households. Ask for at most {n} parts."
         )
         raise InfeasibleError(msg, community=community_id, k=k, n=populated)
-    barrier_lines = _lines([roads, waterways, barriers], crs)
-    barrier_union = shapely.buffer(shapely.union_all(barrier_lines), _BARRIER_TOLERANCE_M) if barrier_lines else None
+    lines = barrier_lines([roads, waterways, barriers], crs)
+    barrier_union = shapely.buffer(shapely.union_all(lines), _BARRIER_TOLERANCE_M) if lines else None
     nb, edges = _edge_table(atoms, barrier_union)
     comps = components(np.arange(len(atoms)), nb)
     if len(comps) > 1:

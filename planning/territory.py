@@ -34,7 +34,7 @@ from shapely import affinity
 
 from gis.crs import to_metric
 
-__all__ = ["BARRIER_ROAD_CLASSES", "split_equal_area", "territories"]
+__all__ = ["BARRIER_ROAD_CLASSES", "barrier_lines", "split_equal_area", "territories"]
 
 BARRIER_ROAD_CLASSES: frozenset[str] = frozenset(
     {
@@ -59,7 +59,8 @@ BARRIER_ROAD_CLASSES: frozenset[str] = frozenset(
 """Road classes that bound street blocks (service roads, footways and paths do not)."""
 
 
-def _lines(frames: Sequence[gpd.GeoDataFrame | None], crs: object) -> list[shapely.Geometry]:
+def barrier_lines(frames: Sequence[gpd.GeoDataFrame | None], crs: object) -> list[shapely.Geometry]:
+    """The lines of some layers in ``crs``: lines as they are, polygons by their boundary."""
     out: list[shapely.Geometry] = []
     for frame in frames:
         if frame is None or frame.empty:
@@ -109,9 +110,11 @@ def territories(
     buildings_m = buildings.to_crs(crs)
     if roads is not None and "road_class" in roads:
         roads = roads[roads["road_class"].astype(str).isin(BARRIER_ROAD_CLASSES)]
-    primary = _lines([roads, waterways], crs)
-    extra = _lines([barriers, compounds], crs) + list(shapely.boundary(communities_m.geometry.values))
-    limit = gpd.GeoSeries([shapely.union_all(communities_m.geometry.values, grid_size=0.001)], crs=crs)
+    primary = barrier_lines([roads, waterways], crs)
+    extra = barrier_lines([barriers, compounds], crs) + list(shapely.boundary(communities_m.geometry.values))
+    # Communities tile the area: their coverage union has exactly their outer edges (a
+    # snapped union would leave a hair-thin ring between it and the boundary roads).
+    limit = gpd.GeoSeries([shapely.union_all(communities_m.geometry.values)], crs=crs)
     primary_series = gpd.GeoSeries(primary or list(shapely.boundary(limit.values)), crs=crs)
     extra_series = gpd.GeoSeries(extra, crs=crs)
     enclosures = momepy.enclosures(primary_series, limit=limit, additional_barriers=[extra_series], clip=True)
@@ -133,7 +136,7 @@ def territories(
     cells = _merge_building_parts(cells)
     community = _assign_community(cells, communities_m)
     cells["community_id"] = community
-    return cells
+    return cells[pd.notna(community)].reset_index(drop=True)
 
 
 def _tessellate(
@@ -253,7 +256,8 @@ def _assign_community(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
     if len(missing):  # a point on an edge: take the community with the largest overlap
         for i in missing:
             overlaps = shapely.area(shapely.intersection(cells.geometry.values[i], communities.geometry.values))
-            out[i] = ids[int(np.argmax(overlaps))]
+            if overlaps.max() > 0.5 * shapely.area(cells.geometry.values[i]):
+                out[i] = ids[int(np.argmax(overlaps))]
     return out
 
 
