@@ -284,6 +284,58 @@ def _grid_community(
     return best[0], best[1], best[2]
 
 
+def _move_floors(
+    atoms: list[_Atom], labels: np.ndarray, reasons: dict[int, str], *, low: int, high: int
+) -> None:
+    """Move floors between the stacked parts of a divided building to bring grids into the band.
+
+    A tower divided into equal floor bands can leave a grid just outside the band (a
+    15-household compound next to a 36-household band makes 51). Moving the boundary
+    floor between two bands of the same units, in different grids, fixes it when both
+    grids end in the band. Floors stack, so the map territory stays as it is.
+    """
+    sums = np.bincount(labels, weights=[a.households for a in atoms]).astype(float)
+    for g in [int(g) for g in np.flatnonzero((sums > 0) & ((sums < low) | (sums > high)))]:
+        for i in np.flatnonzero(labels == g):
+            p = atoms[i]
+            if p.floor_from is None or p.floor_to is None or p.households <= 0:
+                continue
+            for j, q in enumerate(atoms):
+                h = int(labels[j])
+                if (
+                    h == g
+                    or q.building != p.building
+                    or (q.unit_from, q.unit_to) != (p.unit_from, p.unit_to)
+                    or q.floor_from is None
+                    or q.floor_to is None
+                    or not (q.floor_from == p.floor_to + 1 or q.floor_to == p.floor_from - 1)
+                ):
+                    continue
+                donor_is_p = sums[g] > high
+                donor, taker = (p, q) if donor_is_p else (q, p)
+                floors = donor.floor_to - donor.floor_from + 1
+                for t in range(1, floors):
+                    moved = round(donor.households * t / floors)
+                    new_g = sums[g] - moved if donor_is_p else sums[g] + moved
+                    new_h = sums[h] + moved if donor_is_p else sums[h] - moved
+                    if low <= new_g <= high and low <= new_h <= high:
+                        donor.households -= moved
+                        taker.households += moved
+                        if donor.floor_to + 1 == taker.floor_from:  # donor below taker
+                            donor.floor_to -= t
+                            taker.floor_from -= t
+                        else:
+                            donor.floor_from += t
+                            taker.floor_to += t
+                        sums[g], sums[h] = new_g, new_h
+                        reasons.pop(g, None)
+                        break
+                if low <= sums[g] <= high:
+                    break
+            if low <= sums[g] <= high:
+                break
+
+
 def _bad_zones(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> set[str]:
     sums = np.bincount(labels, weights=[a.households for a in atoms])
     bad = (sums < rules.grid_min_households) | (sums > rules.grid_max_households)
@@ -648,6 +700,7 @@ def make_grids(
                 piece.zone, piece.block = zone, int(cell["block"])
             atoms.extend(pieces)
         atoms, labels, reasons = _grid_community(atoms, rules=rules, lang=lang)
+        _move_floors(atoms, labels, reasons, low=low, high=high)
         grids, members = _assemble_grids(atoms, labels, reasons, buildings_m, community_id, crs, rules)
         if previous is not None:
             before = previous.to_crs(crs)
