@@ -398,11 +398,10 @@ def _score(
     perimeter = np.bincount(labels, weights=shapely.length(geoms), minlength=k) - 2 * internal
     compact = float(np.mean(4 * math.pi * area / np.maximum(perimeter, 1e-9) ** 2))
     compounds = atoms["compound"].astype(object)
-    cut_compounds = sum(
-        1
-        for c, grp in pd.Series(labels).groupby(compounds.to_numpy())
-        if c is not None and not str(c).startswith("cut:") and grp.nunique() > 1
-    )
+    whole = compounds.notna() & ~compounds.astype(str).str.startswith("cut:")
+    codes = pd.factorize(compounds[whole])[0]
+    pairs = np.unique(codes.astype(np.int64) * (k + 1) + labels[whole.to_numpy()])
+    cut_compounds = int((np.bincount(pairs // (k + 1)) > 1).sum()) if len(pairs) else 0
     distance = None
     if centres is not None and len(centres) and weights.sum() > 0:
         # Each new community is served by a centre inside it, or by a new one at its
