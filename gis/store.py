@@ -996,15 +996,9 @@ def read_exported(path: str | Path, *, version: int | None = None) -> dict[str, 
         raise LayerReadError(msg, file=str(path))
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
-        if is_plan_store(path):
-            return PlanStore(path).load(version)
-        out: dict[str, pd.DataFrame] = {}
-        for name, geometry_type in pyogrio.list_layers(path):
-            if geometry_type is None:
-                out[str(name)] = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
-            else:
-                out[str(name)] = pyogrio.read_dataframe(path, layer=name)
-        return out
+        from gis.plan import read_plan
+
+        return read_plan(path, version=version)
     if suffix == ".zip":
         from gis.export import read_shapefile_zip
 

@@ -12,14 +12,13 @@ their report entries are compared in full too.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bad_inputs.make_corpus as mc  # tests/ is on pytest's pythonpath
 import numpy as np
 import pytest
 import shapely
@@ -30,18 +29,6 @@ from gis.io import read_layer, read_project
 from gis.validate import ValidationError, validate_project
 from gis.zipsafe import ZipLimits
 from planning.communities import load
-
-
-def _corpus():
-    path = Path(__file__).parent / "bad_inputs" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("gridplan_make_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-mc = _corpus()
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # GDAL laundering field names
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,18 +24,8 @@ from gis.io import read_project
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-def _corpus():
-    name = "gridplan_make_corpus"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "bad_inputs" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+import bad_inputs.make_corpus as mc  # tests/ is on pytest's pythonpath
 
-
-mc = _corpus()
 REFERENCE = mc.buildings()  # EPSG:4490 around 116.30°E, 40.00°N
 
 

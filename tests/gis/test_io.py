@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import zipfile
 from pathlib import Path
 
@@ -20,18 +18,7 @@ from gis.io import Project, detect_dbf_encoding, read_layer, read_project, read_
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # GDAL laundering field names
 
 
-def _corpus():
-    name = "gridplan_make_corpus"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "bad_inputs" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-mc = _corpus()
+import bad_inputs.make_corpus as mc  # tests/ is on pytest's pythonpath
 
 BUILDINGS_MAPPING = {
     "楼栋编号": "building_id",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,18 +17,7 @@ from gis.validate import Problem, ValidationError, ValidationReport, validate_pr
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-def _corpus():
-    name = "gridplan_make_corpus"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "bad_inputs" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-mc = _corpus()
+import bad_inputs.make_corpus as mc  # tests/ is on pytest's pythonpath
 
 
 def _everything_wrong(tmp_path: Path) -> Path:

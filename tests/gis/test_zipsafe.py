@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import stat
-import sys
 import zipfile
 from pathlib import Path
 
+import bad_inputs.make_corpus as mc  # tests/ is on pytest's pythonpath
 import pytest
 
 from gis.errors import LayerReadError
 from gis.zipsafe import ZipLimits, extract_zip, member_name
-
-
-def _corpus():
-    name = "gridplan_make_corpus"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "bad_inputs" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-mc = _corpus()
 
 
 def _files(root: Path) -> list[str]:
