@@ -75,11 +75,11 @@ from gis.export import (
     _cell_text,
     _plans_row,
     _rules_data,
-    atomic_path,
     colour_classes,
     column_label,
 )
 from gis.i18n import N_, translator
+from gis.plan import atomic_path
 
 __all__ = ["FONT_CANDIDATES", "AtlasFont", "FontMissingError", "find_cjk_font", "write_atlas"]
 

@@ -34,16 +34,14 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -56,12 +54,12 @@ import shapely
 
 from gis.errors import FieldError, GridplanError, LayerReadError
 from gis.i18n import N_, translator
+from gis.plan import atomic_path
 
 __all__ = [
     "COLUMN_LABELS",
     "ENCODINGS",
     "FORMATS",
-    "atomic_path",
     "colour_classes",
     "column_label",
     "communities_before_after",
@@ -175,33 +173,6 @@ def column_label(column: str, lang: str | None = "zh_CN") -> str:
 # --------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def atomic_path(out: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``out``; move it onto ``out`` if the block succeeds.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.txt"
-    >>> with atomic_path(target) as tmp:
-    ...     _ = tmp.write_text("ok")
-    >>> target.read_text(), tmp.exists()
-    ('ok', False)
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # writers (GDAL, xlsxwriter) create the file themselves
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def colour_classes(geometries: Sequence[Any] | np.ndarray, *, colours: int = 6) -> np.ndarray:
     """Give each polygon one of ``colours`` classes so that touching polygons differ.
 

@@ -17,9 +17,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,27 +30,45 @@ import pyogrio
 from gis.errors import LayerReadError
 from gis.i18n import N_
 
-__all__ = ["read_plan", "write_plan"]
+__all__ = ["atomic_path", "read_plan", "write_plan"]
+
+
+@contextlib.contextmanager
+def atomic_path(out: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``out``; move it onto ``out`` if the block succeeds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("ok")
+    >>> target.read_text(), tmp.exists()
+    ('ok', False)
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()  # writers (GDAL, xlsxwriter) create the file themselves
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def write_plan(path: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:
     """Write ``layers`` (GeoDataFrames or plain tables) to one GeoPackage at ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
+    with atomic_path(path) as tmp:
         for name, frame in layers.items():
             if isinstance(frame, gpd.GeoDataFrame):
                 frame.to_file(tmp, layer=name, driver="GPKG")
             else:
                 pyogrio.write_dataframe(pd.DataFrame(frame), tmp, layer=name, driver="GPKG")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

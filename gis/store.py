@@ -70,6 +70,7 @@ import pyogrio
 
 from gis.errors import FieldError, GridplanError, LayerReadError
 from gis.i18n import N_
+from gis.plan import atomic_path
 
 __all__ = [
     "PLAN_STATUSES",
@@ -876,34 +877,34 @@ def handover_copy(path: str | Path, out: str | Path) -> Path:
     if not is_plan_store(path):
         msg = N_("{file} is not a gridplan plan store, so it has no versions to hand over.")
         raise PlanStoreError(msg, file=path.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".gpkg", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
-    try:
-        con = _connect(path)
+    with atomic_path(out) as tmp:
         try:
-            con.execute("VACUUM INTO ?", (str(tmp),))
+            _vacuum_into(path, tmp)
         finally:
-            con.close()
-        con = _connect(tmp)
-        try:
-            con.execute("PRAGMA journal_mode = DELETE")
-            for table in _tables(con):
-                if table not in RESERVED_LAYERS and "version" in _columns(con, table):
-                    con.execute(
-                        f"DELETE FROM {_quote(table)} WHERE version NOT IN (SELECT version FROM plans)"
-                    )
-            con.execute("VACUUM")
-        finally:
-            con.close()
-        os.replace(tmp, out)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-journal")):
-            if leftover.exists():
-                leftover.unlink()
+            journal = Path(f"{tmp}-journal")
+            if journal.exists():
+                journal.unlink()
     return out
+
+
+def _vacuum_into(path: Path, tmp: Path) -> None:
+    """Copy the committed versions of a plan store into ``tmp``, one clean file."""
+    con = _connect(path)
+    try:
+        con.execute("VACUUM INTO ?", (str(tmp),))
+    finally:
+        con.close()
+    con = _connect(tmp)
+    try:
+        con.execute("PRAGMA journal_mode = DELETE")
+        for table in _tables(con):
+            if table not in RESERVED_LAYERS and "version" in _columns(con, table):
+                con.execute(
+                    f"DELETE FROM {_quote(table)} WHERE version NOT IN (SELECT version FROM plans)"
+                )
+        con.execute("VACUUM")
+    finally:
+        con.close()
 
 
 def write_version(
