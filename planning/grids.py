@@ -261,8 +261,9 @@ def _grid_community(
     *,
     rules: RuleSet,
     lang: str,
-) -> tuple[list[_Atom], np.ndarray, dict[int, str]]:
-    """Group one community's atoms into grids; return the atoms used, labels and reasons.
+) -> tuple[list[_Atom], np.ndarray, dict[int, str], set[str]]:
+    """Group one community's atoms into grids; return the atoms used, labels, reasons and
+    the zones (compounds, street blocks) that could not be divided on their own.
 
     Zones that cannot be divided with whole buildings are tried again with their
     multi-unit buildings divided by unit (a grid boundary between two stairwells), and
@@ -279,9 +280,9 @@ def _grid_community(
         if len(refined) == len(used):
             break
         current = (refined, *_grid_pass(refined, rules=rules, lang=lang))
-        if _out_count(current[0], current[1], rules) < _out_count(best[0], best[1], rules):
+        if _quality(current[0], current[1], rules) < _quality(best[0], best[1], rules):
             best = current
-    return best[0], best[1], best[2]
+    return best[0], best[1], best[2], best[3]
 
 
 def _move_floors(
@@ -347,6 +348,20 @@ def _out_count(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> int:
     used = np.bincount(labels, weights=[a.households > 0 for a in atoms]) > 0
     bad = (sums < rules.grid_min_households) | (sums > rules.grid_max_households)
     return int((bad & used).sum())
+
+
+def _crossing_count(atoms: list[_Atom], labels: np.ndarray) -> int:
+    """Grids holding households of more than one zone (compound or street block)."""
+    zones: dict[int, set[str]] = {}
+    for a, g in zip(atoms, labels, strict=True):
+        if a.households > 0:
+            zones.setdefault(int(g), set()).add(str(a.zone))
+    return sum(len(z) > 1 for z in zones.values())
+
+
+def _quality(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> tuple[int, int]:
+    """What a pass is judged by: grids out of the band first, then grids crossing a zone edge."""
+    return _out_count(atoms, labels, rules), _crossing_count(atoms, labels)
 
 
 def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
@@ -481,6 +496,11 @@ def _grid_pass(
                 N_("an isolated area of {n} households with no neighbour it may join; "
                 "it cannot be divided into {low}–{high} household grids")
             ).format(n=int(work[zone_members].sum()), low=low, high=high)
+        elif total < low and (joined := _best_join(members, labels, work, nb_full, total)) is not None:
+            reasons[int(g)] = tr(
+                N_("only {n} households here, and joining the smallest neighbouring grid would make "
+                   "{joined}, more than {high}")
+            ).format(n=int(total), joined=int(joined), high=high)
         else:
             reasons[int(g)] = tr(
                 N_("{n} households here sit in buildings that cannot be grouped into "
@@ -505,6 +525,16 @@ def _grid_pass(
                 next_label += 1
             break
     return labels, reasons, failed
+
+
+def _best_join(
+    members: np.ndarray, labels: np.ndarray, work: np.ndarray, nb: list[set[int]], total: float
+) -> float | None:
+    """Households of the smallest grid ``members`` could join, once joined (None: none touch)."""
+    sums = pd.Series(work).groupby(labels).sum()
+    own = labels[members[0]]
+    touching = {int(labels[b]) for a in members for b in nb[a]} - {int(own), -1}
+    return min((total + float(sums[t]) for t in touching), default=None)
 
 
 def _improve(
@@ -699,9 +729,11 @@ def make_grids(
             for piece in pieces:
                 piece.zone, piece.block = zone, int(cell["block"])
             atoms.extend(pieces)
-        atoms, labels, reasons = _grid_community(atoms, rules=rules, lang=lang)
+        atoms, labels, reasons, failed = _grid_community(atoms, rules=rules, lang=lang)
         _move_floors(atoms, labels, reasons, low=low, high=high)
-        grids, members = _assemble_grids(atoms, labels, reasons, buildings_m, community_id, crs, rules)
+        grids, members = _assemble_grids(
+            atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, lang=lang
+        )
         if previous is not None:
             before = previous.to_crs(crs)
             before = before[before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]]
@@ -755,6 +787,9 @@ def _assemble_grids(
     community_id: str,
     crs: object,
     rules: RuleSet,
+    *,
+    failed: set[str],
+    lang: str,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     low, high = rules.grid_min_households, rules.grid_max_households
     geoms = np.array([a.geometry for a in atoms], dtype=object)
@@ -791,6 +826,9 @@ def _assemble_grids(
     depth = math.sqrt(max(grids.area.mean(), 1.0))
     grids["grid_code"] = _codes(grids, community_id, depth)
     code_of = dict(zip(grids["label"], grids["grid_code"], strict=True))
+    crossing = _crossings(atoms, labels, failed, rules=rules, lang=lang)
+    grids["crossed_zones"] = [crossing.get(g, ("", ""))[0] for g in grids["label"]]
+    grids["crossing_reason"] = [crossing.get(g, ("", ""))[1] for g in grids["label"]]
     building_ids = buildings_m["building_id"].astype(str)
     members = [
         {
@@ -806,9 +844,61 @@ def _assemble_grids(
         if a.households > 0
     ]
     columns = ["grid_code", "community_id", "households", "residents", "special_service_households",
-               "workload", "n_buildings", "status", "reason", "geometry"]
+               "workload", "n_buildings", "status", "reason", "crossed_zones", "crossing_reason", "geometry"]
     grids = grids.sort_values("grid_code")[columns].reset_index(drop=True)
     return grids, pd.DataFrame(members, columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
+
+
+def _zone_name(zone: str, tr: Callable[[str], str]) -> str:
+    if zone.startswith("compound:"):
+        return tr(N_("compound {id}")).format(id=zone.split(":", 1)[1])
+    return tr(N_("the buildings outside compounds in street block {id}")).format(id=zone.removeprefix("block"))
+
+
+def _crossings(
+    atoms: list[_Atom],
+    labels: np.ndarray,
+    failed: set[str],
+    *,
+    rules: RuleSet,
+    lang: str,
+) -> dict[int, tuple[str, str]]:
+    """For each grid holding households of more than one zone: the zones, and why it crosses.
+
+    A grid crosses a compound edge only where a zone cannot be divided into grids of its
+    own: it has fewer households than a grid's minimum, or its buildings cannot be grouped
+    into ``grid_min``–``grid_max`` household grids inside it.
+    """
+    tr = translator(lang).gettext
+    low, high = rules.grid_min_households, rules.grid_max_households
+    size: dict[str, float] = {}
+    zones_of: dict[int, dict[str, None]] = {}
+    for a, g in zip(atoms, labels, strict=True):
+        if a.households > 0:
+            zone = str(a.zone)
+            size[zone] = size.get(zone, 0.0) + a.households
+            zones_of.setdefault(int(g), {})[zone] = None
+    out: dict[int, tuple[str, str]] = {}
+    for g, zones in zones_of.items():
+        if len(zones) <= 1:
+            continue
+        small = [z for z in zones if size[z] < low]
+        stuck = [z for z in zones if z in failed and z not in small] or [z for z in zones if z not in small]
+        parts = [
+            tr(N_("{zone} has {n} households, fewer than a grid's minimum of {low}")).format(
+                zone=_zone_name(z, tr), n=int(size[z]), low=low
+            )
+            for z in small
+        ]
+        if not small:
+            parts += [
+                tr(N_("the buildings of {zone} ({n} households) cannot be grouped into {low}–{high} "
+                      "household grids inside it")).format(zone=_zone_name(z, tr), n=int(size[z]), low=low, high=high)
+                for z in stuck[:1]
+            ]
+        names = ", ".join(z.split(":", 1)[-1] for z in zones)
+        out[g] = names, tr(N_("crosses a compound edge: {why}")).format(why="; ".join(parts))
+    return out
 
 
 def _drop_slivers(geom: shapely.Geometry) -> shapely.Geometry:

@@ -69,22 +69,6 @@ def _orders(x: np.ndarray, y: np.ndarray, weights: np.ndarray, target: float) ->
     return orders
 
 
-class _UnionFind:
-    __slots__ = ("parent",)
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, a: int) -> int:
-        parent = self.parent
-        root = a
-        while parent[root] != root:
-            root = parent[root]
-        while parent[a] != root:
-            parent[a], a = root, parent[a]
-        return root
-
-
 def _cut(
     order: np.ndarray,
     weights: np.ndarray,
@@ -97,39 +81,54 @@ def _cut(
     target: float,
     scale: float,
 ) -> tuple[float, list[np.ndarray]]:
-    """Optimal cut of one order into consecutive runs (dynamic programming)."""
+    """Optimal cut of one order into consecutive runs (dynamic programming).
+
+    The inner loop is plain Python over lists (NumPy scalars are slower here): for each
+    start, the run grows atom by atom with running sums for the size and the spread and
+    a union–find over the run's atoms for its connectivity.
+    """
     n = len(order)
-    w = weights[order]
-    best = np.full(n + 1, np.inf)
-    back = np.zeros(n + 1, dtype=int)
+    seq = order.tolist()
+    w = weights[order].tolist()
+    xs = x[order].tolist()
+    ys = y[order].tolist()
+    # neighbours as positions in this order
+    position = {a: i for i, a in enumerate(seq)}
+    near = [[position[b] for b in neighbours[a] if b in position] for a in seq]
+    inf = math.inf
+    best = [inf] * (n + 1)
+    back = [0] * (n + 1)
     best[0] = 0.0
-    position = {int(a): i for i, a in enumerate(order)}
+    limit = 2 * high + target
+    parent = list(range(n))
     for start in range(n):
-        if not np.isfinite(best[start]):
+        base = best[start]
+        if base == inf:
             continue
-        total = 0.0
-        sx = sy = sxx = 0.0
-        uf = _UnionFind()
+        total = sx = sy = sxx = 0.0
         components = 0
         for end in range(start, n):
-            atom = int(order[end])
             h = w[end]
+            xe, ye = xs[end], ys[end]
             total += h
-            sx += h * x[atom]
-            sy += h * y[atom]
-            sxx += h * (x[atom] ** 2 + y[atom] ** 2)
-            uf.parent[atom] = atom
+            sx += h * xe
+            sy += h * ye
+            sxx += h * (xe * xe + ye * ye)
+            parent[end] = end
             components += 1
-            for other in neighbours[atom]:
-                p = position.get(other)
-                if p is not None and start <= p < end:
-                    ra, rb = uf.find(atom), uf.find(other)
+            for p in near[end]:
+                if start <= p < end:
+                    ra = end
+                    while parent[ra] != ra:
+                        ra = parent[ra]
+                    rb = p
+                    while parent[rb] != rb:
+                        parent[rb] = parent[parent[rb]]
+                        rb = parent[rb]
                     if ra != rb:
-                        uf.parent[ra] = rb
+                        parent[ra] = rb
                         components -= 1
-            if total > high and end > start and total - h >= low:
-                break
-            if total > 2 * high + target and end > start:
+            if end > start and (total > high and total - h >= low or total > limit):
                 break
             cost = 0.0
             if total < low or total > high:
@@ -139,7 +138,7 @@ def _cut(
             if total > 0:
                 spread = sxx / total - (sx / total) ** 2 - (sy / total) ** 2
                 cost += ((total - target) / target) ** 2 * 20 + spread / scale
-            candidate = best[start] + cost
+            candidate = base + cost
             if candidate < best[end + 1]:
                 best[end + 1] = candidate
                 back[end + 1] = start
@@ -283,13 +282,16 @@ def partition(
 
 def rook_neighbours(geoms: np.ndarray, tolerance: float = 0.01) -> list[set[int]]:
     """Rook adjacency: atoms sharing a boundary of some length (corners do not count)."""
+    geoms = np.asarray(geoms)
     tree = shapely.STRtree(geoms)
-    left, right = tree.query(shapely.buffer(geoms, tolerance), predicate="intersects")
+    left, right = tree.query(geoms, predicate="dwithin", distance=tolerance)
     keep = left < right
     left, right = left[keep], right[keep]
-    shared = shapely.length(
-        shapely.intersection(shapely.buffer(geoms[left], tolerance), shapely.boundary(geoms[right]))
-    )
+    # buffer each atom once (not once per pair), with few segments: only lengths matter
+    used = np.unique(left)
+    buffered = np.empty(len(geoms), dtype=object)
+    buffered[used] = shapely.buffer(geoms[used], tolerance, quad_segs=2)
+    shared = shapely.length(shapely.intersection(buffered[left], shapely.boundary(geoms[right])))
     nb: list[set[int]] = [set() for _ in range(len(geoms))]
     for a, b, length in zip(left, right, shared, strict=True):
         if length > 0.5:

@@ -261,6 +261,9 @@ def _assign_community(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
     return out
 
 
+_CUT_TOLERANCE = 1e-3  # metres: where bisection stops placing a cut (areas within ~0.1 m²)
+
+
 def split_equal_area(
     polygon: shapely.Geometry, fractions: Sequence[float], *, angle: float = 0.0
 ) -> list[shapely.Geometry]:
@@ -287,7 +290,7 @@ def split_equal_area(
     cuts = [xmin]
     for target in targets:
         lo, hi = cuts[-1], xmax
-        for _ in range(40):
+        while hi - lo > _CUT_TOLERANCE:
             mid = (lo + hi) / 2
             if shapely.clip_by_rect(rotated, xmin - 1, ymin - 1, mid, ymax + 1).area < target:
                 lo = mid
