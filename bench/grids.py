@@ -113,6 +113,7 @@ class Grid:
     parts: list[Any]  # polygons in EPSG:4548 whose union is the grid
     buildings: set[Any]  # labels of the buildings with households it holds (whole or part)
     reason: str = ""
+    crossing_reason: str = ""  # gridplan only: why it holds more than one compound
 
 
 def _polygon_parts(geom: Any) -> int:
@@ -152,6 +153,22 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
     crossing = np.array(
         [len({compound_of.get(b) for b in g.buildings}) > 1 for g in grids], dtype=bool
     )
+    # A crossing is "with a small compound" when one of the compounds it holds has fewer
+    # households than a grid's minimum: such a compound cannot stand alone.
+    compound_hh: dict[Any, float] = {}
+    for label, h in metric["buildings"]["households"].fillna(0).items():
+        c = compound_of.get(label)
+        if c is not None:
+            compound_hh[c] = compound_hh.get(c, 0.0) + float(h)
+    with_small = np.array(
+        [
+            any(compound_hh.get(c, 0.0) < LOW for c in {compound_of.get(b) for b in g.buildings} - {None})
+            for g in grids
+        ],
+        dtype=bool,
+    )
+    crossing_other = crossing & ~with_small
+    crossing_explained = sum(1 for g, c in zip(grids, crossing, strict=True) if c and g.crossing_reason.strip())
     per_community = []
     grid_community = np.array([str(g.community_id) for g in grids], dtype=object)
     for cid, poly in zip(
@@ -227,6 +244,13 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
             if not one
         ],
         "compound_crossing_grids": int(crossing.sum()),
+        "crossing_without_small_compound": int(crossing_other.sum()),
+        "crossing_explained": int(crossing_explained),
+        "crossing_grids_without_small_compound": [
+            {"community_id": g.community_id, "households": int(g.households), "reason": g.crossing_reason}
+            for g, other in zip(grids, crossing_other, strict=True)
+            if other
+        ],
         "per_community": per_community,
     }
 
@@ -278,6 +302,7 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
             parts=[row.geometry],
             buildings=buildings_of.get(row.grid_code, set()),
             reason=str(row.reason or "") if row.reason is not None else "",
+            crossing_reason=str(getattr(row, "crossing_reason", "") or ""),
         )
         for row in grids_m.itertuples()
     ]
@@ -988,6 +1013,8 @@ ROWS: list[tuple[str, str]] = [
     ("overlap", "overlap (m²)"),
     ("pp", "mean Polsby–Popper"),
     ("crossing", "cross a compound (%)"),
+    ("crossing_other", "  of which no compound < 30 hh"),
+    ("crossing_explained", "  crossings explained"),
     ("seconds", "seconds (total)"),
     ("territory", "  territory s"),
     ("grouping", "  engine / grouping s"),
@@ -1018,6 +1045,12 @@ def cell(entry: dict[str, Any], key: str) -> str:
         return f"{m['mean_polsby_popper']:.3f}"
     if key == "crossing":
         return f"{100 * m['compound_crossing_share']:.1f}"
+    if key == "crossing_other":
+        return f"{m['crossing_without_small_compound']} of {m['compound_crossing_grids']} grids"
+    if key == "crossing_explained":
+        if entry["method"] != "gridplan":
+            return "–"
+        return f"{m['crossing_explained']} / {m['compound_crossing_grids']}"
     if key == "seconds":
         suffix = f" (med {entry['repeats']})" if entry["repeats"] > 1 else ""
         return f"{t['seconds']:.2f}{suffix}"
@@ -1115,8 +1148,12 @@ def gridplan_findings(entry: dict[str, Any]) -> list[str]:
     if m["compound_crossing_grids"]:
         out.append(
             f"{m['compound_crossing_grids']} grids hold buildings of more than one compound "
-            "(or in and outside one)"
+            f"(or in and outside one); {m['crossing_without_small_compound']} of them hold no "
+            "compound under 30 households"
         )
+    for g in m.get("crossing_grids_without_small_compound", []):
+        if g["reason"]:
+            out.append(f"crossing: community {g['community_id']}, {g['households']} hh — {g['reason']}")
     if m["households_total"] != m["households_expected"]:
         out.append(
             f"households in grids {m['households_total']} ≠ district {m['households_expected']}"
