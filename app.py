@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from ui import state
+from ui import auth, state
 from ui.i18n import gettext as _
 
 st.set_page_config(page_title="gridplan", page_icon=":material/map:", layout="wide")
 state.init()
 state.language_picker()
+auth.gate()  # sign-in, when turned on by settings (off by default)
+auth.sidebar()
 state.basemap_picker()
 
 pages = [

@@ -24,7 +24,14 @@ writer) and goes back to a single file (``journal_mode=DELETE``) when it is clos
             ``layers`` (JSON: rows and column types of each layer)
 ``reviews`` the review trail: ``plan_id``, ``version``, ``status``, ``author``,
             ``at``, ``comment``
+``audit``   the audit trail (:meth:`PlanStore.record`): ``plan_id``, ``at``,
+            ``user``, ``role``, ``action``, ``target``, ``allowed``, ``detail``
 ==========  ==================================================================
+
+A save may name the version the planner's work started from (``base_version``): if
+someone saved a newer one meanwhile, :class:`PlanConflictError` says so and nothing is
+written. :func:`open_store` opens this store or, for a ``postgresql://`` URL, the same
+store in a team's PostGIS database (:mod:`gis.pgstore`).
 
 Examples
 --------
@@ -60,7 +67,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 import geopandas as gpd
@@ -72,13 +79,20 @@ from gis.errors import FieldError, GridplanError, LayerReadError
 from gis.i18n import N_
 from gis.plan import atomic_path
 
+if TYPE_CHECKING:
+    from gis.pgstore import PostGISPlanStore
+
 __all__ = [
+    "AUDIT_COLUMNS",
     "PLAN_STATUSES",
     "RESERVED_LAYERS",
+    "PlanConflictError",
     "PlanStore",
     "PlanStoreError",
     "handover_copy",
+    "is_database_url",
     "is_plan_store",
+    "open_store",
     "read_exported",
     "rules_json",
     "write_version",
@@ -89,8 +103,20 @@ PLAN_STATUSES: tuple[str, ...] = ("draft", "proposed", "accepted", "rejected")
 
 STATUS_LABELS: tuple[str, ...] = (N_("draft"), N_("proposed"), N_("accepted"), N_("rejected"))
 
-RESERVED_LAYERS: frozenset[str] = frozenset({"plans", "reviews"})
+RESERVED_LAYERS: frozenset[str] = frozenset({"plans", "reviews", "audit"})
 """Tables the store keeps itself; :meth:`PlanStore.save` skips layers of these names."""
+
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "plan_id",
+    "at",
+    "user",
+    "role",
+    "action",
+    "target",
+    "allowed",
+    "detail",
+)
+"""The columns of the audit trail (:meth:`PlanStore.audit`), in order."""
 
 _KEY_COLUMNS = ("plan_id", "version")
 _LAYER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -100,6 +126,51 @@ _REVIEW_COLUMNS = ("plan_id", "version", "status", "author", "at", "comment")
 
 class PlanStoreError(GridplanError):
     """A plan store that cannot be used as asked (unknown version, busy, damaged)."""
+
+
+class PlanConflictError(PlanStoreError):
+    """Someone else saved a newer version after the version this save started from.
+
+    Raised by ``save(..., base_version=N)`` when the store's latest version is no longer
+    ``N``; nothing is written. ``params`` holds ``latest``, ``base``, ``plan_id``,
+    ``author`` and ``at`` (who saved the newer version, and when).
+    """
+
+
+_CONFLICT = N_(
+    "Someone saved version {latest} of plan {plan_id} ({author}, {at}) after you opened "
+    "version {base}. Your work is not lost: reload the plan to see their changes, then "
+    "save again (your layers are kept in this session)."
+)
+
+
+def _check_base(
+    base_version: int | None, latest: Mapping[str, Any] | None, *, plan_id: str
+) -> None:
+    """Raise :class:`PlanConflictError` unless ``latest`` is the version the save began from.
+
+    ``latest`` is the newest committed ``plans`` row (``None`` for an empty plan, which
+    matches ``base_version=0``); ``base_version=None`` skips the check.
+    """
+    if base_version is None:
+        return
+    have = 0 if latest is None else int(latest["version"])
+    if have == int(base_version):
+        return
+    raise PlanConflictError(
+        _CONFLICT,
+        latest=have,
+        plan_id=plan_id,
+        author=(latest or {}).get("author", ""),
+        at=(latest or {}).get("created_at", ""),
+        base=int(base_version),
+    )
+
+
+def _check_action(action: str, user: str) -> None:
+    if not str(action).strip() or not str(user).strip():
+        msg = N_("An audit entry needs an action and a user (got {action!r} by {user!r}).")
+        raise PlanStoreError(msg, action=action, user=user)
 
 
 # --------------------------------------------------------------------------------------
@@ -278,6 +349,94 @@ def _restore(frame: pd.DataFrame, entry: Mapping[str, Any]) -> pd.DataFrame:
 
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _empty_audit() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            column: pd.Series([], dtype=bool if column == "allowed" else object)
+            for column in AUDIT_COLUMNS
+        }
+    )
+
+
+def _audit_frame(rows: list[Any]) -> pd.DataFrame:
+    """Return audit rows as the :data:`AUDIT_COLUMNS` frame (``allowed`` as bool)."""
+    frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+    frame["allowed"] = frame["allowed"].astype(bool)
+    return frame
+
+
+_DATABASE_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
+
+def is_database_url(location: str | Path) -> bool:
+    """Return whether ``location`` names a PostGIS database rather than a file.
+
+    Only text starting with ``postgresql://``, ``postgresql+psycopg://`` or
+    ``postgres://`` counts; a :class:`~pathlib.Path` is always a file.
+
+    Examples
+    --------
+    >>> is_database_url("postgresql://planner@db.example.cn/plans"), is_database_url("plan.gpkg")
+    (True, False)
+    """
+    return isinstance(location, str) and location.strip().lower().startswith(_DATABASE_SCHEMES)
+
+
+def open_store(
+    location: str | Path, *, plan_id: str | None = None, timeout: float = 60.0
+) -> PlanStore | PostGISPlanStore:
+    """Open the plan store at ``location``: a PostGIS database URL or a GeoPackage path.
+
+    Both stores have the same API (``save``, ``versions``, ``latest_version``, ``info``,
+    ``load``, ``set_status``, ``reviews``, ``record``, ``audit``, ``handover_copy``)
+    and the same semantics: append-only versions, a review trail, an audit trail and a
+    version check on save.
+
+    Parameters
+    ----------
+    location
+        ``postgresql://user:password@host:5432/dbname`` (or ``postgresql+psycopg://…``)
+        for a team's PostGIS database (:class:`gis.pgstore.PostGISPlanStore`, which can
+        hold many plans); anything else is the path of the plan's ``.gpkg``
+        (:class:`PlanStore`, one plan per file).
+    plan_id
+        The plan to open. In a database, ``None`` opens its only plan (or starts a new
+        one when it holds none); for a GeoPackage it names a new store's plan.
+    timeout
+        Seconds to wait for another session's save before giving up.
+
+    Returns
+    -------
+    PlanStore or PostGISPlanStore
+        The store (use it as a context manager to release it when done).
+
+    Raises
+    ------
+    PlanStoreError
+        When the file is not a plan store, or holds another plan; for a database, when
+        it cannot be reached or has no PostGIS (:class:`gis.pgstore.PlanDatabaseError`).
+
+    See Also
+    --------
+    is_database_url : which locations are databases.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg"
+    >>> with open_store(path, plan_id="haidian-2026") as store:
+    ...     store.save({"lineage": pd.DataFrame({"building_id": ["B1"]})}, author="王芳")
+    ...     type(store).__name__, store.plan_id, store.latest_version()
+    1
+    ('PlanStore', 'haidian-2026', 1)
+    """
+    if is_database_url(location):
+        from gis.pgstore import PostGISPlanStore
+
+        return PostGISPlanStore(str(location).strip(), plan_id=plan_id, timeout=timeout)
+    return PlanStore(location, plan_id=plan_id, timeout=timeout)
 
 
 def is_plan_store(path: str | Path) -> bool:
@@ -607,6 +766,7 @@ class PlanStore:
         status: str = "draft",
         note: str = "",
         rules: Any = None,
+        base_version: int | None = None,
     ) -> int:
         """Save ``layers`` as a new version; return its number (1, 2, …).
 
@@ -625,6 +785,11 @@ class PlanStore:
             What changed, in the planner's words.
         rules
             The rule set the plan was made with (:func:`rules_json`).
+        base_version
+            The version the planner's work started from (``0`` for an empty plan). When
+            given, the save is refused if someone else has saved a newer version since;
+            the check and the append happen under the same lock, so of two sessions that
+            started from the same version exactly one saves. ``None`` saves regardless.
 
         Returns
         -------
@@ -633,13 +798,37 @@ class PlanStore:
 
         Raises
         ------
+        PlanConflictError
+            When ``base_version`` is given and is no longer the latest version.
         PlanStoreError
             On an unknown status or layer name, or when another session holds the store
             for longer than ``timeout``.
         FieldError
             When a layer uses a reserved column name.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> store = PlanStore(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", plan_id="p1")
+        >>> lineage = {"lineage": pd.DataFrame({"building_id": ["B1"]})}
+        >>> store.save(lineage, author="王芳", base_version=0)
+        1
+        >>> store.save(lineage, author="李强", base_version=1)
+        2
+        >>> try:
+        ...     store.save(lineage, author="王芳", base_version=1)
+        ... except PlanConflictError as err:
+        ...     print(err.params["latest"], err.params["author"])
+        2 李强
         """
-        return self._save(layers, author=author, status=status, note=note, rules=rules)
+        return self._save(
+            layers,
+            author=author,
+            status=status,
+            note=note,
+            rules=rules,
+            base_version=base_version,
+        )
 
     def _save(
         self,
@@ -651,6 +840,7 @@ class PlanStore:
         rules: Any,
         version: int | None = None,
         created_at: str | None = None,
+        base_version: int | None = None,
     ) -> int:
         _check_status(status)
         if not str(author).strip():
@@ -673,8 +863,18 @@ class PlanStore:
             try:
                 self._clean_uncommitted(con)
                 next_version = self._next_version(con)
+                latest = con.execute(
+                    "SELECT version, author, created_at FROM plans ORDER BY version DESC LIMIT 1"
+                ).fetchone()
             finally:
                 con.close()
+            _check_base(
+                base_version,
+                None
+                if latest is None
+                else dict(zip(("version", "author", "created_at"), latest, strict=True)),
+                plan_id=self.plan_id,
+            )
             if version is None:
                 version = next_version
             elif version < next_version:
@@ -839,6 +1039,87 @@ class PlanStore:
         finally:
             con.close()
         return pd.DataFrame(rows, columns=list(_REVIEW_COLUMNS))
+
+    def record(
+        self,
+        action: str,
+        *,
+        user: str,
+        role: str = "",
+        allowed: bool = True,
+        target: str = "",
+        detail: str = "",
+    ) -> None:
+        """Append one entry to the plan's audit trail (who did or tried what, when).
+
+        Parameters
+        ----------
+        action
+            What was done or tried, e.g. ``"sign_in"``, ``"save"``, ``"set_status"``.
+        user
+            Who did it.
+        role
+            The user's role at the time, e.g. ``"planner"``, ``"reviewer"``.
+        allowed
+            ``False`` for a refused attempt (kept, so refusals can be reviewed too).
+        target
+            What it was done to, e.g. ``"version 3"``.
+        detail
+            Anything else worth keeping, in plain words.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = PlanStore(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", plan_id="p1")
+        >>> store.record("set_status", user="李强", role="planner", allowed=False,
+        ...              target="version 1", detail="reviewers only")
+        >>> store.audit()[["user", "action", "allowed"]].to_dict("records")
+        [{'user': '李强', 'action': 'set_status', 'allowed': False}]
+        """
+        _check_action(action, user)
+        row = (
+            self.plan_id,
+            _now(),
+            str(user),
+            str(role),
+            str(action),
+            str(target),
+            1 if allowed else 0,
+            str(detail),
+        )
+        with self._locked():
+            if not self.path.exists():
+                self._create()
+            self._open_wal()
+            con = _connect(self.path)
+            try:
+                has_audit = "audit" in _tables(con)
+            finally:
+                con.close()
+            if not has_audit:  # made by the first entry
+                pyogrio.write_dataframe(_empty_audit(), self.path, layer="audit", driver="GPKG")
+            con = _connect(self.path)
+            try:
+                columns = ", ".join(_quote(c) for c in AUDIT_COLUMNS)
+                con.execute(
+                    f"INSERT INTO audit ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
+                )
+            finally:
+                con.close()
+
+    def audit(self) -> pd.DataFrame:
+        """Return the audit trail, oldest first (columns :data:`AUDIT_COLUMNS`)."""
+        if not self.path.exists():
+            return _audit_frame([])
+        con = _connect(self.path)
+        try:
+            if "audit" not in _tables(con):
+                return _audit_frame([])
+            columns = ", ".join(_quote(c) for c in AUDIT_COLUMNS)
+            rows = con.execute(f"SELECT {columns} FROM audit ORDER BY fid").fetchall()
+        finally:
+            con.close()
+        return _audit_frame(rows)
 
     def handover_copy(self, out: str | Path) -> Path:
         """Write a clean single-file copy of the store (see :func:`handover_copy`)."""

@@ -14,14 +14,18 @@ spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 .venv/bin/uv pip install --quiet --python .venv/bin/python -c requirements.lock -e "$spec"
 # Debian packages, installed once when we are root: the CJK font the PDF atlas embeds
-# (fonts-noto-cjk) and, for the tests, poppler-utils (pdffonts, pdftoppm) and chromium for
-# the real-browser test.
+# (fonts-noto-cjk) and, for the tests, poppler-utils (pdffonts, pdftoppm), chromium for
+# the real-browser test and PostgreSQL 15 with PostGIS 3 for the plan-database tests.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
   [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
   if [[ ",$extras," == *",test,"* ]]; then
     command -v pdffonts >/dev/null 2>&1 || need+=(poppler-utils)
     [ -x /usr/bin/chromium ] || need+=(chromium)
+    # tests/test_pgstore.py starts its own PostgreSQL server with PostGIS
+    command -v pg_ctl >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null \
+      || need+=(postgresql)
+    [ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
   fi
   if [ "${#need[@]}" -gt 0 ]; then
     echo "gridplan setup: installing ${need[*]} (Debian packages)" >&2

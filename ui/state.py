@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from gis.auth import GuardedStore, User
 from gis.errors import GridplanError
 from gis.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from gis.store import PlanStore
 from planning.communities import Loaded
 from planning.grids import GridResult
 from planning.rules import RuleSet, get_preset
-from ui import cache
+from ui import auth, cache
 from ui.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from gis.pgstore import PostGISPlanStore
 
 __all__ = [
     "BASEMAPS",
@@ -36,6 +41,7 @@ __all__ = [
     "Proposal",
     "Source",
     "add_proposal",
+    "audit",
     "basemap",
     "basemap_picker",
     "bump_draw_map",
@@ -53,6 +59,7 @@ __all__ = [
     "plan_store",
     "proposal",
     "proposals",
+    "record",
     "reviewer",
     "rules",
     "set_comparison",
@@ -444,8 +451,24 @@ class Proposal:
     created_by: str = ""
 
 
-def plan_store() -> PlanStore:
-    """This session's plan store (a GeoPackage in the session's temporary folder)."""
+def plan_store() -> PlanStore | PostGISPlanStore:
+    """The plan store: the team's PostGIS database when one is configured, else this session's.
+
+    The database URL comes from the ``GRIDPLAN_DB`` environment variable or from
+    ``[gridplan] db = "postgresql://…"`` in Streamlit's ``secrets.toml``; the plan is
+    ``st.session_state["plan_id"]`` (``"app"`` by default). Without a URL the store is a
+    GeoPackage in the session's temporary folder.
+    """
+    url = os.environ.get("GRIDPLAN_DB", "").strip()
+    if not url:
+        try:
+            url = str(st.secrets["gridplan"]["db"]).strip()
+        except (KeyError, TypeError, FileNotFoundError):  # no secrets file, section or key
+            url = ""
+    if url:
+        from gis.store import open_store
+
+        return open_store(url, plan_id=str(st.session_state.get("plan_id", "app")))
     path = st.session_state.get(_STORE_PATH)
     if path is None or not Path(path).parent.is_dir():
         folder = Path(tempfile.mkdtemp(prefix="gridplan-plan-"))
@@ -479,7 +502,8 @@ def add_proposal(
     Raises
     ------
     GridplanError
-        If the plan store cannot save it.
+        If the plan store cannot save it; :class:`gis.auth.PermissionDenied` if the
+        planner's role may not save (the attempt is recorded in the store's audit).
     """
     existing = proposals()
     taken = {p.proposal_id for p in existing}
@@ -496,10 +520,9 @@ def add_proposal(
     parts["proposal_id"] = pid
     lineage = lineage.copy()
     author = reviewer() or _("planner")
-    with plan_store() as store:
+    with GuardedStore(plan_store(), auth.user(), author=author) as store:
         version = store.save(
             {"proposals": parts, "lineage": lineage},
-            author=author,
             status="proposed",
             note=pid,
             rules=rules(),
@@ -510,14 +533,16 @@ def add_proposal(
 
 
 def set_status(proposal_id: str, action: str, *, comment: str = "") -> None:
-    """Record a review (``accepted``, ``rejected`` or ``returned``) of a proposal in the plan store."""
+    """Record a review (``accepted``, ``rejected`` or ``returned``) of a proposal in the plan store.
+
+    Raises :class:`gis.auth.PermissionDenied` (recorded in the audit) unless the planner
+    may review.
+    """
     prop = proposal(proposal_id)
     if prop is None:
         return
-    with plan_store() as store:
-        store.set_status(
-            prop.version, REVIEW_ACTIONS[action], author=reviewer() or _("planner"), comment=comment
-        )
+    with GuardedStore(plan_store(), auth.user(), author=reviewer() or _("planner")) as store:
+        store.set_status(prop.version, REVIEW_ACTIONS[action], comment=comment)
 
 
 def trail() -> pd.DataFrame:
@@ -551,13 +576,44 @@ def status_of(proposal_id: str) -> str:
 
 
 def reviewer() -> str:
-    """The name the planner signs reviews with."""
+    """The name the planner signs proposals and reviews with.
+
+    The signed-in planner's when sign-in is on; otherwise the name typed on the Review page.
+    """
+    if auth.enabled():
+        return auth.user().label
     return str(st.session_state.get(_REVIEWER, "") or "")
 
 
 def set_reviewer(name: str) -> None:
-    """Remember the reviewer's name."""
+    """Remember the reviewer's name (ignored when sign-in is on: the signed-in name is used)."""
     st.session_state[_REVIEWER] = name.strip()
+
+
+def audit() -> pd.DataFrame:
+    """The plan store's audit, newest first: who did or tried what, when, and whether allowed."""
+    with plan_store() as store:
+        if not callable(getattr(store, "audit", None)):
+            return pd.DataFrame(columns=["at", "user", "role", "action", "target", "allowed"])
+        frame = store.audit()
+    columns = ["at", "user", "role", "action", "target", "allowed", "detail"]
+    return frame[[c for c in columns if c in frame]].iloc[::-1].reset_index(drop=True)
+
+
+def record(
+    action: str, user: User, *, allowed: bool = True, target: str = "", detail: str = ""
+) -> None:
+    """Append an attempt (allowed or refused) to the plan store's audit."""
+    with plan_store() as store:
+        if callable(getattr(store, "record", None)):
+            store.record(
+                action,
+                user=user.name,
+                role=user.role,
+                allowed=allowed,
+                target=target,
+                detail=detail,
+            )
 
 
 # --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import streamlit as st
 from gis.errors import GridplanError
 from gis.i18n import N_
 from planning.rules import PRESETS, RuleSet, get_preset, preset_names
-from ui import state
+from ui import auth, state
 from ui.i18n import gettext as _
 
 __all__ = [
@@ -96,6 +96,12 @@ _LABELS: dict[str, str] = {
     "created_at": N_("saved at"),
     "created_by": N_("saved by"),
     "patches": N_("patches"),
+    "user": N_("user"),
+    "role": N_("role"),
+    "action": N_("action"),
+    "target": N_("target"),
+    "allowed": N_("allowed"),
+    "detail": N_("detail"),
 }
 
 
@@ -242,7 +248,12 @@ def rule_editor() -> None:
                 edited[rule] = _number_input(
                     rule, value, key=f"w_rule_{rule}_{version}", help_text=current.cite(rule)
                 )
-        submitted = st.form_submit_button(_("Apply rules"), type="primary")
+        submitted = st.form_submit_button(
+            _("Apply rules"),
+            type="primary",
+            disabled=not auth.allowed("edit_rules"),
+            help=auth.why_not("edit_rules"),
+        )
     if not submitted:
         return
     try:
@@ -258,6 +269,11 @@ def rule_editor() -> None:
     except GridplanError as err:
         show_error(err)
         return
+    auth.require(
+        "edit_rules",
+        target=new.name,
+        detail="; ".join(f"{k}={v}" for k, v in changes.items()),
+    )
     err = state.set_rules(new)
     if err is not None:
         show_error(err)

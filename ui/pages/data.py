@@ -13,7 +13,7 @@ from gis.errors import GridplanError
 from gis.fields import ALIASES
 from gis.io import Project
 from gis.validate import ValidationError
-from ui import cache, state
+from ui import auth, cache, state
 from ui.i18n import gettext as _
 from ui.widgets import layer_label, mapping_frame, rule_editor, show_error, show_table, wkey
 
@@ -40,6 +40,9 @@ _NONE = ""
 
 lang = state.language()
 st.title(_("Data"))
+may_upload = auth.allowed("upload")
+if not may_upload:
+    st.info(auth.why_not("upload") or "")
 
 # -- choose the project -------------------------------------------------------------------
 left, right = st.columns([2, 1])
@@ -55,11 +58,18 @@ with left:
             "Name the files by layer: 楼栋/buildings, 社区/communities, 小区/compounds, 道路/roads…"
         ),
         key="w_upload",
+        disabled=not may_upload,
     )
-    load_clicked = st.button(_("Read the uploaded files"), type="primary", disabled=not files)
+    load_clicked = st.button(
+        _("Read the uploaded files"), type="primary", disabled=not files or not may_upload
+    )
 with right:
-    sample = st.selectbox(_("Or use a bundled sample"), _SAMPLES, key="w_sample")
-    sample_clicked = st.button(_("Use the sample"))
+    sample = st.selectbox(
+        _("Or use a bundled sample"), _SAMPLES, key="w_sample", disabled=not may_upload
+    )
+    sample_clicked = st.button(
+        _("Use the sample"), disabled=not may_upload, help=auth.why_not("upload")
+    )
 
 
 def _safe_name(name: str) -> str:
@@ -68,6 +78,7 @@ def _safe_name(name: str) -> str:
 
 
 if load_clicked and files:
+    auth.require("upload", target=", ".join(f.name for f in files))
     digest = hashlib.sha1()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode("utf-8"))
@@ -84,8 +95,10 @@ if load_clicked and files:
     src = state.Source(kind="upload", name=path.name, path=str(path), digest=digest.hexdigest())
     if state.set_source(src) is None:
         st.rerun()
-if sample_clicked and state.set_source(state.Source(kind="sample", name=sample)) is None:
-    st.rerun()
+if sample_clicked:
+    auth.require("upload", target=f"sample {sample}")
+    if state.set_source(state.Source(kind="sample", name=sample)) is None:
+        st.rerun()
 
 src = state.source()
 error = state.load_error()
@@ -181,8 +194,13 @@ if project is not None:
                             format_func=lambda o: _("— none —") if o == _NONE else o,
                             key=wkey(f"w_map_{layer}_{field}_{src.token}"),
                         )
-                apply_mapping = st.form_submit_button(_("Read again with this mapping"))
+                apply_mapping = st.form_submit_button(
+                    _("Read again with this mapping"),
+                    disabled=not may_upload,
+                    help=auth.why_not("upload"),
+                )
             if apply_mapping:
+                auth.require("upload", target=src.name, detail=f"field mapping of {layer}")
                 overrides = src.overrides_dict()
                 picked = dict(overrides.get(layer, {}))
                 for field, original in chosen.items():

@@ -14,7 +14,7 @@ import streamlit as st
 
 from gis.errors import GridplanError
 from gis.plan import write_plan
-from ui import state
+from ui import auth, state
 from ui.i18n import gettext as _
 from ui.widgets import label_columns, show_error, show_table, wkey
 
@@ -133,8 +133,14 @@ with st.form("export_form"):
         help=_("UTF-8 suits current GIS software; GBK suits old ArcMap on Chinese Windows."),
         key="w_export_encoding",
     )
-    prepare = st.form_submit_button(_("Prepare the file"), type="primary")
+    prepare = st.form_submit_button(
+        _("Prepare the file"),
+        type="primary",
+        disabled=not auth.allowed("export"),
+        help=auth.why_not("export"),
+    )
 if prepare:
+    auth.require("export", target=fmt)
     try:
         with st.spinner(_("Writing the file…")):
             name, data = _build(fmt, encoding)
@@ -151,6 +157,7 @@ if prepared is not None and prepared[0] == signature:
         file_name=name,
         mime="application/octet-stream",
         key="w_download_plan",
+        disabled=not auth.allowed("export"),
     )
 
 st.subheader(_("Tables"))
@@ -168,6 +175,7 @@ st.download_button(
     file_name=f"{table_name}.csv",
     mime="text/csv",
     key="w_download_csv",
+    disabled=not auth.allowed("export"),
 )
 
 
@@ -192,4 +200,5 @@ st.download_button(
     file_name="gridplan-tables.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="w_download_xlsx",
+    disabled=not auth.allowed("export"),
 )

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
-from ui import cache, maps, state
+from ui import auth, cache, maps, state
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, show_error, show_table
 
@@ -36,9 +36,15 @@ st.caption(
 result, scope = state.grids()
 with st.form("grids_form"):
     chosen = community_picker(_("Communities to grid"), key="w_grid_scope", allow_all=True)
-    go = st.form_submit_button(_("Generate grids"), type="primary")
+    go = st.form_submit_button(
+        _("Generate grids"),
+        type="primary",
+        disabled=not auth.allowed("run"),
+        help=auth.why_not("run"),
+    )
 if go:
     wanted = None if chosen is None else (chosen,)
+    auth.require("run", target="grids " + (chosen or "all"))
     try:
         with st.spinner(_("Dividing buildings into grids…")):
             result = cache.run_grids(token, wanted, rules, lang, _loaded=loaded)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from gis.auth import ACTIONS, ROLE_LABELS
 from gis.errors import GridplanError
-from ui import cache, maps, state
+from ui import auth, cache, maps, state
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
@@ -20,9 +21,17 @@ _STATUS_LABELS = {
 basemap = state.basemap()
 st.title(_("Review"))
 st.caption(_("Every decision is kept, with who made it and when, in this session's plan store."))
-name = st.text_input(_("Your name (signs your reviews)"), value=state.reviewer(), key="w_reviewer")
-if name.strip() != state.reviewer():
-    state.set_reviewer(name)
+if auth.enabled():
+    st.caption(_("Your reviews are signed {name}.").format(name=state.reviewer()))
+else:
+    name = st.text_input(
+        _("Your name (signs your reviews)"), value=state.reviewer(), key="w_reviewer"
+    )
+    if name.strip() != state.reviewer():
+        state.set_reviewer(name)
+may_review = auth.allowed("review")
+if not may_review:
+    st.info(auth.why_not("review") or "")
 
 saved = state.proposals()
 if not saved:
@@ -75,14 +84,20 @@ for prop in saved:
             )
             for reason in filter(None, reasons.split("; ")):
                 st.caption("• " + reason)
-            comment = st.text_area(_("Comment"), key=f"w_comment_{prop.proposal_id}", height=80)
+            comment = st.text_area(
+                _("Comment"),
+                key=f"w_comment_{prop.proposal_id}",
+                height=80,
+                disabled=not may_review,
+            )
             a, r, b = st.columns(3)
             action = None
-            if a.button(_("Accept"), key=f"w_accept_{prop.proposal_id}", type="primary"):
+            denied = {"disabled": not may_review, "help": auth.why_not("review")}
+            if a.button(_("Accept"), key=f"w_accept_{prop.proposal_id}", type="primary", **denied):
                 action = "accepted"
-            if r.button(_("Reject"), key=f"w_reject_{prop.proposal_id}"):
+            if r.button(_("Reject"), key=f"w_reject_{prop.proposal_id}", **denied):
                 action = "rejected"
-            if b.button(_("Send back"), key=f"w_return_{prop.proposal_id}"):
+            if b.button(_("Send back"), key=f"w_return_{prop.proposal_id}", **denied):
                 action = "returned"
             if action == "returned" and not comment.strip():
                 st.error(_("Say in the comment what should change before sending it back."))
@@ -98,3 +113,12 @@ st.subheader(_("Status trail"))
 trail = state.trail()
 trail["status"] = trail["status"].map(lambda s: _STATUS_LABELS.get(s, s))
 show_table(pd.DataFrame(trail), key="w_trail")
+
+with st.expander(_("Audit: who did or tried what")):
+    audit = state.audit()
+    audit["action"] = audit["action"].map(
+        lambda a: _(ACTIONS[a].label) if a in ACTIONS else a
+    )
+    audit["role"] = audit["role"].map(lambda r: _(ROLE_LABELS[r]) if r in ROLE_LABELS else r)
+    audit["allowed"] = audit["allowed"].map(lambda ok: _("yes") if ok else _("refused"))
+    show_table(audit, key="w_audit")
