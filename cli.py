@@ -112,6 +112,39 @@ def _rules(args: argparse.Namespace) -> Any:
     return get_preset(args.preset)
 
 
+def _check_destination(args: argparse.Namespace) -> None:
+    """Fail early (before any work) when a plan would be saved nowhere."""
+    if args.out is None and not args.db:
+        msg = N_(
+            "Say where to save the plan: --out PLAN.gpkg, --db URL (or the GRIDPLAN_DB "
+            "variable), or both."
+        )
+        raise GridplanError(msg)
+
+
+def _save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any) -> dict[str, Any]:
+    """Save ``layers`` as a new version of plan ``--plan-id`` in ``--db``; describe it."""
+    if not args.db:
+        return {}
+    import getpass
+
+    from gis.store import open_store
+
+    try:
+        author = getpass.getuser()
+    except (KeyError, OSError):
+        author = "gridplan"
+    plan_id = args.plan_id or Path(args.input).stem
+    _progress(args, N_("saving the plan in the database…"))
+    with open_store(args.db, plan_id=plan_id) as store:
+        version = store.save(
+            layers, author=author, note=f"gridplan {args.command} {Path(args.input).name}", rules=rules
+        )
+        url = getattr(store, "url", None)  # a GeoPackage path works too
+        where = str(args.db) if url is None else url.render_as_string(hide_password=True)
+    return {"db": where, "plan_id": plan_id, "version": version}
+
+
 # -- commands -----------------------------------------------------------------------------
 def _cmd_staff(args: argparse.Namespace) -> int:
     from planning.staffing import staffing
@@ -196,6 +229,7 @@ def _cmd_grids(args: argparse.Namespace) -> int:
     from planning.grids import make_grids
 
     started = time.perf_counter()
+    _check_destination(args)
     rules = _rules(args)
     changes = {}
     if args.min_households is not None:
@@ -216,7 +250,7 @@ def _cmd_grids(args: argparse.Namespace) -> int:
         raise InfeasibleError(msg, community=args.community, ids=", ".join(communities["community_id"].astype(str)[:20]))
     total = len(wanted) if wanted else len(communities)
     bar = tqdm(total=total, desc="communities", file=sys.stderr, disable=args.quiet, unit="community")
-    result = make_grids(
+    result = _batch(args, loaded, rules, wanted, bar).grids if _batched(args) else make_grids(
         project.buildings,
         communities=communities,
         roads=project.roads,
@@ -229,14 +263,15 @@ def _cmd_grids(args: argparse.Namespace) -> int:
         progress=lambda _c: bar.update(1),
     )
     bar.close()
-    _progress(args, "writing the plan…")
-    write_plan(
-        args.out,
-        {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
-    )
+    layers = {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches}
+    if args.out is not None:
+        _progress(args, "writing the plan…")
+        write_plan(args.out, layers)
+    saved = _save_to_db(args, layers, rules=rules)
     summary = result.summary(low=rules.grid_min_households, high=rules.grid_max_households)
     summary["seconds"] = round(time.perf_counter() - started, 2)
-    summary["out"] = str(args.out)
+    summary["out"] = None if args.out is None else str(args.out)
+    summary.update(saved)
     out_of_range = result.grids[result.grids["status"] != "ok"]
     summary["out_of_range"] = [
         {"grid_code": row.grid_code, "households": int(row.households), "reason": row.reason}
@@ -250,6 +285,90 @@ def _cmd_grids(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     _emit(args, summary, human)
+    return 0
+
+
+def _batched(args: argparse.Namespace) -> bool:
+    """Whether to run one task per community (``--jobs``, ``--scheduler``, ``--resume``)."""
+    return args.jobs != 1 or bool(args.scheduler) or args.resume is not None
+
+
+def _batch(args: argparse.Namespace, loaded: Any, rules: Any, wanted: Any, bar: Any, *, task: str = "grids") -> Any:
+    """Run ``task`` per community with joblib or dask; say how many were resumed."""
+    from planning.batch import run_batch
+
+    backend = "dask" if args.scheduler else ("joblib" if args.jobs != 1 else "serial")
+    result = run_batch(
+        loaded,
+        task=task,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]
+        n_jobs=args.jobs,
+        scheduler=args.scheduler,
+        checkpoint=args.resume,
+        progress=bar,
+        rules=rules,
+        lang=args.lang,
+        community_ids=wanted,
+        **({"parts": args.parts, "alternatives": args.alternatives, "seed": args.seed} if task == "split" else {}),
+    )
+    bar.close()
+    if args.resume is not None and not args.quiet:
+        msg = translator(args.lang).gettext(N_("{resumed} of {total} communities resumed from {folder}."))
+        total = len(result.community_ids)
+        print(f"gridplan: {msg.format(resumed=len(result.resumed), total=total, folder=args.resume)}", file=sys.stderr)
+    return result
+
+
+def _split_batch(args: argparse.Namespace, loaded: Any, rules: Any, started: float) -> int:
+    """Split every oversized community (``may_split``/``must_split``) in one batch, one plan."""
+    import json as _json
+
+    from tqdm import tqdm
+
+    from gis.plan import write_plan
+
+    _progress(args, "proposing splits…")
+    bar = tqdm(desc="communities", file=sys.stderr, disable=args.quiet, unit="community")
+    result = _batch(args, loaded, rules, None, bar, task="split")
+    layers = result.layers()
+    if args.out is not None and layers:
+        _progress(args, "writing the plan…")
+        write_plan(args.out, layers)
+    saved = _save_to_db(args, layers, rules=rules) if layers else {}
+    alternatives = result.alternatives if result.alternatives is not None else None
+    communities = []
+    for community_id in result.community_ids:
+        rows = [] if alternatives is None else alternatives[alternatives["community_id"] == community_id]
+        communities.append(
+            {
+                "community_id": community_id,
+                "parts": int(rows["k"].iloc[0]) if len(rows) else None,
+                "alternatives": [_json.loads(text) for text in (rows["summary"] if len(rows) else [])],
+            }
+        )
+    errors = result.errors
+    payload = {
+        "communities": communities,
+        "errors": [] if errors is None else errors.to_dict("records"),
+        "resumed": len(result.resumed),
+        "seconds": round(time.perf_counter() - started, 2),
+        "out": None if args.out is None else str(args.out),
+        **saved,
+    }
+    tr = translator(args.lang).gettext
+
+    def human() -> str:
+        lines = []
+        for community in communities:
+            lines.append(str(community["community_id"]))
+            for alt in community["alternatives"]:
+                sizes = ", ".join(str(p["households"]) for p in alt["parts"])
+                lines.append(f"  #{alt['rank']}: {sizes}")
+        lines.extend(f"! {e['community_id']}: {e['message']}" for e in payload["errors"])
+        lines.append(f"{tr('seconds')}: {payload['seconds']}")
+        return "\n".join(lines)
+
+    _emit(args, payload, human)
     return 0
 
 
@@ -276,10 +395,13 @@ def _cmd_split(args: argparse.Namespace) -> int:
     from planning.split import propose_splits
 
     started = time.perf_counter()
+    _check_destination(args)
     rules = _rules(args)
     _progress(args, "reading layers…")
     loaded = load(args.input, rules=rules, lang=args.lang, **_read_options(args))
     project = loaded.project
+    if args.community is None and _batched(args) and len(loaded.communities) > 1:
+        return _split_batch(args, loaded, rules, started)
     row = _find_community(loaded, args.community)
     _progress(args, "proposing splits…")
     community = loaded.communities[loaded.communities["community_id"] == row["community_id"]]
@@ -297,14 +419,18 @@ def _cmd_split(args: argparse.Namespace) -> int:
         seed=args.seed,
         lang=args.lang,
     )
-    _progress(args, "writing the plan…")
-    write_plan(args.out, {"proposals": result.proposals(), "lineage": result.lineage(1)})
+    layers = {"proposals": result.proposals(), "lineage": result.lineage(1)}
+    if args.out is not None:
+        _progress(args, "writing the plan…")
+        write_plan(args.out, layers)
+    saved = _save_to_db(args, layers, rules=rules)
     payload = {
         "community_id": result.community_id,
         "parts": result.k,
         "alternatives": [alt.as_dict() for alt in result.alternatives],
         "seconds": round(time.perf_counter() - started, 2),
-        "out": str(args.out),
+        "out": None if args.out is None else str(args.out),
+        **saved,
     }
     tr = translator(args.lang).gettext
 
@@ -315,6 +441,8 @@ def _cmd_split(args: argparse.Namespace) -> int:
             lines.append(f"#{alt['rank']}: {sizes}")
             lines.extend(f"    - {reason}" for reason in alt["reasons"])
         lines.append(f"{tr('seconds')}: {payload['seconds']}")
+        if saved:
+            lines.append(f"{saved['db']}: {saved['plan_id']} v{saved['version']}")
         return "\n".join(lines)
 
     _emit(args, payload, human)
@@ -369,7 +497,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from gis.store import read_exported
 
     _progress(args, N_("reading the plan…"))
-    plan = read_exported(args.plan, version=args.version)
+    if args.plan is not None:
+        plan = read_exported(args.plan, version=args.version)
+    elif args.db:
+        from gis.store import open_store
+
+        with open_store(args.db, plan_id=args.plan_id) as store:
+            plan = store.load(args.version)
+    else:
+        msg = N_("Name the plan to export: a plan file, or --db URL with --plan-id ID.")
+        raise GridplanError(msg)
     context: dict[str, Any] = {}
     attribution = args.attribution
     if args.project is not None:
@@ -407,6 +544,74 @@ def _cmd_export(args: argparse.Namespace) -> int:
     bar.close()
     payload = {"written": [str(path) for path in written]}
     _emit(args, payload, lambda: "\n".join(payload["written"]))
+    return 0
+
+
+def _users_file(args: argparse.Namespace) -> Path:
+    return args.file or Path(os.environ.get("GRIDPLAN_USERS") or "users.toml")
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """Read the new password: one line on stdin, or typed twice at a hidden prompt."""
+    tr = translator(args.lang).gettext
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(tr(N_("Password for {name}: ")).format(name=args.name))
+    if getpass.getpass(tr(N_("The same password again: "))) != first:
+        raise GridplanError(N_("The two passwords differ. Run the command again."))
+    return first
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    from gis.auth import ROLE_LABELS, add_user, load_users, remove_user
+
+    path = _users_file(args)
+    tr = translator(args.lang).gettext
+    if args.users_command == "add":
+        user = add_user(
+            path,
+            args.name,
+            role=args.role,
+            password=_read_password(args),
+            display_name=args.display_name or "",
+        )
+        payload: dict[str, Any] = {"file": str(path), "name": user.name, "role": user.role}
+        _emit(
+            args,
+            payload,
+            lambda: tr(N_("{name} is now {role} in {file}.")).format(
+                name=user.label, role=tr(ROLE_LABELS[user.role]), file=path
+            ),
+        )
+        return 0
+    if args.users_command == "remove":
+        user = remove_user(path, args.name)
+        payload = {"file": str(path), "removed": user.name}
+        _emit(
+            args,
+            payload,
+            lambda: tr(N_("{name} was removed from {file}.")).format(name=user.label, file=path),
+        )
+        return 0
+    accounts = load_users(path)
+    users = [
+        {"name": a.user.name, "display_name": a.user.display_name, "role": a.user.role}
+        for a in accounts.values()
+    ]
+
+    def human() -> str:
+        if not users:
+            return tr(N_("{file} has no users yet.")).format(file=path)
+        width = max(_width(u["name"]) for u in users)
+        return "\n".join(
+            f"{u['name']}{' ' * (width - _width(u['name']))}  {tr(ROLE_LABELS[u['role']])}"
+            + (f"  {u['display_name']}" if u["display_name"] else "")
+            for u in users
+        )
+
+    _emit(args, {"file": str(path), "users": users}, human)
     return 0
 
 
@@ -449,6 +654,41 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
         "--encoding", help=tr(N_("text encoding of files without one (gbk, utf-8)"))
     )
     reading.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    batch = _ArgumentParser(add_help=False)
+    batch.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help=tr(N_("processes on this machine, one community each (-1: every core; 1 by default)")),
+    )
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=tr(N_("a dask.distributed scheduler, tcp://host:8786: run the communities on its workers")),
+    )
+    batch.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help=tr(N_("a folder that keeps each finished community; a rerun skips those already done")),
+    )
+    database = _ArgumentParser(add_help=False)
+    database.add_argument(
+        "--db",
+        default=os.environ.get("GRIDPLAN_DB") or None,
+        metavar="URL",
+        help=tr(
+            N_(
+                "a PostGIS plan database, postgresql://user:password@host:5432/db: grids and "
+                "split save a new version there, export reads from it (GRIDPLAN_DB by default)"
+            )
+        ),
+    )
+    database.add_argument(
+        "--plan-id",
+        help=tr(N_("the plan's id in the database (grids and split: the input file's name)")),
+    )
 
     parser = _ArgumentParser(prog="gridplan", description=tr(N_("Plan community sizes and grids.")))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -463,7 +703,7 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     staff.set_defaults(func=_cmd_staff)
     check = sub.add_parser(
         "check",
-        parents=[common, rules, reading],
+        parents=[common, rules, reading, batch],
         help=tr(N_("check every community against the rules")),
     )
     check.add_argument(
@@ -474,17 +714,17 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
         ),
     )
     check.set_defaults(func=_cmd_check)
-    grids = sub.add_parser("grids", parents=[common, rules, reading], help="divide communities into grids")
+    grids = sub.add_parser("grids", parents=[common, rules, reading, database, batch], help="divide communities into grids")
     grids.add_argument("input", type=Path)
-    grids.add_argument("--out", type=Path, required=True, help="the plan GeoPackage to write")
+    grids.add_argument("--out", type=Path, help="the plan GeoPackage to write")
     grids.add_argument("--community", help="only this community_id")
     grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
     grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
     grids.set_defaults(func=_cmd_grids)
-    split = sub.add_parser("split", parents=[common, rules, reading], help="propose ways to split a community")
+    split = sub.add_parser("split", parents=[common, rules, reading, database, batch], help="propose ways to split a community")
     split.add_argument("input", type=Path)
     split.add_argument("--community", help="the community_id to split (needed when there are several)")
-    split.add_argument("--out", type=Path, required=True, help="the plan GeoPackage to write")
+    split.add_argument("--out", type=Path, help="the plan GeoPackage to write")
     split.add_argument("--parts", type=int, help="number of new communities (smallest that fits by default)")
     split.add_argument("--alternatives", type=int, default=3, help="how many ranked alternatives")
     split.add_argument("--seed", type=int, default=0, help="seed for the random bisections")
@@ -494,9 +734,9 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     compare.add_argument("after", type=Path, help="the plan after (from gridplan split) or a project")
     compare.set_defaults(func=_cmd_compare)
     export = sub.add_parser(
-        "export", parents=[common, rules], help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)"))
+        "export", parents=[common, rules, database], help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)"))
     )
-    export.add_argument("plan", type=Path, help=tr(N_("the plan: a plan GeoPackage or a shapefile-zip export")))
+    export.add_argument("plan", type=Path, nargs="?", help=tr(N_("the plan: a plan GeoPackage or a shapefile-zip export")))
     export.add_argument(
         "--format",
         choices=("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf"),
@@ -519,7 +759,39 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--title", help=tr(N_("title of the atlas and the KML")))
     export.add_argument("--attribution", help=tr(N_("data attribution printed on the maps")))
     export.set_defaults(func=_cmd_export)
-    for each in (parser, *sub.choices.values()):  # usage errors in the planner's language
+    users = sub.add_parser(
+        "users", help=tr(N_("add, remove or list the users who may sign in to the app"))
+    )
+    users_file = _ArgumentParser(add_help=False)
+    users_file.add_argument(
+        "--file",
+        type=Path,
+        help=tr(N_("the users file (GRIDPLAN_USERS or users.toml by default)")),
+    )
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_add = users_sub.add_parser(
+        "add",
+        parents=[common, users_file],
+        help=tr(N_("add a user or change their role and password")),
+    )
+    users_add.add_argument("name", help=tr(N_("the sign-in name")))
+    users_add.add_argument(
+        "--role", required=True, choices=("viewer", "editor", "approver"), help=tr(N_("the role"))
+    )
+    users_add.add_argument("--display-name", help=tr(N_("the name shown in the app, e.g. 王芳")))
+    users_add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help=tr(N_("read the password from the first line of stdin (for scripts)")),
+    )
+    users_remove = users_sub.add_parser(
+        "remove", parents=[common, users_file], help=tr(N_("remove a user"))
+    )
+    users_remove.add_argument("name", help=tr(N_("the sign-in name")))
+    users_sub.add_parser("list", parents=[common, users_file], help=tr(N_("list the users")))
+    users.set_defaults(func=_cmd_users)
+    # usage errors in the planner's language
+    for each in (parser, *sub.choices.values(), *users_sub.choices.values()):
         each.lang = lang
     return parser
 

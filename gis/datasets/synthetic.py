@@ -78,6 +78,7 @@ from typing import Final
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -85,6 +86,7 @@ __all__ = [
     "GEOGRAPHIC_CRS",
     "LAYER_NAMES",
     "METRIC_CRS",
+    "make_city",
     "make_district",
     "write_district",
 ]
@@ -484,6 +486,103 @@ def make_district(
     return _assemble(
         rng, layout, street_of_block, community_of_block, n_communities, district_code, offset
     )
+
+
+def make_city(
+    households: int = 1_000_000,
+    *,
+    n_communities: int = 200,
+    seed: int = 0,
+    communities_per_district: int = 10,
+    city_code: str = "1101",
+    origin: tuple[float, float] = (116.30, 39.98),
+    gap_m: float = 50.0,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Generate a synthetic city: many districts side by side, each a :func:`make_district`.
+
+    Parameters
+    ----------
+    households : int, default 1_000_000
+        Total households, matched exactly (shared out evenly among the districts).
+    n_communities : int, default 200
+        Total communities (社区), shared out evenly among the districts.
+    seed : int, default 0
+        Seeds every district (district ``d`` draws from ``SeedSequence([seed, d])``).
+    communities_per_district : int, default 10
+        About how many communities each district holds; sets the number of districts
+        (at most 99).
+    city_code : str, default "1101"
+        Four-digit prefix of the district codes: district ``d`` is ``city_code`` + ``d``
+        (``"110101"``, ``"110102"``…), so community ids and grid codes stay distinct.
+    origin : tuple of float, default (116.30, 39.98)
+        Longitude and latitude of the city's south-west corner (in the EPSG:4548 zone).
+    gap_m : float, default 50.0
+        Metres between neighbouring districts.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        The layers of :func:`make_district` for the whole city, in EPSG:4490. Ids that
+        repeat between districts (``building_id``, ``compound_id``, ``road_id``,
+        ``barrier_id``, ``waterway_id``) are prefixed with the district code
+        (``"110101-B000001"``).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range (see :func:`make_district`).
+
+    Examples
+    --------
+    >>> city = make_city(6_000, n_communities=4, communities_per_district=2, seed=1)
+    >>> int(city["buildings"]["households"].sum()), len(city["communities"])
+    (6000, 4)
+    >>> sorted(city["communities"]["district_code"].unique())
+    ['110101', '110102']
+    """
+    if int(n_communities) != n_communities or n_communities < 1:
+        raise ValueError(f"n_communities must be a positive integer, got {n_communities!r}")
+    if not (isinstance(city_code, str) and len(city_code) == 4 and city_code.isdigit()):
+        raise ValueError(f"city_code must be four digits, got {city_code!r}")
+    n_districts = max(1, min(round(n_communities / max(1, communities_per_district)), n_communities))
+    if n_districts > 99:
+        raise ValueError(f"a city has at most 99 districts, got {n_districts}")
+    if households < _MIN_HOUSEHOLDS * n_districts:
+        raise ValueError(f"households must be at least {_MIN_HOUSEHOLDS} per district, got {households!r}")
+    shares = np.full(n_districts, households // n_districts)
+    shares[: households % n_districts] += 1
+    counts = np.full(n_districts, n_communities // n_districts)
+    counts[: n_communities % n_districts] += 1
+    columns = math.ceil(math.sqrt(n_districts))
+    to_lonlat = Transformer.from_crs(METRIC_CRS, GEOGRAPHIC_CRS, always_xy=True)
+    x0, y0 = _projected_origin(origin)
+    x, y, row_height = x0, y0, 0.0
+    frames: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in LAYER_NAMES}
+    for d in range(n_districts):
+        if d and d % columns == 0:  # next row of districts
+            x, y, row_height = x0, y + row_height + gap_m, 0.0
+        code = f"{city_code}{d + 1:02d}"
+        district_seed = int(np.random.SeedSequence([seed, d]).generate_state(1)[0])
+        layers = make_district(
+            int(shares[d]),
+            n_communities=int(counts[d]),
+            seed=district_seed,
+            district_code=code,
+            origin=to_lonlat.transform(x, y),
+        )
+        xmin, ymin, xmax, ymax = layers["communities"].to_crs(METRIC_CRS).total_bounds
+        x = xmax + gap_m
+        row_height = max(row_height, ymax - y)
+        for name, frame in layers.items():
+            frame = frame.copy()
+            for column in ("building_id", "compound_id", "road_id", "barrier_id", "waterway_id"):
+                if column in frame:
+                    frame[column] = code + "-" + frame[column].astype(str)
+            frames[name].append(frame)
+    return {
+        name: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=GEOGRAPHIC_CRS)
+        for name, parts in frames.items()
+    }
 
 
 def write_district(
