@@ -21,7 +21,8 @@ import math
 
 import geopandas as gpd
 import numpy as np
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Transformer
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_crs_info
 from pyproj.enums import PJType
@@ -33,6 +34,7 @@ __all__ = [
     "STORAGE_CRS",
     "ensure_crs",
     "metric_crs_for",
+    "reproject",
     "to_metric",
     "to_storage",
     "zone_prefixed_crs",
@@ -256,3 +258,52 @@ def to_metric(gdf: gpd.GeoDataFrame, *, crs: CRS | None = None) -> gpd.GeoDataFr
             return gdf
         crs = metric_crs_for(tuple(bounds))
     return gdf.to_crs(crs)
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(source: str, target: str) -> Transformer:
+    """A transformer between two CRSs (given as WKT), shared by all threads.
+
+    pyproj re-creates a transformer's PROJ object in each new thread, and Streamlit runs
+    every rerun in a new thread: from the CRS pair that takes ~50 ms (PROJ searches its
+    database for the operation), from the operation's pipeline well under 1 ms. So the
+    operation is found once and kept as a pipeline.
+    """
+    found = Transformer.from_crs(CRS.from_wkt(source), CRS.from_wkt(target), always_xy=True)
+    return Transformer.from_pipeline(found.definition) if found.definition else found
+
+
+def reproject(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: str | int | CRS) -> gpd.GeoDataFrame | gpd.GeoSeries:
+    """``gdf.to_crs(crs)``, with the coordinate operation looked up once per process.
+
+    The same coordinates as :meth:`geopandas.GeoDataFrame.to_crs` (for the 2-D
+    operations gridplan uses); for the app's reruns, where ``to_crs`` would search the
+    PROJ database again in every new thread.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> pts = gpd.GeoSeries([Point(116.32, 40.0)], crs=4490)
+    >>> a = reproject(pts, 4548).iloc[0]; b = pts.to_crs(4548).iloc[0]
+    >>> round(a.distance(b), 6)
+    0.0
+    """
+    target = CRS.from_user_input(crs)
+    if gdf.crs is None:
+        msg = N_("A layer has no CRS; it cannot be measured.")
+        raise CRSError(msg)
+    if gdf.crs == target:
+        return gdf.copy()
+    op = _transformer(gdf.crs.to_wkt(), target.to_wkt())
+    series = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = op.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    moved = gpd.GeoSeries(shapely.transform(series.values, move), index=series.index, crs=target)
+    if isinstance(gdf, gpd.GeoSeries):
+        return moved
+    out = gdf.copy()
+    return out.set_geometry(moved.rename(gdf.geometry.name), crs=target)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.crs import STORAGE_CRS
+from gis.crs import STORAGE_CRS, reproject
 from gis.errors import GeometryError, InfeasibleError
 from gis.i18n import N_, translator
 from planning.rules import RuleSet, get_preset
@@ -162,7 +162,7 @@ def _as_geometries(polygons: Any, crs: Any, target: Any) -> list[shapely.Geometr
         geoms = [polygons] if isinstance(polygons, shapely.Geometry) else list(polygons)
         series = gpd.GeoSeries(geoms, crs=crs)
     if target is not None and series.crs != target:
-        series = series.to_crs(target)
+        series = reproject(series, target)
     out = []
     for number, geom in enumerate(series.values, start=1):
         if geom is None or geom.is_empty or geom.geom_type not in {"Polygon", "MultiPolygon"}:

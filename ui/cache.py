@@ -14,7 +14,7 @@ import shapely
 import streamlit as st
 
 from gis import datasets
-from gis.crs import to_metric
+from gis.crs import reproject, to_metric
 from gis.errors import InfeasibleError
 from gis.gcj import frame_to_gcj
 from gis.io import Project, read_project
@@ -173,7 +173,7 @@ def display_copy(
     out = gpd.GeoDataFrame(
         metric.drop(columns=metric.geometry.name), geometry=list(geoms), crs=metric.crs
     )
-    out = out.to_crs("EPSG:4326")
+    out = reproject(out, "EPSG:4326")
     out.geometry = shapely.transform(out.geometry.values, _round)
     for column in out.columns:
         if column == out.geometry.name:

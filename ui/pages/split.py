@@ -15,11 +15,12 @@ import json
 import folium
 import streamlit as st
 
+from gis.crs import reproject
 from gis.draw import drawings_to_gdf, drawn_polygons
 from gis.errors import GridplanError
 from gis.gcj import frame_from_gcj, frame_to_gcj
 from planning.manual import snap_to_atoms
-from ui import cache, maps, state
+from ui import auth, cache, maps, state
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, layer_label, show_error, show_table
 
@@ -32,6 +33,8 @@ basemap = state.basemap()
 token = state.token()
 table = loaded.communities
 st.title(_("Split"))
+if not auth.allowed("run"):
+    st.info(auth.why_not("run") or "")
 
 # -- what to split ----------------------------------------------------------------------------
 oversized = (
@@ -62,8 +65,14 @@ with st.form("split_form"):
             default=[f for f in (request["follow"] if request else available) if f in available],
             format_func=layer_label,
         )
-    run = st.form_submit_button(_("Propose splits"), type="primary")
+    run = st.form_submit_button(
+        _("Propose splits"),
+        type="primary",
+        disabled=not auth.allowed("run"),
+        help=auth.why_not("run"),
+    )
 if run and community_id is not None:
+    auth.require("run", target=f"split {community_id}")
     state.set_split_request(
         {"community_id": community_id, "parts": int(parts) or None, "follow": tuple(follow)}
     )
@@ -97,7 +106,7 @@ for note in result.notes:
     st.caption(note)
 
 community = table[table["community_id"].astype(str) == cid]
-bounds = community.to_crs(4326).total_bounds
+bounds = reproject(community, 4326).total_bounds
 outline = cache.display_copy(
     f"{token}:community:{cid}", community, columns=("name",), gcj02=basemap.gcj02
 )
@@ -138,7 +147,12 @@ for column, alt in zip(columns, result.alternatives, strict=True):
         show_table(alt.parts[_PART_COLUMNS], key=f"w_alt_parts_{alt.rank}")
         for reason in alt.reasons:
             st.caption("• " + reason)
-        if st.button(_("Save as proposal"), key=f"w_save_alt_{alt.rank}"):
+        if st.button(
+            _("Save as proposal"),
+            key=f"w_save_alt_{alt.rank}",
+            disabled=not auth.allowed("save"),
+            help=auth.why_not("save"),
+        ):
             chosen = proposals[proposals["rank"] == alt.rank]
             try:
                 saved = state.add_proposal(
@@ -161,135 +175,153 @@ if maps.attribution(basemap):
     st.caption(maps.attribution(basemap))
 
 # -- a boundary drawn by hand --------------------------------------------------------------------
-st.subheader(_("Draw a boundary by hand"))
-st.caption(
-    _(
-        "Draw a polygon (or rectangle) around the part to split off. It snaps to whole blocks and "
-        "compounds: part 1 is what the polygon holds, the last part is the rest of the community."
+# A fragment: drawing on the map reruns only this section, not the alternatives' maps above.
+@st.fragment
+def _draw_section() -> None:
+    st.subheader(_("Draw a boundary by hand"))
+    st.caption(
+        _(
+            "Draw a polygon (or rectangle) around the part to split off. It snaps to whole blocks "
+            "and compounds: part 1 is what the polygon holds, the last part is the rest of the "
+            "community."
+        )
     )
-)
-map_key = f"split_draw_{cid}_{state.draw_map_version()}"
+    map_key = f"split_draw_{cid}_{state.draw_map_version()}"
+
+    def _copy_drawing() -> None:
+        """Copy the map's drawings into the session's state (back from GCJ-02 on AMap)."""
+        if not auth.allowed("draw"):
+            return
+        value = st.session_state.get(map_key) or {}
+        features = value.get("all_drawings")
+        if features is None:
+            return
+        if basemap.gcj02 and features:
+            # a bad drawing is reported when it is read below
+            with contextlib.suppress(GridplanError):
+                back = frame_from_gcj(drawings_to_gdf(features))
+                features = json.loads(back.to_json(drop_id=True))["features"]
+        state.set_drawing(features, community_id=cid)
 
 
-def _copy_drawing() -> None:
-    """Copy the map's drawings into the session's own state (converted back from GCJ-02 on AMap)."""
-    value = st.session_state.get(map_key) or {}
-    features = value.get("all_drawings")
-    if features is None:
-        return
-    if basemap.gcj02 and features:
-        with contextlib.suppress(GridplanError):  # a bad drawing is reported when it is read below
-            back = frame_from_gcj(drawings_to_gdf(features))
-            features = json.loads(back.to_json(drop_id=True))["features"]
-    state.set_drawing(features, community_id=cid)
+    drawing = state.drawing() if state.drawing_community() in (None, cid) else []
+    snapped = None
+    snap_error: GridplanError | None = None
+    drawn = None
+    if drawing:
+        try:
+            drawn = drawn_polygons(drawing)
+            if len(drawn):
+                snapped = snap_to_atoms(result.atoms, drawn, rules=rules, community_id=cid)
+        except GridplanError as err:
+            snap_error = err
 
-
-drawing = state.drawing() if state.drawing_community() in (None, cid) else []
-snapped = None
-snap_error: GridplanError | None = None
-drawn = None
-if drawing:
-    try:
-        drawn = drawn_polygons(drawing)
-        if len(drawn):
-            snapped = snap_to_atoms(result.atoms, drawn, rules=rules, community_id=cid)
-    except GridplanError as err:
-        snap_error = err
-
-atoms_display = cache.display_copy(
-    f"{token}:split:{cid}:{request}:atoms",
-    result.atoms,
-    columns=("households",),
-    coverage=True,
-    tolerance_m=0.5,
-    gcj02=basemap.gcj02,
-)
-m = maps.base_map(bounds, basemap=basemap)
-maps.add_polygons(m, outline, colour="#333333", weight=3, fill_opacity=0.0)
-maps.add_polygons(
-    m,
-    atoms_display,
-    colour="#777777",
-    weight=0.6,
-    fill_opacity=0.03,
-    tooltip={"households": _("households")},
-)
-maps.draw_control(m)
-preview = folium.FeatureGroup(name=_("Snapped parts"))
-if snapped is not None:
-    digest = hashlib.sha1(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:12]
-    parts_display = cache.display_copy(
-        f"{token}:split:{cid}:{request}:snap:{digest}",
-        snapped.parts,
-        columns=("part", "households"),
+    atoms_display = cache.display_copy(
+        f"{token}:split:{cid}:{request}:atoms",
+        result.atoms,
+        columns=("households",),
         coverage=True,
+        tolerance_m=0.5,
         gcj02=basemap.gcj02,
     )
+    m = maps.base_map(bounds, basemap=basemap)
+    maps.add_polygons(m, outline, colour="#333333", weight=3, fill_opacity=0.0)
     maps.add_polygons(
-        preview,
-        parts_display,
-        colour=lambda p: maps.PALETTE[(int(p["part"]) - 1) % len(maps.PALETTE)],
-        fill_opacity=0.35,
-        weight=2,
-        tooltip={"part": _("part"), "households": _("households")},
-    )
-if drawn is not None and len(drawn):
-    shown = frame_to_gcj(drawn) if basemap.gcj02 else drawn
-    maps.add_polygons(
-        preview, shown[["geometry"]], colour="#000000", weight=2, fill_opacity=0.0, dash="6 4"
-    )
-with st.container(key="draw_map"):
-    maps.show(
         m,
-        key=map_key,
-        height=520,
-        returned_objects=("all_drawings", "last_active_drawing"),
-        feature_group=preview,
-        on_change=_copy_drawing,
+        atoms_display,
+        colour="#777777",
+        weight=0.6,
+        fill_opacity=0.03,
+        tooltip={"households": _("households")},
     )
-
-if snap_error is not None:
-    show_error(snap_error)
-elif snapped is None:
-    st.info(_("No boundary drawn yet: use the polygon tool at the top left of the map."))
-else:
-    st.markdown("**" + _("Drawn split (snapped to blocks and compounds)") + "**")
-    with st.container(key="drawn_stats"):
-        for _i, part in snapped.parts.iterrows():
-            cols = st.columns(5)
-            label = _("Part {part} (drawn)") if part["drawn"] else _("Part {part} (the rest)")
-            cols[0].markdown("**" + label.format(part=int(part["part"])) + "**")
-            cols[1].metric(_("households"), f"{int(part['households']):,}")
-            cols[2].metric(_("residents"), f"{int(part['residents']):,}")
-            cols[3].metric(_("required_staff"), f"{int(part['required_staff']):,}")
-            cols[4].metric(_("deviation from the mean"), f"{part['deviation']:+.1%}")
-    for reason in snapped.reasons(rules=rules, lang=lang)[1:]:
-        st.caption("• " + reason)
-    if not snapped.contiguous:
-        st.warning(
-            _("A part is in several pieces. Draw the boundary again so each part is one piece.")
+    if auth.allowed("draw"):
+        maps.draw_control(m)
+    preview = folium.FeatureGroup(name=_("Snapped parts"))
+    if snapped is not None:
+        digest = hashlib.sha1(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:12]
+        parts_display = cache.display_copy(
+            f"{token}:split:{cid}:{request}:snap:{digest}",
+            snapped.parts,
+            columns=("part", "households"),
+            coverage=True,
+            gcj02=basemap.gcj02,
         )
-    if (snapped.parts["households"] == 0).any():
-        st.warning(_("A drawn part holds no households."))
-    save_col, clear_col = st.columns(2)
-    if save_col.button(_("Save the drawn split as a proposal"), type="primary", key="w_save_drawn"):
-        try:
-            saved = state.add_proposal(
-                community_id=cid,
-                origin="drawn",
-                parts=snapped.proposals(f"{cid}-D", rules=rules, lang=lang),
-                lineage=snapped.lineage(result.atoms),
-                label="D",
+        maps.add_polygons(
+            preview,
+            parts_display,
+            colour=lambda p: maps.PALETTE[(int(p["part"]) - 1) % len(maps.PALETTE)],
+            fill_opacity=0.35,
+            weight=2,
+            tooltip={"part": _("part"), "households": _("households")},
+        )
+    if drawn is not None and len(drawn):
+        shown = frame_to_gcj(drawn) if basemap.gcj02 else drawn
+        maps.add_polygons(
+            preview, shown[["geometry"]], colour="#000000", weight=2, fill_opacity=0.0, dash="6 4"
+        )
+    with st.container(key="draw_map"):
+        maps.show(
+            m,
+            key=map_key,
+            height=520,
+            returned_objects=("all_drawings", "last_active_drawing"),
+            feature_group=preview,
+            on_change=_copy_drawing,
+        )
+
+    if snap_error is not None:
+        show_error(snap_error)
+    elif snapped is None:
+        st.info(_("No boundary drawn yet: use the polygon tool at the top left of the map."))
+    else:
+        st.markdown("**" + _("Drawn split (snapped to blocks and compounds)") + "**")
+        with st.container(key="drawn_stats"):
+            for _i, part in snapped.parts.iterrows():
+                cols = st.columns(5)
+                label = _("Part {part} (drawn)") if part["drawn"] else _("Part {part} (the rest)")
+                cols[0].markdown("**" + label.format(part=int(part["part"])) + "**")
+                cols[1].metric(_("households"), f"{int(part['households']):,}")
+                cols[2].metric(_("residents"), f"{int(part['residents']):,}")
+                cols[3].metric(_("required_staff"), f"{int(part['required_staff']):,}")
+                cols[4].metric(_("deviation from the mean"), f"{part['deviation']:+.1%}")
+        for reason in snapped.reasons(rules=rules, lang=lang)[1:]:
+            st.caption("• " + reason)
+        if not snapped.contiguous:
+            st.warning(
+                _("A part is in several pieces. Draw the boundary again so each part is one piece.")
             )
-        except GridplanError as err:
-            show_error(err)
-        else:
-            st.success(
-                _("Saved as {proposal}; review it on the Review page.").format(
-                    proposal=saved.proposal_id
+        if (snapped.parts["households"] == 0).any():
+            st.warning(_("A drawn part holds no households."))
+        save_col, clear_col = st.columns(2)
+        if save_col.button(
+            _("Save the drawn split as a proposal"),
+            type="primary",
+            key="w_save_drawn",
+            disabled=not auth.allowed("save"),
+            help=auth.why_not("save"),
+        ):
+            try:
+                saved = state.add_proposal(
+                    community_id=cid,
+                    origin="drawn",
+                    parts=snapped.proposals(f"{cid}-D", rules=rules, lang=lang),
+                    lineage=snapped.lineage(result.atoms),
+                    label="D",
                 )
-            )
-    if clear_col.button(_("Clear the drawing"), key="w_clear_drawing"):
-        state.set_drawing([], community_id=cid)
-        state.bump_draw_map()
-        st.rerun()
+            except GridplanError as err:
+                show_error(err)
+            else:
+                st.success(
+                    _("Saved as {proposal}; review it on the Review page.").format(
+                        proposal=saved.proposal_id
+                    )
+                )
+        if clear_col.button(
+            _("Clear the drawing"), key="w_clear_drawing", disabled=not auth.allowed("draw")
+        ):
+            state.set_drawing([], community_id=cid)
+            state.bump_draw_map()
+            st.rerun()
+
+
+_draw_section()
