@@ -244,16 +244,25 @@ def _atoms(
 
 
 def _edge_table(atoms: gpd.GeoDataFrame, barrier_union: shapely.Geometry | None) -> tuple[list[set[int]], dict[tuple[int, int], tuple[float, float]]]:
+    """Rook neighbours, and for each adjacent pair the length of their shared edge and of
+    the part of it on a road, river or wall (all pairs at once)."""
     geoms = atoms.geometry.values
     nb = rook_neighbours(geoms)
-    edges: dict[tuple[int, int], tuple[float, float]] = {}
-    for a, others in enumerate(nb):
-        for b in others:
-            if a < b:
-                shared = shapely.intersection(shapely.boundary(geoms[a]), shapely.buffer(geoms[b], 0.01))
-                length = float(shapely.length(shared))
-                on = float(shapely.length(shapely.intersection(shared, barrier_union))) if barrier_union is not None else 0.0
-                edges[(a, b)] = (length, min(on, length))
+    pairs = np.array([(a, b) for a, others in enumerate(nb) for b in others if a < b], dtype=int).reshape(-1, 2)
+    if not len(pairs):
+        return nb, {}
+    buffered = shapely.buffer(geoms, 0.01, quad_segs=2)
+    shared = shapely.intersection(shapely.boundary(geoms[pairs[:, 0]]), buffered[pairs[:, 1]])
+    length = shapely.length(shared)
+    if barrier_union is not None:
+        shapely.prepare(barrier_union)
+        on = shapely.length(shapely.intersection(shared, barrier_union))
+    else:
+        on = np.zeros(len(pairs))
+    edges = {
+        (int(a), int(b)): (float(ln), float(min(o, ln)))
+        for (a, b), ln, o in zip(pairs, length, on, strict=True)
+    }
     return nb, edges
 
 
@@ -303,6 +312,115 @@ def _balance(
         if best_move is None:
             break
         labels[best_move[0]] = best_move[1]
+    return labels
+
+
+_COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
+
+
+def _feasible(s: dict[str, float]) -> bool:
+    """Connected parts within 10 % of the mean."""
+    return s["max_deviation"] <= 0.10 and s["connected"] == 1.0
+
+
+def _compact(
+    labels: np.ndarray,
+    weights: np.ndarray,
+    area: np.ndarray,
+    perimeter: np.ndarray,
+    links: list[list[tuple[int, float, float]]],
+    compound: np.ndarray,
+    nb: list[set[int]],
+    k: int,
+    *,
+    max_deviation: float,
+    min_barrier_share: float,
+    low: float,
+    high: float,
+    rounds: int = 400,
+) -> np.ndarray:
+    """Move boundary atoms between parts while that makes the parts more compact.
+
+    A hill climb on the mean Polsby–Popper of the parts. Each step takes the single move
+    of a boundary atom that raises it most while every part stays connected and within
+    ``max_deviation`` of the mean (and in ``[low, high]`` if it was), the share of new
+    boundary on roads, rivers and walls stays at least ``min_barrier_share``, and no
+    compound is cut. Areas and perimeters are updated from the atoms' shared edges
+    (``links[a]``: ``(b, length, length on a barrier)``), so no polygon is unioned.
+    """
+    labels = labels.copy()
+    mean = weights.sum() / k
+    sums = np.bincount(labels, weights=weights, minlength=k)
+    part_area = np.bincount(labels, weights=area, minlength=k)
+    internal = np.zeros(k)
+    cut_len = on_len = 0.0
+    for a, row in enumerate(links):
+        for b, length, on in row:
+            if a < b:
+                if labels[a] == labels[b]:
+                    internal[labels[a]] += length
+                else:
+                    cut_len += length
+                    on_len += on
+    part_perimeter = np.bincount(labels, weights=perimeter, minlength=k) - 2 * internal
+    in_band = (sums >= low) & (sums <= high)
+    members_of = {int(c): np.flatnonzero(compound == c) for c in np.unique(compound[compound >= 0])}
+
+    def pp(a_: float, p_: float) -> float:
+        return 4 * math.pi * a_ / max(p_, 1e-9) ** 2
+
+    for _ in range(rounds):
+        moves = []
+        for a in range(len(labels)):
+            g = int(labels[a])
+            shared_with: dict[int, float] = {}
+            on_with: dict[int, float] = {}
+            for b, length, on in links[a]:
+                shared_with[int(labels[b])] = shared_with.get(int(labels[b]), 0.0) + length
+                on_with[int(labels[b])] = on_with.get(int(labels[b]), 0.0) + on
+            for h in shared_with:
+                if h == g:
+                    continue
+                new_g, new_h = sums[g] - weights[a], sums[h] + weights[a]
+                if abs(new_g - mean) > max_deviation * mean or abs(new_h - mean) > max_deviation * mean:
+                    continue
+                if (in_band[g] and not low <= new_g <= high) or (in_band[h] and not low <= new_h <= high):
+                    continue
+                own, other = shared_with.get(g, 0.0), shared_with[h]
+                pg = part_perimeter[g] - perimeter[a] + 2 * own
+                ph = part_perimeter[h] + perimeter[a] - 2 * other
+                gain = (
+                    pp(part_area[g] - area[a], pg) + pp(part_area[h] + area[a], ph)
+                    - pp(part_area[g], part_perimeter[g]) - pp(part_area[h], part_perimeter[h])
+                )
+                if gain <= 1e-6:
+                    continue
+                new_cut = cut_len - other + own
+                new_on = on_len - on_with[h] + on_with.get(g, 0.0)
+                if new_cut > 0 and new_on / new_cut < min_barrier_share:
+                    continue
+                moves.append((gain, a, g, h, pg, ph, new_cut, new_on))
+        chosen = None
+        for move in sorted(moves, reverse=True):
+            a, g = move[1], move[2]
+            c = int(compound[a])
+            if c >= 0 and len(members_of[c]) > 1:
+                continue  # would cut a compound
+            rest = np.flatnonzero(labels == g)
+            if len(rest) > 1 and not is_connected(set(rest.tolist()) - {a}, nb):
+                continue  # would cut its part in two
+            chosen = move
+            break
+        if chosen is None:
+            break
+        _, a, g, h, pg, ph, new_cut, new_on = chosen
+        labels[a] = h
+        sums[g] -= weights[a]
+        sums[h] += weights[a]
+        part_area[g] -= area[a]
+        part_area[h] += area[a]
+        part_perimeter[g], part_perimeter[h] = pg, ph
+        cut_len, on_len = new_cut, new_on
     return labels
 
 
@@ -541,6 +659,16 @@ def propose_splits(
                 block_nb[block_of[a]].add(int(block_of[b]))
     block_level = len(components(np.arange(len(block_ids)), block_nb)) == 1
 
+    atom_area = shapely.area(atoms.geometry.values)
+    atom_perimeter = shapely.length(atoms.geometry.values)
+    links: list[list[tuple[int, float, float]]] = [[] for _ in range(len(atoms))]
+    for (a, b), (length, on) in edges.items():
+        links[a].append((b, length, on))
+        links[b].append((a, length, on))
+    compound_names = atoms["compound"].astype(object)
+    whole_compound = compound_names.notna() & ~compound_names.astype(str).str.startswith("cut:")
+    compound_code = np.where(whole_compound, pd.factorize(compound_names.where(whole_compound))[0], -1)
+
     def candidates_for(k: int) -> list[np.ndarray]:
         target = total / k
         out: list[np.ndarray] = []
@@ -573,13 +701,26 @@ def propose_splits(
             seen.add(key)
             scored.append((labels, _score(labels, atoms, edges, k, centres, nb)))
         scored.sort(key=rank_key)
+        # The best few made more compact, as long as they stay as balanced (or within 5 %)
+        # and as much on roads, rivers and walls (or at least 90 %).
+        for labels, s in [item for item in scored if _feasible(item[1])][:_COMPACTED]:
+            tighter = _compact(
+                labels, weights, atom_area, atom_perimeter, links, compound_code, nb, k,
+                max_deviation=max(s["max_deviation"], 0.05),
+                min_barrier_share=min(s["barrier_share"], 0.9),
+                low=rules.min_households, high=rules.split_households,
+            )
+            key = _canonical(tighter)
+            if key not in seen:
+                seen.add(key)
+                scored.append((tighter, _score(tighter, atoms, edges, k, centres, nb)))
+        scored.sort(key=rank_key)
         return scored
 
     def rank_key(item: tuple[np.ndarray, dict[str, float]]) -> tuple[float, ...]:
         s = item[1]
-        feasible = s["max_deviation"] <= 0.10 and s["connected"] == 1.0
         return (
-            0.0 if feasible else 1.0,
+            0.0 if _feasible(s) else 1.0,
             0.0 if in_range(item[0], int(item[0].max()) + 1) else 1.0,
             s["compounds_cut"],
             max(s["max_deviation"] - 0.05, 0.0) * 10 + (1 - s["barrier_share"]) * 0.5 + (1 - s["compactness"]) * 0.5,
