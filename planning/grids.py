@@ -261,9 +261,10 @@ def _grid_community(
     *,
     rules: RuleSet,
     lang: str,
-) -> tuple[list[_Atom], np.ndarray, dict[int, str], set[str]]:
-    """Group one community's atoms into grids; return the atoms used, labels, reasons and
-    the zones (compounds, street blocks) that could not be divided on their own.
+) -> tuple[list[_Atom], np.ndarray, dict[int, str], set[str], list[set[int]]]:
+    """Group one community's atoms into grids; return the atoms used, labels, reasons,
+    the zones (compounds, street blocks) that could not be divided on their own and the
+    atoms' rook neighbours.
 
     Zones that cannot be divided with whole buildings are tried again with their
     multi-unit buildings divided by unit (a grid boundary between two stairwells), and
@@ -272,7 +273,7 @@ def _grid_community(
     best = (atoms, *_grid_pass(atoms, rules=rules, lang=lang))
     current = best
     for _ in range(2):  # refine the zones still failing, at most twice
-        used, labels, _reasons, failed = current
+        used, labels, _reasons, failed, _nb = current
         failed = failed | _bad_zones(used, labels, rules)
         if not failed:
             break
@@ -282,7 +283,7 @@ def _grid_community(
         current = (refined, *_grid_pass(refined, rules=rules, lang=lang))
         if _quality(current[0], current[1], rules) < _quality(best[0], best[1], rules):
             best = current
-    return best[0], best[1], best[2], best[3]
+    return best
 
 
 def _move_floors(
@@ -365,7 +366,11 @@ def _quality(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> tuple[in
 
 
 def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
-    """Divide the whole buildings of ``zones``: by unit, or a one-unit building by floor band."""
+    """Divide the buildings of ``zones`` one step further.
+
+    A whole building by unit (or a one-unit building into two floor bands); a floor band
+    of one stairwell (a tower's part) into two bands of its floors.
+    """
     out: list[_Atom] = []
     for atom in atoms:
         whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
@@ -391,6 +396,40 @@ def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
                         atom.special * share, atom.residents * share, atom.zone, atom.block, 1, atom.floors,
                     )
                 )
+        elif (
+            str(atom.zone) in zones
+            and atom.households >= 2
+            and atom.unit_from is not None
+            and atom.unit_to is not None
+            and atom.floor_from is not None
+            and atom.floor_to is not None
+            and (atom.unit_to > atom.unit_from or atom.floor_to > atom.floor_from)
+        ):
+            # a part of a tower (units × floor band): by unit, or a one-unit band by halving
+            # its floor range
+            angle = _long_axis(atom.geometry)
+            if atom.unit_to > atom.unit_from:
+                parts = [(u, u, atom.floor_from, atom.floor_to) for u in range(atom.unit_from, atom.unit_to + 1)]
+                weights = [1.0] * len(parts)
+                pieces = split_equal_area(atom.geometry, weights, angle=angle)
+            else:
+                edges = _floor_ranges(atom.floor_to - atom.floor_from + 1, 2)
+                parts = [
+                    (atom.unit_from, atom.unit_to, atom.floor_from + lo - 1, atom.floor_from + hi - 1)
+                    for lo, hi in edges
+                ]
+                weights = [float(f1 - f0 + 1) for _u0, _u1, f0, f1 in parts]
+                pieces = split_equal_area(atom.geometry, weights, angle=angle + 90)
+            counts = _apportion(atom.households, weights)
+            for (u0, u1, f0, f1), piece, count in zip(parts, pieces, counts, strict=True):
+                share = count / atom.households
+                out.append(
+                    _Atom(
+                        piece, count, atom.building, u0, u1, f0, f1,
+                        atom.special * share, atom.residents * share, atom.zone, atom.block,
+                        atom.units, atom.floors,
+                    )
+                )
         else:
             out.append(atom)
     return out
@@ -401,8 +440,9 @@ def _grid_pass(
     *,
     rules: RuleSet,
     lang: str,
-) -> tuple[np.ndarray, dict[int, str], set[str]]:
-    """One pass of zone division and merging; also returns the zones that failed alone."""
+) -> tuple[np.ndarray, dict[int, str], set[str], list[set[int]]]:
+    """One pass of zone division and merging; also returns the zones that failed alone and
+    the atoms' rook neighbours."""
     low, high = rules.grid_min_households, rules.grid_max_households
     target = (low + high) / 2
     n = len(atoms)
@@ -524,7 +564,7 @@ def _grid_pass(
                 reasons[next_label] = tr(N_("an area with no households and no neighbouring grid"))
                 next_label += 1
             break
-    return labels, reasons, failed
+    return labels, reasons, failed, nb
 
 
 def _best_join(
@@ -695,45 +735,67 @@ def make_grids(
     compound_of = _compound_lookup(cells, compounds, crs)
     low, high = rules.grid_min_households, rules.grid_max_households
     grid_frames, member_rows, patch_frames, divided_rows, walks = [], [], [], [], []
+    # plain per-building records: pandas row access is slow in this loop
+    records = buildings_m.drop(columns=buildings_m.geometry.name).to_dict("index")
+
+    def number(record: dict[str, object], name: str) -> int | None:
+        value = record.get(name)
+        return int(value) if value is not None and pd.notna(value) else None
+
     for community_id, community_cells in cells.groupby("community_id", sort=True):
         atoms: list[_Atom] = []
-        for idx, cell in community_cells.iterrows():
-            zone = compound_of[idx] if compound_of[idx] is not None else f"block{cell['block']}"
-            label = cell["building"]
-            if label is None or pd.isna(label) or int(buildings_m.loc[label, "households"]) <= 0:
-                atoms.append(_Atom(cell.geometry, 0, label, zone=zone, block=int(cell["block"])))
+        for idx, geometry, label, block in zip(
+            community_cells.index,
+            community_cells.geometry.values,
+            community_cells["building"],
+            community_cells["block"].astype(int),
+            strict=True,
+        ):
+            zone = compound_of[idx] if compound_of[idx] is not None else f"block{block}"
+            record = records.get(label) if label is not None and not pd.isna(label) else None
+            h = int(record["households"]) if record is not None else 0
+            if h <= 0:
+                atoms.append(_Atom(geometry, 0, label, zone=zone, block=int(block)))
                 continue
-            row = buildings_m.loc[label]
-            h = int(row["households"])
             if h > high:
-                pieces, how = _divide_building(row, cell.geometry, row.geometry, low=low, high=high)
+                row = buildings_m.loc[label]
+                pieces, how = _divide_building(row, geometry, row.geometry, low=low, high=high)
                 divided_rows.append({"building_id": row["building_id"], "parts": len(pieces), "how": how})
             else:
-                floors = int(row["floors"]) if "floors" in row and pd.notna(row.get("floors")) else None
-                units = int(row["units"]) if "units" in row and pd.notna(row.get("units")) else None
+                floors, units = number(record, "floors"), number(record, "units")
                 pieces = [
                     _Atom(
-                        cell.geometry,
+                        geometry,
                         h,
                         label,
                         1 if units else None,
                         units,
                         1 if floors else None,
                         floors,
-                        float(row.get("special_service_households", 0) or 0),
-                        float(row.get("residents", 0) or 0),
+                        float(record.get("special_service_households", 0) or 0),
+                        float(record.get("residents", 0) or 0),
                         units=units or _estimate_units(h, floors or 1),
                         floors=floors or 1,
                     )
                 ]
             for piece in pieces:
-                piece.zone, piece.block = zone, int(cell["block"])
+                piece.zone, piece.block = zone, int(block)
             atoms.extend(pieces)
-        atoms, labels, reasons, failed = _grid_community(atoms, rules=rules, lang=lang)
+        atoms, labels, reasons, failed, atom_nb = _grid_community(atoms, rules=rules, lang=lang)
         _move_floors(atoms, labels, reasons, low=low, high=high)
-        grids, members = _assemble_grids(
+        grids, members, code_of = _assemble_grids(
             atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, lang=lang
         )
+        # grids touch where their atoms do (no polygon overlay of the grids needed)
+        index_of = {code: i for i, code in enumerate(grids["grid_code"])}
+        grid_of_atom = [index_of[code_of[int(g)]] for g in labels]
+        grid_nb: list[set[int]] = [set() for _ in range(len(grids))]
+        for a, others in enumerate(atom_nb):
+            for b in others:
+                ga, gb = grid_of_atom[a], grid_of_atom[b]
+                if ga != gb:
+                    grid_nb[ga].add(gb)
+                    grid_nb[gb].add(ga)
         if previous is not None:
             before = previous.to_crs(crs)
             before = before[before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]]
@@ -743,7 +805,7 @@ def make_grids(
                 grids["grid_code"] = codes
                 members["grid_code"] = members["grid_code"].map(renamed)
                 walks.append(walk)
-        patches = _patches(grids, rules=rules)
+        patches = _patches(grids, rules=rules, neighbours=grid_nb)
         grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
         grid_frames.append(grids)
         member_rows.append(members)
@@ -790,7 +852,7 @@ def _assemble_grids(
     *,
     failed: set[str],
     lang: str,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[int, str]]:
     low, high = rules.grid_min_households, rules.grid_max_households
     geoms = np.array([a.geometry for a in atoms], dtype=object)
     rows = []
@@ -846,7 +908,11 @@ def _assemble_grids(
     columns = ["grid_code", "community_id", "households", "residents", "special_service_households",
                "workload", "n_buildings", "status", "reason", "crossed_zones", "crossing_reason", "geometry"]
     grids = grids.sort_values("grid_code")[columns].reset_index(drop=True)
-    return grids, pd.DataFrame(members, columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
+    members_frame = pd.DataFrame(
+        members,
+        columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"],
+    ).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
+    return grids, members_frame, code_of
 
 
 def _zone_name(zone: str, tr: Callable[[str], str]) -> str:
@@ -910,14 +976,16 @@ def _drop_slivers(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(keep) if keep else geom
 
 
-def _patches(grids: gpd.GeoDataFrame, *, rules: RuleSet) -> dict[str, object]:
+def _patches(
+    grids: gpd.GeoDataFrame, *, rules: RuleSet, neighbours: list[set[int]] | None = None
+) -> dict[str, object]:
     """Group whole grids into contiguous worker patches of about ``patch_households``."""
     total = float(grids["households"].sum())
     size = rules.patch_households
     k = max(1, math.ceil(total / size)) if total > 0 else 1
     target = total / k if total > 0 else size
     geoms = grids.geometry.values
-    nb = rook_neighbours(geoms)
+    nb = neighbours if neighbours is not None else rook_neighbours(geoms)
     cent = shapely.centroid(geoms)
     weights = grids["households"].to_numpy(dtype=float)
     x, y = shapely.get_x(cent), shapely.get_y(cent)

@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -261,7 +262,8 @@ def _assign_community(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
     return out
 
 
-_CUT_TOLERANCE = 1e-3  # metres: where bisection stops placing a cut (areas within ~0.1 m²)
+_CUT_TOLERANCE = 1e-3  # metres: a cut placed this close is placed
+_AREA_TOLERANCE = 1e-6  # share of the area a strip may be off by
 
 
 def split_equal_area(
@@ -287,31 +289,53 @@ def split_equal_area(
     total = rotated.area
     weights = np.asarray(fractions, dtype=float)
     targets = np.cumsum(weights / weights.sum())[:-1] * total
+    def area_left_of(x: float) -> float:
+        return shapely.clip_by_rect(rotated, xmin - 1, ymin - 1, x, ymax + 1).area
+
     cuts = [xmin]
+    below = 0.0  # area left of the last cut
     for target in targets:
+        # the Illinois variant of regula falsi: the area left of x grows monotonically
+        # and smoothly in x, so a few steps place the cut (bisection needs ~15)
         lo, hi = cuts[-1], xmax
-        while hi - lo > _CUT_TOLERANCE:
-            mid = (lo + hi) / 2
-            if shapely.clip_by_rect(rotated, xmin - 1, ymin - 1, mid, ymax + 1).area < target:
-                lo = mid
+        f_lo, f_hi = below - target, total - target
+        side = 0
+        x = (lo + hi) / 2
+        for _ in range(60):
+            x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else (lo + hi) / 2
+            if not lo < x < hi:
+                x = (lo + hi) / 2
+            f_x = area_left_of(x) - target
+            if abs(f_x) <= _AREA_TOLERANCE * total or hi - lo <= _CUT_TOLERANCE:
+                break
+            if f_x < 0:
+                lo, f_lo = x, f_x
+                if side == -1:
+                    f_hi /= 2
+                side = -1
             else:
-                hi = mid
-        cuts.append((lo + hi) / 2)
+                hi, f_hi = x, f_x
+                if side == 1:
+                    f_lo /= 2
+                side = 1
+        cuts.append(x)
+        below = target
     cuts.append(xmax)
     # Each cut is one line in the original frame, shared by the strips on both sides, so
     # neighbouring pieces meet on exactly the same coordinates.
     pad = max(xmax - xmin, ymax - ymin) + 1.0
-    edges = [xmin - pad, *cuts[1:-1], xmax + pad]
-    lines = [
-        affinity.rotate(shapely.LineString([(e, ymin - pad), (e, ymax + pad)]), angle, origin=origin)
-        for e in edges
-    ]
-    pieces = []
-    for left, right in zip(lines[:-1], lines[1:], strict=True):
-        (a0, a1), (b0, b1) = left.coords, right.coords
-        strip = shapely.Polygon([a0, a1, b1, b0])
-        pieces.append(shapely.intersection(polygon, strip))
-    return _single_parts(pieces)
+    edges = np.array([xmin - pad, *cuts[1:-1], xmax + pad])
+    # the ends of each cut line, rotated back into the original frame (all at once)
+    theta = math.radians(angle)
+    cos, sin = math.cos(theta), math.sin(theta)
+    ox, oy = origin.x, origin.y
+    u = edges - ox
+    bottom, top = ymin - pad - oy, ymax + pad - oy
+    low_end = np.column_stack([ox + u * cos - bottom * sin, oy + u * sin + bottom * cos])
+    high_end = np.column_stack([ox + u * cos - top * sin, oy + u * sin + top * cos])
+    rings = np.stack([low_end[:-1], high_end[:-1], high_end[1:], low_end[1:], low_end[:-1]], axis=1)
+    strips = shapely.polygons(rings)
+    return _single_parts(list(shapely.intersection(polygon, strips)))
 
 
 def _single_parts(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
