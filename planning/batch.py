@@ -12,8 +12,9 @@ community" is a pure task (:func:`grid_task`, :func:`split_task`) over a
   scattered to one worker, so no task carries the whole city.
 
 Tasks run largest community first (the longest task does not start last). The result is
-one plan, identical to :func:`planning.grids.make_grids` on the whole project: same
-grid codes, same households, same geometry.
+one plan, and every backend gives the same plan, equal to :func:`planning.grids.make_grids`
+on the whole project (same codes, households, members and geometry): ``make_grids`` itself
+grids each community from its own rows, the same rows a task carries.
 
 **Resume.** With ``checkpoint=DIR`` every finished community is written to ``DIR`` at once
 (parquet files in a folder moved into place with ``os.replace``, so an interruption never
@@ -58,7 +59,7 @@ from gis.errors import GridplanError
 from gis.i18n import N_
 from gis.io import Project
 from planning.communities import Loaded, load, prepare
-from planning.grids import GridResult, make_grids
+from planning.grids import GridResult, buildings_by_community, make_grids, rows_touching
 from planning.rules import RuleSet, get_preset
 
 __all__ = [
@@ -312,47 +313,31 @@ def _as_loaded(source: Any, *, rules: RuleSet, lang: str, read_options: Mapping[
 def _community_of_buildings(
     buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, use_dask: bool = False
 ) -> np.ndarray:
-    """Position of the community holding each building's representative point (-1: none).
+    """Position of the community holding each building (-1: none), as make_grids assigns them.
 
-    A point on an edge goes to the first community touching it; a building whose point is
-    in none goes to the community its footprint overlaps most. With ``use_dask`` the join
-    runs partitioned (dask-geopandas, Hilbert-sorted partitions).
+    See :func:`planning.grids.buildings_by_community`. With ``use_dask`` the point join
+    runs partitioned (dask-geopandas, Hilbert-sorted partitions) and only the buildings
+    it leaves out are looked up one by one.
     """
+    if not use_dask:
+        return buildings_by_community(buildings, communities)
+    import dask_geopandas
+
     points = buildings.geometry.representative_point()
     out = np.full(len(buildings), -1, dtype=np.int64)
-    if use_dask:
-        import dask_geopandas
-
-        frame = gpd.GeoDataFrame({"row": np.arange(len(buildings))}, geometry=points.values, crs=buildings.crs)
-        parts = max(1, min(64, len(frame) // 20_000 + 1))
-        areas = gpd.GeoDataFrame({"position": np.arange(len(communities))}, geometry=communities.geometry.values,
-                                 crs=communities.crs)
-        ddf = dask_geopandas.from_geopandas(frame, npartitions=parts).spatial_shuffle(by="hilbert")
-        joined = ddf.sjoin(areas, predicate="intersects").compute(scheduler="threads")
-        joined = joined.sort_values(["row", "position"]).drop_duplicates("row")
-        out[joined["row"].to_numpy()] = joined["position"].to_numpy()
-    else:
-        idx_point, idx_area = communities.sindex.query(points.values, predicate="intersects")
-        order = np.lexsort((idx_area, idx_point))
-        idx_point, idx_area = idx_point[order], idx_area[order]
-        first = np.r_[True, idx_point[1:] != idx_point[:-1]] if len(idx_point) else np.zeros(0, bool)
-        out[idx_point[first]] = idx_area[first]
+    frame = gpd.GeoDataFrame({"row": np.arange(len(buildings))}, geometry=points.values, crs=buildings.crs)
+    parts = max(1, min(64, len(frame) // 20_000 + 1))
+    areas = gpd.GeoDataFrame({"position": np.arange(len(communities))}, geometry=communities.geometry.values,
+                             crs=communities.crs)
+    ddf = dask_geopandas.from_geopandas(frame, npartitions=parts).spatial_shuffle(by="hilbert")
+    joined = ddf.sjoin(areas, predicate="intersects").compute(scheduler="threads")
+    joined = joined.sort_values(["row", "position"]).drop_duplicates("row")
+    out[joined["row"].to_numpy()] = joined["position"].to_numpy()
     for i in np.flatnonzero(out < 0):
         overlaps = shapely.area(shapely.intersection(buildings.geometry.values[i], communities.geometry.values))
         if len(overlaps) and overlaps.max() > 0:
             out[i] = int(np.argmax(overlaps))
     return out
-
-
-def _touching(frame: gpd.GeoDataFrame | None, polygons: np.ndarray) -> list[np.ndarray] | None:
-    """For each polygon, the positions of ``frame``'s rows that touch it."""
-    if frame is None or frame.empty:
-        return None
-    idx_poly, idx_row = frame.sindex.query(polygons, predicate="intersects")
-    order = np.lexsort((idx_row, idx_poly))
-    idx_poly, idx_row = idx_poly[order], idx_row[order]
-    bounds = np.searchsorted(idx_poly, np.arange(len(polygons) + 1))
-    return [idx_row[bounds[i] : bounds[i + 1]] for i in range(len(polygons))]
 
 
 def community_tasks(
@@ -417,7 +402,7 @@ def _tasks_from(
     polygons = communities.geometry.values
     layers = {name: getattr(project, name) for name in _LINE_LAYERS}
     layers = {name: None if frame is None else frame.to_crs(STORAGE_CRS) for name, frame in layers.items()}
-    touching = {name: _touching(frame, polygons) for name, frame in layers.items()}
+    touching = {name: rows_touching(frame, polygons) for name, frame in layers.items()}
     service_centres = project.service_centres if centres else None
     tasks = []
     for i, row in communities.iterrows():

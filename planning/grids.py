@@ -713,17 +713,79 @@ def make_grids(
     GridResult
     """
     rules = rules or get_preset()
-    communities = communities.copy()
+    communities = _in_storage_crs(communities).copy()
     communities["community_id"] = communities["community_id"].astype(str)
     if community_ids is not None:
         wanted = {str(c) for c in community_ids}
         communities = communities[communities["community_id"].isin(wanted)]
-    buildings = buildings.copy()
+    communities = communities.reset_index(drop=True)
+    buildings = _in_storage_crs(buildings).copy()
     if "building_id" not in buildings:
         buildings["building_id"] = [f"B{i + 1:06d}" for i in range(len(buildings))]
+    # Each community is gridded on its own rows: its buildings and the lines touching it
+    # (so a batch over communities, planning.batch, gives the very same grids).
+    owner = buildings_by_community(buildings, communities)
+    by_owner = pd.Series(np.arange(len(buildings))).groupby(owner).indices
+    polygons = communities.geometry.values
+    lines = {
+        name: None if frame is None else _in_storage_crs(frame)
+        for name, frame in {"roads": roads, "waterways": waterways, "barriers": barriers, "compounds": compounds}.items()
+    }
+    touching = {name: rows_touching(frame, polygons) for name, frame in lines.items()}
+    grid_frames, member_rows, patch_frames, divided_rows, walks = [], [], [], [], []
+    for i in np.argsort(communities["community_id"].to_numpy(), kind="stable"):
+        rows = np.sort(by_owner.get(i, np.zeros(0, dtype=np.int64)))
+        parts = {
+            name: None if frame is None or touching[name] is None else frame.iloc[touching[name][i]]
+            for name, frame in lines.items()
+        }
+        done = _grid_one_community(
+            buildings.iloc[rows], communities.iloc[[i]], **parts, rules=rules, lang=lang, n_jobs=n_jobs,
+            previous=previous,
+        )
+        if done is None:
+            continue
+        grids, members, patches, divided, walk = done
+        grid_frames.append(grids)
+        member_rows.append(members)
+        patch_frames.append(patches)
+        divided_rows.extend(divided)
+        if walk is not None:
+            walks.append(walk)
+        if progress is not None:
+            progress(str(communities["community_id"].iloc[i]))
+    crs = STORAGE_CRS
+    grids = gpd.GeoDataFrame(pd.concat(grid_frames, ignore_index=True), crs=crs) if grid_frames else _empty_grids(crs)
+    members = pd.concat(member_rows, ignore_index=True) if member_rows else pd.DataFrame()
+    patches = gpd.GeoDataFrame(pd.concat(patch_frames, ignore_index=True), crs=crs) if patch_frames else _empty_grids(crs)
+    return GridResult(
+        grids=grids,
+        grid_members=members,
+        patches=patches,
+        divided_buildings=pd.DataFrame(divided_rows, columns=["building_id", "parts", "how"]),
+        crosswalk=pd.concat(walks, ignore_index=True) if walks else pd.DataFrame(),
+    )
+
+
+def _grid_one_community(
+    buildings: gpd.GeoDataFrame,
+    community: gpd.GeoDataFrame,
+    *,
+    roads: gpd.GeoDataFrame | None,
+    waterways: gpd.GeoDataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+    compounds: gpd.GeoDataFrame | None,
+    rules: RuleSet,
+    lang: str,
+    n_jobs: int,
+    previous: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame, list[dict[str, object]], pd.DataFrame | None] | None:
+    """Territories and grids of one community from its own rows (None: nothing to tile)."""
+    if buildings.empty:
+        return None
     cells = territories(
         buildings,
-        communities=communities,
+        communities=community,
         roads=roads,
         waterways=waterways,
         barriers=barriers,
@@ -734,7 +796,8 @@ def make_grids(
     buildings_m = buildings.to_crs(crs)
     compound_of = _compound_lookup(cells, compounds, crs)
     low, high = rules.grid_min_households, rules.grid_max_households
-    grid_frames, member_rows, patch_frames, divided_rows, walks = [], [], [], [], []
+    divided_rows: list[dict[str, object]] = []
+    walks: list[pd.DataFrame] = []
     # plain per-building records: pandas row access is slow in this loop
     records = buildings_m.drop(columns=buildings_m.geometry.name).to_dict("index")
 
@@ -742,6 +805,7 @@ def make_grids(
         value = record.get(name)
         return int(value) if value is not None and pd.notna(value) else None
 
+    out = None
     for community_id, community_cells in cells.groupby("community_id", sort=True):
         atoms: list[_Atom] = []
         for idx, geometry, label, block in zip(
@@ -807,21 +871,61 @@ def make_grids(
                 walks.append(walk)
         patches = _patches(grids, rules=rules, neighbours=grid_nb)
         grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
-        grid_frames.append(grids)
-        member_rows.append(members)
-        patch_frames.append(patches["patches"])
-        if progress is not None:
-            progress(str(community_id))
-    grids = gpd.GeoDataFrame(pd.concat(grid_frames, ignore_index=True), crs=crs) if grid_frames else _empty_grids(crs)
-    members = pd.concat(member_rows, ignore_index=True) if member_rows else pd.DataFrame()
-    patches = gpd.GeoDataFrame(pd.concat(patch_frames, ignore_index=True), crs=crs) if patch_frames else _empty_grids(crs)
-    return GridResult(
-        grids=grids.to_crs(STORAGE_CRS),
-        grid_members=members,
-        patches=patches.to_crs(STORAGE_CRS),
-        divided_buildings=pd.DataFrame(divided_rows, columns=["building_id", "parts", "how"]),
-        crosswalk=pd.concat(walks, ignore_index=True) if walks else pd.DataFrame(),
-    )
+        out = (
+            grids.to_crs(STORAGE_CRS),
+            members,
+            patches["patches"].to_crs(STORAGE_CRS),
+            divided_rows,
+            walks[0] if walks else None,
+        )
+    return out
+
+
+def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        return frame.set_crs(STORAGE_CRS)
+    return frame if frame.crs == STORAGE_CRS else frame.to_crs(STORAGE_CRS)
+
+
+def buildings_by_community(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> np.ndarray:
+    """Position of the community holding each building (-1: none), as the engines assign them.
+
+    By the building's representative point; a point on a shared edge goes to the first
+    community touching it; a building whose point is in none goes to the community its
+    footprint overlaps most.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> c = gpd.GeoDataFrame({"community_id": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    >>> b = gpd.GeoDataFrame(geometry=[box(0.1, 0.1, 0.2, 0.2), box(1.5, 0.5, 1.6, 0.6), box(5, 5, 6, 6)])
+    >>> buildings_by_community(b, c).tolist()
+    [0, 1, -1]
+    """
+    points = buildings.geometry.representative_point()
+    out = np.full(len(buildings), -1, dtype=np.int64)
+    idx_point, idx_area = communities.sindex.query(points.values, predicate="intersects")
+    order = np.lexsort((idx_area, idx_point))
+    idx_point, idx_area = idx_point[order], idx_area[order]
+    first = np.r_[True, idx_point[1:] != idx_point[:-1]] if len(idx_point) else np.zeros(0, bool)
+    out[idx_point[first]] = idx_area[first]
+    for i in np.flatnonzero(out < 0):
+        overlaps = shapely.area(shapely.intersection(buildings.geometry.values[i], communities.geometry.values))
+        if len(overlaps) and overlaps.max() > 0:
+            out[i] = int(np.argmax(overlaps))
+    return out
+
+
+def rows_touching(frame: gpd.GeoDataFrame | None, polygons: np.ndarray) -> list[np.ndarray] | None:
+    """For each polygon, the positions (in order) of ``frame``'s rows that touch it."""
+    if frame is None or frame.empty:
+        return None
+    idx_poly, idx_row = frame.sindex.query(polygons, predicate="intersects")
+    order = np.lexsort((idx_row, idx_poly))
+    idx_poly, idx_row = idx_poly[order], idx_row[order]
+    bounds = np.searchsorted(idx_poly, np.arange(len(polygons) + 1))
+    return [idx_row[bounds[i] : bounds[i + 1]] for i in range(len(polygons))]
 
 
 def _empty_grids(crs: object) -> gpd.GeoDataFrame:

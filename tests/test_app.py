@@ -367,3 +367,28 @@ def test_base_map_tiles_and_local_leaflet():
     amap = base_map(bounds, basemap=Basemap(kind="amap"))
     osm = base_map(bounds, basemap=Basemap(kind="osm"))
     assert amap.location[1] - osm.location[1] == pytest.approx(0.0061, abs=0.0005)
+
+
+def test_a_sessions_temporary_folders_go_when_the_session_does(monkeypatch):
+    """Uploads and the session's plan store live in folders deleted with the session."""
+    import gc
+
+    def script():
+        import streamlit as st
+
+        from ui import state
+
+        st.session_state["seen"] = str(state.session_dir("w_test_dir", prefix="gridplan-test-"))
+        state.upload_dir()
+
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_function(script, default_timeout=120).run()
+    _ok(at)
+    folder = Path(at.session_state["seen"])
+    assert folder.is_dir() and folder.name.startswith("gridplan-test-")
+    (folder / "upload.gpkg").write_bytes(b"x")
+    at.run()  # a rerun keeps the same folder and what is in it
+    assert Path(at.session_state["seen"]) == folder and (folder / "upload.gpkg").exists()
+    del at
+    gc.collect()
+    assert not folder.exists()

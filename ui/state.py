@@ -262,13 +262,23 @@ def source_label() -> str:
     return Path(src.path).name or src.path
 
 
+def session_dir(key: str, *, prefix: str) -> Path:
+    """A temporary folder owned by this session, deleted when the session ends.
+
+    The folder is a :class:`tempfile.TemporaryDirectory` kept in the session's state:
+    when Streamlit drops a closed session, the object is collected and its finalizer
+    removes the folder (and at the latest when the server stops).
+    """
+    held = st.session_state.get(key)
+    if not isinstance(held, tempfile.TemporaryDirectory) or not Path(held.name).is_dir():
+        held = tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)
+        st.session_state[key] = held
+    return Path(held.name)
+
+
 def upload_dir() -> Path:
     """This session's own temporary folder for uploaded files."""
-    path = st.session_state.get(_UPLOAD_DIR)
-    if path is None or not Path(path).is_dir():
-        path = tempfile.mkdtemp(prefix="gridplan-upload-")
-        st.session_state[_UPLOAD_DIR] = path
-    return Path(path)
+    return session_dir(_UPLOAD_DIR, prefix="gridplan-upload-")
 
 
 def clear_uploads(keep: Path | None = None) -> None:
@@ -469,12 +479,7 @@ def plan_store() -> PlanStore | PostGISPlanStore:
         from gis.store import open_store
 
         return open_store(url, plan_id=str(st.session_state.get("plan_id", "app")))
-    path = st.session_state.get(_STORE_PATH)
-    if path is None or not Path(path).parent.is_dir():
-        folder = Path(tempfile.mkdtemp(prefix="gridplan-plan-"))
-        path = str(folder / "proposals.gpkg")
-        st.session_state[_STORE_PATH] = path
-    return PlanStore(path)
+    return PlanStore(session_dir(_STORE_PATH, prefix="gridplan-plan-") / "proposals.gpkg")
 
 
 def proposals() -> list[Proposal]:
