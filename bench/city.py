@@ -168,7 +168,7 @@ def _compare(reference: Path, other: Path) -> dict[str, Any]:
     differing: list[str] = []
     if same_codes:
         rows = a[columns].astype(str).ne(b[columns].astype(str)).any(axis=1).to_numpy()
-        rows |= ~shapely.equals(a.geometry.values, b.geometry.values)
+        rows = rows | ~shapely.equals(a.geometry.values, b.geometry.values)
         differing = sorted(set(a.loc[rows, "community_id"].astype(str)))
     return {
         "same_codes": same_codes,

@@ -6,9 +6,30 @@
 ``thresholds``    ok / small / may_split / must_split, with cited reasons
 ``households``    households from data, rosters or a stated estimate
 ``communities``   buildings → communities; ``load`` a project ready to plan
+``territory``     building territories bounded by roads, rivers, walls, compounds
+``partition``     the shared core: connected, balanced groups of weighted atoms
+``grids``         30–50 household grids, towers by unit and floor, patches, codes
+``split``         ranked splits of oversized communities, lineage, bootstrapping
+``manual``        a boundary drawn by hand, snapped to blocks and compounds
+``compare``       service ratios before and after
+``batch``         a whole city, community by community (joblib, dask), resumable
 ================  ============================================================
 """
 
 from planning import communities, households, rules, staffing, thresholds
 
-__all__ = ["communities", "households", "rules", "staffing", "thresholds"]
+__all__ = [
+    "batch", "communities", "compare", "grids", "households", "manual", "partition", "rules",
+    "split", "staffing", "territory", "thresholds",
+]
+
+_LAZY = {"batch", "compare", "grids", "manual", "partition", "split", "territory"}
+
+
+def __getattr__(name: str) -> object:
+    # the engines pull in momepy and friends: imported on first use
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"planning.{name}")
+    raise AttributeError(name)
