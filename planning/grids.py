@@ -281,7 +281,7 @@ def _grid_community(
         if len(refined) == len(used):
             break
         current = (refined, *_grid_pass(refined, rules=rules, lang=lang))
-        if _quality(current[0], current[1], rules) < _quality(best[0], best[1], rules):
+        if _quality(current[0], current[1], current[4], rules) < _quality(best[0], best[1], best[4], rules):
             best = current
     return best
 
@@ -360,9 +360,13 @@ def _crossing_count(atoms: list[_Atom], labels: np.ndarray) -> int:
     return sum(len(z) > 1 for z in zones.values())
 
 
-def _quality(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> tuple[int, int]:
-    """What a pass is judged by: grids out of the band first, then grids crossing a zone edge."""
-    return _out_count(atoms, labels, rules), _crossing_count(atoms, labels)
+def _quality(
+    atoms: list[_Atom], labels: np.ndarray, nb: list[set[int]], rules: RuleSet
+) -> tuple[int, int, int]:
+    """What a pass is judged by: grids in pieces first, then grids out of the band, then
+    grids crossing a zone edge (fewer is better)."""
+    pieces = sum(len(components(np.flatnonzero(labels == g), nb)) > 1 for g in np.unique(labels))
+    return pieces, _out_count(atoms, labels, rules), _crossing_count(atoms, labels)
 
 
 def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
@@ -472,7 +476,10 @@ def _grid_pass(
         local_nb = [{local[b] for b in nb_full[a] if b in local} for a in members]
         lab = partition(work[members], x[members], y[members], local_nb, low=low, high=high, target=target)
         sums = np.bincount(lab, weights=work[members])
-        return bool(((sums >= low) & (sums <= high)).all()), lab
+        in_band = bool(((sums >= low) & (sums <= high)).all())
+        return in_band and all(
+            is_connected(np.flatnonzero(lab == g).tolist(), local_nb) for g in range(len(sums))
+        ), lab
 
     results: dict[str, np.ndarray] = {}
     pending = sorted(zones, key=lambda z: work[zones[z]].sum())
@@ -519,6 +526,7 @@ def _grid_pass(
             zone_label[next_label] = z
             next_label += 1
     labels = _improve(labels, work, x, y, nb_full, low=low, high=high, target=target)
+    labels = _absorb_small(labels, work, nb_full, zone_of, low=low, high=high, target=target)
     sums = pd.Series(work).groupby(labels).sum()
     for g, total in sums.items():
         if g < 0 or low <= total <= high:
@@ -536,7 +544,11 @@ def _grid_pass(
                 N_("an isolated area of {n} households with no neighbour it may join; "
                 "it cannot be divided into {low}–{high} household grids")
             ).format(n=int(work[zone_members].sum()), low=low, high=high)
-        elif total < low and (joined := _best_join(members, labels, work, nb_full, total)) is not None:
+        elif (
+            total < low
+            and (joined := _best_join(members, labels, work, nb_full, total)) is not None
+            and joined > high
+        ):
             reasons[int(g)] = tr(
                 N_("only {n} households here, and joining the smallest neighbouring grid would make "
                    "{joined}, more than {high}")
@@ -565,6 +577,42 @@ def _grid_pass(
                 next_label += 1
             break
     return labels, reasons, failed, nb
+
+
+def _absorb_small(
+    labels: np.ndarray,
+    work: np.ndarray,
+    nb: list[set[int]],
+    zone_of: np.ndarray,
+    *,
+    low: float,
+    high: float,
+    target: float,
+) -> np.ndarray:
+    """Join each grid under the band to a touching grid it fits into (two touching
+    connected grids make a connected one): one of its own zone first, then the one that
+    lands nearest the target."""
+    labels = labels.copy()
+    for _ in range(len(labels)):
+        sums = pd.Series(work).groupby(labels).sum()
+        small = [int(g) for g, s in sums.items() if g >= 0 and 0 < s < low]
+        merged = False
+        for g in small:
+            members = np.flatnonzero(labels == g)
+            zones = set(zone_of[members])
+            options = []
+            for t in {int(labels[b]) for a in members for b in nb[a]} - {g, -1}:
+                total = float(sums[g] + sums[t])
+                if total <= high:
+                    other_zone = not zones & set(zone_of[labels == t])
+                    options.append((other_zone, abs(total - target), t))
+            if options:
+                labels[members] = min(options)[2]
+                merged = True
+                break
+        if not merged:
+            break
+    return labels
 
 
 def _best_join(
