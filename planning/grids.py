@@ -372,71 +372,57 @@ def _quality(
 def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
     """Divide the buildings of ``zones`` one step further.
 
-    A whole building by unit (or a one-unit building into two floor bands); a floor band
-    of one stairwell (a tower's part) into two bands of its floors.
+    A whole building by unit (or a one-unit building into two floor bands); a part of a
+    tower (units × floor band) by unit, or a one-unit band by halving its floor range.
+    Each piece gets its share of the households and of the territory.
     """
     out: list[_Atom] = []
     for atom in atoms:
-        whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
-        whole = whole and atom.floor_from in (None, 1) and (atom.floor_to is None or atom.floor_to == atom.floors)
-        divisible = atom.units >= 2 or (atom.floors >= 2 and atom.households >= 2)
-        if str(atom.zone) in zones and atom.households > 0 and divisible and whole:
-            angle = _long_axis(atom.geometry)
-            if atom.units >= 2:
-                parts = [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)]
-                weights = [1.0] * atom.units
-                pieces = split_equal_area(atom.geometry, weights, angle=angle)
-            else:
-                bands = _floor_ranges(atom.floors, 2)
-                parts = [(1, 1, lo, hi) for lo, hi in bands]
-                weights = [float(hi - lo + 1) for lo, hi in bands]
-                pieces = split_equal_area(atom.geometry, weights, angle=angle + 90)
-            counts = _apportion(atom.households, weights)
-            for (u0, u1, f0, f1), piece, count in zip(parts, pieces, counts, strict=True):
-                share = count / atom.households
-                out.append(
-                    _Atom(
-                        piece, count, atom.building, u0, u1, f0, f1,
-                        atom.special * share, atom.residents * share, atom.zone, atom.block, 1, atom.floors,
-                    )
-                )
-        elif (
-            str(atom.zone) in zones
-            and atom.households >= 2
-            and atom.unit_from is not None
-            and atom.unit_to is not None
-            and atom.floor_from is not None
-            and atom.floor_to is not None
-            and (atom.unit_to > atom.unit_from or atom.floor_to > atom.floor_from)
-        ):
-            # a part of a tower (units × floor band): by unit, or a one-unit band by halving
-            # its floor range
-            angle = _long_axis(atom.geometry)
-            if atom.unit_to > atom.unit_from:
-                parts = [(u, u, atom.floor_from, atom.floor_to) for u in range(atom.unit_from, atom.unit_to + 1)]
-                weights = [1.0] * len(parts)
-                pieces = split_equal_area(atom.geometry, weights, angle=angle)
-            else:
-                edges = _floor_ranges(atom.floor_to - atom.floor_from + 1, 2)
-                parts = [
-                    (atom.unit_from, atom.unit_to, atom.floor_from + lo - 1, atom.floor_from + hi - 1)
-                    for lo, hi in edges
-                ]
-                weights = [float(f1 - f0 + 1) for _u0, _u1, f0, f1 in parts]
-                pieces = split_equal_area(atom.geometry, weights, angle=angle + 90)
-            counts = _apportion(atom.households, weights)
-            for (u0, u1, f0, f1), piece, count in zip(parts, pieces, counts, strict=True):
-                share = count / atom.households
-                out.append(
-                    _Atom(
-                        piece, count, atom.building, u0, u1, f0, f1,
-                        atom.special * share, atom.residents * share, atom.zone, atom.block,
-                        atom.units, atom.floors,
-                    )
-                )
-        else:
+        cut = _next_cut(atom) if str(atom.zone) in zones and atom.households > 0 else None
+        if cut is None:
             out.append(atom)
+            continue
+        parts, weights, across, units = cut
+        angle = _long_axis(atom.geometry) + (90 if across else 0)
+        pieces = split_equal_area(atom.geometry, weights, angle=angle)
+        counts = _apportion(atom.households, weights)
+        for (u0, u1, f0, f1), piece, count in zip(parts, pieces, counts, strict=True):
+            share = count / atom.households
+            out.append(
+                _Atom(
+                    piece, count, atom.building, u0, u1, f0, f1,
+                    atom.special * share, atom.residents * share, atom.zone, atom.block,
+                    units, atom.floors,
+                )
+            )
     return out
+
+
+def _next_cut(atom: _Atom) -> tuple[list[tuple[int, int, int, int]], list[float], bool, int] | None:
+    """How :func:`_refine` divides an atom, or None: the (unit, floor) ranges of the
+    pieces, their weights, whether the cut runs across the long axis (floors), and the
+    ``units`` the pieces keep (1 for pieces of a whole building)."""
+    whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
+    whole = whole and atom.floor_from in (None, 1) and (atom.floor_to is None or atom.floor_to == atom.floors)
+    if whole:
+        if atom.units >= 2:
+            return [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)], [1.0] * atom.units, False, 1
+        if atom.floors >= 2 and atom.households >= 2:
+            bands = _floor_ranges(atom.floors, 2)
+            return [(1, 1, lo, hi) for lo, hi in bands], [float(hi - lo + 1) for lo, hi in bands], True, 1
+        return None
+    if (
+        atom.households < 2
+        or None in (atom.unit_from, atom.unit_to, atom.floor_from, atom.floor_to)
+    ):
+        return None
+    u0, u1, f0, f1 = atom.unit_from, atom.unit_to, atom.floor_from, atom.floor_to
+    if u1 > u0:
+        return [(u, u, f0, f1) for u in range(u0, u1 + 1)], [1.0] * (u1 - u0 + 1), False, atom.units
+    if f1 > f0:
+        bands = [(f0 + lo - 1, f0 + hi - 1) for lo, hi in _floor_ranges(f1 - f0 + 1, 2)]
+        return [(u0, u1, lo, hi) for lo, hi in bands], [float(hi - lo + 1) for lo, hi in bands], True, atom.units
+    return None
 
 
 def _grid_pass(
