@@ -79,17 +79,14 @@ from gis.store import (
     _PLANS_COLUMNS,
     _REVIEW_COLUMNS,
     AUDIT_COLUMNS,
-    RESERVED_LAYERS,
     PlanStore,
     PlanStoreError,
-    _audit_frame,
-    _check_action,
     _check_base,
-    _check_status,
+    _check_kind,
     _now,
-    _prepare,
+    _quote,
     _restore,
-    rules_json,
+    _StoreCommon,
 )
 
 __all__ = ["PlanDatabaseError", "PostGISPlanStore", "database_url"]
@@ -134,10 +131,6 @@ def database_url(url: str) -> sa.URL:
     return parsed.set(drivername=driver)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _pg_type(series: pd.Series) -> str:
     """Return the PostgreSQL column type for a prepared layer column."""
     if pd.api.types.is_bool_dtype(series):
@@ -170,7 +163,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(cause).__name__
 
 
-class PostGISPlanStore:
+class PostGISPlanStore(_StoreCommon):
     """One plan in a PostGIS database: append-only versions, review and audit trails.
 
     Parameters
@@ -233,12 +226,6 @@ class PostGISPlanStore:
         self._plan_id = plan_id if plan_id is not None else self._only_plan()
 
     # -- context ------------------------------------------------------------------------
-    def __enter__(self) -> PostGISPlanStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         shown = self.url.render_as_string(hide_password=True)
         return f"PostGISPlanStore({shown!r}, plan_id={self.plan_id!r})"
@@ -256,6 +243,10 @@ class PostGISPlanStore:
     def label(self) -> str:
         """How messages name this store: the database and the plan."""
         return f"{self.url.database}/{self.plan_id}"
+
+    @property
+    def _file(self) -> str:
+        return self.plan_id
 
     # -- connections --------------------------------------------------------------------
     @contextlib.contextmanager
@@ -421,7 +412,7 @@ class PostGISPlanStore:
         with self._connect() as con:
             have = self._columns(con, name)
         if have is not None:
-            self._check_kind(name, have, spatial=spatial)
+            _check_kind(name, spatial_table="geom" in have, spatial=spatial)
         if not changes(have):
             return
         table = self._table(name)
@@ -451,7 +442,7 @@ class PostGISPlanStore:
                         )
                     )
                 return
-            self._check_kind(name, have, spatial=spatial)
+            _check_kind(name, spatial_table="geom" in have, spatial=spatial)
             lower = {c.lower(): c for c in have}
             for column, kind in wanted.items():
                 existing = lower.get(column.lower())
@@ -468,23 +459,6 @@ class PostGISPlanStore:
                             f"USING {_quote(existing)}::{to}"
                         )
                     )
-
-    @staticmethod
-    def _check_kind(name: str, have: Mapping[str, str], *, spatial: bool) -> None:
-        spatial_table = "geom" in have
-        if spatial_table == spatial:
-            return
-        if spatial_table:
-            msg = N_(
-                "Layer {layer} was saved with shapes before and now comes as a table. "
-                "Save it under another name."
-            )
-        else:
-            msg = N_(
-                "Layer {layer} was saved as a table before and now comes with shapes. "
-                "Save it under another name."
-            )
-        raise PlanStoreError(msg, layer=name)
 
     def _insert(
         self,
@@ -542,55 +516,25 @@ class PostGISPlanStore:
                 rows = fresh.execute(sql, {"p": self.plan_id}).fetchall()
         return [dict(zip(_PLANS_COLUMNS, row, strict=True)) for row in rows]
 
-    def _row(self, version: int | None) -> dict[str, Any]:
-        rows = self._plans_rows()
-        if not rows:
-            msg = N_("The plan {file} has no saved version yet. Save the plan first.")
-            raise PlanStoreError(msg, file=self.plan_id)
-        if version is None:
-            return rows[-1]
-        for row in rows:
-            if int(row["version"]) == int(version):
-                return row
-        msg = N_("The plan {file} has no version {version}. Its versions are: {versions}.")
-        raise PlanStoreError(
-            msg,
-            file=self.plan_id,
-            version=version,
-            versions=", ".join(str(r["version"]) for r in rows),
-        )
-
-    # -- public API ---------------------------------------------------------------------
-    def save(
+    # -- I/O behind the public API (see gis.store._StoreCommon) -------------------------
+    def _save(
         self,
         layers: Mapping[str, pd.DataFrame],
         *,
         author: str,
-        status: str = "draft",
-        note: str = "",
-        rules: Any = None,
+        status: str,
+        note: str,
+        rules: Any,
         base_version: int | None = None,
     ) -> int:
         """Save ``layers`` as a new version in one transaction; return its number.
 
-        Parameters and errors are those of :meth:`gis.store.PlanStore.save`: with
-        ``base_version`` the save is refused (:class:`gis.store.PlanConflictError`)
-        when someone saved a newer version since; the check and the append are made in
-        the same transaction, under the plan's advisory lock.
+        The ``base_version`` check and the append are made in the same transaction,
+        under the plan's advisory lock.
         """
-        _check_status(status)
-        if not str(author).strip():
-            msg = N_("Say who saves the plan: author cannot be empty.")
-            raise PlanStoreError(msg)
-        prepared = {
-            name: _prepare(name, frame)
-            for name, frame in layers.items()
-            if name not in RESERVED_LAYERS
-        }
-        if not prepared:
-            msg = N_("There is nothing to save: pass at least one layer (e.g. grids).")
-            raise PlanStoreError(msg)
-        rules_text = rules_json(rules)
+        prepared, rules_text = self._checked_layers(
+            layers, author=author, status=status, rules=rules
+        )
         for name, (frame, entry) in prepared.items():
             self._ensure_table(name, frame, entry)
         manifest = {name: entry for name, (_frame, entry) in prepared.items()}
@@ -651,17 +595,6 @@ class PostGISPlanStore:
             },
         )
 
-    def versions(self) -> pd.DataFrame:
-        """Return one row per committed version (as :meth:`gis.store.PlanStore.versions`)."""
-        columns = [*_PLANS_COLUMNS[:-1], "n_grids"]
-        rows = []
-        for row in self._plans_rows():
-            layers = json.loads(row.pop("layers") or "{}")
-            row["n_grids"] = int(layers.get("grids", {}).get("rows", 0))
-            row["version"] = int(row["version"])
-            rows.append(row)
-        return pd.DataFrame(rows, columns=columns)
-
     def latest_version(self) -> int | None:
         """Return the highest committed version, or ``None`` for a plan not saved yet."""
         with self._connect() as con:
@@ -671,32 +604,11 @@ class PostGISPlanStore:
             ).scalar()
         return None if top is None else int(top)
 
-    def info(self, version: int | None = None) -> dict[str, Any]:
-        """Return the ``plans`` row of ``version`` (latest by default), rules decoded."""
-        row = dict(self._row(version))
-        row["version"] = int(row["version"])
-        row["rules"] = json.loads(row["rules"] or "{}")
-        row["layers"] = json.loads(row["layers"] or "{}")
-        return row
-
-    def load(self, version: int | None = None) -> dict[str, pd.DataFrame]:
-        """Return the layers of ``version`` (the latest by default), plus its ``plans`` row.
-
-        Each layer is checked against the row count committed with it.
-
-        Raises
-        ------
-        PlanStoreError
-            If there is no such version, or a layer does not hold the rows it was saved
-            with (the table was changed outside gridplan).
-        """
-        row = self._row(version)
-        v = int(row["version"])
-        manifest: dict[str, Any] = json.loads(row["layers"] or "{}")
+    def _read_layers(self, version: int, manifest: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         with self._connect() as con:
             for name, entry in manifest.items():
-                params = {"p": self.plan_id, "v": v}
+                params = {"p": self.plan_id, "v": version}
                 lower = {c.lower(): c for c in self._columns(con, name) or {}}
                 fields = ", ".join(  # the saved names (the table's may differ in case)
                     [
@@ -734,40 +646,27 @@ class PostGISPlanStore:
                     raise PlanStoreError(
                         msg,
                         layer=name,
-                        version=v,
+                        version=version,
                         plan_id=self.plan_id,
                         actual=len(frame),
                         saved=entry["rows"],
                     )
                 frame = frame.drop(columns="fid")
                 out[name] = _restore(_bools(frame, entry), entry)
-        plans_row = {k: row[k] for k in _PLANS_COLUMNS if k != "layers"}
-        plans_row["version"] = v
-        out["plans"] = pd.DataFrame([plans_row])
         return out
 
-    def set_status(self, version: int, status: str, *, author: str, comment: str = "") -> None:
-        """Record a review: set ``version``'s status and append it to the ``reviews`` trail.
-
-        Raises
-        ------
-        PlanStoreError
-            On an unknown status or version.
-        """
-        _check_status(status)
-        self._row(version)  # exists
+    def _write_status(self, version: int, status: str, author: str, comment: str) -> None:
         with self._connect(write=True) as con:
             con.execute(
                 sa.text(
                     f"UPDATE {self._table('plans')} SET status = :s "
                     "WHERE plan_id = :p AND version = :v"
                 ),
-                {"s": status, "p": self.plan_id, "v": int(version)},
+                {"s": status, "p": self.plan_id, "v": version},
             )
-            self._review(con, int(version), status, str(author), _now(), str(comment))
+            self._review(con, version, status, author, _now(), comment)
 
-    def reviews(self) -> pd.DataFrame:
-        """Return the review trail: ``version``, ``status``, ``author``, ``at``, ``comment``."""
+    def _review_rows(self) -> list[tuple[Any, ...]]:
         with self._connect() as con:
             rows = con.execute(
                 sa.text(
@@ -776,22 +675,15 @@ class PostGISPlanStore:
                 ),
                 {"p": self.plan_id},
             ).fetchall()
-        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(_REVIEW_COLUMNS))
-        frame["version"] = frame["version"].astype("int64")
+        return [tuple(r) for r in rows]
+
+    def reviews(self) -> pd.DataFrame:
+        """Return the review trail (see :meth:`gis.store.PlanStore.reviews`), versions int64."""
+        frame = super().reviews()
+        frame["version"] = frame["version"].astype("int64")  # also when the trail is empty
         return frame
 
-    def record(
-        self,
-        action: str,
-        *,
-        user: str,
-        role: str = "",
-        allowed: bool = True,
-        target: str = "",
-        detail: str = "",
-    ) -> None:
-        """Append one entry to the plan's audit trail (see :meth:`gis.store.PlanStore.record`)."""
-        _check_action(action, user)
+    def _write_audit(self, entry: dict[str, Any]) -> None:
         with self._connect(write=True) as con:
             con.execute(
                 sa.text(
@@ -799,20 +691,10 @@ class PostGISPlanStore:
                     f"({', '.join(_quote(c) for c in AUDIT_COLUMNS)}) VALUES "
                     "(:plan_id, :at, :user, :role, :action, :target, :allowed, :detail)"
                 ),
-                {
-                    "plan_id": self.plan_id,
-                    "at": _now(),
-                    "user": str(user),
-                    "role": str(role),
-                    "action": str(action),
-                    "target": str(target),
-                    "allowed": bool(allowed),
-                    "detail": str(detail),
-                },
+                entry,
             )
 
-    def audit(self) -> pd.DataFrame:
-        """Return the plan's audit trail, oldest first (columns ``AUDIT_COLUMNS``)."""
+    def _audit_rows(self) -> list[tuple[Any, ...]]:
         with self._connect() as con:
             rows = con.execute(
                 sa.text(
@@ -821,7 +703,7 @@ class PostGISPlanStore:
                 ),
                 {"p": self.plan_id},
             ).fetchall()
-        return _audit_frame([tuple(r) for r in rows])
+        return [tuple(r) for r in rows]
 
     def handover_copy(self, out: str | Path) -> Path:
         """Write the plan as one clean GeoPackage plan store to hand on.

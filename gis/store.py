@@ -64,10 +64,10 @@ import re
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import filelock
 import geopandas as gpd
@@ -165,6 +165,23 @@ def _check_base(
         at=(latest or {}).get("created_at", ""),
         base=int(base_version),
     )
+
+
+def _check_kind(name: str, *, spatial_table: bool, spatial: bool) -> None:
+    """Refuse layer ``name`` with shapes when its table has none, or the other way round."""
+    if spatial_table == spatial:
+        return
+    if spatial_table:
+        msg = N_(
+            "Layer {layer} was saved with shapes before and now comes as a table. "
+            "Save it under another name."
+        )
+    else:
+        msg = N_(
+            "Layer {layer} was saved as a table before and now comes with shapes. "
+            "Save it under another name."
+        )
+    raise PlanStoreError(msg, layer=name)
 
 
 def _check_action(action: str, user: str) -> None:
@@ -464,9 +481,301 @@ def is_plan_store(path: str | Path) -> bool:
 
 
 # --------------------------------------------------------------------------------------
+# what both stores share
+# --------------------------------------------------------------------------------------
+class _StoreCommon:
+    """The public API of a plan store, with what does not depend on where plans are kept.
+
+    :class:`PlanStore` (a GeoPackage) and :class:`gis.pgstore.PostGISPlanStore` (a
+    PostGIS database) share the checks, the choice of a version, the frames built from
+    rows and the docstrings kept here; each supplies only its I/O, the hooks declared
+    first below.
+    """
+
+    # -- I/O each store supplies ---------------------------------------------------------
+    @property
+    def plan_id(self) -> str:
+        """The plan's id."""
+        raise NotImplementedError
+
+    @property
+    def _file(self) -> str:
+        """How messages name the plan (``{file}``)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the store holds."""
+        raise NotImplementedError
+
+    def _plans_rows(self) -> list[dict[str, Any]]:
+        """Return the plan's committed ``plans`` rows, oldest first (none before a save)."""
+        raise NotImplementedError
+
+    _save: Callable[..., int]
+    """Write a new version from the arguments of :meth:`save`; return its number."""
+
+    def _read_layers(self, version: int, manifest: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+        """Return the layers of committed ``version``, each checked against its row count."""
+        raise NotImplementedError
+
+    def _write_status(self, version: int, status: str, author: str, comment: str) -> None:
+        """Set ``version``'s status and append the review to the trail, together."""
+        raise NotImplementedError
+
+    def _review_rows(self) -> list[tuple[Any, ...]]:
+        """Return the review trail's rows (columns ``_REVIEW_COLUMNS``), oldest first."""
+        raise NotImplementedError
+
+    def _write_audit(self, entry: dict[str, Any]) -> None:
+        """Append one checked audit entry (keyed by :data:`AUDIT_COLUMNS`)."""
+        raise NotImplementedError
+
+    def _audit_rows(self) -> list[tuple[Any, ...]]:
+        """Return the audit trail's rows (columns :data:`AUDIT_COLUMNS`), oldest first."""
+        raise NotImplementedError
+
+    # -- shared -------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _row(self, version: int | None) -> dict[str, Any]:
+        """Return the committed ``plans`` row of ``version`` (the latest for ``None``)."""
+        rows = self._plans_rows()
+        if not rows:
+            msg = N_("The plan {file} has no saved version yet. Save the plan first.")
+            raise PlanStoreError(msg, file=self._file)
+        if version is None:
+            return rows[-1]
+        for row in rows:
+            if int(row["version"]) == int(version):
+                return row
+        msg = N_("The plan {file} has no version {version}. Its versions are: {versions}.")
+        raise PlanStoreError(
+            msg,
+            file=self._file,
+            version=version,
+            versions=", ".join(str(r["version"]) for r in rows),
+        )
+
+    @staticmethod
+    def _checked_layers(
+        layers: Mapping[str, pd.DataFrame], *, author: str, status: str, rules: Any
+    ) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, Any]]], str]:
+        """Check a save's arguments; return ``{layer: (frame, manifest entry)}`` and the rules.
+
+        Layers named in :data:`RESERVED_LAYERS` are skipped.
+        """
+        _check_status(status)
+        if not str(author).strip():
+            msg = N_("Say who saves the plan: author cannot be empty.")
+            raise PlanStoreError(msg)
+        prepared = {
+            name: _prepare(name, frame)
+            for name, frame in layers.items()
+            if name not in RESERVED_LAYERS
+        }
+        if not prepared:
+            msg = N_("There is nothing to save: pass at least one layer (e.g. grids).")
+            raise PlanStoreError(msg)
+        return prepared, rules_json(rules)
+
+    # -- public API ---------------------------------------------------------------------
+    def save(
+        self,
+        layers: Mapping[str, pd.DataFrame],
+        *,
+        author: str,
+        status: str = "draft",
+        note: str = "",
+        rules: Any = None,
+        base_version: int | None = None,
+    ) -> int:
+        """Save ``layers`` as a new version; return its number (1, 2, …).
+
+        Parameters
+        ----------
+        layers
+            ``{name: GeoDataFrame or DataFrame}``, e.g. ``grids``, ``grid_members``,
+            ``proposals``, ``lineage``, ``patches``; other layers (``communities``,
+            ``buildings``…) may be kept with the plan too. ``plans`` and ``reviews`` are
+            skipped (the store writes them).
+        author
+            Who saves it.
+        status
+            One of :data:`PLAN_STATUSES`.
+        note
+            What changed, in the planner's words.
+        rules
+            The rule set the plan was made with (:func:`rules_json`).
+        base_version
+            The version the planner's work started from (``0`` for an empty plan). When
+            given, the save is refused if someone else has saved a newer version since;
+            the check and the append happen under the same lock (a database store: in
+            one transaction, under the plan's advisory lock), so of two sessions that
+            started from the same version exactly one saves. ``None`` saves regardless.
+
+        Returns
+        -------
+        int
+            The new version.
+
+        Raises
+        ------
+        PlanConflictError
+            When ``base_version`` is given and is no longer the latest version.
+        PlanStoreError
+            On an unknown status or layer name, or when another session holds the store
+            for longer than ``timeout``.
+        FieldError
+            When a layer uses a reserved column name.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> store = PlanStore(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", plan_id="p1")
+        >>> lineage = {"lineage": pd.DataFrame({"building_id": ["B1"]})}
+        >>> store.save(lineage, author="王芳", base_version=0)
+        1
+        >>> store.save(lineage, author="李强", base_version=1)
+        2
+        >>> try:
+        ...     store.save(lineage, author="王芳", base_version=1)
+        ... except PlanConflictError as err:
+        ...     print(err.params["latest"], err.params["author"])
+        2 李强
+        """
+        return self._save(
+            layers,
+            author=author,
+            status=status,
+            note=note,
+            rules=rules,
+            base_version=base_version,
+        )
+
+    def versions(self) -> pd.DataFrame:
+        """Return one row per committed version.
+
+        Columns: ``plan_id``, ``version``, ``status``, ``author``, ``created_at``,
+        ``note``, ``rules`` (JSON) and ``n_grids``.
+        """
+        columns = [*_PLANS_COLUMNS[:-1], "n_grids"]
+        rows = []
+        for row in self._plans_rows():
+            layers = json.loads(row.pop("layers") or "{}")
+            row["n_grids"] = int(layers.get("grids", {}).get("rows", 0))
+            row["version"] = int(row["version"])
+            rows.append(row)
+        return pd.DataFrame(rows, columns=columns)
+
+    def info(self, version: int | None = None) -> dict[str, Any]:
+        """Return the ``plans`` row of ``version`` (latest by default), rules decoded."""
+        row = dict(self._row(version))
+        row["version"] = int(row["version"])
+        row["rules"] = json.loads(row["rules"] or "{}")
+        row["layers"] = json.loads(row["layers"] or "{}")
+        return row
+
+    def load(self, version: int | None = None) -> dict[str, pd.DataFrame]:
+        """Return the layers of ``version`` (the latest by default), plus its ``plans`` row.
+
+        Rows of versions that were never committed are never read. Each layer is checked
+        against the row count committed with it.
+
+        Raises
+        ------
+        PlanStoreError
+            If there is no such version, or a layer does not hold the rows it was saved
+            with (the file or the table was changed by other software).
+        """
+        row = self._row(version)
+        v = int(row["version"])
+        out = self._read_layers(v, json.loads(row["layers"] or "{}"))
+        plans_row = {k: row[k] for k in _PLANS_COLUMNS if k != "layers"}
+        plans_row["version"] = v
+        out["plans"] = pd.DataFrame([plans_row])
+        return out
+
+    def set_status(self, version: int, status: str, *, author: str, comment: str = "") -> None:
+        """Record a review: set ``version``'s status and append it to the ``reviews`` trail.
+
+        The version's layers never change; only its ``status`` follows the latest review.
+
+        Raises
+        ------
+        PlanStoreError
+            On an unknown status or version.
+        """
+        _check_status(status)
+        self._row(version)  # exists
+        self._write_status(int(version), status, str(author), str(comment))
+
+    def reviews(self) -> pd.DataFrame:
+        """Return the review trail: ``version``, ``status``, ``author``, ``at``, ``comment``."""
+        return pd.DataFrame(self._review_rows(), columns=list(_REVIEW_COLUMNS))
+
+    def record(
+        self,
+        action: str,
+        *,
+        user: str,
+        role: str = "",
+        allowed: bool = True,
+        target: str = "",
+        detail: str = "",
+    ) -> None:
+        """Append one entry to the plan's audit trail (who did or tried what, when).
+
+        Parameters
+        ----------
+        action
+            What was done or tried, e.g. ``"sign_in"``, ``"save"``, ``"set_status"``.
+        user
+            Who did it.
+        role
+            The user's role at the time, e.g. ``"planner"``, ``"reviewer"``.
+        allowed
+            ``False`` for a refused attempt (kept, so refusals can be reviewed too).
+        target
+            What it was done to, e.g. ``"version 3"``.
+        detail
+            Anything else worth keeping, in plain words.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = PlanStore(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", plan_id="p1")
+        >>> store.record("set_status", user="李强", role="planner", allowed=False,
+        ...              target="version 1", detail="reviewers only")
+        >>> store.audit()[["user", "action", "allowed"]].to_dict("records")
+        [{'user': '李强', 'action': 'set_status', 'allowed': False}]
+        """
+        _check_action(action, user)
+        self._write_audit(
+            {
+                "plan_id": self.plan_id,
+                "at": _now(),
+                "user": str(user),
+                "role": str(role),
+                "action": str(action),
+                "target": str(target),
+                "allowed": bool(allowed),
+                "detail": str(detail),
+            }
+        )
+
+    def audit(self) -> pd.DataFrame:
+        """Return the audit trail, oldest first (columns :data:`AUDIT_COLUMNS`)."""
+        return _audit_frame(self._audit_rows())
+
+
+# --------------------------------------------------------------------------------------
 # the store
 # --------------------------------------------------------------------------------------
-class PlanStore:
+class PlanStore(_StoreCommon):
     """One plan's GeoPackage: append-only versions, a review trail, one writer at a time.
 
     Parameters
@@ -518,12 +827,6 @@ class PlanStore:
                 raise PlanStoreError(msg, file=self.path.name, stored=stored, plan_id=plan_id)
 
     # -- context ------------------------------------------------------------------------
-    def __enter__(self) -> PlanStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"PlanStore({str(self.path)!r})"
 
@@ -541,6 +844,10 @@ class PlanStore:
         ):
             self._set_journal("DELETE")
         self._wal = False
+
+    @property
+    def _file(self) -> str:
+        return self.path.name
 
     @property
     def plan_id(self) -> str:
@@ -675,19 +982,9 @@ class PlanStore:
             tables = _tables(con)
             exists = name in tables
             if exists:
-                spatial_table = tables[name] == "features"
-                if spatial_table != entry["geometry"]:
-                    if spatial_table:
-                        msg = N_(
-                            "Layer {layer} was saved with shapes before and now comes as a table. "
-                            "Save it under another name."
-                        )
-                    else:
-                        msg = N_(
-                            "Layer {layer} was saved as a table before and now comes with shapes. "
-                            "Save it under another name."
-                        )
-                    raise PlanStoreError(msg, layer=name)
+                _check_kind(
+                    name, spatial_table=tables[name] == "features", spatial=entry["geometry"]
+                )
                 have = {c.lower() for c in _columns(con, name)}
                 for column in keyed.columns:
                     if entry["geometry"] and column == keyed.active_geometry_name:
@@ -726,110 +1023,22 @@ class PlanStore:
             finally:
                 con.close()
 
-    def _plans_rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    def _read(self, query: Callable[[sqlite3.Connection], list[Any]]) -> list[Any]:
+        """Return what ``query`` reads on its own connection (nothing before the file exists)."""
+        if not self.path.exists():
+            return []
         con = _connect(self.path)
         try:
-            rows = con.execute(
-                f"SELECT {', '.join(_PLANS_COLUMNS)} FROM plans {where} ORDER BY version", params
-            ).fetchall()
+            return query(con)
         finally:
             con.close()
+
+    def _plans_rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(_PLANS_COLUMNS)} FROM plans {where} ORDER BY version"
+        rows = self._read(lambda con: con.execute(sql, params).fetchall())
         return [dict(zip(_PLANS_COLUMNS, row, strict=True)) for row in rows]
 
-    def _row(self, version: int | None) -> dict[str, Any]:
-        if not self.path.exists():
-            msg = N_("The plan {file} has no saved version yet. Save the plan first.")
-            raise PlanStoreError(msg, file=self.path.name)
-        rows = self._plans_rows()
-        if not rows:
-            msg = N_("The plan {file} has no saved version yet. Save the plan first.")
-            raise PlanStoreError(msg, file=self.path.name)
-        if version is None:
-            return rows[-1]
-        for row in rows:
-            if int(row["version"]) == int(version):
-                return row
-        msg = N_("The plan {file} has no version {version}. Its versions are: {versions}.")
-        raise PlanStoreError(
-            msg,
-            file=self.path.name,
-            version=version,
-            versions=", ".join(str(r["version"]) for r in rows),
-        )
-
-    # -- public API ---------------------------------------------------------------------
-    def save(
-        self,
-        layers: Mapping[str, pd.DataFrame],
-        *,
-        author: str,
-        status: str = "draft",
-        note: str = "",
-        rules: Any = None,
-        base_version: int | None = None,
-    ) -> int:
-        """Save ``layers`` as a new version; return its number (1, 2, …).
-
-        Parameters
-        ----------
-        layers
-            ``{name: GeoDataFrame or DataFrame}``, e.g. ``grids``, ``grid_members``,
-            ``proposals``, ``lineage``, ``patches``; other layers (``communities``,
-            ``buildings``…) may be kept with the plan too. ``plans`` and ``reviews`` are
-            skipped (the store writes them).
-        author
-            Who saves it.
-        status
-            One of :data:`PLAN_STATUSES`.
-        note
-            What changed, in the planner's words.
-        rules
-            The rule set the plan was made with (:func:`rules_json`).
-        base_version
-            The version the planner's work started from (``0`` for an empty plan). When
-            given, the save is refused if someone else has saved a newer version since;
-            the check and the append happen under the same lock, so of two sessions that
-            started from the same version exactly one saves. ``None`` saves regardless.
-
-        Returns
-        -------
-        int
-            The new version.
-
-        Raises
-        ------
-        PlanConflictError
-            When ``base_version`` is given and is no longer the latest version.
-        PlanStoreError
-            On an unknown status or layer name, or when another session holds the store
-            for longer than ``timeout``.
-        FieldError
-            When a layer uses a reserved column name.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib, pandas as pd
-        >>> store = PlanStore(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", plan_id="p1")
-        >>> lineage = {"lineage": pd.DataFrame({"building_id": ["B1"]})}
-        >>> store.save(lineage, author="王芳", base_version=0)
-        1
-        >>> store.save(lineage, author="李强", base_version=1)
-        2
-        >>> try:
-        ...     store.save(lineage, author="王芳", base_version=1)
-        ... except PlanConflictError as err:
-        ...     print(err.params["latest"], err.params["author"])
-        2 李强
-        """
-        return self._save(
-            layers,
-            author=author,
-            status=status,
-            note=note,
-            rules=rules,
-            base_version=base_version,
-        )
-
+    # -- I/O behind the public API (see _StoreCommon) -----------------------------------
     def _save(
         self,
         layers: Mapping[str, pd.DataFrame],
@@ -842,19 +1051,9 @@ class PlanStore:
         created_at: str | None = None,
         base_version: int | None = None,
     ) -> int:
-        _check_status(status)
-        if not str(author).strip():
-            msg = N_("Say who saves the plan: author cannot be empty.")
-            raise PlanStoreError(msg)
-        prepared = {
-            name: _prepare(name, frame)
-            for name, frame in layers.items()
-            if name not in RESERVED_LAYERS
-        }
-        if not prepared:
-            msg = N_("There is nothing to save: pass at least one layer (e.g. grids).")
-            raise PlanStoreError(msg)
-        rules_text = rules_json(rules)
+        prepared, rules_text = self._checked_layers(
+            layers, author=author, status=status, rules=rules
+        )
         with self._locked():
             if not self.path.exists():
                 self._create()
@@ -915,23 +1114,6 @@ class PlanStore:
                 con.close()
         return version
 
-    def versions(self) -> pd.DataFrame:
-        """Return one row per committed version.
-
-        Columns: ``plan_id``, ``version``, ``status``, ``author``, ``created_at``,
-        ``note``, ``rules`` (JSON) and ``n_grids``.
-        """
-        columns = [*_PLANS_COLUMNS[:-1], "n_grids"]
-        if not self.path.exists():
-            return pd.DataFrame(columns=columns)
-        rows = []
-        for row in self._plans_rows():
-            layers = json.loads(row.pop("layers") or "{}")
-            row["n_grids"] = int(layers.get("grids", {}).get("rows", 0))
-            row["version"] = int(row["version"])
-            rows.append(row)
-        return pd.DataFrame(rows, columns=columns)
-
     def latest_version(self) -> int | None:
         """Return the highest committed version, or ``None`` for an empty store."""
         if not self.path.exists():
@@ -939,32 +1121,10 @@ class PlanStore:
         rows = self._plans_rows()
         return int(rows[-1]["version"]) if rows else None
 
-    def info(self, version: int | None = None) -> dict[str, Any]:
-        """Return the ``plans`` row of ``version`` (latest by default), rules decoded."""
-        row = dict(self._row(version))
-        row["version"] = int(row["version"])
-        row["rules"] = json.loads(row["rules"] or "{}")
-        row["layers"] = json.loads(row["layers"] or "{}")
-        return row
-
-    def load(self, version: int | None = None) -> dict[str, pd.DataFrame]:
-        """Return the layers of ``version`` (the latest by default), plus its ``plans`` row.
-
-        Rows of versions that were never committed are never read. Each layer is checked
-        against the row count committed with it.
-
-        Raises
-        ------
-        PlanStoreError
-            If there is no such version, or a layer does not hold the rows it was saved
-            with (the file was changed by other software).
-        """
-        row = self._row(version)
-        v = int(row["version"])
-        manifest: dict[str, Any] = json.loads(row["layers"] or "{}")
+    def _read_layers(self, version: int, manifest: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         for name, entry in manifest.items():
-            where = f"version = {v}"
+            where = f"version = {version}"
             try:
                 if entry.get("geometry"):
                     frame: pd.DataFrame = pyogrio.read_dataframe(self.path, layer=name, where=where)
@@ -975,7 +1135,7 @@ class PlanStore:
             except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
                 msg = N_("Layer {layer} of version {version} in {file} cannot be read ({error}).")
                 raise PlanStoreError(
-                    msg, layer=name, version=v, file=self.path.name, error=str(exc)
+                    msg, layer=name, version=version, file=self.path.name, error=str(exc)
                 ) from None
             if len(frame) != int(entry.get("rows", len(frame))):
                 msg = N_(
@@ -986,38 +1146,24 @@ class PlanStore:
                 raise PlanStoreError(
                     msg,
                     layer=name,
-                    version=v,
+                    version=version,
                     file=self.path.name,
                     actual=len(frame),
                     saved=entry["rows"],
                 )
             out[name] = _restore(frame, entry)
-        plans_row = {k: row[k] for k in _PLANS_COLUMNS if k != "layers"}
-        plans_row["version"] = v
-        out["plans"] = pd.DataFrame([plans_row])
         return out
 
-    def set_status(self, version: int, status: str, *, author: str, comment: str = "") -> None:
-        """Record a review: set ``version``'s status and append it to the ``reviews`` trail.
-
-        The version's layers never change; only its ``status`` follows the latest review.
-
-        Raises
-        ------
-        PlanStoreError
-            On an unknown status or version.
-        """
-        _check_status(status)
-        self._row(version)  # exists
+    def _write_status(self, version: int, status: str, author: str, comment: str) -> None:
         with self._locked():
             self._open_wal()
             con = _connect(self.path)
             try:
                 con.execute("BEGIN IMMEDIATE")
-                con.execute("UPDATE plans SET status = ? WHERE version = ?", (status, int(version)))
+                con.execute("UPDATE plans SET status = ? WHERE version = ?", (status, version))
                 con.execute(
                     f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (self.plan_id, int(version), status, str(author), _now(), str(comment)),
+                    (self.plan_id, version, status, author, _now(), comment),
                 )
                 con.execute("COMMIT")
             except BaseException:
@@ -1027,66 +1173,12 @@ class PlanStore:
             finally:
                 con.close()
 
-    def reviews(self) -> pd.DataFrame:
-        """Return the review trail: ``version``, ``status``, ``author``, ``at``, ``comment``."""
-        if not self.path.exists():
-            return pd.DataFrame(columns=list(_REVIEW_COLUMNS))
-        con = _connect(self.path)
-        try:
-            rows = con.execute(
-                f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM reviews ORDER BY fid"
-            ).fetchall()
-        finally:
-            con.close()
-        return pd.DataFrame(rows, columns=list(_REVIEW_COLUMNS))
+    def _review_rows(self) -> list[tuple[Any, ...]]:
+        sql = f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM reviews ORDER BY fid"
+        return self._read(lambda con: con.execute(sql).fetchall())
 
-    def record(
-        self,
-        action: str,
-        *,
-        user: str,
-        role: str = "",
-        allowed: bool = True,
-        target: str = "",
-        detail: str = "",
-    ) -> None:
-        """Append one entry to the plan's audit trail (who did or tried what, when).
-
-        Parameters
-        ----------
-        action
-            What was done or tried, e.g. ``"sign_in"``, ``"save"``, ``"set_status"``.
-        user
-            Who did it.
-        role
-            The user's role at the time, e.g. ``"planner"``, ``"reviewer"``.
-        allowed
-            ``False`` for a refused attempt (kept, so refusals can be reviewed too).
-        target
-            What it was done to, e.g. ``"version 3"``.
-        detail
-            Anything else worth keeping, in plain words.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> store = PlanStore(pathlib.Path(tempfile.mkdtemp()) / "plan.gpkg", plan_id="p1")
-        >>> store.record("set_status", user="李强", role="planner", allowed=False,
-        ...              target="version 1", detail="reviewers only")
-        >>> store.audit()[["user", "action", "allowed"]].to_dict("records")
-        [{'user': '李强', 'action': 'set_status', 'allowed': False}]
-        """
-        _check_action(action, user)
-        row = (
-            self.plan_id,
-            _now(),
-            str(user),
-            str(role),
-            str(action),
-            str(target),
-            1 if allowed else 0,
-            str(detail),
-        )
+    def _write_audit(self, entry: dict[str, Any]) -> None:
+        row = tuple(int(entry[c]) if c == "allowed" else entry[c] for c in AUDIT_COLUMNS)
         with self._locked():
             if not self.path.exists():
                 self._create()
@@ -1107,19 +1199,12 @@ class PlanStore:
             finally:
                 con.close()
 
-    def audit(self) -> pd.DataFrame:
-        """Return the audit trail, oldest first (columns :data:`AUDIT_COLUMNS`)."""
-        if not self.path.exists():
-            return _audit_frame([])
-        con = _connect(self.path)
-        try:
-            if "audit" not in _tables(con):
-                return _audit_frame([])
-            columns = ", ".join(_quote(c) for c in AUDIT_COLUMNS)
-            rows = con.execute(f"SELECT {columns} FROM audit ORDER BY fid").fetchall()
-        finally:
-            con.close()
-        return _audit_frame(rows)
+    def _audit_rows(self) -> list[tuple[Any, ...]]:
+        columns = ", ".join(_quote(c) for c in AUDIT_COLUMNS)
+        sql = f"SELECT {columns} FROM audit ORDER BY fid"
+        return self._read(
+            lambda con: con.execute(sql).fetchall() if "audit" in _tables(con) else []
+        )
 
     def handover_copy(self, out: str | Path) -> Path:
         """Write a clean single-file copy of the store (see :func:`handover_copy`)."""
