@@ -882,7 +882,7 @@ def _grid_one_community(
         atoms, labels, reasons, failed, atom_nb = _grid_community(atoms, rules=rules, lang=lang)
         _move_floors(atoms, labels, reasons, low=low, high=high)
         grids, members, code_of = _assemble_grids(
-            atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, lang=lang
+            atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, nb=atom_nb, lang=lang
         )
         # grids touch where their atoms do (no polygon overlay of the grids needed)
         index_of = {code: i for i, code in enumerate(grids["grid_code"])}
@@ -989,6 +989,7 @@ def _assemble_grids(
     rules: RuleSet,
     *,
     failed: set[str],
+    nb: list[set[int]],
     lang: str,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[int, str]]:
     low, high = rules.grid_min_households, rules.grid_max_households
@@ -1026,7 +1027,7 @@ def _assemble_grids(
     depth = math.sqrt(max(grids.area.mean(), 1.0))
     grids["grid_code"] = _codes(grids, community_id, depth)
     code_of = dict(zip(grids["label"], grids["grid_code"], strict=True))
-    crossing = _crossings(atoms, labels, failed, rules=rules, lang=lang)
+    crossing = _crossings(atoms, labels, failed, nb, rules=rules, lang=lang)
     grids["crossed_zones"] = [crossing.get(g, ("", ""))[0] for g in grids["label"]]
     grids["crossing_reason"] = [crossing.get(g, ("", ""))[1] for g in grids["label"]]
     building_ids = buildings_m["building_id"].astype(str)
@@ -1063,6 +1064,7 @@ def _crossings(
     atoms: list[_Atom],
     labels: np.ndarray,
     failed: set[str],
+    nb: list[set[int]],
     *,
     rules: RuleSet,
     lang: str,
@@ -1070,34 +1072,48 @@ def _crossings(
     """For each grid holding households of more than one zone: the zones, and why it crosses.
 
     A grid crosses a compound edge only where a zone cannot be divided into grids of its
-    own: it has fewer households than a grid's minimum, or its buildings cannot be grouped
-    into ``grid_min``–``grid_max`` household grids inside it.
+    own: it (or the part of it a road, river or wall cuts off) has fewer households than a
+    grid's minimum, or its buildings cannot be grouped into ``grid_min``–``grid_max``
+    household grids inside it.
     """
     tr = translator(lang).gettext
     low, high = rules.grid_min_households, rules.grid_max_households
-    size: dict[str, float] = {}
-    zones_of: dict[int, dict[str, None]] = {}
-    for a, g in zip(atoms, labels, strict=True):
-        if a.households > 0:
-            zone = str(a.zone)
-            size[zone] = size.get(zone, 0.0) + a.households
-            zones_of.setdefault(int(g), {})[zone] = None
+    zone_of = np.array([str(a.zone) for a in atoms], dtype=object)
+    households = np.array([a.households for a in atoms], dtype=float)
+    size = pd.Series(households).groupby(zone_of).sum().to_dict()
+    # the connected pieces of each zone (a road through a compound makes two)
+    piece_of = np.full(len(atoms), -1)
+    piece_size: list[float] = []
+    for z in pd.unique(zone_of):
+        for comp in components(np.flatnonzero(zone_of == z), nb):
+            piece_of[comp] = len(piece_size)
+            piece_size.append(float(households[comp].sum()))
+    zones_of: dict[int, dict[str, set[int]]] = {}
+    for i, g in enumerate(labels):
+        if households[i] > 0:
+            zones_of.setdefault(int(g), {}).setdefault(zone_of[i], set()).add(int(piece_of[i]))
     out: dict[int, tuple[str, str]] = {}
     for g, zones in zones_of.items():
         if len(zones) <= 1:
             continue
-        small = [z for z in zones if size[z] < low]
+        held = {z: sum(piece_size[p] for p in pieces) for z, pieces in zones.items()}
+        small = [z for z in zones if held[z] < low]
         stuck = [z for z in zones if z in failed and z not in small] or [z for z in zones if z not in small]
         parts = [
             tr(N_("{zone} has {n} households, fewer than a grid's minimum of {low}")).format(
                 zone=_zone_name(z, tr), n=int(size[z]), low=low
             )
+            if held[z] >= size[z]
+            else tr(
+                N_("the part of {zone} that a road, river or wall cuts off has {n} households, "
+                   "fewer than a grid's minimum of {low}")
+            ).format(zone=_zone_name(z, tr), n=int(held[z]), low=low)
             for z in small
         ]
         if not small:
             parts += [
-                tr(N_("the buildings of {zone} ({n} households) cannot be grouped into {low}–{high} "
-                      "household grids inside it")).format(zone=_zone_name(z, tr), n=int(size[z]), low=low, high=high)
+                tr(N_("{zone} ({n} households) cannot be grouped into {low}–{high} household grids "
+                      "on its own")).format(zone=_zone_name(z, tr), n=int(size[z]), low=low, high=high)
                 for z in stuck[:1]
             ]
         names = ", ".join(z.split(":", 1)[-1] for z in zones)
