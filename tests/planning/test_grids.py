@@ -250,7 +250,6 @@ def _lattice_neighbours(rows, cols):
     nb = []
     for r in range(rows):
         for c in range(cols):
-            i = r * cols + c
             nb.append({(r + dr) * cols + c + dc for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))
                        if 0 <= r + dr < rows and 0 <= c + dc < cols})
     return nb
@@ -303,5 +302,5 @@ def test_generated_districts_tile_and_sum(seed, households):
     assert int(r.grids["households"].sum()) == int(layers["buildings"]["households"].sum())
     assert (shapely.get_num_geometries(r.grids.geometry.values) == 1).all()
     _assert_tiles(r.grids, layers["communities"])
-    for patch_id, members in r.grids.groupby("patch_id"):
+    for _patch_id, members in r.grids.groupby("patch_id"):
         assert members["community_id"].nunique() == 1
