@@ -368,13 +368,29 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _empty_audit() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            column: pd.Series([], dtype=bool if column == "allowed" else object)
-            for column in AUDIT_COLUMNS
-        }
-    )
+def _empty_frame(columns: tuple[str, ...], **dtypes: Any) -> pd.DataFrame:
+    """An empty table with ``columns`` (text unless ``dtypes`` says otherwise)."""
+    return pd.DataFrame({column: pd.Series([], dtype=dtypes.get(column, object)) for column in columns})
+
+
+@contextlib.contextmanager
+def _transaction(path: Path) -> Iterator[sqlite3.Connection]:
+    """One ``BEGIN IMMEDIATE`` transaction on ``path``: committed at the end of the block,
+    rolled back on any error."""
+    con = _connect(path)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+_INSERT_REVIEW = f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 def _audit_frame(rows: list[Any]) -> pd.DataFrame:
@@ -913,28 +929,8 @@ class PlanStore(_StoreCommon):
         tmp = Path(name)
         tmp.unlink()
         try:
-            plans = pd.DataFrame(
-                {
-                    "plan_id": pd.Series([], dtype=object),
-                    "version": pd.Series([], dtype="int64"),
-                    "status": pd.Series([], dtype=object),
-                    "author": pd.Series([], dtype=object),
-                    "created_at": pd.Series([], dtype=object),
-                    "note": pd.Series([], dtype=object),
-                    "rules": pd.Series([], dtype=object),
-                    "layers": pd.Series([], dtype=object),
-                }
-            )
-            reviews = pd.DataFrame(
-                {
-                    "plan_id": pd.Series([], dtype=object),
-                    "version": pd.Series([], dtype="int64"),
-                    "status": pd.Series([], dtype=object),
-                    "author": pd.Series([], dtype=object),
-                    "at": pd.Series([], dtype=object),
-                    "comment": pd.Series([], dtype=object),
-                }
-            )
+            plans = _empty_frame(_PLANS_COLUMNS, version="int64")
+            reviews = _empty_frame(_REVIEW_COLUMNS, version="int64")
             pyogrio.write_dataframe(plans, tmp, layer="plans", driver="GPKG")
             pyogrio.write_dataframe(reviews, tmp, layer="reviews", driver="GPKG")
             con = _connect(tmp)
@@ -1085,9 +1081,7 @@ class PlanStore(_StoreCommon):
                 self._append(name, frame, entry, version=version)
             manifest = {name: entry for name, (_frame, entry) in prepared.items()}
             created = created_at or _now()
-            con = _connect(self.path)
-            try:
-                con.execute("BEGIN IMMEDIATE")
+            with _transaction(self.path) as con:  # the version exists once this commits
                 con.execute(
                     f"INSERT INTO plans ({', '.join(_PLANS_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -1101,17 +1095,7 @@ class PlanStore(_StoreCommon):
                         json.dumps(manifest, ensure_ascii=False),
                     ),
                 )
-                con.execute(
-                    f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (self.plan_id, version, status, str(author), created, str(note)),
-                )
-                con.execute("COMMIT")  # the version exists from here on
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+                con.execute(_INSERT_REVIEW, (self.plan_id, version, status, str(author), created, str(note)))
         return version
 
     def latest_version(self) -> int | None:
@@ -1157,21 +1141,9 @@ class PlanStore(_StoreCommon):
     def _write_status(self, version: int, status: str, author: str, comment: str) -> None:
         with self._locked():
             self._open_wal()
-            con = _connect(self.path)
-            try:
-                con.execute("BEGIN IMMEDIATE")
+            with _transaction(self.path) as con:
                 con.execute("UPDATE plans SET status = ? WHERE version = ?", (status, version))
-                con.execute(
-                    f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (self.plan_id, version, status, author, _now(), comment),
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+                con.execute(_INSERT_REVIEW, (self.plan_id, version, status, author, _now(), comment))
 
     def _review_rows(self) -> list[tuple[Any, ...]]:
         sql = f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM reviews ORDER BY fid"
@@ -1189,7 +1161,9 @@ class PlanStore(_StoreCommon):
             finally:
                 con.close()
             if not has_audit:  # made by the first entry
-                pyogrio.write_dataframe(_empty_audit(), self.path, layer="audit", driver="GPKG")
+                pyogrio.write_dataframe(
+                    _empty_frame(AUDIT_COLUMNS, allowed=bool), self.path, layer="audit", driver="GPKG"
+                )
             con = _connect(self.path)
             try:
                 columns = ", ".join(_quote(c) for c in AUDIT_COLUMNS)
