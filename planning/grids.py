@@ -532,7 +532,7 @@ def _grid_pass(
             ).format(n=int(work[zone_members].sum()), low=low, high=high)
         elif (
             total < low
-            and (joined := _best_join(members, labels, work, nb_full, total)) is not None
+            and (joined := _best_join(members, labels, sums, nb_full, total)) is not None
             and joined > high
         ):
             reasons[int(g)] = tr(
@@ -587,7 +587,7 @@ def _absorb_small(
             members = np.flatnonzero(labels == g)
             zones = set(zone_of[members])
             options = []
-            for t in {int(labels[b]) for a in members for b in nb[a]} - {g, -1}:
+            for t in _touching_grids(members, labels, nb):
                 total = float(sums[g] + sums[t])
                 if total <= high:
                     other_zone = not zones & set(zone_of[labels == t])
@@ -602,13 +602,19 @@ def _absorb_small(
 
 
 def _best_join(
-    members: np.ndarray, labels: np.ndarray, work: np.ndarray, nb: list[set[int]], total: float
+    members: np.ndarray, labels: np.ndarray, sums: pd.Series, nb: list[set[int]], total: float
 ) -> float | None:
-    """Households of the smallest grid ``members`` could join, once joined (None: none touch)."""
-    sums = pd.Series(work).groupby(labels).sum()
-    own = labels[members[0]]
-    touching = {int(labels[b]) for a in members for b in nb[a]} - {int(own), -1}
-    return min((total + float(sums[t]) for t in touching), default=None)
+    """Households of the smallest grid ``members`` could join, once joined (None: none touch).
+
+    ``sums`` holds each grid's households (or workload) by label.
+    """
+    return min((total + float(sums[t]) for t in _touching_grids(members, labels, nb)), default=None)
+
+
+def _touching_grids(members: np.ndarray, labels: np.ndarray, nb: list[set[int]]) -> set[int]:
+    """The grids (labels) touching the grid made of ``members``, other than its own."""
+    own = int(labels[members[0]])
+    return {int(labels[b]) for a in members for b in nb[a]} - {own, -1}
 
 
 def _improve(
@@ -640,7 +646,7 @@ def _improve(
             members = np.flatnonzero(labels == g)
             if not len(members) or low <= work[members].sum() <= high:
                 continue
-            around = {int(labels[b]) for a in members for b in nb[a]} - {g, -1}
+            around = _touching_grids(members, labels, nb)
             for ring in (around, around | {int(labels[c]) for h in around for a in np.flatnonzero(labels == h) for c in nb[a]} - {-1}):
                 groups = sorted(ring | {g})
                 region = np.flatnonzero(np.isin(labels, groups))
@@ -826,12 +832,15 @@ def _grid_one_community(
         compounds=compounds,
         n_jobs=n_jobs,
     )
+    if cells.empty:
+        return None
+    community_id = str(community["community_id"].iloc[0])
     crs = cells.crs
     buildings_m = buildings.to_crs(crs)
     compound_of = _compound_lookup(cells, compounds, crs)
     low, high = rules.grid_min_households, rules.grid_max_households
     divided_rows: list[dict[str, object]] = []
-    walks: list[pd.DataFrame] = []
+    walk: pd.DataFrame | None = None
     # plain per-building records: pandas row access is slow in this loop
     records = buildings_m.drop(columns=buildings_m.geometry.name).to_dict("index")
 
@@ -839,80 +848,70 @@ def _grid_one_community(
         value = record.get(name)
         return int(value) if value is not None and pd.notna(value) else None
 
-    out = None
-    for community_id, community_cells in cells.groupby("community_id", sort=True):
-        atoms: list[_Atom] = []
-        for idx, geometry, label, block in zip(
-            community_cells.index,
-            community_cells.geometry.values,
-            community_cells["building"],
-            community_cells["block"].astype(int),
-            strict=True,
-        ):
-            zone = compound_of[idx] if compound_of[idx] is not None else f"block{block}"
-            record = records.get(label) if label is not None and not pd.isna(label) else None
-            h = int(record["households"]) if record is not None else 0
-            if h <= 0:
-                atoms.append(_Atom(geometry, 0, label, zone=zone, block=int(block)))
-                continue
-            if h > high:
-                row = buildings_m.loc[label]
-                pieces, how = _divide_building(row, geometry, row.geometry, low=low, high=high)
-                divided_rows.append({"building_id": row["building_id"], "parts": len(pieces), "how": how})
-            else:
-                floors, units = number(record, "floors"), number(record, "units")
-                pieces = [
-                    _Atom(
-                        geometry,
-                        h,
-                        label,
-                        1 if units else None,
-                        units,
-                        1 if floors else None,
-                        floors,
-                        float(record.get("special_service_households", 0) or 0),
-                        float(record.get("residents", 0) or 0),
-                        units=units or _estimate_units(h, floors or 1),
-                        floors=floors or 1,
-                    )
-                ]
-            for piece in pieces:
-                piece.zone, piece.block = zone, int(block)
-            atoms.extend(pieces)
-        atoms, labels, reasons, failed, atom_nb = _grid_community(atoms, rules=rules, lang=lang)
-        _move_floors(atoms, labels, reasons, low=low, high=high)
-        grids, members, code_of = _assemble_grids(
-            atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, nb=atom_nb, lang=lang
-        )
-        # grids touch where their atoms do (no polygon overlay of the grids needed)
-        index_of = {code: i for i, code in enumerate(grids["grid_code"])}
-        grid_of_atom = [index_of[code_of[int(g)]] for g in labels]
-        grid_nb: list[set[int]] = [set() for _ in range(len(grids))]
-        for a, others in enumerate(atom_nb):
-            for b in others:
-                ga, gb = grid_of_atom[a], grid_of_atom[b]
-                if ga != gb:
-                    grid_nb[ga].add(gb)
-                    grid_nb[gb].add(ga)
-        if previous is not None:
-            before = previous.to_crs(crs)
-            before = before[before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]]
-            if len(before):
-                codes, walk = stable_codes(grids, before)
-                renamed = dict(zip(grids["grid_code"], codes, strict=True))
-                grids["grid_code"] = codes
-                members["grid_code"] = members["grid_code"].map(renamed)
-                walks.append(walk)
-        patches = _patches(grids, rules=rules, neighbours=grid_nb)
-        grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
-        out = (
-            grids.to_crs(STORAGE_CRS),
-            members,
-            patches["patches"].to_crs(STORAGE_CRS),
-            divided_rows,
-            walks[0] if walks else None,
-        )
-    return out
+    atoms: list[_Atom] = []
+    for idx, geometry, label, block in zip(
+        cells.index,
+        cells.geometry.values,
+        cells["building"],
+        cells["block"].astype(int),
+        strict=True,
+    ):
+        zone = compound_of[idx] if compound_of[idx] is not None else f"block{block}"
+        record = records.get(label) if label is not None and not pd.isna(label) else None
+        h = int(record["households"]) if record is not None else 0
+        if h <= 0:
+            atoms.append(_Atom(geometry, 0, label, zone=zone, block=int(block)))
+            continue
+        if h > high:
+            row = buildings_m.loc[label]
+            pieces, how = _divide_building(row, geometry, row.geometry, low=low, high=high)
+            divided_rows.append({"building_id": row["building_id"], "parts": len(pieces), "how": how})
+        else:
+            floors, units = number(record, "floors"), number(record, "units")
+            pieces = [
+                _Atom(
+                    geometry,
+                    h,
+                    label,
+                    1 if units else None,
+                    units,
+                    1 if floors else None,
+                    floors,
+                    float(record.get("special_service_households", 0) or 0),
+                    float(record.get("residents", 0) or 0),
+                    units=units or _estimate_units(h, floors or 1),
+                    floors=floors or 1,
+                )
+            ]
+        for piece in pieces:
+            piece.zone, piece.block = zone, int(block)
+        atoms.extend(pieces)
+    atoms, labels, reasons, failed, atom_nb = _grid_community(atoms, rules=rules, lang=lang)
+    _move_floors(atoms, labels, reasons, low=low, high=high)
+    grids, members, code_of = _assemble_grids(
+        atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, nb=atom_nb, lang=lang
+    )
+    # grids touch where their atoms do (no polygon overlay of the grids needed)
+    index_of = {code: i for i, code in enumerate(grids["grid_code"])}
+    grid_of_atom = [index_of[code_of[int(g)]] for g in labels]
+    grid_nb: list[set[int]] = [set() for _ in range(len(grids))]
+    for a, others in enumerate(atom_nb):
+        for b in others:
+            ga, gb = grid_of_atom[a], grid_of_atom[b]
+            if ga != gb:
+                grid_nb[ga].add(gb)
+                grid_nb[gb].add(ga)
+    if previous is not None:
+        before = previous.to_crs(crs)
+        before = before[before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]]
+        if len(before):
+            codes, walk = stable_codes(grids, before)
+            renamed = dict(zip(grids["grid_code"], codes, strict=True))
+            grids["grid_code"] = codes
+            members["grid_code"] = members["grid_code"].map(renamed)
+    patches = _patches(grids, rules=rules, neighbours=grid_nb)
+    grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
+    return grids.to_crs(STORAGE_CRS), members, patches["patches"].to_crs(STORAGE_CRS), divided_rows, walk
 
 
 def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
