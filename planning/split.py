@@ -315,6 +315,30 @@ def _balance(
     return labels
 
 
+def _edge_lengths(
+    labels: np.ndarray, edges: dict[tuple[int, int], tuple[float, float]], k: int
+) -> tuple[np.ndarray, float, float]:
+    """Shared-edge length inside each part, and the length of the new boundary and of
+    its part on roads, rivers or walls."""
+    internal = np.zeros(k)
+    cut_len = on_len = 0.0
+    for (a, b), (length, on) in edges.items():
+        if labels[a] != labels[b]:
+            cut_len += length
+            on_len += on
+        else:
+            internal[labels[a]] += length
+    return internal, cut_len, on_len
+
+
+def _compound_codes(atoms: gpd.GeoDataFrame) -> np.ndarray:
+    """A number per whole compound for each atom, -1 for atoms outside any compound and
+    for the pieces of an oversized compound cut on purpose (``cut:…``)."""
+    names = atoms["compound"].astype(object)
+    whole = names.notna() & ~names.astype(str).str.startswith("cut:")
+    return np.where(whole, pd.factorize(names.where(whole))[0], -1)
+
+
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
 
 
@@ -328,6 +352,7 @@ def _compact(
     weights: np.ndarray,
     area: np.ndarray,
     perimeter: np.ndarray,
+    edges: dict[tuple[int, int], tuple[float, float]],
     links: list[list[tuple[int, float, float]]],
     compound: np.ndarray,
     nb: list[set[int]],
@@ -352,16 +377,7 @@ def _compact(
     mean = weights.sum() / k
     sums = np.bincount(labels, weights=weights, minlength=k)
     part_area = np.bincount(labels, weights=area, minlength=k)
-    internal = np.zeros(k)
-    cut_len = on_len = 0.0
-    for a, row in enumerate(links):
-        for b, length, on in row:
-            if a < b:
-                if labels[a] == labels[b]:
-                    internal[labels[a]] += length
-                else:
-                    cut_len += length
-                    on_len += on
+    internal, cut_len, on_len = _edge_lengths(labels, edges, k)
     part_perimeter = np.bincount(labels, weights=perimeter, minlength=k) - 2 * internal
     in_band = (sums >= low) & (sums <= high)
     members_of = {int(c): np.flatnonzero(compound == c) for c in np.unique(compound[compound >= 0])}
@@ -503,22 +519,14 @@ def _score(
     weights = atoms["households"].to_numpy(dtype=float)
     sums = np.bincount(labels, weights=weights, minlength=k)
     mean = weights.sum() / k
-    cut_len = on_len = 0.0
-    internal = np.zeros(k)
-    for (a, b), (length, on) in edges.items():
-        if labels[a] != labels[b]:
-            cut_len += length
-            on_len += on
-        else:
-            internal[labels[a]] += length
+    internal, cut_len, on_len = _edge_lengths(labels, edges, k)
     geoms = atoms.geometry.values
     area = np.bincount(labels, weights=shapely.area(geoms), minlength=k)
     perimeter = np.bincount(labels, weights=shapely.length(geoms), minlength=k) - 2 * internal
     compact = float(np.mean(4 * math.pi * area / np.maximum(perimeter, 1e-9) ** 2))
-    compounds = atoms["compound"].astype(object)
-    whole = compounds.notna() & ~compounds.astype(str).str.startswith("cut:")
-    codes = pd.factorize(compounds[whole])[0]
-    pairs = np.unique(codes.astype(np.int64) * (k + 1) + labels[whole.to_numpy()])
+    codes = _compound_codes(atoms)
+    whole = codes >= 0
+    pairs = np.unique(codes[whole].astype(np.int64) * (k + 1) + labels[whole])
     cut_compounds = int((np.bincount(pairs // (k + 1)) > 1).sum()) if len(pairs) else 0
     distance = None
     if centres is not None and len(centres) and weights.sum() > 0:
@@ -665,9 +673,7 @@ def propose_splits(
     for (a, b), (length, on) in edges.items():
         links[a].append((b, length, on))
         links[b].append((a, length, on))
-    compound_names = atoms["compound"].astype(object)
-    whole_compound = compound_names.notna() & ~compound_names.astype(str).str.startswith("cut:")
-    compound_code = np.where(whole_compound, pd.factorize(compound_names.where(whole_compound))[0], -1)
+    compound_code = _compound_codes(atoms)
 
     def candidates_for(k: int) -> list[np.ndarray]:
         target = total / k
@@ -705,7 +711,7 @@ def propose_splits(
         # and as much on roads, rivers and walls (or at least 90 %).
         for labels, s in [item for item in scored if _feasible(item[1])][:_COMPACTED]:
             tighter = _compact(
-                labels, weights, atom_area, atom_perimeter, links, compound_code, nb, k,
+                labels, weights, atom_area, atom_perimeter, edges, links, compound_code, nb, k,
                 max_deviation=max(s["max_deviation"], 0.05),
                 min_barrier_share=min(s["barrier_share"], 0.9),
                 low=rules.min_households, high=rules.split_households,
