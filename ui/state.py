@@ -476,10 +476,18 @@ def plan_store() -> PlanStore | PostGISPlanStore:
         except (KeyError, TypeError, FileNotFoundError):  # no secrets file, section or key
             url = ""
     if url:
-        from gis.store import open_store
-
-        return open_store(url, plan_id=str(st.session_state.get("plan_id", "app")))
+        return _database_store(url, str(st.session_state.get("plan_id", "app")))
     return PlanStore(session_dir(_STORE_PATH, prefix="gridplan-plan-") / "proposals.gpkg")
+
+
+@st.cache_resource(show_spinner=False)
+def _database_store(url: str, plan_id: str) -> PlanStore | PostGISPlanStore:
+    """One store object per database plan for the whole server: opening one checks PostGIS
+    and the tables, which need not happen on every rerun. (The store keeps no session
+    state; each call opens its own connection.)"""
+    from gis.store import open_store
+
+    return open_store(url, plan_id=plan_id)
 
 
 def proposals() -> list[Proposal]:
