@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gis.i18n import N_, translator
+from gis.i18n import N_, translator  # noqa: F401 - N_ is used by the module's doctest
 
 __all__ = [
     "CRSError",
