@@ -9,12 +9,16 @@ How it works
    exceeds the split threshold is divided among its buildings, and the reasons say so.
 2. **How many parts.** The smallest ``k`` that puts every part in the rule's normal range
    (``min_households``–``split_households``, residents under the cap); ``parts`` overrides.
-3. **Alternatives.** Candidate divisions come from the shared partition core (sweeps and
-   serpentines in several directions, cut by dynamic programming) and from seeded
-   recursive bisections; each is balanced by moving boundary atoms (keeping every part
-   connected), then scored: maximum deviation from the mean, share of the new boundary on
-   roads, rivers or walls, compactness, compounds cut, staff per part, and distance to a
-   service centre. Distinct candidates are ranked, best first, with reasons.
+3. **Alternatives.** Candidate divisions come from capacitated k-means
+   (:mod:`planning.capacitated`: compact blobs held to 5 % of the mean by linear
+   programming, made whole and connected by CP-SAT), from the shared partition core
+   (sweeps and serpentines in several directions, cut by dynamic programming) of the street
+   blocks, and of the atoms when there are few, and from seeded recursive bisections; each
+   is balanced by moving boundary atoms (keeping every part connected), then scored:
+   maximum deviation from the mean, share of the new boundary on roads, rivers or walls,
+   compactness, compounds cut, staff per part, and distance to a service centre. The best
+   few are made more compact by moving or trading boundary atoms. Distinct candidates are
+   ranked, best first, with reasons.
 4. **Lineage.** Which buildings and households move to which new community.
 
 Examples
@@ -43,6 +47,7 @@ import shapely
 from gis.crs import STORAGE_CRS, to_metric
 from gis.errors import InfeasibleError
 from gis.i18n import N_, translator
+from planning.capacitated import capacitated_division
 from planning.partition import components, exactly_k, is_connected, partition, rook_neighbours
 from planning.rules import RuleSet, get_preset
 from planning.territory import BARRIER_ROAD_CLASSES, _tessellate, barrier_lines
@@ -339,6 +344,10 @@ def _compound_codes(atoms: gpd.GeoDataFrame) -> np.ndarray:
     return np.where(whole, pd.factorize(names.where(whole))[0], -1)
 
 
+_CAPACITY_TOLERANCE = 0.049  # capacitated k-means parts: within 5 % of the mean, rounding included
+_CAPACITY_STARTS = 6  # k-means starts for them
+_CAPACITY_KEPT = 1  # of which the least inertia are made whole
+_SWEPT_ATOMS = 100  # up to this many atoms, sweeps and bisections of the atoms too (beyond: of blocks)
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
 
 
@@ -366,8 +375,10 @@ def _compact(
 ) -> np.ndarray:
     """Move boundary atoms between parts while that makes the parts more compact.
 
-    A hill climb on the mean Polsby–Popper of the parts. Each step takes the single move
-    of a boundary atom that raises it most while every part stays connected and within
+    A hill climb on the mean Polsby–Popper of the parts. Each step takes the move that
+    raises it most — one boundary atom into a neighbouring part, or two atoms traded
+    across a shared boundary (which keeps the households nearly level when single moves
+    would break the balance) — while every part stays connected and within
     ``max_deviation`` of the mean (and in ``[low, high]`` if it was), the share of new
     boundary on roads, rivers and walls stays at least ``min_barrier_share``, and no
     compound is cut. Areas and perimeters are updated from the atoms' shared edges
@@ -375,68 +386,98 @@ def _compact(
     """
     labels = labels.copy()
     mean = weights.sum() / k
+    limit = max_deviation * mean
     sums = np.bincount(labels, weights=weights, minlength=k)
     part_area = np.bincount(labels, weights=area, minlength=k)
     internal, cut_len, on_len = _edge_lengths(labels, edges, k)
     part_perimeter = np.bincount(labels, weights=perimeter, minlength=k) - 2 * internal
     in_band = (sums >= low) & (sums <= high)
-    members_of = {int(c): np.flatnonzero(compound == c) for c in np.unique(compound[compound >= 0])}
+    codes, counts = np.unique(compound[compound >= 0], return_counts=True)
+    movable = ~np.isin(compound, codes[counts > 1])  # an atom of a compound in pieces stays
 
     def pp(a_: float, p_: float) -> float:
         return 4 * math.pi * a_ / max(p_, 1e-9) ** 2
 
+    def fits(g: int, new_g: float) -> bool:
+        return abs(new_g - mean) <= limit and (not in_band[g] or low <= new_g <= high)
+
     for _ in range(rounds):
-        moves = []
-        for a in range(len(labels)):
-            g = int(labels[a])
-            shared_with: dict[int, float] = {}
-            on_with: dict[int, float] = {}
+        now = [pp(part_area[g], part_perimeter[g]) for g in range(k)]
+        shared: dict[int, tuple[dict[int, float], dict[int, float]]] = {}
+        facing: dict[tuple[int, int], list[int]] = {}  # (g, h): atoms of g touching h
+        for a in np.flatnonzero(movable).tolist():
+            length_to: dict[int, float] = {}
+            on_to: dict[int, float] = {}
             for b, length, on in links[a]:
-                shared_with[int(labels[b])] = shared_with.get(int(labels[b]), 0.0) + length
-                on_with[int(labels[b])] = on_with.get(int(labels[b]), 0.0) + on
-            for h in shared_with:
-                if h == g:
-                    continue
-                new_g, new_h = sums[g] - weights[a], sums[h] + weights[a]
-                if abs(new_g - mean) > max_deviation * mean or abs(new_h - mean) > max_deviation * mean:
-                    continue
-                if (in_band[g] and not low <= new_g <= high) or (in_band[h] and not low <= new_h <= high):
-                    continue
-                own, other = shared_with.get(g, 0.0), shared_with[h]
-                pg = part_perimeter[g] - perimeter[a] + 2 * own
-                ph = part_perimeter[h] + perimeter[a] - 2 * other
-                gain = (
-                    pp(part_area[g] - area[a], pg) + pp(part_area[h] + area[a], ph)
-                    - pp(part_area[g], part_perimeter[g]) - pp(part_area[h], part_perimeter[h])
-                )
-                if gain <= 1e-6:
-                    continue
-                new_cut = cut_len - other + own
-                new_on = on_len - on_with[h] + on_with.get(g, 0.0)
-                if new_cut > 0 and new_on / new_cut < min_barrier_share:
-                    continue
-                moves.append((gain, a, g, h, pg, ph, new_cut, new_on))
+                h = int(labels[b])
+                length_to[h] = length_to.get(h, 0.0) + length
+                on_to[h] = on_to.get(h, 0.0) + on
+            shared[a] = (length_to, on_to)
+            for h in length_to:
+                if h != labels[a]:
+                    facing.setdefault((int(labels[a]), h), []).append(a)
+        moves = []  # (gain, ((atom, to), ...), g, h, perimeter of g, of h, cut, on)
+        for (g, h), atoms_gh in facing.items():
+            for a in atoms_gh:
+                length_to, on_to = shared[a]
+                own, other = length_to.get(g, 0.0), length_to[h]
+                if fits(g, sums[g] - weights[a]) and fits(h, sums[h] + weights[a]):
+                    pg = part_perimeter[g] - perimeter[a] + 2 * own
+                    ph = part_perimeter[h] + perimeter[a] - 2 * other
+                    gain = pp(part_area[g] - area[a], pg) + pp(part_area[h] + area[a], ph) - now[g] - now[h]
+                    new_cut = cut_len - other + own
+                    new_on = on_len - on_to[h] + on_to.get(g, 0.0)
+                    if gain > 1e-6 and (new_cut <= 0 or new_on / new_cut >= min_barrier_share):
+                        moves.append((gain, ((a, h),), g, h, pg, ph, new_cut, new_on))
+                if g > h:
+                    continue  # each trade once
+                for b in facing.get((h, g), ()):
+                    change = weights[b] - weights[a]
+                    if not (fits(g, sums[g] + change) and fits(h, sums[h] - change)):
+                        continue
+                    b_length_to, b_on_to = shared[b]
+                    ab = ab_on = 0.0
+                    for c, length, on in links[a]:
+                        if c == b:
+                            ab, ab_on = ab + length, ab_on + on
+                    # a leaves g for h and b leaves h for g; their own edge stays a boundary
+                    pg = part_perimeter[g] - perimeter[a] + 2 * own + perimeter[b] - 2 * (b_length_to[g] - ab)
+                    ph = part_perimeter[h] - perimeter[b] + 2 * b_length_to.get(h, 0.0) + perimeter[a] - 2 * (other - ab)
+                    gain = (
+                        pp(part_area[g] - area[a] + area[b], pg) + pp(part_area[h] - area[b] + area[a], ph)
+                        - now[g] - now[h]
+                    )
+                    if gain <= 1e-6:
+                        continue
+                    new_cut = cut_len + own - (other - ab) + b_length_to.get(h, 0.0) - (b_length_to[g] - ab)
+                    new_on = (
+                        on_len + on_to.get(g, 0.0) - (on_to[h] - ab_on) + b_on_to.get(h, 0.0) - (b_on_to[g] - ab_on)
+                    )
+                    if new_cut > 0 and new_on / new_cut < min_barrier_share:
+                        continue
+                    moves.append((gain, ((a, h), (b, g)), g, h, pg, ph, new_cut, new_on))
         chosen = None
-        for move in sorted(moves, reverse=True):
-            a, g = move[1], move[2]
-            c = int(compound[a])
-            if c >= 0 and len(members_of[c]) > 1:
-                continue  # would cut a compound
-            rest = np.flatnonzero(labels == g)
-            if len(rest) > 1 and not is_connected(set(rest.tolist()) - {a}, nb):
-                continue  # would cut its part in two
-            chosen = move
-            break
+        for move in sorted(moves, key=lambda m: (-m[0], m[1])):
+            _, steps, g, h = move[:4]
+            trial = labels.copy()
+            for atom, to in steps:
+                trial[atom] = to
+            if is_connected(np.flatnonzero(trial == g).tolist(), nb) and is_connected(
+                np.flatnonzero(trial == h).tolist(), nb
+            ):
+                chosen = move
+                break
         if chosen is None:
             break
-        _, a, g, h, pg, ph, new_cut, new_on = chosen
-        labels[a] = h
-        sums[g] -= weights[a]
-        sums[h] += weights[a]
-        part_area[g] -= area[a]
-        part_area[h] += area[a]
+        _, steps, g, h, pg, ph, cut_len, on_len = chosen
+        for atom, to in steps:
+            frm = int(labels[atom])
+            labels[atom] = to
+            sums[frm] -= weights[atom]
+            sums[to] += weights[atom]
+            part_area[frm] -= area[atom]
+            part_area[to] += area[atom]
         part_perimeter[g], part_perimeter[h] = pg, ph
-        cut_len, on_len = new_cut, new_on
     return labels
 
 
@@ -677,10 +718,18 @@ def propose_splits(
 
     def candidates_for(k: int) -> list[np.ndarray]:
         target = total / k
-        out: list[np.ndarray] = []
-        levels = [(weights, x, y, nb, None)]
+        # Compact blobs held to 5 % of the mean (and to the normal range where it can be).
+        low = max(target * (1 - _CAPACITY_TOLERANCE), min(rules.min_households, target))
+        high = min(target * (1 + _CAPACITY_TOLERANCE), max(rules.split_households, target))
+        out = capacitated_division(
+            weights, x, y, nb, k=k, low=low, high=high, mass=atom_area, seed=seed,
+            starts=_CAPACITY_STARTS, keep=_CAPACITY_KEPT,
+        )
+        levels = []
         if block_level and (block_weights > 0).sum() >= k:
-            levels.insert(0, (block_weights, block_x, block_y, block_nb, block_of))
+            levels.append((block_weights, block_x, block_y, block_nb, block_of))
+        if len(atoms) <= _SWEPT_ATOMS or not out:
+            levels.append((weights, x, y, nb, None))
         for w, px, py, graph, expand in levels:
             if len(w) / k > 80:  # runs too long for the dynamic programme: bisections only
                 out.extend(b if expand is None else b[expand] for b in _bisections(w, px, py, graph, k, seed))
