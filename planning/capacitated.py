@@ -46,11 +46,15 @@ from planning.partition import components
 __all__ = ["capacitated_division"]
 
 _NEAREST = 4  # an atom may go to one of its nearest centres only (keeps the programmes small)
-_WORK_LIMIT = 0.1  # CP-SAT deterministic time per whole assignment (about a second's work, machine-independent)
+_WORK_LIMIT = (
+    0.1  # CP-SAT deterministic time per whole assignment (the same on any machine, unlike seconds)
+)
 _COST_SCALE = 1_000_000  # costs (at most 1) to integers for CP-SAT
 
 
-def _share(weights: np.ndarray, cost: np.ndarray, allowed: np.ndarray, *, low: float, high: float) -> np.ndarray | None:
+def _share(
+    weights: np.ndarray, cost: np.ndarray, allowed: np.ndarray, *, low: float, high: float
+) -> np.ndarray | None:
     """The cheapest fractional assignment of atoms to parts among ``allowed`` with every
     part's weight in ``[low, high]`` (a linear programme, scipy's HiGHS). None when there is none."""
     n, k = allowed.shape
@@ -80,19 +84,23 @@ def _whole_assignment(
     """The cheapest assignment of whole atoms to parts among ``allowed`` with every part's
     weight in ``[low, high]`` (CP-SAT, one worker, a deterministic work limit: the same
     input gives the same answer on any machine). A part per atom, or None."""
-    n, k = allowed.shape
+    n = allowed.shape[0]
     if not allowed.any(axis=1).all():
         return None  # an atom with nowhere to go
     atom, part = np.nonzero(allowed)
     model = cp_model.CpModel()
-    chosen = [model.new_bool_var(f"x{a}_{g}") for a, g in zip(atom.tolist(), part.tolist(), strict=True)]
+    chosen = [
+        model.new_bool_var(f"x{a}_{g}") for a, g in zip(atom.tolist(), part.tolist(), strict=True)
+    ]
     order = np.argsort(atom, kind="stable")
     for options in np.split(order, np.flatnonzero(np.diff(atom[order])) + 1):
         model.add_exactly_one([chosen[i] for i in options])
     households = np.rint(weights).astype(int)
     order = np.argsort(part, kind="stable")
     for members in np.split(order, np.flatnonzero(np.diff(part[order])) + 1):
-        total = cp_model.LinearExpr.weighted_sum([chosen[i] for i in members], households[atom[members]].tolist())
+        total = cp_model.LinearExpr.weighted_sum(
+            [chosen[i] for i in members], households[atom[members]].tolist()
+        )
         model.add_linear_constraint(total, math.ceil(low), math.floor(high))
     price = np.rint(cost[atom, part] * _COST_SCALE).astype(int).tolist()
     model.minimize(cp_model.LinearExpr.weighted_sum(chosen, price))
@@ -108,10 +116,17 @@ def _whole_assignment(
     return labels
 
 
-def _costs(x: np.ndarray, y: np.ndarray, mass: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _squared_distances(x: np.ndarray, y: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """Squared distance from every atom (rows) to every centre (columns)."""
+    return (x[:, None] - cx[None, :]) ** 2 + (y[:, None] - cy[None, :]) ** 2
+
+
+def _costs(
+    x: np.ndarray, y: np.ndarray, mass: np.ndarray, cx: np.ndarray, cy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mass times squared distance to every centre (scaled to at most 1), and which
     centres are each atom's nearest."""
-    d2 = (x[:, None] - cx[None, :]) ** 2 + (y[:, None] - cy[None, :]) ** 2
+    d2 = _squared_distances(x, y, cx, cy)
     cost = mass[:, None] * d2
     cost /= max(float(cost.max()), 1e-12)
     allowed = np.zeros(d2.shape, dtype=bool)
@@ -121,8 +136,16 @@ def _costs(x: np.ndarray, y: np.ndarray, mass: np.ndarray, cx: np.ndarray, cy: n
 
 
 def _lloyd(
-    weights: np.ndarray, x: np.ndarray, y: np.ndarray, mass: np.ndarray, *, k: int, low: float, high: float,
-    seed: int, max_iter: int,
+    weights: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    mass: np.ndarray,
+    *,
+    k: int,
+    low: float,
+    high: float,
+    seed: int,
+    max_iter: int,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
     """Lloyd iterations with the balanced (fractional) assignment step, from a k-means++
     start: the inertia (mass times squared distance), the centres and the shares."""
@@ -145,13 +168,22 @@ def _lloyd(
             break
     if share is None:
         return None
-    d2 = (x[:, None] - cx[None, :]) ** 2 + (y[:, None] - cy[None, :]) ** 2
-    return float((mass[:, None] * d2 * share).sum()), cx, cy, share
+    return float((mass[:, None] * _squared_distances(x, y, cx, cy) * share).sum()), cx, cy, share
 
 
 def _whole(
-    weights: np.ndarray, x: np.ndarray, y: np.ndarray, mass: np.ndarray, neighbours: list[set[int]],
-    cx: np.ndarray, cy: np.ndarray, share: np.ndarray, *, low: float, high: float, repair_rounds: int,
+    weights: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    mass: np.ndarray,
+    neighbours: list[set[int]],
+    cx: np.ndarray,
+    cy: np.ndarray,
+    share: np.ndarray,
+    *,
+    low: float,
+    high: float,
+    repair_rounds: int,
 ) -> np.ndarray | None:
     """Round a fractional assignment to whole atoms in ``[low, high]`` with every part connected."""
     n, k = share.shape
@@ -254,13 +286,35 @@ def capacitated_division(
     inner = (mean - (mean - low) * slack, mean + (high - mean) * slack)
     runs = []
     for start in range(starts):
-        run = _lloyd(weights, x, y, mass, k=k, low=inner[0], high=inner[1], seed=seed + start, max_iter=max_iter)
+        run = _lloyd(
+            weights,
+            x,
+            y,
+            mass,
+            k=k,
+            low=inner[0],
+            high=inner[1],
+            seed=seed + start,
+            max_iter=max_iter,
+        )
         if run is not None:
             runs.append(run)
     runs.sort(key=lambda run: run[0])
     out: list[np.ndarray] = []
     for _, cx, cy, share in runs:
-        labels = _whole(weights, x, y, mass, neighbours, cx, cy, share, low=low, high=high, repair_rounds=repair_rounds)
+        labels = _whole(
+            weights,
+            x,
+            y,
+            mass,
+            neighbours,
+            cx,
+            cy,
+            share,
+            low=low,
+            high=high,
+            repair_rounds=repair_rounds,
+        )
         if labels is not None:
             out.append(labels)
             if len(out) == keep:

@@ -436,10 +436,7 @@ def _compact(
                     if not (fits(g, sums[g] + change) and fits(h, sums[h] - change)):
                         continue
                     b_length_to, b_on_to = shared[b]
-                    ab = ab_on = 0.0
-                    for c, length, on in links[a]:
-                        if c == b:
-                            ab, ab_on = ab + length, ab_on + on
+                    ab, ab_on = edges.get((min(a, b), max(a, b)), (0.0, 0.0))
                     # a leaves g for h and b leaves h for g; their own edge stays a boundary
                     pg = part_perimeter[g] - perimeter[a] + 2 * own + perimeter[b] - 2 * (b_length_to[g] - ab)
                     ph = part_perimeter[h] - perimeter[b] + 2 * b_length_to.get(h, 0.0) + perimeter[a] - 2 * (other - ab)
@@ -719,10 +716,10 @@ def propose_splits(
     def candidates_for(k: int) -> list[np.ndarray]:
         target = total / k
         # Compact blobs held to 5 % of the mean (and to the normal range where it can be).
-        low = max(target * (1 - _CAPACITY_TOLERANCE), min(rules.min_households, target))
-        high = min(target * (1 + _CAPACITY_TOLERANCE), max(rules.split_households, target))
+        capacity_low = max(target * (1 - _CAPACITY_TOLERANCE), min(rules.min_households, target))
+        capacity_high = min(target * (1 + _CAPACITY_TOLERANCE), max(rules.split_households, target))
         out = capacitated_division(
-            weights, x, y, nb, k=k, low=low, high=high, mass=atom_area, seed=seed,
+            weights, x, y, nb, k=k, low=capacity_low, high=capacity_high, mass=atom_area, seed=seed,
             starts=_CAPACITY_STARTS, keep=_CAPACITY_KEPT,
         )
         levels = []

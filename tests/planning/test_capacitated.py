@@ -40,7 +40,9 @@ def test_parts_are_in_range_and_connected(seed: int, cols: int, rows: int, k: in
     weights = np.random.default_rng(seed).integers(0, 200, size=len(x)).astype(float)
     mean = weights.sum() / k
     low, high = mean * 0.9, mean * 1.1
-    divisions = capacitated_division(weights, x, y, nb, k=k, low=low, high=high, seed=seed, starts=3, keep=2)
+    divisions = capacitated_division(
+        weights, x, y, nb, k=k, low=low, high=high, seed=seed, starts=3, keep=2
+    )
     for labels in divisions:
         assert labels.shape == weights.shape and labels.min() >= 0 and labels.max() < k
         sums = np.bincount(labels, weights=weights, minlength=k)
@@ -68,7 +70,9 @@ def test_same_seed_same_division() -> None:
     weights = np.random.default_rng(3).integers(20, 120, size=len(x)).astype(float)
     mean = weights.sum() / 5
     runs = [
-        capacitated_division(weights, x, y, nb, k=5, low=mean * 0.95, high=mean * 1.05, seed=7, starts=4, keep=2)
+        capacitated_division(
+            weights, x, y, nb, k=5, low=mean * 0.95, high=mean * 1.05, seed=7, starts=4, keep=2
+        )
         for _ in range(2)
     ]
     assert len(runs[0]) >= 1
