@@ -55,7 +55,7 @@ LABELS = {
     "kmeans_constrained": "KMeansConstrained",
     "kmeans": "weighted KMeans",
 }
-# Single-threaded everywhere: gridplan runs with n_jobs=1, so the peers get one core too.
+# Single-threaded everywhere: gridplan runs in one process, so the peers get one core too.
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",

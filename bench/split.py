@@ -122,10 +122,27 @@ def barrier_union(layers: dict[str, Any]) -> Any:
 
 
 def edge_table(atoms: Any, barriers: Any) -> tuple[list[set[int]], dict[tuple[int, int], tuple[float, float]]]:
-    """gridplan's own table of shared edges: (length, length on a barrier) per adjacent pair."""
-    from planning.split import _edge_table
+    """Shared edges, measured exactly: (length, length inside ``barriers``) per adjacent pair.
 
-    return _edge_table(atoms, barriers)
+    ``barriers`` is the buffered union of ``barrier_union``; gridplan itself measures the
+    same length on 2 m pieces (``planning.split._near_length``), this is the exact check.
+    """
+    import numpy as np
+    import shapely
+
+    from planning.partition import rook_neighbours
+
+    geoms = atoms.geometry.values
+    nb = rook_neighbours(geoms)
+    pairs = np.array([(a, b) for a, others in enumerate(nb) for b in others if a < b], dtype=int).reshape(-1, 2)
+    if not len(pairs):
+        return nb, {}
+    shared = shapely.intersection(
+        shapely.boundary(geoms[pairs[:, 0]]), shapely.buffer(geoms[pairs[:, 1]], 0.01, quad_segs=2)
+    )
+    length = shapely.length(shared)
+    on = shapely.length(shapely.intersection(shared, barriers)) if barriers is not None else np.zeros(len(pairs))
+    return nb, {(int(a), int(b)): (float(ln), float(min(o, ln))) for (a, b), ln, o in zip(pairs, length, on)}
 
 
 def evaluate(labels: Sequence[int], k: int, atoms: Any, nb: list[set[int]],
@@ -136,7 +153,7 @@ def evaluate(labels: Sequence[int], k: int, atoms: Any, nb: list[set[int]],
     * contiguous: a part's shape, ``shapely.union_all(its atoms, grid_size=1e-6)``, is one Polygon;
     * mean Polsby–Popper 4πA/P² of the k parts' shapes;
     * barrier share: of the shared atom edges whose two atoms land in different parts (the new
-      boundary), the length within 5 m of a road, river or wall (gridplan's ``_edge_table``);
+      boundary), the length within 5 m of a road, river or wall (measured exactly, ``edge_table``);
     * compounds cut: compounds (小区) whose atoms land in more than one part; atoms of an
       oversized compound that gridplan divided among its buildings (ids ``cut:…``) and atoms
       outside any compound are ignored.

@@ -718,7 +718,6 @@ def make_grids(
     community_ids: Sequence[str] | None = None,
     lang: str = "en",
     progress: Callable[[str], None] | None = None,
-    n_jobs: int = 1,
     previous: gpd.GeoDataFrame | None = None,
 ) -> GridResult:
     """Divide communities into contiguous grids of ``grid_min``–``grid_max`` households.
@@ -742,8 +741,6 @@ def make_grids(
         Language of the reasons.
     progress
         Called with each community id as it is done (for a progress bar).
-    n_jobs
-        Processes for the tessellation.
     previous
         The grids of an earlier plan: a new grid that barely changed from an old one keeps
         its code, and ``GridResult.crosswalk`` maps old codes to new.
@@ -780,7 +777,7 @@ def make_grids(
             for name, frame in lines.items()
         }
         done = _grid_one_community(
-            buildings.iloc[rows], communities.iloc[[i]], **parts, rules=rules, lang=lang, n_jobs=n_jobs,
+            buildings.iloc[rows], communities.iloc[[i]], **parts, rules=rules, lang=lang,
             previous=previous,
         )
         if done is None:
@@ -817,7 +814,6 @@ def _grid_one_community(
     compounds: gpd.GeoDataFrame | None,
     rules: RuleSet,
     lang: str,
-    n_jobs: int,
     previous: gpd.GeoDataFrame | None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame, list[dict[str, object]], pd.DataFrame | None] | None:
     """Territories and grids of one community from its own rows (None: nothing to tile)."""
@@ -830,7 +826,6 @@ def _grid_one_community(
         waterways=waterways,
         barriers=barriers,
         compounds=compounds,
-        n_jobs=n_jobs,
     )
     if cells.empty:
         return None

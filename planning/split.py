@@ -54,7 +54,8 @@ from planning.territory import BARRIER_ROAD_CLASSES, _tessellate, barrier_lines
 
 __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts", "propose_splits"]
 
-_BARRIER_TOLERANCE_M = 5.0
+_BARRIER_TOLERANCE_M = 5.0  # a new boundary this near a road, river or wall follows it
+_BARRIER_STEP_M = 2.0  # ... measured on pieces this long
 SPLIT_ROAD_CLASSES: frozenset[str] = BARRIER_ROAD_CLASSES | {"service", "pedestrian", "track", "busway"}
 """Roads that bound the blocks a split works with: a campus's internal roads count too."""
 
@@ -209,7 +210,7 @@ def _atoms(
         seed_compound.append(None)
     seed_frame = gpd.GeoDataFrame(geometry=seeds, crs=crs)
     seed_frame = seed_frame[~seed_frame.geometry.is_empty]
-    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, n_jobs=1, segment=4.0)
+    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, segment=4.0)
     kept = seed_frame.index.to_numpy()
     households = buildings["households"].to_numpy()
     residents = buildings["residents"].to_numpy() if "residents" in buildings else households * rules.persons_per_household
@@ -248,9 +249,12 @@ def _atoms(
     return atoms, notes
 
 
-def _edge_table(atoms: gpd.GeoDataFrame, barrier_union: shapely.Geometry | None) -> tuple[list[set[int]], dict[tuple[int, int], tuple[float, float]]]:
+def _edge_table(
+    atoms: gpd.GeoDataFrame, barriers: np.ndarray | None
+) -> tuple[list[set[int]], dict[tuple[int, int], tuple[float, float]]]:
     """Rook neighbours, and for each adjacent pair the length of their shared edge and of
-    the part of it on a road, river or wall (all pairs at once)."""
+    the part of it within ``_BARRIER_TOLERANCE_M`` of a road, river or wall (``barriers``,
+    lines). All pairs at once."""
     geoms = atoms.geometry.values
     nb = rook_neighbours(geoms)
     pairs = np.array([(a, b) for a, others in enumerate(nb) for b in others if a < b], dtype=int).reshape(-1, 2)
@@ -259,16 +263,31 @@ def _edge_table(atoms: gpd.GeoDataFrame, barrier_union: shapely.Geometry | None)
     buffered = shapely.buffer(geoms, 0.01, quad_segs=2)
     shared = shapely.intersection(shapely.boundary(geoms[pairs[:, 0]]), buffered[pairs[:, 1]])
     length = shapely.length(shared)
-    if barrier_union is not None:
-        shapely.prepare(barrier_union)
-        on = shapely.length(shapely.intersection(shared, barrier_union))
-    else:
-        on = np.zeros(len(pairs))
+    on = _near_length(shared, barriers) if barriers is not None and len(barriers) else np.zeros(len(pairs))
     edges = {
         (int(a), int(b)): (float(ln), float(min(o, ln)))
         for (a, b), ln, o in zip(pairs, length, on, strict=True)
     }
     return nb, edges
+
+
+def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
+    """The length of each line within ``_BARRIER_TOLERANCE_M`` of a barrier.
+
+    Each line is cut into pieces of at most ``_BARRIER_STEP_M``; a piece counts whole when
+    its middle is near a barrier (a spatial-index query: no buffer of all barriers has to
+    be built and intersected). Exact to a piece at either end of a stretch along a barrier.
+    """
+    pieces, line_of = shapely.get_parts(shapely.segmentize(lines, _BARRIER_STEP_M), return_index=True)
+    coords, piece_of = shapely.get_coordinates(pieces, return_index=True)
+    same = piece_of[1:] == piece_of[:-1]  # consecutive vertices of one piece: a segment
+    start, stop = coords[:-1][same], coords[1:][same]
+    segment_line = line_of[piece_of[:-1][same]]
+    middles = shapely.points((start + stop) / 2)
+    near = np.zeros(len(middles), dtype=bool)
+    near[shapely.STRtree(barriers).query(middles, predicate="dwithin", distance=_BARRIER_TOLERANCE_M)[0]] = True
+    lengths = np.hypot(*(stop - start).T)
+    return np.bincount(segment_line[near], weights=lengths[near], minlength=len(lines))
 
 
 def _balance(
@@ -346,7 +365,7 @@ def _compound_codes(atoms: gpd.GeoDataFrame) -> np.ndarray:
 
 _CAPACITY_TOLERANCE = 0.049  # capacitated k-means parts: within 5 % of the mean, rounding included
 _CAPACITY_STARTS = 6  # k-means starts for them
-_CAPACITY_KEPT = 1  # of which the least inertia are made whole
+_CAPACITY_KEPT = 2  # of which the least inertia are made whole
 _SWEPT_ATOMS = 100  # up to this many atoms, sweeps and bisections of the atoms too (beyond: of blocks)
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
 
@@ -678,9 +697,8 @@ def propose_splits(
             "with households. Ask for at most {n} parts."
         )
         raise InfeasibleError(msg, community=community_id, k=k, n=populated)
-    lines = barrier_lines([roads, waterways, barriers], crs)
-    barrier_union = shapely.buffer(shapely.union_all(lines), _BARRIER_TOLERANCE_M) if lines else None
-    nb, edges = _edge_table(atoms, barrier_union)
+    lines = np.asarray(barrier_lines([roads, waterways, barriers], crs), dtype=object)
+    nb, edges = _edge_table(atoms, lines)
     comps = components(np.arange(len(atoms)), nb)
     if len(comps) > 1:
         msg = N_(

@@ -2,8 +2,8 @@
 
 Street blocks are the enclosures of roads, rivers, compound edges, walls and community
 boundaries (``momepy.enclosures``); each block is divided among its buildings by an
-enclosed tessellation (``momepy.enclosed_tessellation``), so every building owns the
-land nearest to it and the cells of a community tile it exactly. Blocks with no
+enclosed tessellation (momepy's algorithm in whole-array shapely calls), so every building
+owns the land nearest to it and the cells of a community tile it exactly. Blocks with no
 building (parks, squares) are kept as cells of their own, with no households, so grids
 can absorb them and the coverage stays seamless.
 
@@ -23,7 +23,6 @@ True
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -82,7 +81,6 @@ def territories(
     barriers: gpd.GeoDataFrame | None = None,
     compounds: gpd.GeoDataFrame | None = None,
     crs: object = None,
-    n_jobs: int = 1,
 ) -> gpd.GeoDataFrame:
     """Tile the communities with one cell per building plus the empty blocks.
 
@@ -97,8 +95,6 @@ def territories(
         :data:`BARRIER_ROAD_CLASSES` (all roads when there is no class).
     crs
         The metric CRS to work in (the CGCS2000 3° zone of the data by default).
-    n_jobs
-        Processes for the tessellation.
 
     Returns
     -------
@@ -125,7 +121,7 @@ def territories(
     # tessellation needs each footprint inside one block, so clip it there.
     footprints = _resolve_overlaps(_clip_to_blocks(buildings_m.geometry, inside, enclosures))
     footprint_frame = gpd.GeoDataFrame(geometry=footprints.reset_index(drop=True), crs=crs)
-    tess = _tessellate(footprint_frame, enclosures, n_jobs=n_jobs)
+    tess = _tessellate(footprint_frame, enclosures)
     labels = np.asarray(buildings_m.index)
     building = pd.Series([labels[i] if i >= 0 else None for i in tess.index], dtype=object)
     cells = gpd.GeoDataFrame(
@@ -141,57 +137,95 @@ def territories(
 
 
 def _tessellate(
-    footprints: gpd.GeoDataFrame, enclosures: gpd.GeoDataFrame, *, n_jobs: int, segment: float = 1.0
+    footprints: gpd.GeoDataFrame,
+    enclosures: gpd.GeoDataFrame,
+    *,
+    segment: float = 1.0,
+    shrink: float = 0.4,
+    threshold: float = 0.05,
 ) -> gpd.GeoDataFrame:
-    """``momepy.enclosed_tessellation``, also when no block holds two buildings.
+    """Enclosed tessellation: each block divided among the footprints inside it.
 
-    (momepy 0.11 fails on that case; then every block is its one building's cell.)
+    The algorithm of ``momepy.enclosed_tessellation`` (Fleischmann et al. 2020) with its
+    defaults: footprints snapped to 1e-5 m, shrunk by ``shrink`` and densified every
+    ``segment`` metres; a Voronoi diagram of their vertices per block, each vertex's cell
+    given to its own footprint; the cells clipped to the block and their shared edges
+    simplified by ``segment / 2``. A footprint counts in a block when more than
+    ``threshold`` of its area lies there. Done with whole-array shapely calls (cells
+    grouped by ``shapely.voronoi_polygons(ordered=True)`` instead of a spatial join), it
+    takes half momepy 0.11's time on buildings, with the same cells; and on large touching
+    seeds such as compounds it leaves no overlaps (momepy's join can give a Voronoi cell
+    to two neighbouring seeds).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per cell, indexed by the footprint's position (negative for a block with
+        no footprint), with the block's number in ``enclosure_index``.
     """
-    block_idx, building_idx = footprints.sindex.query(enclosures.geometry, predicate="intersects")
-    if len(block_idx) and np.bincount(block_idx).max() > 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tess = momepy.enclosed_tessellation(footprints, enclosures, segment=segment, n_jobs=n_jobs)
-        return _repair_overlaps(tess, footprints)
-    owner = np.full(len(enclosures), -1, dtype=int)
-    owner[block_idx] = building_idx
-    empty = np.flatnonzero(owner < 0)
-    owner[empty] = -1 - np.arange(len(empty))
+    seeds = shapely.set_precision(np.asarray(footprints.geometry.values, dtype=object), 1e-5)
+    blocks = np.asarray(enclosures.geometry.values, dtype=object)
+    block_idx, seed_idx = shapely.STRtree(seeds).query(blocks, predicate="intersects")
+    order = np.lexsort((seed_idx, block_idx))
+    block_idx, seed_idx = block_idx[order], seed_idx[order]
+    shared = np.bincount(block_idx, minlength=len(blocks))[block_idx] > 1
+    if threshold and shared.any():
+        # (a block's only footprint owns it whatever its share, as in momepy)
+        inside = shapely.area(shapely.intersection(seeds[seed_idx[shared]], blocks[block_idx[shared]]))
+        keep = np.ones(len(block_idx), dtype=bool)
+        keep[shared] = inside > shapely.area(seeds[seed_idx[shared]]) * threshold
+        block_idx, seed_idx = block_idx[keep], seed_idx[keep]
+    count = np.bincount(block_idx, minlength=len(blocks))
+    sole = np.full(len(blocks), -1)
+    single = count[block_idx] == 1
+    sole[block_idx[single]] = seed_idx[single]
+    owners: list[np.ndarray] = [sole[count <= 1]]
+    block_of: list[np.ndarray] = [np.flatnonzero(count <= 1)]
+    cells: list[np.ndarray] = [blocks[count <= 1]]
+    dense = shapely.segmentize(shapely.buffer(seeds, -shrink, cap_style="flat", join_style="mitre"), segment)
+    for block in np.flatnonzero(count > 1):
+        members = seed_idx[block_idx == block]
+        mine = _voronoi_cells(dense[members], blocks[block], segment=segment)
+        kept = ~(shapely.is_empty(mine) | shapely.is_missing(mine))
+        owners.append(members[kept])
+        block_of.append(np.full(kept.sum(), block))
+        cells.append(mine[kept])
+    owner = np.concatenate(owners)
+    empty = owner < 0
+    owner[empty] = -1 - np.arange(empty.sum())
     return gpd.GeoDataFrame(
-        {"enclosure_index": np.arange(len(enclosures))},
-        geometry=enclosures.geometry.values,
+        {"enclosure_index": np.concatenate(block_of)},
+        geometry=np.concatenate(cells),
         index=pd.Index(owner),
         crs=enclosures.crs,
     )
 
 
-def _repair_overlaps(tess: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Make the cells a coverage again where the tessellation let two of them overlap.
-
-    (Seen with large, touching seeds such as compounds.) The overlap stays with the cell
-    whose seed is nearer to it.
-    """
-    geoms = np.asarray(tess.geometry.values, dtype=object).copy()
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    if not len(left):
-        return tess
-    overlap = shapely.intersection(geoms[left], geoms[right])
-    big = shapely.area(overlap) > 1e-6
-    if not big.any():
-        return tess
-    index = tess.index.to_numpy()
-    seed_geoms = np.asarray(seeds.geometry.values, dtype=object)
-    for a, b, shared in zip(left[big], right[big], overlap[big], strict=True):
-        point = shapely.point_on_surface(shared)
-        da = shapely.distance(point, seed_geoms[index[a]]) if index[a] >= 0 else np.inf
-        db = shapely.distance(point, seed_geoms[index[b]]) if index[b] >= 0 else np.inf
-        loser = b if da <= db else a
-        geoms[loser] = shapely.difference(geoms[loser], shared)
-    out = tess.copy()
-    out.geometry = geoms
-    return out[~out.geometry.is_empty]
+def _voronoi_cells(seeds: np.ndarray, block: shapely.Geometry, *, segment: float) -> np.ndarray:
+    """Divide ``block`` among ``seeds`` (densified polygons): the cell of each seed."""
+    coords, which = shapely.get_coordinates(seeds, return_index=True)
+    coords, first = np.unique(coords, axis=0, return_index=True)
+    which = which[first]
+    vertex_cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True)
+    )
+    # GEOS can return an invalid cell or a collection (libgeos/geos#1062): keep its area
+    for i in np.flatnonzero((shapely.get_type_id(vertex_cells) != 3) | ~shapely.is_valid(vertex_cells)):
+        parts = shapely.get_parts(shapely.make_valid(vertex_cells[i]))
+        vertex_cells[i] = shapely.union_all(parts[shapely.get_type_id(parts) == 3])
+    # the cells of each seed's vertices in one row (padded with None), merged row by row
+    order = np.argsort(which, kind="stable")
+    which = which[order]
+    count = np.bincount(which, minlength=len(seeds))
+    column = np.arange(len(which)) - np.searchsorted(which, which)
+    rows = np.full((len(seeds), max(int(count.max()), 1)), None, dtype=object)
+    rows[which, column] = vertex_cells[order]
+    try:
+        merged = shapely.coverage_union_all(rows, axis=1)
+    except shapely.errors.GEOSException:  # not an exact coverage after the repairs above
+        merged = shapely.union_all(rows, axis=1)
+    merged = shapely.intersection(merged, block)
+    return shapely.coverage_simplify(merged, tolerance=segment / 2, simplify_boundary=False)
 
 
 def _resolve_overlaps(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
