@@ -108,13 +108,17 @@ def territories(
     if roads is not None and "road_class" in roads:
         roads = roads[roads["road_class"].astype(str).isin(BARRIER_ROAD_CLASSES)]
     primary = barrier_lines([roads, waterways], crs)
-    extra = barrier_lines([barriers, compounds], crs) + list(shapely.boundary(communities_m.geometry.values))
+    extra = barrier_lines([barriers, compounds], crs) + list(
+        shapely.boundary(communities_m.geometry.values)
+    )
     # Communities tile the area: their coverage union has exactly their outer edges (a
     # snapped union would leave a hair-thin ring between it and the boundary roads).
     limit = gpd.GeoSeries([shapely.union_all(communities_m.geometry.values)], crs=crs)
     primary_series = gpd.GeoSeries(primary or list(shapely.boundary(limit.values)), crs=crs)
     extra_series = gpd.GeoSeries(extra, crs=crs)
-    enclosures = momepy.enclosures(primary_series, limit=limit, additional_barriers=[extra_series], clip=True)
+    enclosures = momepy.enclosures(
+        primary_series, limit=limit, additional_barriers=[extra_series], clip=True
+    )
     enclosures = enclosures[enclosures.area > 1e-6].reset_index(drop=True)
     inside = buildings_m.geometry.representative_point()
     # Buildings drawn across a block edge belong to the block holding most of them; the
@@ -171,7 +175,9 @@ def _tessellate(
     shared = np.bincount(block_idx, minlength=len(blocks))[block_idx] > 1
     if threshold and shared.any():
         # (a block's only footprint owns it whatever its share, as in momepy)
-        inside = shapely.area(shapely.intersection(seeds[seed_idx[shared]], blocks[block_idx[shared]]))
+        inside = shapely.area(
+            shapely.intersection(seeds[seed_idx[shared]], blocks[block_idx[shared]])
+        )
         keep = np.ones(len(block_idx), dtype=bool)
         keep[shared] = inside > shapely.area(seeds[seed_idx[shared]]) * threshold
         block_idx, seed_idx = block_idx[keep], seed_idx[keep]
@@ -182,11 +188,16 @@ def _tessellate(
     owners: list[np.ndarray] = [sole[count <= 1]]
     block_of: list[np.ndarray] = [np.flatnonzero(count <= 1)]
     cells: list[np.ndarray] = [blocks[count <= 1]]
-    dense = shapely.segmentize(shapely.buffer(seeds, -shrink, cap_style="flat", join_style="mitre"), segment)
+    dense = shapely.segmentize(
+        shapely.buffer(seeds, -shrink, cap_style="flat", join_style="mitre"), segment
+    )
+    # a footprint thinner than twice ``shrink`` still seeds a cell, from a point inside it
+    collapsed = shapely.is_empty(dense)
+    dense[collapsed] = shapely.point_on_surface(seeds[collapsed])
     for block in np.flatnonzero(count > 1):
         members = seed_idx[block_idx == block]
         mine = _voronoi_cells(dense[members], blocks[block], segment=segment)
-        kept = ~(shapely.is_empty(mine) | shapely.is_missing(mine))
+        kept = ~(shapely.is_missing(mine) | shapely.is_empty(mine))
         owners.append(members[kept])
         block_of.append(np.full(kept.sum(), block))
         cells.append(mine[kept])
@@ -206,13 +217,19 @@ def _voronoi_cells(seeds: np.ndarray, block: shapely.Geometry, *, segment: float
     coords, which = shapely.get_coordinates(seeds, return_index=True)
     coords, first = np.unique(coords, axis=0, return_index=True)
     which = which[first]
+    # Evenly spaced vertices on straight edges are co-circular, and GEOS then returns
+    # overlapping, invalid cells (momepy too); a micrometre of fixed jitter breaks the ties.
+    coords = coords + np.random.default_rng(0).uniform(-1e-6, 1e-6, coords.shape)
     vertex_cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True)
     )
+    if len(vertex_cells) != len(coords):  # fewer than two distinct vertices: one cell
+        whole = np.full(len(seeds), None, dtype=object)
+        whole[which[0] if len(which) else 0] = block
+        return whole
     # GEOS can return an invalid cell or a collection (libgeos/geos#1062): keep its area
-    for i in np.flatnonzero((shapely.get_type_id(vertex_cells) != 3) | ~shapely.is_valid(vertex_cells)):
-        parts = shapely.get_parts(shapely.make_valid(vertex_cells[i]))
-        vertex_cells[i] = shapely.union_all(parts[shapely.get_type_id(parts) == 3])
+    odd = (shapely.get_type_id(vertex_cells) != 3) | ~shapely.is_valid(vertex_cells)
+    vertex_cells[odd] = _polygonal(shapely.make_valid(vertex_cells[odd]))
     # the cells of each seed's vertices in one row (padded with None), merged row by row
     order = np.argsort(which, kind="stable")
     which = which[order]
@@ -224,8 +241,21 @@ def _voronoi_cells(seeds: np.ndarray, block: shapely.Geometry, *, segment: float
         merged = shapely.coverage_union_all(rows, axis=1)
     except shapely.errors.GEOSException:  # not an exact coverage after the repairs above
         merged = shapely.union_all(rows, axis=1)
-    merged = shapely.intersection(merged, block)
-    return shapely.coverage_simplify(merged, tolerance=segment / 2, simplify_boundary=False)
+    merged = _polygonal(shapely.intersection(merged, block))
+    kept = ~shapely.is_empty(merged)
+    merged[kept] = shapely.coverage_simplify(
+        merged[kept], tolerance=segment / 2, simplify_boundary=False
+    )
+    return merged
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """The polygons of each geometry (lines and points an overlay can leave dropped)."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    for i in np.flatnonzero(~np.isin(shapely.get_type_id(geoms), (3, 6))):
+        parts = shapely.get_parts(geoms[i])
+        geoms[i] = shapely.union_all(parts[shapely.get_type_id(parts) == 3])
+    return geoms
 
 
 def _resolve_overlaps(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -237,8 +267,11 @@ def _resolve_overlaps(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
     geoms = footprints.values.copy()
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
-    pairs = [(a, b) for a, b in zip(left[keep], right[keep], strict=True)
-             if shapely.area(shapely.intersection(geoms[a], geoms[b])) > 1e-6]
+    pairs = [
+        (a, b)
+        for a, b in zip(left[keep], right[keep], strict=True)
+        if shapely.area(shapely.intersection(geoms[a], geoms[b])) > 1e-6
+    ]
     if not pairs:
         return footprints
     out = np.asarray(footprints.values, dtype=object).copy()
@@ -253,15 +286,24 @@ def _resolve_overlaps(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(out, index=footprints.index, crs=footprints.crs)
 
 
-def _clip_to_blocks(footprints: gpd.GeoSeries, inside: gpd.GeoSeries, blocks: gpd.GeoDataFrame) -> gpd.GeoSeries:
+def _clip_to_blocks(
+    footprints: gpd.GeoSeries, inside: gpd.GeoSeries, blocks: gpd.GeoDataFrame
+) -> gpd.GeoSeries:
     idx_point, idx_block = blocks.sindex.query(inside.values, predicate="within")
     block_of = pd.Series(idx_block, index=idx_point)
     block_of = block_of[~block_of.index.duplicated()]
     out = footprints.copy()
-    crossing = ~shapely.within(footprints.values, blocks.geometry.values[block_of.reindex(range(len(footprints))).fillna(0).astype(int).values])
+    crossing = ~shapely.within(
+        footprints.values,
+        blocks.geometry.values[
+            block_of.reindex(range(len(footprints))).fillna(0).astype(int).values
+        ],
+    )
     for i in np.flatnonzero(crossing):
         if i in block_of.index:
-            clipped = shapely.intersection(footprints.values[i], blocks.geometry.values[block_of[i]])
+            clipped = shapely.intersection(
+                footprints.values[i], blocks.geometry.values[block_of[i]]
+            )
             out.iloc[i] = clipped if not clipped.is_empty else footprints.values[i]
     return out
 
@@ -290,7 +332,9 @@ def _assign_community(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
     missing = np.flatnonzero(pd.isna(out))
     if len(missing):  # a point on an edge: take the community with the largest overlap
         for i in missing:
-            overlaps = shapely.area(shapely.intersection(cells.geometry.values[i], communities.geometry.values))
+            overlaps = shapely.area(
+                shapely.intersection(cells.geometry.values[i], communities.geometry.values)
+            )
             if overlaps.max() > 0.5 * shapely.area(cells.geometry.values[i]):
                 out[i] = ids[int(np.argmax(overlaps))]
     return out
@@ -323,6 +367,7 @@ def split_equal_area(
     total = rotated.area
     weights = np.asarray(fractions, dtype=float)
     targets = np.cumsum(weights / weights.sum())[:-1] * total
+
     def area_left_of(x: float) -> float:
         return shapely.clip_by_rect(rotated, xmin - 1, ymin - 1, x, ymax + 1).area
 
@@ -387,8 +432,11 @@ def _single_parts(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
         pieces[i] = parts[0]
         for stray in parts[1:]:
             shared = [
-                shapely.length(shapely.intersection(shapely.boundary(stray), shapely.buffer(other, 1e-6)))
-                if j != i else -1.0
+                shapely.length(
+                    shapely.intersection(shapely.boundary(stray), shapely.buffer(other, 1e-6))
+                )
+                if j != i
+                else -1.0
                 for j, other in enumerate(pieces)
             ]
             j = int(np.argmax(shared))
