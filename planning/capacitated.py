@@ -46,7 +46,7 @@ __all__ = ["capacitated_division"]
 
 _NEAREST = 4  # an atom may go to one of its nearest centres only (keeps the programmes small)
 # CP-SAT deterministic time per whole assignment (the same on any machine, unlike seconds)
-_WORK_LIMIT = 0.05
+_WORK_LIMIT = 0.03
 _COST_SCALE = 1_000_000  # costs (at most 1) to integers for CP-SAT
 _FLOW_COST_TOTAL = 1e12  # the largest possible total of the min-cost flow's integer costs
 
@@ -221,8 +221,11 @@ def _whole(
     low: float,
     high: float,
     repair_rounds: int,
+    in_range: bool,
 ) -> np.ndarray | None:
-    """Round a fractional assignment to whole atoms in ``[low, high]`` with every part connected."""
+    """Round a fractional assignment to whole atoms in ``[low, high]`` with every part
+    connected (with ``in_range=False``, stray pieces left after the repair rounds join a
+    touching part, even if that takes a part out of the range)."""
     n, k = share.shape
     cost, allowed = _costs(x, y, mass, cx, cy)
     labels = share.argmax(axis=1)
@@ -254,7 +257,35 @@ def _whole(
                 candidates[np.ix_(piece, touching)] = True
         if not stray:
             return labels
-    return None
+    return None if in_range else _join_strays(labels, weights, neighbours, k)
+
+
+def _join_strays(
+    labels: np.ndarray, weights: np.ndarray, neighbours: list[set[int]], k: int
+) -> np.ndarray | None:
+    """Give each stray piece of a part to the touching part it leaves closest to the mean
+    (the range may then be missed by a piece; the caller balances). None if a part empties."""
+    labels = labels.copy()
+    mean = weights.sum() / k
+    for _ in range(k):
+        sums = np.bincount(labels, weights=weights, minlength=k)
+        moved = False
+        for g in range(k):
+            pieces = components(np.flatnonzero(labels == g), neighbours)
+            pieces.sort(key=lambda piece: -float(weights[piece].sum()) - len(piece) * 1e-9)
+            for piece in pieces[1:]:
+                touching = sorted({int(labels[b]) for a in piece for b in neighbours[a]} - {g})
+                if not touching:
+                    continue
+                extra = float(weights[piece].sum())
+                h = min(touching, key=lambda h: abs(sums[h] + extra - mean))
+                labels[piece] = h
+                sums[g] -= extra
+                sums[h] += extra
+                moved = True
+        if not moved:
+            break
+    return labels if len(np.unique(labels)) == k else None
 
 
 def capacitated_division(
@@ -273,6 +304,7 @@ def capacitated_division(
     keep: int = 1,
     max_iter: int = 10,
     repair_rounds: int = 2,
+    in_range: bool = True,
 ) -> list[np.ndarray]:
     """Divide atoms into ``k`` connected, compact parts whose weights lie in ``[low, high]``.
 
@@ -310,12 +342,16 @@ def capacitated_division(
         Lloyd iterations at most per start.
     repair_rounds
         Integer programmes solved again at most to make every part connected.
+    in_range
+        When False, a division still in pieces after the repair rounds is kept: each stray
+        piece joins the touching part it leaves nearest the mean, and a part may then miss
+        the range by that piece (for a caller that balances the parts itself).
 
     Returns
     -------
     list of numpy.ndarray
         A part (0..k-1) per atom for each division found, best start first; empty when no
-        connected division in the range was found.
+        connected division (in the range, with ``in_range``) was found.
     """
     weights = np.asarray(weights, dtype=float)
     mass = weights if mass is None else np.asarray(mass, dtype=float)
@@ -353,6 +389,7 @@ def capacitated_division(
             low=low,
             high=high,
             repair_rounds=repair_rounds,
+            in_range=in_range,
         )
         if labels is not None:
             out.append(labels)

@@ -10,15 +10,16 @@ How it works
 2. **How many parts.** The smallest ``k`` that puts every part in the rule's normal range
    (``min_households``–``split_households``, residents under the cap); ``parts`` overrides.
 3. **Alternatives.** Candidate divisions come from capacitated k-means
-   (:mod:`planning.capacitated`: compact blobs held to 5 % of the mean by linear
-   programming, made whole and connected by CP-SAT), from the shared partition core
+   (:mod:`planning.capacitated`: compact blobs held to 5 % of the mean by a min-cost
+   flow, made whole by CP-SAT), from the shared partition core
    (sweeps and serpentines in several directions, cut by dynamic programming) of the street
    blocks, and of the atoms when there are few, and from seeded recursive bisections; each
    is balanced by moving boundary atoms (keeping every part connected), then scored:
    maximum deviation from the mean, share of the new boundary on roads, rivers or walls,
    compactness, compounds cut, staff per part, and distance to a service centre. The best
-   few are made more compact by moving or trading boundary atoms. Distinct candidates are
-   ranked, best first, with reasons.
+   few are made more compact by moving or trading boundary atoms and by dividing each
+   pair of neighbouring parts again along the best straight or round cut. Distinct
+   candidates are ranked, best first, with reasons.
 4. **Lineage.** Which buildings and households move to which new community.
 
 Examples
@@ -56,6 +57,7 @@ __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts"
 
 _BARRIER_TOLERANCE_M = 5.0  # a new boundary this near a road, river or wall follows it
 _BARRIER_STEP_M = 2.0  # ... measured on pieces this long
+_SEED_SEGMENT_M = 8.0  # compounds and loose buildings divide a block by their vertices this far apart
 SPLIT_ROAD_CLASSES: frozenset[str] = BARRIER_ROAD_CLASSES | {"service", "pedestrian", "track", "busway"}
 """Roads that bound the blocks a split works with: a campus's internal roads count too."""
 
@@ -210,7 +212,7 @@ def _atoms(
         seed_compound.append(None)
     seed_frame = gpd.GeoDataFrame(geometry=seeds, crs=crs)
     seed_frame = seed_frame[~seed_frame.geometry.is_empty]
-    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, segment=4.0)
+    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, segment=_SEED_SEGMENT_M)
     kept = seed_frame.index.to_numpy()
     households = buildings["households"].to_numpy()
     residents = buildings["residents"].to_numpy() if "residents" in buildings else households * rules.persons_per_household
@@ -364,10 +366,13 @@ def _compound_codes(atoms: gpd.GeoDataFrame) -> np.ndarray:
 
 
 _CAPACITY_TOLERANCE = 0.049  # capacitated k-means parts: within 5 % of the mean, rounding included
-_CAPACITY_STARTS = 6  # k-means starts for them
-_CAPACITY_KEPT = 2  # of which the least inertia are made whole
+_CAPACITY_STARTS = 8  # k-means starts for them
+_CAPACITY_KEPT = 4  # of which the least inertia are made whole (a stray atom joins a neighbour;
+# the balancing and the climb that follow restore the range)
 _SWEPT_ATOMS = 100  # up to this many atoms, sweeps and bisections of the atoms too (beyond: of blocks)
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
+_CUT_DIRECTIONS = 16  # straight cuts tried when two neighbouring parts are divided again
+_CUTS_TRIED = 8  # the best cuts of a pair checked for connected sides, at most
 
 
 def _feasible(s: dict[str, float]) -> bool:
@@ -494,6 +499,183 @@ def _compact(
             part_area[frm] -= area[atom]
             part_area[to] += area[atom]
         part_perimeter[g], part_perimeter[h] = pg, ph
+    return labels
+
+
+def _redivide(
+    labels: np.ndarray,
+    weights: np.ndarray,
+    area: np.ndarray,
+    perimeter: np.ndarray,
+    edges: dict[tuple[int, int], tuple[float, float]],
+    compound: np.ndarray,
+    nb: list[set[int]],
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    *,
+    max_deviation: float,
+    min_barrier_share: float,
+    low: float,
+    high: float,
+    sweeps: int = 6,
+) -> np.ndarray:
+    """Divide each pair of neighbouring parts again, by the best straight or round cut.
+
+    A larger move than :func:`_compact`'s: the atoms of two touching parts are pooled and
+    cut anew where that raises their Polsby–Popper most — along one of
+    ``_CUT_DIRECTIONS`` directions (the first so many atoms along it) or around one of
+    the atoms (the nearest so many). Every cut of every ordering is scored at once from
+    cumulative sums (households, area, perimeter less twice the shared edges inside), so
+    a pair costs a few array operations. The same rules as the climb hold: both parts
+    connected, within ``max_deviation`` of the mean (and in ``[low, high]`` if they
+    were), the new boundary at least ``min_barrier_share`` on roads, rivers and walls,
+    and a compound in several atoms moves whole. Sweeps over all pairs repeat until one
+    changes nothing.
+    """
+    labels = labels.copy()
+    mean = weights.sum() / k
+    limit = max_deviation * mean
+    sums = np.bincount(labels, weights=weights, minlength=k)
+    in_band = (sums >= low) & (sums <= high)
+    lowest = np.where(in_band, max(mean - limit, low), mean - limit)
+    highest = np.where(in_band, min(mean + limit, high), mean + limit)
+    part_area = np.bincount(labels, weights=area, minlength=k)
+    internal, cut_len, on_len = _edge_lengths(labels, edges, k)
+    part_perimeter = np.bincount(labels, weights=perimeter, minlength=k) - 2 * internal
+    pairs_ab = np.array(list(edges), dtype=int).reshape(-1, 2)
+    length = np.array([v[0] for v in edges.values()])
+    on = np.array([v[1] for v in edges.values()])
+    codes, counts = np.unique(compound[compound >= 0], return_counts=True)
+    whole = np.isin(compound, codes[counts > 1])  # atoms of a compound in several atoms
+    angles = np.pi * np.arange(_CUT_DIRECTIONS) / _CUT_DIRECTIONS
+    done: set[tuple[int, int, bytes]] = set()
+    for _ in range(sweeps):
+        changed = False
+        la, lb = labels[pairs_ab[:, 0]], labels[pairs_ab[:, 1]]
+        for g, h in sorted({(int(min(a, b)), int(max(a, b))) for a, b in zip(la, lb, strict=True) if a != b}):
+            region = np.flatnonzero((labels == g) | (labels == h))
+            seen = (g, h, region.tobytes())
+            if seen in done:
+                continue
+            done.add(seen)
+            # nodes: the region's atoms, a compound in several atoms as one node
+            key = np.where(whole[region], -1 - compound[region], region)
+            nodes, node_of = np.unique(key, return_inverse=True)
+            if len(nodes) < 2 or whole[region].any() and np.isin(
+                np.flatnonzero(np.isin(compound, compound[region][whole[region]])), region, invert=True
+            ).any():
+                continue  # fewer than two nodes, or a compound reaching outside the pair
+            n = len(nodes)
+            node = np.full(len(labels), -1)
+            node[region] = node_of
+            w = np.bincount(node_of, weights=weights[region], minlength=n)
+            ar = np.bincount(node_of, weights=area[region], minlength=n)
+            pe = np.bincount(node_of, weights=perimeter[region], minlength=n)
+            cx = np.bincount(node_of, weights=x[region] * area[region], minlength=n) / np.maximum(ar, 1e-9)
+            cy = np.bincount(node_of, weights=y[region] * area[region], minlength=n) / np.maximum(ar, 1e-9)
+            ei, ej = node[pairs_ab[:, 0]], node[pairs_ab[:, 1]]
+            both = (ei >= 0) & (ej >= 0)
+            inner = both & (ei == ej)
+            pe -= 2 * np.bincount(ei[inner], weights=length[inner], minlength=n)
+            pair = both & ~inner
+            ei, ej, el, eo = ei[pair], ej[pair], length[pair], on[pair]
+            was_cut = pair & (labels[pairs_ab[:, 0]] != labels[pairs_ab[:, 1]])
+            rest_cut, rest_on = cut_len - length[was_cut].sum(), on_len - on[was_cut].sum()
+            now = 4 * math.pi * (part_area[g] / part_perimeter[g] ** 2 + part_area[h] / part_perimeter[h] ** 2)
+            # orderings: along each direction, then outwards from each node
+            key_rows = np.vstack(
+                [
+                    np.outer(np.cos(angles), cx) + np.outer(np.sin(angles), cy),
+                    np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :]),
+                ]
+            )
+            order = np.argsort(key_rows, axis=1, kind="stable")
+            rank = np.empty_like(order)
+            np.put_along_axis(rank, order, np.broadcast_to(np.arange(n), order.shape), axis=1)
+            # cut t puts the first t + 1 nodes of an ordering on one side
+            held = np.cumsum(w[order], axis=1)[:, :-1]
+            held_area = np.cumsum(ar[order], axis=1)[:, :-1]
+            held_perimeter = np.cumsum(pe[order], axis=1)[:, :-1]
+            first_in = np.maximum(rank[:, ei], rank[:, ej])  # an edge is inside the first side from this cut on
+            last_in = np.minimum(rank[:, ei], rank[:, ej])  # ... inside the other side up to the cut before this
+            inside_first = _cumulative(first_in, el, n)[:, :-1]
+            inside_other = _cumulative(last_in, el, n, reverse=True)[:, 1:]
+            on_first = _cumulative(first_in, eo, n)[:, :-1]
+            on_other = _cumulative(last_in, eo, n, reverse=True)[:, 1:]
+            p_first = held_perimeter - 2 * inside_first
+            p_other = pe.sum() - held_perimeter - 2 * inside_other
+            new_cut = rest_cut + el.sum() - inside_first - inside_other
+            new_on = rest_on + eo.sum() - on_first - on_other
+            total = w.sum()
+            as_gh = (held >= lowest[g]) & (held <= highest[g]) & (total - held >= lowest[h]) & (total - held <= highest[h])
+            as_hg = (held >= lowest[h]) & (held <= highest[h]) & (total - held >= lowest[g]) & (total - held <= highest[g])
+            allowed = (as_gh | as_hg) & ((new_cut <= 0) | (new_on >= min_barrier_share * new_cut - 1e-9))
+            value = 4 * math.pi * (
+                held_area / np.maximum(p_first, 1e-9) ** 2 + (ar.sum() - held_area) / np.maximum(p_other, 1e-9) ** 2
+            )
+            value[~allowed] = -np.inf
+            for flat in np.argsort(-value, axis=None, kind="stable")[:_CUTS_TRIED]:
+                row, t = divmod(int(flat), n - 1)
+                if value[row, t] <= now + 1e-6:
+                    break
+                first = np.zeros(n, dtype=bool)
+                first[order[row, : t + 1]] = True
+                side = first[node_of]
+                if not (is_connected(region[side].tolist(), nb) and is_connected(region[~side].tolist(), nb)):
+                    continue
+                a, b = (g, h) if as_gh[row, t] else (h, g)
+                labels[region[side]], labels[region[~side]] = a, b
+                sums[a], sums[b] = held[row, t], total - held[row, t]
+                part_area[a], part_area[b] = held_area[row, t], ar.sum() - held_area[row, t]
+                part_perimeter[a], part_perimeter[b] = p_first[row, t], p_other[row, t]
+                cut_len, on_len = new_cut[row, t], new_on[row, t]
+                la, lb = labels[pairs_ab[:, 0]], labels[pairs_ab[:, 1]]
+                changed = True
+                break
+        if not changed:
+            break
+    return labels
+
+
+def _cumulative(position: np.ndarray, values: np.ndarray, n: int, *, reverse: bool = False) -> np.ndarray:
+    """Per row, the running total over positions 0..n-1 of ``values`` placed at ``position``
+    (from the end when ``reverse``)."""
+    rows = np.broadcast_to(np.arange(position.shape[0])[:, None], position.shape)
+    out = np.zeros((position.shape[0], n))
+    np.add.at(out, (rows, position), np.broadcast_to(values, position.shape))
+    return np.cumsum(out[:, ::-1], axis=1)[:, ::-1] if reverse else np.cumsum(out, axis=1)
+
+
+def _tighten(
+    labels: np.ndarray,
+    weights: np.ndarray,
+    area: np.ndarray,
+    perimeter: np.ndarray,
+    edges: dict[tuple[int, int], tuple[float, float]],
+    links: list[list[tuple[int, float, float]]],
+    compound: np.ndarray,
+    nb: list[set[int]],
+    k: int,
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    max_deviation: float,
+    min_barrier_share: float,
+    low: float,
+    high: float,
+    rounds: int = 4,
+) -> np.ndarray:
+    """The compactness climb (:func:`_compact`) and the re-division of neighbouring parts
+    (:func:`_redivide`) in turn, until neither changes anything."""
+    limits = {"max_deviation": max_deviation, "min_barrier_share": min_barrier_share, "low": low, "high": high}
+    labels = _compact(labels, weights, area, perimeter, edges, links, compound, nb, k, **limits)
+    for _ in range(rounds):
+        again = _redivide(labels, weights, area, perimeter, edges, compound, nb, x, y, k, **limits)
+        again = _compact(again, weights, area, perimeter, edges, links, compound, nb, k, **limits)
+        if np.array_equal(again, labels):
+            break
+        labels = again
     return labels
 
 
@@ -738,7 +920,7 @@ def propose_splits(
         capacity_high = min(target * (1 + _CAPACITY_TOLERANCE), max(rules.split_households, target))
         out = capacitated_division(
             weights, x, y, nb, k=k, low=capacity_low, high=capacity_high, mass=atom_area, seed=seed,
-            starts=_CAPACITY_STARTS, keep=_CAPACITY_KEPT,
+            starts=_CAPACITY_STARTS, keep=_CAPACITY_KEPT, repair_rounds=0, in_range=False,
         )
         levels = []
         if block_level and (block_weights > 0).sum() >= k:
@@ -774,8 +956,8 @@ def propose_splits(
         # The best few made more compact, as long as they stay as balanced (or within 5 %)
         # and as much on roads, rivers and walls (or at least 90 %).
         for labels, s in [item for item in scored if _feasible(item[1])][:_COMPACTED]:
-            tighter = _compact(
-                labels, weights, atom_area, atom_perimeter, edges, links, compound_code, nb, k,
+            tighter = _tighten(
+                labels, weights, atom_area, atom_perimeter, edges, links, compound_code, nb, k, x=x, y=y,
                 max_deviation=max(s["max_deviation"], 0.05),
                 min_barrier_share=min(s["barrier_share"], 0.9),
                 low=rules.min_households, high=rules.split_households,

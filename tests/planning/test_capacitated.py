@@ -83,3 +83,32 @@ def test_impossible_range_gives_nothing() -> None:
     x, y, nb = _lattice(4, 4)
     weights = np.full(16, 10.0)  # 160 in 3 parts of 70-75: impossible
     assert capacitated_division(weights, x, y, nb, k=3, low=70, high=75, seed=0) == []
+
+
+@given(st.integers(0, 10_000), st.integers(6, 14), st.integers(5, 12), st.integers(2, 7))
+@settings(max_examples=25, deadline=None)
+def test_without_repairs_every_part_is_still_connected(
+    seed: int, cols: int, rows: int, k: int
+) -> None:
+    # as the split engine calls it: one integer programme, stray pieces join a neighbour
+    x, y, nb = _lattice(cols, rows)
+    weights = np.random.default_rng(seed).integers(0, 200, size=len(x)).astype(float)
+    mean = weights.sum() / k
+    divisions = capacitated_division(
+        weights,
+        x,
+        y,
+        nb,
+        k=k,
+        low=mean * 0.95,
+        high=mean * 1.05,
+        seed=seed,
+        starts=3,
+        keep=2,
+        repair_rounds=0,
+        in_range=False,
+    )
+    for labels in divisions:
+        assert sorted(set(labels.tolist())) == list(range(k))
+        for g in range(k):
+            assert is_connected(np.flatnonzero(labels == g).tolist(), nb)
