@@ -375,6 +375,23 @@ _CUT_DIRECTIONS = 16  # straight cuts tried when two neighbouring parts are divi
 _CUTS_TRIED = 8  # the best cuts of a pair checked for connected sides, at most
 
 
+@dataclass(frozen=True)
+class _AtomGraph:
+    """What the local search reads of the atoms: households, areas, perimeters and
+    centroids per atom, the shared edges (``edges[(a, b)]`` and ``links[a]``: length and
+    length on a barrier), rook neighbours, and a number per whole compound (-1: none)."""
+
+    weights: np.ndarray
+    area: np.ndarray
+    perimeter: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    edges: dict[tuple[int, int], tuple[float, float]]
+    links: list[list[tuple[int, float, float]]]
+    nb: list[set[int]]
+    compound: np.ndarray
+
+
 def _feasible(s: dict[str, float]) -> bool:
     """Connected parts within 10 % of the mean."""
     return s["max_deviation"] <= 0.10 and s["connected"] == 1.0
@@ -382,13 +399,7 @@ def _feasible(s: dict[str, float]) -> bool:
 
 def _compact(
     labels: np.ndarray,
-    weights: np.ndarray,
-    area: np.ndarray,
-    perimeter: np.ndarray,
-    edges: dict[tuple[int, int], tuple[float, float]],
-    links: list[list[tuple[int, float, float]]],
-    compound: np.ndarray,
-    nb: list[set[int]],
+    graph: _AtomGraph,
     k: int,
     *,
     max_deviation: float,
@@ -408,6 +419,8 @@ def _compact(
     compound is cut. Areas and perimeters are updated from the atoms' shared edges
     (``links[a]``: ``(b, length, length on a barrier)``), so no polygon is unioned.
     """
+    weights, area, perimeter, compound = graph.weights, graph.area, graph.perimeter, graph.compound
+    edges, links, nb = graph.edges, graph.links, graph.nb
     labels = labels.copy()
     mean = weights.sum() / k
     limit = max_deviation * mean
@@ -504,14 +517,7 @@ def _compact(
 
 def _redivide(
     labels: np.ndarray,
-    weights: np.ndarray,
-    area: np.ndarray,
-    perimeter: np.ndarray,
-    edges: dict[tuple[int, int], tuple[float, float]],
-    compound: np.ndarray,
-    nb: list[set[int]],
-    x: np.ndarray,
-    y: np.ndarray,
+    graph: _AtomGraph,
     k: int,
     *,
     max_deviation: float,
@@ -533,6 +539,8 @@ def _redivide(
     and a compound in several atoms moves whole. Sweeps over all pairs repeat until one
     changes nothing.
     """
+    weights, area, perimeter, compound = graph.weights, graph.area, graph.perimeter, graph.compound
+    edges, nb, x, y = graph.edges, graph.nb, graph.x, graph.y
     labels = labels.copy()
     mean = weights.sum() / k
     limit = max_deviation * mean
@@ -649,17 +657,9 @@ def _cumulative(position: np.ndarray, values: np.ndarray, n: int, *, reverse: bo
 
 def _tighten(
     labels: np.ndarray,
-    weights: np.ndarray,
-    area: np.ndarray,
-    perimeter: np.ndarray,
-    edges: dict[tuple[int, int], tuple[float, float]],
-    links: list[list[tuple[int, float, float]]],
-    compound: np.ndarray,
-    nb: list[set[int]],
+    graph: _AtomGraph,
     k: int,
     *,
-    x: np.ndarray,
-    y: np.ndarray,
     max_deviation: float,
     min_barrier_share: float,
     low: float,
@@ -669,10 +669,9 @@ def _tighten(
     """The compactness climb (:func:`_compact`) and the re-division of neighbouring parts
     (:func:`_redivide`) in turn, until neither changes anything."""
     limits = {"max_deviation": max_deviation, "min_barrier_share": min_barrier_share, "low": low, "high": high}
-    labels = _compact(labels, weights, area, perimeter, edges, links, compound, nb, k, **limits)
+    labels = _compact(labels, graph, k, **limits)
     for _ in range(rounds):
-        again = _redivide(labels, weights, area, perimeter, edges, compound, nb, x, y, k, **limits)
-        again = _compact(again, weights, area, perimeter, edges, links, compound, nb, k, **limits)
+        again = _compact(_redivide(labels, graph, k, **limits), graph, k, **limits)
         if np.array_equal(again, labels):
             break
         labels = again
@@ -911,7 +910,10 @@ def propose_splits(
     for (a, b), (length, on) in edges.items():
         links[a].append((b, length, on))
         links[b].append((a, length, on))
-    compound_code = _compound_codes(atoms)
+    graph = _AtomGraph(
+        weights=weights, area=atom_area, perimeter=atom_perimeter, x=x, y=y,
+        edges=edges, links=links, nb=nb, compound=_compound_codes(atoms),
+    )
 
     def candidates_for(k: int) -> list[np.ndarray]:
         target = total / k
@@ -957,7 +959,7 @@ def propose_splits(
         # and as much on roads, rivers and walls (or at least 90 %).
         for labels, s in [item for item in scored if _feasible(item[1])][:_COMPACTED]:
             tighter = _tighten(
-                labels, weights, atom_area, atom_perimeter, edges, links, compound_code, nb, k, x=x, y=y,
+                labels, graph, k,
                 max_deviation=max(s["max_deviation"], 0.05),
                 min_barrier_share=min(s["barrier_share"], 0.9),
                 low=rules.min_households, high=rules.split_households,

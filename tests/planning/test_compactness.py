@@ -14,18 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planning.partition import is_connected
-from planning.split import _redivide, _tighten
+from planning.split import _AtomGraph, _redivide, _tighten
 
 
-def _lattice(cols: int, rows: int, seed: int):
-    """Unit squares with random households; every shared edge, and a random share of the
-    edges on a barrier."""
+def _lattice(cols: int, rows: int, seed: int, *, weight: float | None = None) -> _AtomGraph:
+    """Unit squares with random households (or ``weight`` each); every shared edge, and a
+    random share of the edges on a barrier; no compounds."""
     rng = np.random.default_rng(seed)
     n = cols * rows
-    x = np.arange(n) % cols + 0.5
-    y = np.arange(n) // cols + 0.5
-    weights = rng.integers(20, 60, n).astype(float)
-    area, perimeter = np.ones(n), np.full(n, 4.0)
     edges: dict[tuple[int, int], tuple[float, float]] = {}
     for a in range(n):
         for b in (a + 1, a + cols):
@@ -38,7 +34,18 @@ def _lattice(cols: int, rows: int, seed: int):
         nb[b].add(a)
         links[a].append((b, length, on))
         links[b].append((a, length, on))
-    return weights, x, y, area, perimeter, edges, links, nb
+    weights = rng.integers(20, 60, n).astype(float) if weight is None else np.full(n, weight)
+    return _AtomGraph(
+        weights=weights,
+        area=np.ones(n),
+        perimeter=np.full(n, 4.0),
+        x=np.arange(n) % cols + 0.5,
+        y=np.arange(n) // cols + 0.5,
+        edges=edges,
+        links=links,
+        nb=nb,
+        compound=np.full(n, -1),
+    )
 
 
 def _snake(cols: int, rows: int, weights: np.ndarray, k: int) -> np.ndarray:
@@ -77,65 +84,34 @@ def _stats(labels, weights, edges, k):
     st.sampled_from([0.05, 0.10]),
 )
 def test_local_search_keeps_every_rule_and_never_loses_compactness(cols, rows, k, seed, deviation):
-    weights, x, y, area, perimeter, edges, links, nb = _lattice(cols, rows, seed)
+    graph = _lattice(cols, rows, seed)
+    weights = graph.weights
     k = min(k, cols * rows // 4)
     start = _snake(cols, rows, weights, k)
-    sums0, pp0, share0 = _stats(start, weights, edges, k)
+    sums0, pp0, share0 = _stats(start, weights, graph.edges, k)
     mean = weights.sum() / k
     # the snake's own deviation, or the target, whichever is looser
     limit = max(float(np.abs(sums0 - mean).max() / mean), deviation)
     floor = min(share0, 0.5)
     limits = {"max_deviation": limit, "min_barrier_share": floor, "low": 0.0, "high": math.inf}
-    for labels in (
-        _redivide(
-            start,
-            weights,
-            area,
-            perimeter,
-            edges,
-            -np.ones(len(weights), dtype=int),
-            nb,
-            x,
-            y,
-            k,
-            **limits,
-        ),
-        _tighten(
-            start,
-            weights,
-            area,
-            perimeter,
-            edges,
-            links,
-            -np.ones(len(weights), dtype=int),
-            nb,
-            k,
-            x=x,
-            y=y,
-            **limits,
-        ),
-    ):
-        sums, pp, share = _stats(labels, weights, edges, k)
+    for labels in (_redivide(start, graph, k, **limits), _tighten(start, graph, k, **limits)):
+        sums, pp, share = _stats(labels, weights, graph.edges, k)
         assert sorted(set(labels.tolist())) == list(range(k))
         assert sums.sum() == weights.sum()
         assert np.abs(sums - mean).max() <= limit * mean + 1e-6
-        assert all(is_connected(np.flatnonzero(labels == g).tolist(), nb) for g in range(k))
+        assert all(is_connected(np.flatnonzero(labels == g).tolist(), graph.nb) for g in range(k))
         assert share >= floor - 1e-9
         assert pp >= pp0 - 1e-9
 
 
 def test_snakes_become_compact_blocks():
     cols, rows, k = 12, 12, 4
-    weights, x, y, area, perimeter, edges, links, nb = _lattice(cols, rows, 3)
-    weights[:] = 40.0
-    start = _snake(cols, rows, weights, k)
+    graph = _lattice(cols, rows, 3, weight=40.0)
+    start = _snake(cols, rows, graph.weights, k)
     limits = {"max_deviation": 0.05, "min_barrier_share": 0.0, "low": 0.0, "high": math.inf}
-    compound = -np.ones(len(weights), dtype=int)
-    labels = _tighten(
-        start, weights, area, perimeter, edges, links, compound, nb, k, x=x, y=y, **limits
-    )
-    _, pp0, _ = _stats(start, weights, edges, k)
-    _, pp, _ = _stats(labels, weights, edges, k)
+    labels = _tighten(start, graph, k, **limits)
+    _, pp0, _ = _stats(start, graph.weights, graph.edges, k)
+    _, pp, _ = _stats(labels, graph.weights, graph.edges, k)
     # three-row stripes (PP 0.50 each) become 6 x 6 quadrants or close to them (PP 0.785)
     assert pp0 < 0.51
     assert pp > 0.7
@@ -143,13 +119,12 @@ def test_snakes_become_compact_blocks():
 
 def test_a_compound_in_several_atoms_moves_whole():
     cols, rows, k = 8, 8, 2
-    weights, x, y, area, perimeter, edges, links, nb = _lattice(cols, rows, 5)
-    start = _snake(cols, rows, weights, k)
-    compound = -np.ones(len(weights), dtype=int)
+    graph = _lattice(cols, rows, 5)
+    start = _snake(cols, rows, graph.weights, k)
     members = [10, 11, 18, 19]  # a compound of four atoms, whole in the first part
-    compound[members] = 0
+    graph.compound[members] = 0
     assert len(set(start[members].tolist())) == 1
     limits = {"max_deviation": 0.10, "min_barrier_share": 0.0, "low": 0.0, "high": math.inf}
-    labels = _redivide(start, weights, area, perimeter, edges, compound, nb, x, y, k, **limits)
+    labels = _redivide(start, graph, k, **limits)
     assert not np.array_equal(labels, start)
     assert len(set(labels[members].tolist())) == 1
