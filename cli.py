@@ -138,7 +138,10 @@ def _save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any)
     _progress(args, N_("saving the plan in the database…"))
     with open_store(args.db, plan_id=plan_id) as store:
         version = store.save(
-            layers, author=author, note=f"gridplan {args.command} {Path(args.input).name}", rules=rules
+            layers,
+            author=author,
+            note=f"gridplan {args.command} {Path(args.input).name}",
+            rules=rules,
         )
         url = getattr(store, "url", None)  # a GeoPackage path works too
         where = str(args.db) if url is None else url.render_as_string(hide_password=True)
@@ -247,20 +250,30 @@ def _cmd_grids(args: argparse.Namespace) -> int:
         from gis.i18n import N_
 
         msg = N_("There is no community {community} in this project. Communities: {ids}.")
-        raise InfeasibleError(msg, community=args.community, ids=", ".join(communities["community_id"].astype(str)[:20]))
+        raise InfeasibleError(
+            msg,
+            community=args.community,
+            ids=", ".join(communities["community_id"].astype(str)[:20]),
+        )
     total = len(wanted) if wanted else len(communities)
-    bar = tqdm(total=total, desc="communities", file=sys.stderr, disable=args.quiet, unit="community")
-    result = _batch(args, loaded, rules, wanted, bar).grids if _batched(args) else make_grids(
-        project.buildings,
-        communities=communities,
-        roads=project.roads,
-        waterways=project.waterways,
-        barriers=project.barriers,
-        compounds=project.compounds,
-        rules=rules,
-        community_ids=wanted,
-        lang=args.lang,
-        progress=lambda _c: bar.update(1),
+    bar = tqdm(
+        total=total, desc="communities", file=sys.stderr, disable=args.quiet, unit="community"
+    )
+    result = (
+        _batch(args, loaded, rules, wanted, bar).grids
+        if _batched(args)
+        else make_grids(
+            project.buildings,
+            communities=communities,
+            roads=project.roads,
+            waterways=project.waterways,
+            barriers=project.barriers,
+            compounds=project.compounds,
+            rules=rules,
+            community_ids=wanted,
+            lang=args.lang,
+            progress=lambda _c: bar.update(1),
+        )
     )
     bar.close()
     layers = {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches}
@@ -281,7 +294,10 @@ def _cmd_grids(args: argparse.Namespace) -> int:
 
     def human() -> str:
         lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k != "out_of_range"]
-        lines.extend(f"! {g['grid_code']} ({g['households']}): {g['reason']}" for g in summary["out_of_range"])
+        lines.extend(
+            f"! {g['grid_code']} ({g['households']}): {g['reason']}"
+            for g in summary["out_of_range"]
+        )
         return "\n".join(lines)
 
     _emit(args, summary, human)
@@ -293,7 +309,9 @@ def _batched(args: argparse.Namespace) -> bool:
     return args.jobs != 1 or bool(args.scheduler) or args.resume is not None
 
 
-def _batch(args: argparse.Namespace, loaded: Any, rules: Any, wanted: Any, bar: Any, *, task: str = "grids") -> Any:
+def _batch(
+    args: argparse.Namespace, loaded: Any, rules: Any, wanted: Any, bar: Any, *, task: str = "grids"
+) -> Any:
     """Run ``task`` per community with joblib or dask; say how many were resumed."""
     from planning.batch import run_batch
 
@@ -309,13 +327,22 @@ def _batch(args: argparse.Namespace, loaded: Any, rules: Any, wanted: Any, bar: 
         rules=rules,
         lang=args.lang,
         community_ids=wanted,
-        **({"parts": args.parts, "alternatives": args.alternatives, "seed": args.seed} if task == "split" else {}),
+        **(
+            {"parts": args.parts, "alternatives": args.alternatives, "seed": args.seed}
+            if task == "split"
+            else {}
+        ),
     )
     bar.close()
     if args.resume is not None and not args.quiet:
-        msg = translator(args.lang).gettext(N_("{resumed} of {total} communities resumed from {folder}."))
+        msg = translator(args.lang).gettext(
+            N_("{resumed} of {total} communities resumed from {folder}.")
+        )
         total = len(result.community_ids)
-        print(f"gridplan: {msg.format(resumed=len(result.resumed), total=total, folder=args.resume)}", file=sys.stderr)
+        print(
+            f"gridplan: {msg.format(resumed=len(result.resumed), total=total, folder=args.resume)}",
+            file=sys.stderr,
+        )
     return result
 
 
@@ -338,12 +365,18 @@ def _split_batch(args: argparse.Namespace, loaded: Any, rules: Any, started: flo
     alternatives = result.alternatives if result.alternatives is not None else None
     communities = []
     for community_id in result.community_ids:
-        rows = [] if alternatives is None else alternatives[alternatives["community_id"] == community_id]
+        rows = (
+            []
+            if alternatives is None
+            else alternatives[alternatives["community_id"] == community_id]
+        )
         communities.append(
             {
                 "community_id": community_id,
                 "parts": int(rows["k"].iloc[0]) if len(rows) else None,
-                "alternatives": [_json.loads(text) for text in (rows["summary"] if len(rows) else [])],
+                "alternatives": [
+                    _json.loads(text) for text in (rows["summary"] if len(rows) else [])
+                ],
             }
         )
     errors = result.errors
@@ -464,15 +497,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         best = proposals[proposals["rank"] == proposals["rank"].min()]
         after_table = before_table
         for parent, parts in best.groupby("parent_community_id"):
-            after_table = communities_after_split(after_table, parts.drop(columns="geometry"), parent_id=str(parent))
+            after_table = communities_after_split(
+                after_table, parts.drop(columns="geometry"), parent_id=str(parent)
+            )
     else:
-        after_table = load(args.after, rules=rules, lang=args.lang, **_read_options(args)).communities.drop(columns="geometry")
+        after_table = load(
+            args.after, rules=rules, lang=args.lang, **_read_options(args)
+        ).communities.drop(columns="geometry")
     table = compare_plans(before_table, after_table, rules=rules)
     payload = {
         "before": {k: _clean(v) for k, v in table["before"].items()},
         "after": {k: _clean(v) for k, v in table["after"].items()},
-        "communities_before": [{k: _clean(v) for k, v in r.items()} for r in ratios(before_table, rules=rules).to_dict("records")],
-        "communities_after": [{k: _clean(v) for k, v in r.items()} for r in ratios(after_table, rules=rules).to_dict("records")],
+        "communities_before": [
+            {k: _clean(v) for k, v in r.items()}
+            for r in ratios(before_table, rules=rules).to_dict("records")
+        ],
+        "communities_after": [
+            {k: _clean(v) for k, v in r.items()}
+            for r in ratios(after_table, rules=rules).to_dict("records")
+        ],
     }
     tr = translator(args.lang).gettext
 
@@ -514,7 +557,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
         _progress(args, N_("reading layers…"))
         loaded = load(args.project, rules=_rules(args), lang=args.lang, crs=args.crs)
-        context = {name: frame for name, frame in loaded.project.layers().items() if frame is not None}
+        context = {
+            name: frame for name, frame in loaded.project.layers().items() if frame is not None
+        }
         context["communities"] = loaded.communities
         if attribution is None and any(note.msgid == _OSM_NOTE for note in loaded.project.notes):
             from gis.datasets import ATTRIBUTION
@@ -665,13 +710,17 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
     batch.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help=tr(N_("a dask.distributed scheduler, tcp://host:8786: run the communities on its workers")),
+        help=tr(
+            N_("a dask.distributed scheduler, tcp://host:8786: run the communities on its workers")
+        ),
     )
     batch.add_argument(
         "--resume",
         type=Path,
         metavar="DIR",
-        help=tr(N_("a folder that keeps each finished community; a rerun skips those already done")),
+        help=tr(
+            N_("a folder that keeps each finished community; a rerun skips those already done")
+        ),
     )
     database = _ArgumentParser(add_help=False)
     database.add_argument(
@@ -714,29 +763,52 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
         ),
     )
     check.set_defaults(func=_cmd_check)
-    grids = sub.add_parser("grids", parents=[common, rules, reading, database, batch], help="divide communities into grids")
+    grids = sub.add_parser(
+        "grids",
+        parents=[common, rules, reading, database, batch],
+        help="divide communities into grids",
+    )
     grids.add_argument("input", type=Path)
     grids.add_argument("--out", type=Path, help="the plan GeoPackage to write")
     grids.add_argument("--community", help="only this community_id")
     grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
     grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
     grids.set_defaults(func=_cmd_grids)
-    split = sub.add_parser("split", parents=[common, rules, reading, database, batch], help="propose ways to split a community")
+    split = sub.add_parser(
+        "split",
+        parents=[common, rules, reading, database, batch],
+        help="propose ways to split a community",
+    )
     split.add_argument("input", type=Path)
-    split.add_argument("--community", help="the community_id to split (needed when there are several)")
+    split.add_argument(
+        "--community", help="the community_id to split (needed when there are several)"
+    )
     split.add_argument("--out", type=Path, help="the plan GeoPackage to write")
-    split.add_argument("--parts", type=int, help="number of new communities (smallest that fits by default)")
+    split.add_argument(
+        "--parts", type=int, help="number of new communities (smallest that fits by default)"
+    )
     split.add_argument("--alternatives", type=int, default=3, help="how many ranked alternatives")
     split.add_argument("--seed", type=int, default=0, help="seed for the random bisections")
     split.set_defaults(func=_cmd_split)
-    compare = sub.add_parser("compare", parents=[common, rules, reading], help="service ratios before and after")
+    compare = sub.add_parser(
+        "compare", parents=[common, rules, reading], help="service ratios before and after"
+    )
     compare.add_argument("before", type=Path, help="the project before (layers)")
-    compare.add_argument("after", type=Path, help="the plan after (from gridplan split) or a project")
+    compare.add_argument(
+        "after", type=Path, help="the plan after (from gridplan split) or a project"
+    )
     compare.set_defaults(func=_cmd_compare)
     export = sub.add_parser(
-        "export", parents=[common, rules, database], help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)"))
+        "export",
+        parents=[common, rules, database],
+        help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)")),
     )
-    export.add_argument("plan", type=Path, nargs="?", help=tr(N_("the plan: a plan GeoPackage or a shapefile-zip export")))
+    export.add_argument(
+        "plan",
+        type=Path,
+        nargs="?",
+        help=tr(N_("the plan: a plan GeoPackage or a shapefile-zip export")),
+    )
     export.add_argument(
         "--format",
         choices=("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf"),
@@ -749,7 +821,9 @@ def _parser(lang: str | None = None) -> argparse.ArgumentParser:
         type=str.lower,
         help=tr(N_("text encoding of the shapefile export (utf-8 by default)")),
     )
-    export.add_argument("--version", type=int, help=tr(N_("the plan version (the latest by default)")))
+    export.add_argument(
+        "--version", type=int, help=tr(N_("the plan version (the latest by default)"))
+    )
     export.add_argument(
         "--project",
         type=Path,

@@ -20,8 +20,19 @@
 from gis import crs, datasets, errors, fields, i18n, io, plan, validate
 
 __all__ = [
-    "atlas", "auth", "crs", "datasets", "errors", "export", "fields", "i18n", "io", "pgstore", "plan",
-    "store", "validate",
+    "atlas",
+    "auth",
+    "crs",
+    "datasets",
+    "errors",
+    "export",
+    "fields",
+    "i18n",
+    "io",
+    "pgstore",
+    "plan",
+    "store",
+    "validate",
 ]
 
 

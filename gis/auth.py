@@ -286,9 +286,7 @@ def authorize(user: User, action: str) -> None:
     )
 
 
-def role_for(
-    email: str | None, roles: Mapping[str, Any] | None, *, default: str = "viewer"
-) -> str:
+def role_for(email: str | None, roles: Mapping[str, Any] | None, *, default: str = "viewer") -> str:
     """Return the role of a planner signed in by an identity provider.
 
     Parameters
@@ -330,9 +328,7 @@ class Account:
 
 # A hash of a random password with argon2-cffi's default parameters: an unknown name is
 # checked against it so that it takes as long as a wrong password.
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$LPaK/P41zthAM6C8qbUy/Q$6ktzetHbwn9SkhglXKjEXJgCRwDCbf/L3Mg++k4OdsU"
-)
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$LPaK/P41zthAM6C8qbUy/Q$6ktzetHbwn9SkhglXKjEXJgCRwDCbf/L3Mg++k4OdsU"
 
 
 def hash_password(password: str, *, hasher: PasswordHasher | None = None) -> str:
@@ -414,16 +410,13 @@ def load_users(path: str | Path) -> dict[str, Account]:
     for name, entry in _users_table(path).items():
         if not isinstance(entry, dict):
             msg = N_(
-                "User {name} in {file} must be a table: [users.{name}] with role and "
-                "password_hash."
+                "User {name} in {file} must be a table: [users.{name}] with role and password_hash."
             )
             raise UserFileError(msg, name=name, file=path.name)
         role = str(entry.get("role", ""))
         if role not in ROLES:
             msg = N_("User {name} in {file} has the role {role!r}, which is not one of: {roles}.")
-            raise UserFileError(
-                msg, name=name, file=path.name, role=role, roles=", ".join(ROLES)
-            )
+            raise UserFileError(msg, name=name, file=path.name, role=role, roles=", ".join(ROLES))
         digest = entry.get("password_hash")
         if not isinstance(digest, str) or not digest.startswith("$argon2"):
             msg = N_(

@@ -98,7 +98,12 @@ def zone_prefixed_crs(easting: float, northing: float) -> CRS:
 
 
 def _looks_like_china_lonlat(bounds: np.ndarray) -> bool:
-    return bool(70 <= bounds[0] <= 140 and 70 <= bounds[2] <= 140 and 0 <= bounds[1] <= 60 and 0 <= bounds[3] <= 60)
+    return bool(
+        70 <= bounds[0] <= 140
+        and 70 <= bounds[2] <= 140
+        and 0 <= bounds[1] <= 60
+        and 0 <= bounds[3] <= 60
+    )
 
 
 def _guess_for_missing(bounds: np.ndarray) -> str:
@@ -132,7 +137,9 @@ def _parse_crs(crs: str | int | CRS, *, layer: str) -> CRS:
         raise CRSError(msg, crs=str(crs), layer=layer) from None
 
 
-def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None = None) -> gpd.GeoDataFrame:
+def ensure_crs(
+    gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None = None
+) -> gpd.GeoDataFrame:
     """Check and fix a layer's CRS; return it in the storage CRS (EPSG:4490).
 
     Parameters
@@ -156,7 +163,11 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, layer: str, crs: str | int | CRS | None
         if gdf.crs is None:
             gdf = gdf.set_crs(declared)
     if gdf.empty:
-        return gdf.set_crs(STORAGE_CRS, allow_override=True) if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
+        return (
+            gdf.set_crs(STORAGE_CRS, allow_override=True)
+            if gdf.crs is None
+            else gdf.to_crs(STORAGE_CRS)
+        )
     bounds = np.asarray(gdf.total_bounds, dtype=float)
     if not np.all(np.isfinite(bounds)):
         return gdf if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
@@ -273,7 +284,9 @@ def _transformer(source: str, target: str) -> Transformer:
     return Transformer.from_pipeline(found.definition) if found.definition else found
 
 
-def reproject(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: str | int | CRS) -> gpd.GeoDataFrame | gpd.GeoSeries:
+def reproject(
+    gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: str | int | CRS
+) -> gpd.GeoDataFrame | gpd.GeoSeries:
     """``gdf.to_crs(crs)``, with the coordinate operation looked up once per process.
 
     The same coordinates as :meth:`geopandas.GeoDataFrame.to_crs` (for the 2-D

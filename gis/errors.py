@@ -82,4 +82,3 @@ class RulesError(GridplanError):
 
 class InfeasibleError(GridplanError):
     """A planning request that the data cannot satisfy."""
-

@@ -32,16 +32,61 @@ __all__ = ["ALIASES", "LAYER_ALIASES", "NUMERIC_FIELDS", "canonical_layer", "map
 # canonical field -> aliases (English and Chinese), per layer.
 _COMMON: dict[str, tuple[str, ...]] = {
     "name": ("name", "名称", "名字", "mc"),
-    "community_id": ("community_id", "community_code", "社区编码", "社区代码", "社区编号", "sqbm", "sqdm"),
+    "community_id": (
+        "community_id",
+        "community_code",
+        "社区编码",
+        "社区代码",
+        "社区编号",
+        "sqbm",
+        "sqdm",
+    ),
     "compound_id": ("compound_id", "小区编码", "小区编号", "小区代码", "xqbm"),
 }
 
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "buildings": {
-        "building_id": ("building_id", "bldg_id", "楼栋编号", "楼栋编码", "楼栋代码", "建筑编号", "ldbh", "osm_id"),
-        "households": ("households", "hh", "households_n", "户数", "住户数", "总户数", "居民户数", "hs"),
-        "residents": ("residents", "population", "pop", "人口", "常住人口", "人数", "居住人口", "rk"),
-        "floors": ("floors", "levels", "building:levels", "storeys", "层数", "楼层", "楼层数", "地上层数", "cs"),
+        "building_id": (
+            "building_id",
+            "bldg_id",
+            "楼栋编号",
+            "楼栋编码",
+            "楼栋代码",
+            "建筑编号",
+            "ldbh",
+            "osm_id",
+        ),
+        "households": (
+            "households",
+            "hh",
+            "households_n",
+            "户数",
+            "住户数",
+            "总户数",
+            "居民户数",
+            "hs",
+        ),
+        "residents": (
+            "residents",
+            "population",
+            "pop",
+            "人口",
+            "常住人口",
+            "人数",
+            "居住人口",
+            "rk",
+        ),
+        "floors": (
+            "floors",
+            "levels",
+            "building:levels",
+            "storeys",
+            "层数",
+            "楼层",
+            "楼层数",
+            "地上层数",
+            "cs",
+        ),
         "height": ("height", "高度", "建筑高度"),
         "units": ("units", "单元数", "单元", "dys"),
         "name": ("name", "楼栋名称", "楼号", "楼栋号", "建筑名称", "名称"),
@@ -66,7 +111,15 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "street": ("street", "街道", "街道名称", "所属街道", "乡镇街道"),
         "street_code": ("street_code", "街道编码", "街道代码"),
         "district_code": ("district_code", "区县编码", "行政区划代码", "区划代码", "adcode"),
-        "staff": ("staff", "workers", "社区工作者", "社工人数", "工作人员数", "社区工作者人数", "在编人数"),
+        "staff": (
+            "staff",
+            "workers",
+            "社区工作者",
+            "社工人数",
+            "工作人员数",
+            "社区工作者人数",
+            "在编人数",
+        ),
         "residents": ("residents", "population", "人口", "常住人口", "居民人数"),
         "households": ("households", "户数", "总户数"),
     },
@@ -99,7 +152,14 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
-    "buildings": ("households", "residents", "floors", "height", "units", "special_service_households"),
+    "buildings": (
+        "households",
+        "residents",
+        "floors",
+        "height",
+        "units",
+        "special_service_households",
+    ),
     "communities": ("staff", "residents", "households"),
     "roads": ("width_m",),
     "service_centres": ("floor_area_m2",),
@@ -114,7 +174,13 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
     "roads": ("roads", "road", "道路", "路网", "streets"),
     "waterways": ("waterways", "waterway", "rivers", "river", "河流", "水系", "water_areas"),
     "barriers": ("barriers", "barrier", "walls", "wall", "围墙", "landuse_lines"),
-    "service_centres": ("service_centres", "service_centers", "党群服务中心", "服务中心", "社区服务中心"),
+    "service_centres": (
+        "service_centres",
+        "service_centers",
+        "党群服务中心",
+        "服务中心",
+        "社区服务中心",
+    ),
     "roster": ("roster", "花名册", "住户", "households"),
 }
 
@@ -207,7 +273,9 @@ def map_fields(
     # under a suffixed name so nothing is lost.
     renamed = df.rename(
         columns={
-            c: f"{c}_original" for c in df.columns if c in taken and c not in mapping and c != "geometry"
+            c: f"{c}_original"
+            for c in df.columns
+            if c in taken and c not in mapping and c != "geometry"
         }
     )
     renamed = renamed.rename(columns=mapping)

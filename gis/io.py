@@ -208,7 +208,9 @@ def _siblings(path: Path) -> dict[str, Path]:
 
     Compared by name rather than globbed, so stems such as ``楼栋[2024]`` work.
     """
-    return {p.suffix.lower(): p for p in path.parent.iterdir() if p.is_file() and p.stem == path.stem}
+    return {
+        p.suffix.lower(): p for p in path.parent.iterdir() if p.is_file() and p.stem == path.stem
+    }
 
 
 def _cpg_encoding(path: Path) -> str | None:
@@ -287,16 +289,26 @@ def _check_shp_length(path: Path) -> None:
         raise LayerReadError(msg, file=path.name, actual=actual, declared=declared)
 
 
-def _shapefile_options(path: Path, encoding: str | None, layer: str) -> tuple[dict[str, Any], list[Note]]:
+def _shapefile_options(
+    path: Path, encoding: str | None, layer: str
+) -> tuple[dict[str, Any], list[Note]]:
     notes: list[Note] = []
     options: dict[str, Any] = {}
     siblings = _siblings(path)
     if ".dbf" not in siblings:
-        msg = N_("The shapefile {file} has no .dbf file beside it, so it has no attributes. Add the .dbf.")
+        msg = N_(
+            "The shapefile {file} has no .dbf file beside it, so it has no attributes. Add the .dbf."
+        )
         raise LayerReadError(msg, file=path.name)
     _check_shp_length(path)
     if ".shx" not in siblings:
-        notes.append(Note(layer, N_("The .shx index of {file} was missing and has been rebuilt."), {"file": path.name}))
+        notes.append(
+            Note(
+                layer,
+                N_("The .shx index of {file} was missing and has been rebuilt."),
+                {"file": path.name},
+            )
+        )
     if encoding:
         options["encoding"] = encoding
     elif ".cpg" not in siblings:
@@ -312,7 +324,9 @@ def _shapefile_options(path: Path, encoding: str | None, layer: str) -> tuple[di
             notes.append(
                 Note(
                     layer,
-                    N_("{file} has no .cpg; its text was detected as {encoding} (Chinese Windows)."),
+                    N_(
+                        "{file} has no .cpg; its text was detected as {encoding} (Chinese Windows)."
+                    ),
                     {"file": path.name, "encoding": detected},
                 )
             )
@@ -351,7 +365,9 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     except GridplanError:
         raise
     except Exception as exc:  # pandas/calamine raise many types for a broken file
-        msg = N_("The table {file} cannot be read ({error}). Open it in Excel/WPS and save it again as .xlsx.")
+        msg = N_(
+            "The table {file} cannot be read ({error}). Open it in Excel/WPS and save it again as .xlsx."
+        )
         raise LayerReadError(msg, file=path.name, error=type(exc).__name__) from None
 
 
@@ -365,7 +381,9 @@ def _layer_names(path: Path) -> list[str]:
 _SHX_LOCK = threading.Lock()
 
 
-def _read_file(source: str | Path, path: Path, layer: str | None, options: dict[str, Any]) -> gpd.GeoDataFrame:
+def _read_file(
+    source: str | Path, path: Path, layer: str | None, options: dict[str, Any]
+) -> gpd.GeoDataFrame:
     """``gpd.read_file`` with GDAL's errors turned into messages (encoding errors pass through).
 
     Shapes GEOS refuses (rings that are not closed) are read again with pyogrio's repair;
@@ -388,7 +406,9 @@ def _read_file(source: str | Path, path: Path, layer: str | None, options: dict[
             raise LayerReadError(msg, file=path.name) from None
         if layer is not None and "not found" in text.lower():
             msg = N_("The file {file} has no layer called {layer}. It has: {layers}.")
-            raise LayerReadError(msg, file=path.name, layer=layer, layers=", ".join(_layer_names(path))) from None
+            raise LayerReadError(
+                msg, file=path.name, layer=layer, layers=", ".join(_layer_names(path))
+            ) from None
         msg = N_("{file} cannot be read: it is damaged or incomplete ({error}). Export it again.")
         raise LayerReadError(msg, file=path.name, error=text.splitlines()[0][:160]) from None
     except UnicodeDecodeError:  # a ValueError: the callers know the encoding to name
@@ -403,7 +423,9 @@ def _encoding_error(path: Path, encoding: str) -> LayerReadError:
     return LayerReadError(msg, file=path.name, encoding=encoding)
 
 
-def _read_shapefile(path: Path, options: dict[str, Any], role: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
+def _read_shapefile(
+    path: Path, options: dict[str, Any], role: str
+) -> tuple[gpd.GeoDataFrame, list[Note]]:
     """Read a shapefile; fall back to decoding its bytes here when GDAL's decoding fails."""
     declared = options.get("encoding")
     encoding = declared or _cpg_encoding(path)
@@ -420,7 +442,9 @@ def _read_shapefile(path: Path, options: dict[str, Any], role: str) -> tuple[gpd
         raise _encoding_error(path, declared or encoding) from None
 
 
-def _read_vector(path: Path, *, layer: str | None, encoding: str | None, role: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
+def _read_vector(
+    path: Path, *, layer: str | None, encoding: str | None, role: str
+) -> tuple[gpd.GeoDataFrame, list[Note]]:
     notes: list[Note] = []
     options: dict[str, Any] = {}
     suffix = path.suffix.lower()
@@ -514,7 +538,10 @@ def _drop_kml_boilerplate(gdf: pd.DataFrame) -> pd.DataFrame:
 
 def _kmz_document(path: Path, workdir: Path, limits: ZipLimits | None) -> Path:
     files = extract_zip(path, workdir / "kmz", limits=limits)
-    kmls = sorted((f for f in files if f.suffix.lower() == ".kml"), key=lambda f: (f.name != "doc.kml", str(f)))
+    kmls = sorted(
+        (f for f in files if f.suffix.lower() == ".kml"),
+        key=lambda f: (f.name != "doc.kml", str(f)),
+    )
     if not kmls:
         msg = N_("The KMZ {file} holds no KML document. Export it again as KML or KMZ.")
         raise LayerReadError(msg, file=path.name)
@@ -634,12 +661,22 @@ def read_layer(
     role = role or canonical_layer(layer or path.stem) or "buildings"
     with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
         if path.suffix.lower() == ".zip":
-            members = [m for m in _resolve_zip(path, Path(tmp), limits) if m.suffix.lower() not in TABLE_SUFFIXES]
+            members = [
+                m
+                for m in _resolve_zip(path, Path(tmp), limits)
+                if m.suffix.lower() not in TABLE_SUFFIXES
+            ]
             if len(members) != 1 and layer is None:
                 names = ", ".join(m.name for m in members)
-                msg = N_("The zip {file} holds several layers ({names}); read it as a project instead.")
+                msg = N_(
+                    "The zip {file} holds several layers ({names}); read it as a project instead."
+                )
                 raise LayerReadError(msg, file=path.name, names=names)
-            chosen = members[0] if layer is None else next((m for m in members if m.stem == layer), members[0])
+            chosen = (
+                members[0]
+                if layer is None
+                else next((m for m in members if m.stem == layer), members[0])
+            )
             gdf, notes = _read_vector(chosen, layer=None, encoding=encoding, role=role)
         elif path.suffix.lower() == ".kmz" and path.is_file() and path.stat().st_size:
             # A KMZ is a zip: inspect and extract it like any upload, then read its KML.
@@ -655,7 +692,9 @@ def _to_contract(
     gdf: gpd.GeoDataFrame, *, role: str, crs: Any, overrides: Mapping[str, str] | None
 ) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        msg = N_("Layer {layer} has no geometry column. A map layer needs shapes, not only a table.")
+        msg = N_(
+            "Layer {layer} has no geometry column. A map layer needs shapes, not only a table."
+        )
         raise LayerReadError(msg, layer=role)
     mapped, mapping = map_fields(gdf, layer=role, overrides=overrides)
     mapped = gpd.GeoDataFrame(mapped, geometry="geometry", crs=gdf.crs)
@@ -678,11 +717,17 @@ def _crs_label(crs: Any) -> str:
 # --------------------------------------------------------------------------------------
 # OpenStreetMap profile (the bundled samples)
 # --------------------------------------------------------------------------------------
-_RESIDENTIAL = frozenset({"apartments", "residential", "house", "terrace", "detached", "semidetached_house"})
+_RESIDENTIAL = frozenset(
+    {"apartments", "residential", "house", "terrace", "detached", "semidetached_house"}
+)
 
 
 def _is_osm(path: Path, names: list[str]) -> bool:
-    if "residential_areas" not in names and "export_bounds" not in names and "tile_coverage" not in names:
+    if (
+        "residential_areas" not in names
+        and "export_bounds" not in names
+        and "tile_coverage" not in names
+    ):
         return False
     info = pyogrio.read_info(path, layer="buildings") if "buildings" in names else None
     fields = set(info["fields"]) if info is not None else set()
@@ -690,7 +735,9 @@ def _is_osm(path: Path, names: list[str]) -> bool:
 
 
 def _osm_floors(b: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
-    levels = pd.to_numeric(b.get("building:levels"), errors="coerce") if "building:levels" in b else None
+    levels = (
+        pd.to_numeric(b.get("building:levels"), errors="coerce") if "building:levels" in b else None
+    )
     height = pd.to_numeric(b.get("height"), errors="coerce") if "height" in b else None
     floors = pd.Series(np.nan, index=b.index)
     source = pd.Series(pd.NA, index=b.index, dtype="string")
@@ -699,7 +746,11 @@ def _osm_floors(b: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
         source = source.mask(levels.notna(), "osm_building_levels")
     if height is not None:
         tilezen = "kind_detail" in b  # Tilezen writes height = levels × 3 + 2
-        from_height = ((height - 2) / 3).round().clip(lower=1) if tilezen else (height / 3).round().clip(lower=1)
+        from_height = (
+            ((height - 2) / 3).round().clip(lower=1)
+            if tilezen
+            else (height / 3).round().clip(lower=1)
+        )
         floors = floors.fillna(from_height)
         source = source.mask(source.isna() & height.notna(), "osm_height")
     return floors, source
@@ -741,7 +792,11 @@ def _read_osm(path: Path, names: list[str]) -> Project:
     )
     compounds = None
     if residential_areas is not None:
-        cid = residential_areas["osm_id"] if "osm_id" in residential_areas else residential_areas["id"].astype(str)
+        cid = (
+            residential_areas["osm_id"]
+            if "osm_id" in residential_areas
+            else residential_areas["id"].astype(str)
+        )
         compounds = gpd.GeoDataFrame(
             {"compound_id": cid.astype(str).values, "name": residential_areas.get("name")},
             geometry=residential_areas.geometry.values,
@@ -750,26 +805,39 @@ def _read_osm(path: Path, names: list[str]) -> Project:
     roads_parts = []
     roads = layer("roads")
     if roads is not None:
-        road_class = roads["highway"] if "highway" in roads else roads["kind_detail"].fillna(roads["kind"])
+        road_class = (
+            roads["highway"] if "highway" in roads else roads["kind_detail"].fillna(roads["kind"])
+        )
         if "kind" in roads:
             road_class = road_class.where(~roads["kind"].eq("rail"), "rail")
         roads_parts.append(
-            gpd.GeoDataFrame({"name": roads.get("name"), "road_class": road_class}, geometry=roads.geometry, crs=STORAGE_CRS)
+            gpd.GeoDataFrame(
+                {"name": roads.get("name"), "road_class": road_class},
+                geometry=roads.geometry,
+                crs=STORAGE_CRS,
+            )
         )
     railways = layer("railways")
     if railways is not None:
         roads_parts.append(
             gpd.GeoDataFrame(
-                {"name": None, "road_class": "rail"}, index=railways.index, geometry=railways.geometry, crs=STORAGE_CRS
+                {"name": None, "road_class": "rail"},
+                index=railways.index,
+                geometry=railways.geometry,
+                crs=STORAGE_CRS,
             )
         )
     roads_all = (
-        gpd.GeoDataFrame(pd.concat(roads_parts, ignore_index=True), crs=STORAGE_CRS) if roads_parts else None
+        gpd.GeoDataFrame(pd.concat(roads_parts, ignore_index=True), crs=STORAGE_CRS)
+        if roads_parts
+        else None
     )
     water_parts = [w for w in (layer("waterways"), layer("water_areas")) if w is not None]
     waterways = (
         gpd.GeoDataFrame(
-            pd.concat([w[["geometry"]].assign(name=w.get("name")) for w in water_parts], ignore_index=True),
+            pd.concat(
+                [w[["geometry"]].assign(name=w.get("name")) for w in water_parts], ignore_index=True
+            ),
             crs=STORAGE_CRS,
         )
         if water_parts
@@ -784,8 +852,12 @@ def _read_osm(path: Path, names: list[str]) -> Project:
         b = b[b["kind"].isin({"wall", "fence"})]
         barriers = gpd.GeoDataFrame({"kind": b["kind"]}, geometry=b.geometry, crs=STORAGE_CRS)
     bounds_layer = layer("export_bounds") if "export_bounds" in names else layer("tile_coverage")
-    study_area = shapely.union_all(bounds_layer.geometry.values) if bounds_layer is not None else None
-    notes = (Note("buildings", N_("OpenStreetMap layers were mapped onto the gridplan layers."), {}),)
+    study_area = (
+        shapely.union_all(bounds_layer.geometry.values) if bounds_layer is not None else None
+    )
+    notes = (
+        Note("buildings", N_("OpenStreetMap layers were mapped onto the gridplan layers."), {}),
+    )
     return Project(
         buildings=buildings,
         compounds=compounds,
@@ -794,7 +866,11 @@ def _read_osm(path: Path, names: list[str]) -> Project:
         barriers=barriers,
         study_area=study_area,
         mapping={
-            "buildings": {"osm_id": "building_id", "building:levels": "floors", "building": "is_residential"},
+            "buildings": {
+                "osm_id": "building_id",
+                "building:levels": "floors",
+                "building": "is_residential",
+            },
             "compounds": {"residential_areas": "compounds"},
         },
         notes=notes,
@@ -805,11 +881,15 @@ def _read_osm(path: Path, names: list[str]) -> Project:
 # --------------------------------------------------------------------------------------
 # projects
 # --------------------------------------------------------------------------------------
-def _collect_files(path: Path, workdir: Path, limits: ZipLimits | None) -> list[tuple[Path, str | None]]:
+def _collect_files(
+    path: Path, workdir: Path, limits: ZipLimits | None
+) -> list[tuple[Path, str | None]]:
     """Return ``(file, layer-in-file)`` pairs for a GPKG, a zip, a folder or a single file."""
     suffix = path.suffix.lower()
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SPATIAL_SUFFIXES + TABLE_SUFFIXES)
+        files = sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in SPATIAL_SUFFIXES + TABLE_SUFFIXES
+        )
     elif suffix == ".zip":
         files = _resolve_zip(path, workdir, limits)
     else:
@@ -865,7 +945,9 @@ def read_project(
     if isinstance(source, Mapping):
         entries = [(Path(p), None, role) for role, p in source.items()]
         label = ", ".join(str(p) for p in source.values())
-        return _assemble(entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=label)
+        return _assemble(
+            entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=label
+        )
     path = Path(source)
     if not path.exists():
         msg = N_("The file {file} does not exist. Check the path and the file name.")
@@ -880,7 +962,9 @@ def read_project(
     with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
         pairs = _collect_files(path, Path(tmp), limits)
         entries = [(file, layer, None) for file, layer in pairs]
-        return _assemble(entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=str(path))
+        return _assemble(
+            entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=str(path)
+        )
 
 
 def _assemble(
@@ -920,7 +1004,9 @@ def _assemble(
                     frame = frame.drop(columns=frame.geometry.name)
                 table = pd.DataFrame(frame)
                 notes.extend(layer_notes)
-            roster, roster_mapping = map_fields(table, layer="roster", overrides=overrides.get("roster"))
+            roster, roster_mapping = map_fields(
+                table, layer="roster", overrides=overrides.get("roster")
+            )
             if "address" not in roster and "building_id" not in roster:
                 msg = N_(
                     "The roster {file} has no address or building id column, so its rows cannot be "
@@ -932,10 +1018,18 @@ def _assemble(
             mapping["roster"] = roster_mapping
             continue
         if role is None:
-            notes.append(Note(name, N_("Layer {name} was not recognised and was skipped."), {"name": name}))
+            notes.append(
+                Note(name, N_("Layer {name} was not recognised and was skipped."), {"name": name})
+            )
             continue
         frame, layer_mapping, layer_notes = read_layer(
-            file, layer=layer, role=role, encoding=encoding, crs=crs, overrides=overrides.get(role), limits=limits
+            file,
+            layer=layer,
+            role=role,
+            encoding=encoding,
+            crs=crs,
+            overrides=overrides.get(role),
+            limits=limits,
         )
         layers[role] = frame
         source_crs[role] = frame.attrs.get("source_crs", "none")
@@ -967,4 +1061,3 @@ def _assemble(
         source_crs=source_crs,
         **layers,
     )
-

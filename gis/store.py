@@ -370,7 +370,9 @@ def _now() -> str:
 
 def _empty_frame(columns: tuple[str, ...], **dtypes: Any) -> pd.DataFrame:
     """An empty table with ``columns`` (text unless ``dtypes`` says otherwise)."""
-    return pd.DataFrame({column: pd.Series([], dtype=dtypes.get(column, object)) for column in columns})
+    return pd.DataFrame(
+        {column: pd.Series([], dtype=dtypes.get(column, object)) for column in columns}
+    )
 
 
 @contextlib.contextmanager
@@ -1095,7 +1097,9 @@ class PlanStore(_StoreCommon):
                         json.dumps(manifest, ensure_ascii=False),
                     ),
                 )
-                con.execute(_INSERT_REVIEW, (self.plan_id, version, status, str(author), created, str(note)))
+                con.execute(
+                    _INSERT_REVIEW, (self.plan_id, version, status, str(author), created, str(note))
+                )
         return version
 
     def latest_version(self) -> int | None:
@@ -1143,7 +1147,9 @@ class PlanStore(_StoreCommon):
             self._open_wal()
             with _transaction(self.path) as con:
                 con.execute("UPDATE plans SET status = ? WHERE version = ?", (status, version))
-                con.execute(_INSERT_REVIEW, (self.plan_id, version, status, author, _now(), comment))
+                con.execute(
+                    _INSERT_REVIEW, (self.plan_id, version, status, author, _now(), comment)
+                )
 
     def _review_rows(self) -> list[tuple[Any, ...]]:
         sql = f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM reviews ORDER BY fid"
@@ -1162,14 +1168,15 @@ class PlanStore(_StoreCommon):
                 con.close()
             if not has_audit:  # made by the first entry
                 pyogrio.write_dataframe(
-                    _empty_frame(AUDIT_COLUMNS, allowed=bool), self.path, layer="audit", driver="GPKG"
+                    _empty_frame(AUDIT_COLUMNS, allowed=bool),
+                    self.path,
+                    layer="audit",
+                    driver="GPKG",
                 )
             con = _connect(self.path)
             try:
                 columns = ", ".join(_quote(c) for c in AUDIT_COLUMNS)
-                con.execute(
-                    f"INSERT INTO audit ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
-                )
+                con.execute(f"INSERT INTO audit ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             finally:
                 con.close()
 

@@ -130,16 +130,22 @@ class ValidationError(GridplanError):
         first = self.report.errors[0].render(lang)
         if len(self.report.errors) == 1:
             return first
-        return translator(lang).gettext("{first} ({n} problems in all)").format(
-            first=first, n=len(self.report.errors)
+        return (
+            translator(lang)
+            .gettext("{first} ({n} problems in all)")
+            .format(first=first, n=len(self.report.errors))
         )
 
 
-def _labels(frame: pd.DataFrame, mask: np.ndarray | pd.Series, id_column: str | None) -> tuple[Any, ...]:
+def _labels(
+    frame: pd.DataFrame, mask: np.ndarray | pd.Series, id_column: str | None
+) -> tuple[Any, ...]:
     mask = np.asarray(mask, dtype=bool)
     if id_column and id_column in frame:
         values = frame.loc[mask, id_column].tolist()
-        return tuple(v if pd.notna(v) else f"#{i}" for v, i in zip(values, np.flatnonzero(mask), strict=True))
+        return tuple(
+            v if pd.notna(v) else f"#{i}" for v, i in zip(values, np.flatnonzero(mask), strict=True)
+        )
     return tuple(f"#{i}" for i in np.flatnonzero(mask))
 
 
@@ -181,7 +187,9 @@ def _check_geometry(layer: str, gdf: gpd.GeoDataFrame, problems: list[Problem]) 
                     layer,
                     "error",
                     N_("{n} features are {found}, but this layer needs {expected}"),
-                    N_("Export the layer with the right geometry type (polygons for areas, lines for roads)."),
+                    N_(
+                        "Export the layer with the right geometry type (polygons for areas, lines for roads)."
+                    ),
                     _labels(gdf, bad_type, id_column),
                     {
                         "found": "/".join(sorted(set(geom_types[bad_type]))),
@@ -202,7 +210,9 @@ def _check_geometry(layer: str, gdf: gpd.GeoDataFrame, problems: list[Problem]) 
                 "invalid_geometry",
                 layer,
                 "warning",
-                N_("{n} features had invalid geometry (self-intersections or bad rings) and were repaired"),
+                N_(
+                    "{n} features had invalid geometry (self-intersections or bad rings) and were repaired"
+                ),
                 N_("Check the repaired shapes; fix them in your GIS if they look wrong."),
                 _labels(gdf, invalid, id_column),
             )
@@ -240,7 +250,9 @@ def _check_numbers(layer: str, frame: pd.DataFrame, problems: list[Problem]) -> 
                     layer,
                     "error",
                     N_("column {column} holds text that is not a number ({examples})"),
-                    N_("Write plain numbers in {column} (no units or words); leave a cell empty if unknown."),
+                    N_(
+                        "Write plain numbers in {column} (no units or words); leave a cell empty if unknown."
+                    ),
                     _labels(frame, not_number, id_column),
                     {"column": column, "examples": examples},
                 )
@@ -262,7 +274,9 @@ def _check_numbers(layer: str, frame: pd.DataFrame, problems: list[Problem]) -> 
     return frame
 
 
-def _check_duplicates(layer: str, frame: gpd.GeoDataFrame, problems: list[Problem]) -> gpd.GeoDataFrame:
+def _check_duplicates(
+    layer: str, frame: gpd.GeoDataFrame, problems: list[Problem]
+) -> gpd.GeoDataFrame:
     id_column = _ID_COLUMN.get(layer)
     if id_column is None or id_column not in frame or layer == "service_centres":
         return frame
@@ -287,7 +301,9 @@ def _check_duplicates(layer: str, frame: gpd.GeoDataFrame, problems: list[Proble
         frame = frame.copy()
         counter = frame.groupby(id_column).cumcount()
         frame.loc[duplicated, id_column] = (
-            frame.loc[duplicated, id_column].astype(str) + "-" + (counter[duplicated] + 1).astype(str)
+            frame.loc[duplicated, id_column].astype(str)
+            + "-"
+            + (counter[duplicated] + 1).astype(str)
         )
         problems.append(
             Problem(
@@ -346,7 +362,10 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
     holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union) for ring in poly.interiors]
     gaps = [h for h in holes if h.area > 1.0]
     if gaps:
-        rows = tuple(f"{g.area:.0f} m² @ {g.representative_point().x:.0f},{g.representative_point().y:.0f}" for g in gaps)
+        rows = tuple(
+            f"{g.area:.0f} m² @ {g.representative_point().x:.0f},{g.representative_point().y:.0f}"
+            for g in gaps
+        )
         problems.append(
             Problem(
                 "gap",
@@ -368,8 +387,12 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
                 "outside",
                 "buildings",
                 "warning",
-                N_("{n} buildings lie outside every community and are left out of community totals"),
-                N_("Extend the community boundaries to cover them, or delete buildings outside the study area."),
+                N_(
+                    "{n} buildings lie outside every community and are left out of community totals"
+                ),
+                N_(
+                    "Extend the community boundaries to cover them, or delete buildings outside the study area."
+                ),
                 _labels(buildings, mask, "building_id"),
             )
         )
@@ -402,7 +425,9 @@ def _check_crs(project: Project, problems: list[Problem], source_crs: dict[str, 
                 "mixed_crs",
                 "project",
                 "warning",
-                N_("the layers came in different coordinate systems; all were converted to EPSG:4490"),
+                N_(
+                    "the layers came in different coordinate systems; all were converted to EPSG:4490"
+                ),
                 N_("Check the layers line up on the map; if one is off, declare its real CRS."),
                 rows,
             )

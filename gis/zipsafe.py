@@ -105,14 +105,18 @@ def extract_zip(
     try:
         zf = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, EOFError):
-        msg = N_("{archive} is not a readable zip file (it is damaged or not a zip). Zip the files again.")
+        msg = N_(
+            "{archive} is not a readable zip file (it is damaged or not a zip). Zip the files again."
+        )
         raise LayerReadError(msg, archive=archive) from None
     destination = Path(destination)
     written: list[Path] = []
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if len(infos) > limits.max_entries:
-            msg = N_("The zip {archive} has {n} files; at most {limit} are accepted. Upload fewer layers at once.")
+            msg = N_(
+                "The zip {archive} has {n} files; at most {limit} are accepted. Upload fewer layers at once."
+            )
             raise LayerReadError(msg, archive=archive, n=len(infos), limit=limits.max_entries)
         declared = sum(i.file_size for i in infos)
         compressed = sum(i.compress_size for i in infos)
@@ -122,7 +126,10 @@ def extract_zip(
                 "layers in several zips, or leave out files that are not layers (imagery, CAD)."
             )
             raise LayerReadError(
-                msg, archive=archive, size=declared // 1024**2, limit=limits.max_total_bytes // 1024**2
+                msg,
+                archive=archive,
+                size=declared // 1024**2,
+                limit=limits.max_total_bytes // 1024**2,
             )
         if compressed and declared / compressed > limits.max_ratio and declared > 10 * 1024**2:
             msg = N_(
@@ -143,16 +150,22 @@ def extract_zip(
                     while chunk := src.read(_CHUNK):
                         total += len(chunk)
                         if total > limits.max_total_bytes or (
-                            compressed and total > 10 * 1024**2 and total / compressed > limits.max_ratio
+                            compressed
+                            and total > 10 * 1024**2
+                            and total / compressed > limits.max_ratio
                         ):
                             msg = N_(
                                 "The zip {archive} expands {ratio:.0f} times, which looks like a zip "
                                 "bomb; it was not opened. Zip the layer files as they are."
                             )
-                            raise LayerReadError(msg, archive=archive, ratio=total / max(compressed, 1))
+                            raise LayerReadError(
+                                msg, archive=archive, ratio=total / max(compressed, 1)
+                            )
                         dst.write(chunk)
             except (zipfile.BadZipFile, zlib.error, EOFError):
-                msg = N_("{archive} is not a readable zip file (it is damaged or not a zip). Zip the files again.")
+                msg = N_(
+                    "{archive} is not a readable zip file (it is damaged or not a zip). Zip the files again."
+                )
                 raise LayerReadError(msg, archive=archive) from None
             except NotImplementedError:  # a RuntimeError, so caught first
                 msg = N_(
@@ -161,8 +174,9 @@ def extract_zip(
                 )
                 raise LayerReadError(msg, archive=archive, method=info.compress_type) from None
             except RuntimeError:
-                msg = N_("The zip {archive} is password-protected. Zip the files without a password.")
+                msg = N_(
+                    "The zip {archive} is password-protected. Zip the files without a password."
+                )
                 raise LayerReadError(msg, archive=archive) from None
             written.append(target)
     return written
-

@@ -19,8 +19,18 @@
 from planning import communities, households, rules, staffing, thresholds
 
 __all__ = [
-    "batch", "communities", "compare", "grids", "households", "manual", "partition", "rules",
-    "split", "staffing", "territory", "thresholds",
+    "batch",
+    "communities",
+    "compare",
+    "grids",
+    "households",
+    "manual",
+    "partition",
+    "rules",
+    "split",
+    "staffing",
+    "territory",
+    "thresholds",
 ]
 
 _LAZY = {"batch", "compare", "grids", "manual", "partition", "split", "territory"}

@@ -181,7 +181,12 @@ class CommunityTask:
         digest.update(f"{CHECKPOINT_VERSION}|{task}|{self.community_id}|".encode())
         digest.update(repr(options).encode())
         frames: list[gpd.GeoDataFrame | None] = [
-            self.community, self.buildings, self.compounds, self.roads, self.waterways, self.barriers
+            self.community,
+            self.buildings,
+            self.compounds,
+            self.roads,
+            self.waterways,
+            self.barriers,
         ]
         if task == "split":
             frames.append(self.service_centres)
@@ -197,7 +202,9 @@ def _hash_frame(digest: Any, frame: pd.DataFrame | None) -> None:
     digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
     digest.update(str(len(frame)).encode())
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
-        digest.update(b"".join(shapely.to_wkb(frame.geometry.values, hex=False, include_srid=False)))
+        digest.update(
+            b"".join(shapely.to_wkb(frame.geometry.values, hex=False, include_srid=False))
+        )
         attributes = frame.drop(columns=frame.geometry.name)
     else:
         attributes = frame
@@ -273,10 +280,18 @@ def split_task(task: CommunityTask, options: BatchOptions) -> Frames:
             lang=options.lang,
         )
     except GridplanError as exc:
-        return {"errors": pd.DataFrame({"community_id": [task.community_id], "message": [exc.render(options.lang)]})}
+        return {
+            "errors": pd.DataFrame(
+                {"community_id": [task.community_id], "message": [exc.render(options.lang)]}
+            )
+        }
     summaries = [
-        {"community_id": result.community_id, "k": result.k, "rank": alt.rank,
-         "summary": json.dumps(alt.as_dict(), ensure_ascii=False)}
+        {
+            "community_id": result.community_id,
+            "k": result.k,
+            "rank": alt.rank,
+            "summary": json.dumps(alt.as_dict(), ensure_ascii=False),
+        }
         for alt in result.alternatives
     ]
     return {
@@ -292,7 +307,9 @@ _TASK_FUNCTIONS: Mapping[str, Callable[[CommunityTask, BatchOptions], Frames]] =
 }
 
 
-def _run_one(task: CommunityTask, options: BatchOptions, kind: str, key: str) -> tuple[str, str, Frames]:
+def _run_one(
+    task: CommunityTask, options: BatchOptions, kind: str, key: str
+) -> tuple[str, str, Frames]:
     """Run one task (in a worker); return its id and key with the frames."""
     return task.community_id, key, _TASK_FUNCTIONS[kind](task, options)
 
@@ -300,7 +317,9 @@ def _run_one(task: CommunityTask, options: BatchOptions, kind: str, key: str) ->
 # --------------------------------------------------------------------------------------
 # partitioning the city
 # --------------------------------------------------------------------------------------
-def _as_loaded(source: Any, *, rules: RuleSet, lang: str, read_options: Mapping[str, Any]) -> Loaded:
+def _as_loaded(
+    source: Any, *, rules: RuleSet, lang: str, read_options: Mapping[str, Any]
+) -> Loaded:
     if isinstance(source, Loaded):
         return source
     if isinstance(source, Project):
@@ -325,16 +344,23 @@ def _community_of_buildings(
 
     points = buildings.geometry.representative_point()
     out = np.full(len(buildings), -1, dtype=np.int64)
-    frame = gpd.GeoDataFrame({"row": np.arange(len(buildings))}, geometry=points.values, crs=buildings.crs)
+    frame = gpd.GeoDataFrame(
+        {"row": np.arange(len(buildings))}, geometry=points.values, crs=buildings.crs
+    )
     parts = max(1, min(64, len(frame) // 20_000 + 1))
-    areas = gpd.GeoDataFrame({"position": np.arange(len(communities))}, geometry=communities.geometry.values,
-                             crs=communities.crs)
+    areas = gpd.GeoDataFrame(
+        {"position": np.arange(len(communities))},
+        geometry=communities.geometry.values,
+        crs=communities.crs,
+    )
     ddf = dask_geopandas.from_geopandas(frame, npartitions=parts).spatial_shuffle(by="hilbert")
     joined = ddf.sjoin(areas, predicate="intersects").compute(scheduler="threads")
     joined = joined.sort_values(["row", "position"]).drop_duplicates("row")
     out[joined["row"].to_numpy()] = joined["position"].to_numpy()
     for i in np.flatnonzero(out < 0):
-        overlaps = shapely.area(shapely.intersection(buildings.geometry.values[i], communities.geometry.values))
+        overlaps = shapely.area(
+            shapely.intersection(buildings.geometry.values[i], communities.geometry.values)
+        )
         if len(overlaps) and overlaps.max() > 0:
             out[i] = int(np.argmax(overlaps))
     return out
@@ -401,7 +427,9 @@ def _tasks_from(
     by_owner = pd.Series(np.arange(len(buildings))).groupby(owner).indices
     polygons = communities.geometry.values
     layers = {name: getattr(project, name) for name in _LINE_LAYERS}
-    layers = {name: None if frame is None else frame.to_crs(STORAGE_CRS) for name, frame in layers.items()}
+    layers = {
+        name: None if frame is None else frame.to_crs(STORAGE_CRS) for name, frame in layers.items()
+    }
     touching = {name: rows_touching(frame, polygons) for name, frame in layers.items()}
     service_centres = project.service_centres if centres else None
     tasks = []
@@ -431,7 +459,9 @@ def _check_zones(tasks: Sequence[CommunityTask]) -> None:
     if len(tasks) < 2:
         return
     bounds = np.array([t.community.total_bounds for t in tasks])
-    whole = metric_crs_for((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()))
+    whole = metric_crs_for(
+        (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+    )
     if any(metric_crs_for(tuple(b)) != whole for b in bounds):
         warnings.warn(
             "The communities span two 3-degree Gauss-Kruger zones: a community gridded alone is "
@@ -485,7 +515,11 @@ class BatchResult:
     def layers(self) -> dict[str, pd.DataFrame]:
         """The plan's layers, for :func:`gis.plan.write_plan`."""
         if self.grids is not None:
-            return {"grids": self.grids.grids, "grid_members": self.grids.grid_members, "patches": self.grids.patches}
+            return {
+                "grids": self.grids.grids,
+                "grid_members": self.grids.grid_members,
+                "patches": self.grids.patches,
+            }
         if self.proposals is not None and self.lineage is not None:
             return {"proposals": self.proposals, "lineage": self.lineage}
         return {}
@@ -577,7 +611,9 @@ def _workers(n_jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) + 1 + n_jobs) if n_jobs < 0 else n_jobs
 
 
-def _serial(pending: Sequence[tuple[CommunityTask, str]], kind: str, options: BatchOptions) -> Iterator[tuple[str, str, Frames]]:
+def _serial(
+    pending: Sequence[tuple[CommunityTask, str]], kind: str, options: BatchOptions
+) -> Iterator[tuple[str, str, Frames]]:
     for task, key in pending:
         yield _run_one(task, options, kind, key)
 
@@ -587,7 +623,9 @@ def _joblib(
 ) -> Iterator[tuple[str, str, Frames]]:
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", pre_dispatch="n_jobs")
+    parallel = Parallel(
+        n_jobs=n_jobs, backend="loky", return_as="generator_unordered", pre_dispatch="n_jobs"
+    )
     yield from parallel(delayed(_run_one)(task, options, kind, key) for task, key in pending)
 
 
@@ -742,21 +780,34 @@ def run_batch(
         msg = N_("Unknown batch backend {backend}; use one of: {choices}.")
         raise BatchError(msg, backend=backend, choices=", ".join(BACKENDS))
     rules = rules or get_preset()
-    options = BatchOptions(rules=rules, lang=lang, parts=parts, alternatives=alternatives, seed=seed)
+    options = BatchOptions(
+        rules=rules, lang=lang, parts=parts, alternatives=alternatives, seed=seed
+    )
     loaded = _as_loaded(source, rules=rules, lang=lang, read_options=read_options)
     checked = loaded.communities
     if task == "check":
         ids = tuple(sorted(checked["community_id"].astype(str)))
-        return BatchResult(task=task, community_ids=ids, communities=checked, backend="serial",
-                           seconds=time.perf_counter() - started)
+        return BatchResult(
+            task=task,
+            community_ids=ids,
+            communities=checked,
+            backend="serial",
+            seconds=time.perf_counter() - started,
+        )
     wanted = community_ids
     if task == "split" and wanted is None:
-        wanted = checked.loc[checked["status"].isin(_SPLIT_STATUSES), "community_id"].astype(str).tolist()
+        wanted = (
+            checked.loc[checked["status"].isin(_SPLIT_STATUSES), "community_id"]
+            .astype(str)
+            .tolist()
+        )
     client, cluster = None, None
     if backend == "dask":  # connect first: a planner hears about a bad address at once
         client, cluster = _dask_client(scheduler, _workers(n_jobs), connect_timeout)
     try:
-        tasks = _tasks_from(loaded, community_ids=wanted, use_dask=backend == "dask", centres=task == "split")
+        tasks = _tasks_from(
+            loaded, community_ids=wanted, use_dask=backend == "dask", centres=task == "split"
+        )
         if task == "grids":
             _check_zones(tasks)
         keyed = [(t, t.key(task, options)) for t in tasks]

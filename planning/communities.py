@@ -56,7 +56,11 @@ class Loaded:
     def assumed_floor_rows(self) -> int:
         """How many estimated buildings also rest on assumed floors."""
         b = self.buildings
-        return int(((b["households_source"] == "estimated") & (b["floors_source"] == "assumed_default")).sum())
+        return int(
+            (
+                (b["households_source"] == "estimated") & (b["floors_source"] == "assumed_default")
+            ).sum()
+        )
 
 
 def _study_area_community(project: Project) -> gpd.GeoDataFrame:
@@ -100,9 +104,12 @@ def summarize(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd
         estimated_buildings=("households_source", lambda s: int((s == "estimated").sum())),
     )
     out = communities.drop(
-        columns=[c for c in totals.columns if c in communities and c != "residents"], errors="ignore"
+        columns=[c for c in totals.columns if c in communities and c != "residents"],
+        errors="ignore",
     )
-    given_residents = pd.to_numeric(out["residents"], errors="coerce") if "residents" in out else None
+    given_residents = (
+        pd.to_numeric(out["residents"], errors="coerce") if "residents" in out else None
+    )
     out = out.drop(columns=["residents"], errors="ignore").merge(
         totals, left_on="community_id", right_index=True, how="left"
     )
@@ -143,15 +150,23 @@ def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en")
         communities["community_id"] = _as_id(communities["community_id"])
     if "community_id" in buildings:
         buildings["community_id"] = _as_id(buildings["community_id"])
-    if "community_id" not in buildings or buildings["community_id"].isna().any() or len(communities) == 1:
+    if (
+        "community_id" not in buildings
+        or buildings["community_id"].isna().any()
+        or len(communities) == 1
+    ):
         located = assign_by_location(buildings, communities, id_column="community_id")
         if "community_id" in buildings and len(communities) > 1:
             located = buildings["community_id"].fillna(located)
         buildings["community_id"] = located
         if len(communities) == 1:
-            buildings["community_id"] = buildings["community_id"].fillna(communities["community_id"].iloc[0])
-    if project.compounds is not None and len(project.compounds) and (
-        "compound_id" not in buildings or buildings["compound_id"].isna().all()
+            buildings["community_id"] = buildings["community_id"].fillna(
+                communities["community_id"].iloc[0]
+            )
+    if (
+        project.compounds is not None
+        and len(project.compounds)
+        and ("compound_id" not in buildings or buildings["compound_id"].isna().all())
     ):
         compounds = project.compounds.copy()
         if "compound_id" not in compounds:

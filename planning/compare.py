@@ -29,7 +29,13 @@ import shapely
 
 from planning.rules import RuleSet, get_preset
 
-__all__ = ["METRICS", "communities_after_split", "compare_plans", "mean_distance_to_centres", "ratios"]
+__all__ = [
+    "METRICS",
+    "communities_after_split",
+    "compare_plans",
+    "mean_distance_to_centres",
+    "ratios",
+]
 
 METRICS: tuple[str, ...] = (
     "communities",
@@ -53,14 +59,26 @@ def ratios(communities: pd.DataFrame, *, rules: RuleSet | None = None) -> pd.Dat
     rules = rules or get_preset()
     c = communities
     households = pd.to_numeric(c["households"]).astype(float)
-    staff = pd.to_numeric(c["staff"], errors="coerce") if "staff" in c else pd.Series(np.nan, index=c.index)
-    residents = pd.to_numeric(c["residents"], errors="coerce") if "residents" in c else pd.Series(np.nan, index=c.index)
+    staff = (
+        pd.to_numeric(c["staff"], errors="coerce")
+        if "staff" in c
+        else pd.Series(np.nan, index=c.index)
+    )
+    residents = (
+        pd.to_numeric(c["residents"], errors="coerce")
+        if "residents" in c
+        else pd.Series(np.nan, index=c.index)
+    )
     special = (
         pd.to_numeric(c["special_service_households"], errors="coerce")
         if "special_service_households" in c
         else pd.Series(np.nan, index=c.index)
     )
-    grids = pd.to_numeric(c["grids"], errors="coerce") if "grids" in c else pd.Series(np.nan, index=c.index)
+    grids = (
+        pd.to_numeric(c["grids"], errors="coerce")
+        if "grids" in c
+        else pd.Series(np.nan, index=c.index)
+    )
     required = np.ceil(households / rules.households_per_worker)
     workers = staff.where(staff > 0)
     out = pd.DataFrame(index=c.index)
@@ -99,12 +117,18 @@ def _whole(r: pd.DataFrame) -> dict[str, float]:
         "staff": staff,
         "required_staff": total("required_staff"),
         "shortfall": total("shortfall"),
-        "households_per_worker": round(total("households") / staff, 1) if staff and staff > 0 else math.nan,
-        "residents_per_worker": round(total("residents") / staff, 1) if staff and staff > 0 else math.nan,
+        "households_per_worker": round(total("households") / staff, 1)
+        if staff and staff > 0
+        else math.nan,
+        "residents_per_worker": round(total("residents") / staff, 1)
+        if staff and staff > 0
+        else math.nan,
         "special_service_per_worker": math.nan,
         "largest_community_households": float(r["households"].max()) if len(r) else math.nan,
         "grids": grids,
-        "households_per_grid": round(total("households") / grids, 1) if grids and grids > 0 else math.nan,
+        "households_per_grid": round(total("households") / grids, 1)
+        if grids and grids > 0
+        else math.nan,
         "mean_distance_m": round(distance, 1) if not math.isnan(distance) else math.nan,
     }
 
@@ -128,7 +152,9 @@ def compare_plans(
     for whole, frame, source in ((wb, rb, before), (wa, ra, after)):
         staff = whole["staff"]
         if "special_service_households" in source and staff and staff > 0:
-            whole["special_service_per_worker"] = round(float(source["special_service_households"].sum()) / staff, 2)
+            whole["special_service_per_worker"] = round(
+                float(source["special_service_households"].sum()) / staff, 2
+            )
         del frame
     table = pd.DataFrame({"before": pd.Series(wb), "after": pd.Series(wa)}).reindex(list(METRICS))
     table["change"] = table["after"] - table["before"]
@@ -159,8 +185,19 @@ def communities_after_split(
         order = np.argsort(-(share - base).to_numpy(), kind="stable")
         base.iloc[order[:remainder]] += 1
         new["staff"] = base.to_numpy()
-    keep = [c for c in ("community_id", "households", "residents", "staff", "special_service_households",
-                        "grids", "mean_distance_m") if c in new.columns]
+    keep = [
+        c
+        for c in (
+            "community_id",
+            "households",
+            "residents",
+            "staff",
+            "special_service_households",
+            "grids",
+            "mean_distance_m",
+        )
+        if c in new.columns
+    ]
     return pd.concat([rest, new[keep]], ignore_index=True)
 
 
@@ -177,7 +214,11 @@ def mean_distance_to_centres(
     c = centres.to_crs(b.crs)
     points = b.geometry.representative_point().values
     geoms = np.asarray(c.geometry.values, dtype=object)
-    nearest = shapely.distance(points[:, None], geoms[None, :]).min(axis=1) if len(geoms) else np.full(len(b), np.nan)
+    nearest = (
+        shapely.distance(points[:, None], geoms[None, :]).min(axis=1)
+        if len(geoms)
+        else np.full(len(b), np.nan)
+    )
     own = pd.Series(nearest, index=b.index)
     if by in c and by in b:
         for community, group in b.groupby(by):

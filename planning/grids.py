@@ -62,7 +62,6 @@ from planning.territory import split_equal_area, territories
 __all__ = ["GridResult", "crosswalk", "make_grids", "partition", "polsby_popper", "stable_codes"]
 
 
-
 # --------------------------------------------------------------------------------------
 # atoms: cells, tower pieces, units
 # --------------------------------------------------------------------------------------
@@ -190,14 +189,37 @@ def _divide_by_unit(
         counts = _apportion(h, weights)
         pieces = split_equal_area(cell, weights, angle=angle + 90)
         return [
-            _Atom(piece, count, row.name, 1, 1, lo, hi, special * count / h, residents * count / h, units=1, floors=floors)
+            _Atom(
+                piece,
+                count,
+                row.name,
+                1,
+                1,
+                lo,
+                hi,
+                special * count / h,
+                residents * count / h,
+                units=1,
+                floors=floors,
+            )
             for (lo, hi), piece, count in zip(bands, pieces, counts, strict=True)
         ]
     counts = _apportion(h, [1.0] * units)
     pieces = split_equal_area(cell, [1.0] * units, angle=angle)
     return [
-        _Atom(piece, count, row.name, u + 1, u + 1, 1, floors, special * count / h, residents * count / h,
-              units=1, floors=floors)
+        _Atom(
+            piece,
+            count,
+            row.name,
+            u + 1,
+            u + 1,
+            1,
+            floors,
+            special * count / h,
+            residents * count / h,
+            units=1,
+            floors=floors,
+        )
         for u, (piece, count) in enumerate(zip(pieces, counts, strict=True))
     ]
 
@@ -249,7 +271,9 @@ class GridResult:
         parts = shapely.get_num_geometries(self.grids.geometry.values)
         return {
             "grids": int(len(self.grids)),
-            "in_range_share": round(float(((hh >= low) & (hh <= high)).mean()), 4) if len(hh) else 1.0,
+            "in_range_share": round(float(((hh >= low) & (hh <= high)).mean()), 4)
+            if len(hh)
+            else 1.0,
             "min_households": int(hh.min()) if len(hh) else 0,
             "max_households": int(hh.max()) if len(hh) else 0,
             "contiguous_share": round(float((parts == 1).mean()), 4) if len(hh) else 1.0,
@@ -281,7 +305,9 @@ def _grid_community(
         if len(refined) == len(used):
             break
         current = (refined, *_grid_pass(refined, rules=rules, lang=lang))
-        if _quality(current[0], current[1], current[4], rules) < _quality(best[0], best[1], best[4], rules):
+        if _quality(current[0], current[1], current[4], rules) < _quality(
+            best[0], best[1], best[4], rules
+        ):
             best = current
     return best
 
@@ -390,9 +416,19 @@ def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
             share = count / atom.households
             out.append(
                 _Atom(
-                    piece, count, atom.building, u0, u1, f0, f1,
-                    atom.special * share, atom.residents * share, atom.zone, atom.block,
-                    units, atom.floors,
+                    piece,
+                    count,
+                    atom.building,
+                    u0,
+                    u1,
+                    f0,
+                    f1,
+                    atom.special * share,
+                    atom.residents * share,
+                    atom.zone,
+                    atom.block,
+                    units,
+                    atom.floors,
                 )
             )
     return out
@@ -403,17 +439,33 @@ def _next_cut(atom: _Atom) -> tuple[list[tuple[int, int, int, int]], list[float]
     pieces, their weights, whether the cut runs across the long axis (floors), and the
     ``units`` the pieces keep (1 for pieces of a whole building)."""
     whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
-    whole = whole and atom.floor_from in (None, 1) and (atom.floor_to is None or atom.floor_to == atom.floors)
+    whole = (
+        whole
+        and atom.floor_from in (None, 1)
+        and (atom.floor_to is None or atom.floor_to == atom.floors)
+    )
     if whole:
         if atom.units >= 2:
-            return [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)], [1.0] * atom.units, False, 1
+            return (
+                [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)],
+                [1.0] * atom.units,
+                False,
+                1,
+            )
         if atom.floors >= 2 and atom.households >= 2:
             bands = _floor_ranges(atom.floors, 2)
-            return [(1, 1, lo, hi) for lo, hi in bands], [float(hi - lo + 1) for lo, hi in bands], True, 1
+            return (
+                [(1, 1, lo, hi) for lo, hi in bands],
+                [float(hi - lo + 1) for lo, hi in bands],
+                True,
+                1,
+            )
         return None
-    if (
-        atom.households < 2
-        or None in (atom.unit_from, atom.unit_to, atom.floor_from, atom.floor_to)
+    if atom.households < 2 or None in (
+        atom.unit_from,
+        atom.unit_to,
+        atom.floor_from,
+        atom.floor_to,
     ):
         return None
     u0, u1, f0, f1 = atom.unit_from, atom.unit_to, atom.floor_from, atom.floor_to
@@ -421,7 +473,12 @@ def _next_cut(atom: _Atom) -> tuple[list[tuple[int, int, int, int]], list[float]
         return [(u, u, f0, f1) for u in range(u0, u1 + 1)], [1.0] * (u1 - u0 + 1), False, atom.units
     if f1 > f0:
         bands = [(f0 + lo - 1, f0 + hi - 1) for lo, hi in _floor_ranges(f1 - f0 + 1, 2)]
-        return [(u0, u1, lo, hi) for lo, hi in bands], [float(hi - lo + 1) for lo, hi in bands], True, atom.units
+        return (
+            [(u0, u1, lo, hi) for lo, hi in bands],
+            [float(hi - lo + 1) for lo, hi in bands],
+            True,
+            atom.units,
+        )
     return None
 
 
@@ -456,11 +513,14 @@ def _grid_pass(
         for comp in components(members, nb_full):
             if work[comp].sum() > 0:
                 zones[f"{z}#{len(zones)}"] = comp
+
     # Merge zones that cannot stand alone into a neighbour, smallest first.
     def zone_ok(members: np.ndarray) -> tuple[bool, np.ndarray]:
         local = {int(a): i for i, a in enumerate(members)}
         local_nb = [{local[b] for b in nb_full[a] if b in local} for a in members]
-        lab = partition(work[members], x[members], y[members], local_nb, low=low, high=high, target=target)
+        lab = partition(
+            work[members], x[members], y[members], local_nb, low=low, high=high, target=target
+        )
         sums = np.bincount(lab, weights=work[members])
         in_band = bool(((sums >= low) & (sums <= high)).all())
         return in_band and all(
@@ -523,12 +583,16 @@ def _grid_pass(
         touching = {owner[b] for a in zone_members for b in nb_full[a]} - {z, ""}
         if work.sum() < low:
             reasons[int(g)] = tr(
-                N_("the whole community has only {n} households, fewer than a grid's minimum of {low}")
+                N_(
+                    "the whole community has only {n} households, fewer than a grid's minimum of {low}"
+                )
             ).format(n=int(work.sum()), low=low)
         elif not touching and "+" not in z:
             reasons[int(g)] = tr(
-                N_("an isolated area of {n} households with no neighbour it may join; "
-                "it cannot be divided into {low}–{high} household grids")
+                N_(
+                    "an isolated area of {n} households with no neighbour it may join; "
+                    "it cannot be divided into {low}–{high} household grids"
+                )
             ).format(n=int(work[zone_members].sum()), low=low, high=high)
         elif (
             total < low
@@ -536,13 +600,17 @@ def _grid_pass(
             and joined > high
         ):
             reasons[int(g)] = tr(
-                N_("only {n} households here, and joining the smallest neighbouring grid would make "
-                   "{joined}, more than {high}")
+                N_(
+                    "only {n} households here, and joining the smallest neighbouring grid would make "
+                    "{joined}, more than {high}"
+                )
             ).format(n=int(total), joined=int(joined), high=high)
         else:
             reasons[int(g)] = tr(
-                N_("{n} households here sit in buildings that cannot be grouped into "
-                "{low}–{high} household grids without dividing a unit")
+                N_(
+                    "{n} households here sit in buildings that cannot be grouped into "
+                    "{low}–{high} household grids without dividing a unit"
+                )
             ).format(n=int(total), low=low, high=high)
     _bridge(labels, nb)
     # Empty atoms join the adjacent grid they share the longest boundary with.
@@ -647,17 +715,30 @@ def _improve(
             if not len(members) or low <= work[members].sum() <= high:
                 continue
             around = _touching_grids(members, labels, nb)
-            for ring in (around, around | {int(labels[c]) for h in around for a in np.flatnonzero(labels == h) for c in nb[a]} - {-1}):
+            for ring in (
+                around,
+                around
+                | {
+                    int(labels[c])
+                    for h in around
+                    for a in np.flatnonzero(labels == h)
+                    for c in nb[a]
+                }
+                - {-1},
+            ):
                 groups = sorted(ring | {g})
                 region = np.flatnonzero(np.isin(labels, groups))
                 local = {int(a): i for i, a in enumerate(region)}
                 local_nb = [{local[b] for b in nb[a] if b in local} for a in region]
-                lab = partition(work[region], x[region], y[region], local_nb, low=low, high=high, target=target)
+                lab = partition(
+                    work[region], x[region], y[region], local_nb, low=low, high=high, target=target
+                )
                 before = sum(1 for h in groups if not low <= work[labels == h].sum() <= high)
                 new_sums = np.bincount(lab, weights=work[region])
                 after = int(((new_sums < low) | (new_sums > high)).sum())
                 if after < before and all(
-                    is_connected(np.flatnonzero(lab == h).tolist(), local_nb) for h in np.unique(lab)
+                    is_connected(np.flatnonzero(lab == h).tolist(), local_nb)
+                    for h in np.unique(lab)
                 ):
                     fresh = labels.max() + 1
                     labels[region] = lab + fresh
@@ -689,7 +770,9 @@ def _bridge(labels: np.ndarray, nb: list[set[int]]) -> None:
 
 
 def _longest_shared(geoms: np.ndarray, atom: int, candidates: list[int], labels: np.ndarray) -> int:
-    lengths = shapely.length(shapely.intersection(shapely.buffer(geoms[atom], 0.01), shapely.boundary(geoms[candidates])))
+    lengths = shapely.length(
+        shapely.intersection(shapely.buffer(geoms[atom], 0.01), shapely.boundary(geoms[candidates]))
+    )
     return int(labels[candidates[int(np.argmax(lengths))]])
 
 
@@ -766,7 +849,12 @@ def make_grids(
     polygons = communities.geometry.values
     lines = {
         name: None if frame is None else _in_storage_crs(frame)
-        for name, frame in {"roads": roads, "waterways": waterways, "barriers": barriers, "compounds": compounds}.items()
+        for name, frame in {
+            "roads": roads,
+            "waterways": waterways,
+            "barriers": barriers,
+            "compounds": compounds,
+        }.items()
     }
     touching = {name: rows_touching(frame, polygons) for name, frame in lines.items()}
     grid_frames, member_rows, patch_frames, divided_rows, walks = [], [], [], [], []
@@ -777,7 +865,11 @@ def make_grids(
             for name, frame in lines.items()
         }
         done = _grid_one_community(
-            buildings.iloc[rows], communities.iloc[[i]], **parts, rules=rules, lang=lang,
+            buildings.iloc[rows],
+            communities.iloc[[i]],
+            **parts,
+            rules=rules,
+            lang=lang,
             previous=previous,
         )
         if done is None:
@@ -792,9 +884,17 @@ def make_grids(
         if progress is not None:
             progress(str(communities["community_id"].iloc[i]))
     crs = STORAGE_CRS
-    grids = gpd.GeoDataFrame(pd.concat(grid_frames, ignore_index=True), crs=crs) if grid_frames else _empty_grids(crs)
+    grids = (
+        gpd.GeoDataFrame(pd.concat(grid_frames, ignore_index=True), crs=crs)
+        if grid_frames
+        else _empty_grids(crs)
+    )
     members = pd.concat(member_rows, ignore_index=True) if member_rows else pd.DataFrame()
-    patches = gpd.GeoDataFrame(pd.concat(patch_frames, ignore_index=True), crs=crs) if patch_frames else _empty_grids(crs)
+    patches = (
+        gpd.GeoDataFrame(pd.concat(patch_frames, ignore_index=True), crs=crs)
+        if patch_frames
+        else _empty_grids(crs)
+    )
     return GridResult(
         grids=grids,
         grid_members=members,
@@ -815,7 +915,16 @@ def _grid_one_community(
     rules: RuleSet,
     lang: str,
     previous: gpd.GeoDataFrame | None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame, list[dict[str, object]], pd.DataFrame | None] | None:
+) -> (
+    tuple[
+        gpd.GeoDataFrame,
+        pd.DataFrame,
+        gpd.GeoDataFrame,
+        list[dict[str, object]],
+        pd.DataFrame | None,
+    ]
+    | None
+):
     """Territories and grids of one community from its own rows (None: nothing to tile)."""
     if buildings.empty:
         return None
@@ -860,7 +969,9 @@ def _grid_one_community(
         if h > high:
             row = buildings_m.loc[label]
             pieces, how = _divide_building(row, geometry, row.geometry, low=low, high=high)
-            divided_rows.append({"building_id": row["building_id"], "parts": len(pieces), "how": how})
+            divided_rows.append(
+                {"building_id": row["building_id"], "parts": len(pieces), "how": how}
+            )
         else:
             floors, units = number(record, "floors"), number(record, "units")
             pieces = [
@@ -884,7 +995,16 @@ def _grid_one_community(
     atoms, labels, reasons, failed, atom_nb = _grid_community(atoms, rules=rules, lang=lang)
     _move_floors(atoms, labels, reasons, low=low, high=high)
     grids, members, code_of = _assemble_grids(
-        atoms, labels, reasons, buildings_m, community_id, crs, rules, failed=failed, nb=atom_nb, lang=lang
+        atoms,
+        labels,
+        reasons,
+        buildings_m,
+        community_id,
+        crs,
+        rules,
+        failed=failed,
+        nb=atom_nb,
+        lang=lang,
     )
     # grids touch where their atoms do (no polygon overlay of the grids needed)
     index_of = {code: i for i, code in enumerate(grids["grid_code"])}
@@ -898,7 +1018,9 @@ def _grid_one_community(
                 grid_nb[gb].add(ga)
     if previous is not None:
         before = previous.to_crs(crs)
-        before = before[before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]]
+        before = before[
+            before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]
+        ]
         if len(before):
             codes, walk = stable_codes(grids, before)
             renamed = dict(zip(grids["grid_code"], codes, strict=True))
@@ -906,7 +1028,13 @@ def _grid_one_community(
             members["grid_code"] = members["grid_code"].map(renamed)
     patches = _patches(grids, rules=rules, neighbours=grid_nb)
     grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
-    return grids.to_crs(STORAGE_CRS), members, patches["patches"].to_crs(STORAGE_CRS), divided_rows, walk
+    return (
+        grids.to_crs(STORAGE_CRS),
+        members,
+        patches["patches"].to_crs(STORAGE_CRS),
+        divided_rows,
+        walk,
+    )
 
 
 def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -915,7 +1043,9 @@ def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame if frame.crs == STORAGE_CRS else frame.to_crs(STORAGE_CRS)
 
 
-def buildings_by_community(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> np.ndarray:
+def buildings_by_community(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> np.ndarray:
     """Position of the community holding each building (-1: none), as the engines assign them.
 
     By the building's representative point; a point on a shared edge goes to the first
@@ -939,7 +1069,9 @@ def buildings_by_community(buildings: gpd.GeoDataFrame, communities: gpd.GeoData
     first = np.r_[True, idx_point[1:] != idx_point[:-1]] if len(idx_point) else np.zeros(0, bool)
     out[idx_point[first]] = idx_area[first]
     for i in np.flatnonzero(out < 0):
-        overlaps = shapely.area(shapely.intersection(buildings.geometry.values[i], communities.geometry.values))
+        overlaps = shapely.area(
+            shapely.intersection(buildings.geometry.values[i], communities.geometry.values)
+        )
         if len(overlaps) and overlaps.max() > 0:
             out[i] = int(np.argmax(overlaps))
     return out
@@ -960,11 +1092,17 @@ def _empty_grids(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"grid_code": []}, geometry=[], crs=crs)
 
 
-def _compound_lookup(cells: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame | None, crs: object) -> list[object]:
+def _compound_lookup(
+    cells: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame | None, crs: object
+) -> list[object]:
     if compounds is None or compounds.empty:
         return [None] * len(cells)
     comp = compounds.to_crs(crs)
-    ids = comp["compound_id"].astype(str).to_numpy() if "compound_id" in comp else np.arange(len(comp)).astype(str)
+    ids = (
+        comp["compound_id"].astype(str).to_numpy()
+        if "compound_id" in comp
+        else np.arange(len(comp)).astype(str)
+    )
     points = cells.geometry.representative_point().values
     idx_point, idx_comp = comp.sindex.query(points, predicate="within")
     out: list[object] = [None] * len(cells)
@@ -998,7 +1136,9 @@ def _assemble_grids(
                 union = exact
             elif shapely.distance(*shapely.get_parts(exact)[:2]) < 1e-3:
                 # parts of divided buildings a hair apart (floating point): close the seam
-                closed = shapely.buffer(shapely.buffer(exact, 1e-4, join_style="mitre"), -1e-4, join_style="mitre")
+                closed = shapely.buffer(
+                    shapely.buffer(exact, 1e-4, join_style="mitre"), -1e-4, join_style="mitre"
+                )
                 if shapely.get_num_geometries(closed) == 1:
                     union = closed
         hh = int(sum(atoms[i].households for i in idx))
@@ -1038,12 +1178,32 @@ def _assemble_grids(
         for i, a in enumerate(atoms)
         if a.households > 0
     ]
-    columns = ["grid_code", "community_id", "households", "residents", "special_service_households",
-               "workload", "n_buildings", "status", "reason", "crossed_zones", "crossing_reason", "geometry"]
+    columns = [
+        "grid_code",
+        "community_id",
+        "households",
+        "residents",
+        "special_service_households",
+        "workload",
+        "n_buildings",
+        "status",
+        "reason",
+        "crossed_zones",
+        "crossing_reason",
+        "geometry",
+    ]
     grids = grids.sort_values("grid_code")[columns].reset_index(drop=True)
     members_frame = pd.DataFrame(
         members,
-        columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"],
+        columns=[
+            "grid_code",
+            "building_id",
+            "unit_from",
+            "unit_to",
+            "floor_from",
+            "floor_to",
+            "households",
+        ],
     ).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
     return grids, members_frame, code_of
 
@@ -1051,7 +1211,9 @@ def _assemble_grids(
 def _zone_name(zone: str, tr: Callable[[str], str]) -> str:
     if zone.startswith("compound:"):
         return tr(N_("compound {id}")).format(id=zone.split(":", 1)[1])
-    return tr(N_("the buildings outside compounds in street block {id}")).format(id=zone.removeprefix("block"))
+    return tr(N_("the buildings outside compounds in street block {id}")).format(
+        id=zone.removeprefix("block")
+    )
 
 
 def _crossings(
@@ -1092,22 +1254,30 @@ def _crossings(
             continue
         held = {z: sum(piece_size[p] for p in pieces) for z, pieces in zones.items()}
         small = [z for z in zones if held[z] < low]
-        stuck = [z for z in zones if z in failed and z not in small] or [z for z in zones if z not in small]
+        stuck = [z for z in zones if z in failed and z not in small] or [
+            z for z in zones if z not in small
+        ]
         parts = [
             tr(N_("{zone} has {n} households, fewer than a grid's minimum of {low}")).format(
                 zone=_zone_name(z, tr), n=int(size[z]), low=low
             )
             if held[z] >= size[z]
             else tr(
-                N_("the part of {zone} that a road, river or wall cuts off has {n} households, "
-                   "fewer than a grid's minimum of {low}")
+                N_(
+                    "the part of {zone} that a road, river or wall cuts off has {n} households, "
+                    "fewer than a grid's minimum of {low}"
+                )
             ).format(zone=_zone_name(z, tr), n=int(held[z]), low=low)
             for z in small
         ]
         if not small:
             parts += [
-                tr(N_("{zone} ({n} households) cannot be grouped into {low}–{high} household grids "
-                      "on its own")).format(zone=_zone_name(z, tr), n=int(size[z]), low=low, high=high)
+                tr(
+                    N_(
+                        "{zone} ({n} households) cannot be grouped into {low}–{high} household grids "
+                        "on its own"
+                    )
+                ).format(zone=_zone_name(z, tr), n=int(size[z]), low=low, high=high)
                 for z in stuck[:1]
             ]
         names = ", ".join(z.split(":", 1)[-1] for z in zones)
@@ -1143,16 +1313,24 @@ def _patches(
     patch_ids = [f"{prefix}P{int(label) + 1:02d}" for label in labels]
     patch_of = dict(zip(grids["grid_code"], patch_ids, strict=True))
     frame = gpd.GeoDataFrame(
-        {"patch_id": patch_ids, "households": weights, "community_id": grids["community_id"].to_numpy()},
+        {
+            "patch_id": patch_ids,
+            "households": weights,
+            "community_id": grids["community_id"].to_numpy(),
+        },
         geometry=geoms,
         crs=grids.crs,
     )
-    patches = frame.dissolve("patch_id", aggfunc={"households": "sum", "community_id": "first"}).reset_index()
+    patches = frame.dissolve(
+        "patch_id", aggfunc={"households": "sum", "community_id": "first"}
+    ).reset_index()
     patches["n_grids"] = pd.Series(patch_ids).value_counts().reindex(patches["patch_id"]).to_numpy()
     return {"patch_of": patch_of, "patches": patches}
 
 
-def stable_codes(new: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, *, keep_share: float = 0.8) -> tuple[list[str], pd.DataFrame]:
+def stable_codes(
+    new: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, *, keep_share: float = 0.8
+) -> tuple[list[str], pd.DataFrame]:
     """Give new grids the codes of the previous grids they barely changed from.
 
     A new grid keeps an old code when each covers at least ``keep_share`` of the other;
@@ -1181,7 +1359,9 @@ def stable_codes(new: gpd.GeoDataFrame, previous: gpd.GeoDataFrame, *, keep_shar
     return codes, walk
 
 
-def crosswalk(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, keep_share: float = 0.8) -> pd.DataFrame:
+def crosswalk(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, keep_share: float = 0.8
+) -> pd.DataFrame:
     """Map old grid codes to new ones by overlap; a new grid that mostly is an old one keeps its code.
 
     Returns a table ``old_code``, ``new_code``, ``overlap_share`` (of the new grid's area)

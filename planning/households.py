@@ -32,12 +32,21 @@ _GEOD = Geod(ellps="GRS80")
 
 def footprint_area_m2(buildings: gpd.GeoDataFrame) -> pd.Series:
     """Geodesic footprint area in m² (on the CGCS2000/GRS80 ellipsoid), rounded to 0.1 m²."""
-    geographic = buildings.to_crs(4490) if buildings.crs is not None and not buildings.crs.is_geographic else buildings
-    areas = [abs(_GEOD.geometry_area_perimeter(g)[0]) if g is not None else 0.0 for g in geographic.geometry]
+    geographic = (
+        buildings.to_crs(4490)
+        if buildings.crs is not None and not buildings.crs.is_geographic
+        else buildings
+    )
+    areas = [
+        abs(_GEOD.geometry_area_perimeter(g)[0]) if g is not None else 0.0
+        for g in geographic.geometry
+    ]
     return pd.Series(np.round(areas, 1), index=buildings.index, name="footprint_m2")
 
 
-def estimate_households(buildings: gpd.GeoDataFrame, *, rules: RuleSet | None = None) -> gpd.GeoDataFrame:
+def estimate_households(
+    buildings: gpd.GeoDataFrame, *, rules: RuleSet | None = None
+) -> gpd.GeoDataFrame:
     """Fill ``households``, ``residents`` and ``special_service_households`` for every building.
 
     Parameters
@@ -59,12 +68,20 @@ def estimate_households(buildings: gpd.GeoDataFrame, *, rules: RuleSet | None = 
     rules = rules or get_preset()
     out = buildings.copy()
     index = out.index
-    given = pd.to_numeric(out["households"], errors="coerce") if "households" in out else pd.Series(np.nan, index=index)
+    given = (
+        pd.to_numeric(out["households"], errors="coerce")
+        if "households" in out
+        else pd.Series(np.nan, index=index)
+    )
     if "is_residential" in out:
         residential = out["is_residential"].map(_truthy).fillna(False).astype(bool)
     else:
         residential = pd.Series(True, index=index)
-    floors = pd.to_numeric(out["floors"], errors="coerce") if "floors" in out else pd.Series(np.nan, index=index)
+    floors = (
+        pd.to_numeric(out["floors"], errors="coerce")
+        if "floors" in out
+        else pd.Series(np.nan, index=index)
+    )
     if "floors_source" in out:
         floors_source = out["floors_source"].astype("string")
     else:
@@ -91,8 +108,14 @@ def estimate_households(buildings: gpd.GeoDataFrame, *, rules: RuleSet | None = 
     out["households_source"] = source
     out["floors"] = floors.astype(int)
     out["floors_source"] = floors_source.fillna("given")
-    residents = pd.to_numeric(out["residents"], errors="coerce") if "residents" in out else pd.Series(np.nan, index=index)
-    out["residents"] = residents.fillna(np.round(out["households"] * rules.persons_per_household)).astype(int)
+    residents = (
+        pd.to_numeric(out["residents"], errors="coerce")
+        if "residents" in out
+        else pd.Series(np.nan, index=index)
+    )
+    out["residents"] = residents.fillna(
+        np.round(out["households"] * rules.persons_per_household)
+    ).astype(int)
     special = (
         pd.to_numeric(out["special_service_households"], errors="coerce")
         if "special_service_households" in out
@@ -140,7 +163,11 @@ def apply_roster(buildings: gpd.GeoDataFrame, roster: pd.DataFrame) -> tuple[gpd
     roster_key = roster[key].map(norm)
     building_key = out[key].map(norm)
     building_key = building_key.where(~building_key.duplicated(keep=False))
-    per_row = pd.to_numeric(roster["households"], errors="coerce") if "households" in roster else pd.Series(1, index=roster.index)
+    per_row = (
+        pd.to_numeric(roster["households"], errors="coerce")
+        if "households" in roster
+        else pd.Series(1, index=roster.index)
+    )
     table = pd.DataFrame({"key": roster_key, "households": per_row.fillna(1)})
     if "residents" in roster:
         table["residents"] = pd.to_numeric(roster["residents"], errors="coerce")

@@ -194,7 +194,9 @@ def _repair(
                     continue
                 new_g, new_h = sums[g] - weights[atom], sums[h] + weights[atom]
                 before = (not low <= sums[g] <= high) + (not low <= sums[h] <= high)
-                after = (not low <= new_g <= high or new_g == 0 and False) + (not low <= new_h <= high)
+                after = (not low <= new_g <= high or new_g == 0 and False) + (
+                    not low <= new_h <= high
+                )
                 if new_g == 0:
                     after = not low <= new_h <= high
                 if after >= before:
@@ -266,7 +268,9 @@ def partition(
     scale = max(extent / max(total / target, 1.0), 1.0) * 4
     best_cost, best_runs = np.inf, None
     for order in _orders(x, y, weights, target):
-        cost, runs = _cut(order, weights, x, y, neighbours, low=low, high=high, target=target, scale=scale)
+        cost, runs = _cut(
+            order, weights, x, y, neighbours, low=low, high=high, target=target, scale=scale
+        )
         if cost < best_cost:
             best_cost, best_runs = cost, runs
         if cost < _OUT / 10 and len(best_runs or ()) and cost < 5:
@@ -338,7 +342,12 @@ def polsby_popper(geoms: gpd.GeoSeries | np.ndarray) -> np.ndarray:
 
 
 def exactly_k(
-    labels: np.ndarray, k: int, weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]]
+    labels: np.ndarray,
+    k: int,
+    weights: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    nb: list[set[int]],
 ) -> np.ndarray:
     """Merge or split connected groups until there are exactly ``k`` (one per worker)."""
     labels = np.unique(labels, return_inverse=True)[1]
@@ -377,7 +386,15 @@ def _halve(
     local = {int(a): i for i, a in enumerate(members)}
     local_nb = [{local[b] for b in nb[a] if b in local} for a in members]
     half = float(weights[members].sum()) / 2
-    lab = partition(weights[members], x[members], y[members], local_nb, low=half * 0.5, high=half * 1.5, target=half)
+    lab = partition(
+        weights[members],
+        x[members],
+        y[members],
+        local_nb,
+        low=half * 0.5,
+        high=half * 1.5,
+        target=half,
+    )
     if lab.max() == 1:
         return members[lab == 1]
     for u in (x[members], y[members], x[members] + y[members], x[members] - y[members]):

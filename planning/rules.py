@@ -70,19 +70,45 @@ _ASSUMED = "gridplan assumption"
 
 _DEFAULT_CITATIONS: tuple[Citation, ...] = (
     Citation("min_households", _KUNMING, "a normal urban community has at least 3,000 households"),
-    Citation("split_households", _KUNMING, "a community of more than 5,000 households may be split"),
-    Citation("must_split_residents", _KUNMING, "a community of 50,000 or more residents must be split"),
+    Citation(
+        "split_households", _KUNMING, "a community of more than 5,000 households may be split"
+    ),
+    Citation(
+        "must_split_residents", _KUNMING, "a community of 50,000 or more residents must be split"
+    ),
     Citation("grid_min_households", _GAOPING, "a basic grid holds 30–50 households"),
     Citation("grid_max_households", _GAOPING, "a basic grid holds 30–50 households"),
     Citation("households_per_worker", _NINGBO, "1 community worker per 250 households"),
-    Citation("funds_yuan_per_1000_households", _NINGBO, "working funds of 280,000 yuan per 1,000 households a year"),
-    Citation("service_space_m2_per_100_households", _NINGBO, "service space of at least 40 m² per 100 households"),
+    Citation(
+        "funds_yuan_per_1000_households",
+        _NINGBO,
+        "working funds of 280,000 yuan per 1,000 households a year",
+    ),
+    Citation(
+        "service_space_m2_per_100_households",
+        _NINGBO,
+        "service space of at least 40 m² per 100 households",
+    ),
     Citation("patch_households", _NINGBO, "one worker's patch (片区) per 250 households"),
-    Citation("area_per_dwelling_m2", _ASSUMED, "90 m² gross floor area per dwelling (≈ 36–40 m² per person × 2.6 persons)"),
-    Citation("default_floors", _ASSUMED, "6 storeys assumed for a residential building with no height (a walk-up)"),
+    Citation(
+        "area_per_dwelling_m2",
+        _ASSUMED,
+        "90 m² gross floor area per dwelling (≈ 36–40 m² per person × 2.6 persons)",
+    ),
+    Citation(
+        "default_floors",
+        _ASSUMED,
+        "6 storeys assumed for a residential building with no height (a walk-up)",
+    ),
     Citation("storey_height_m", _ASSUMED, "3 m per storey to turn a height into floors"),
-    Citation("persons_per_household", "7th national census 2020", "2.62 persons per household on average"),
-    Citation("special_service_weight", _ASSUMED, "special-service households count once (1.0) unless a city says more"),
+    Citation(
+        "persons_per_household", "7th national census 2020", "2.62 persons per household on average"
+    ),
+    Citation(
+        "special_service_weight",
+        _ASSUMED,
+        "special-service households count once (1.0) unless a city says more",
+    ),
 )
 
 
@@ -198,7 +224,9 @@ def _check_keys(values: dict[str, Any]) -> None:
     known = {f.name for f in dataclasses.fields(RuleSet)} - {"citations"}
     unknown = sorted(set(values) - known)
     if unknown:
-        msg = N_("Unknown rule {keys}. Known rules are: {known}. Check the spelling in the rule file.")
+        msg = N_(
+            "Unknown rule {keys}. Known rules are: {known}. Check the spelling in the rule file."
+        )
         raise RulesError(msg, keys=", ".join(unknown), known=", ".join(sorted(known)))
 
 
@@ -276,7 +304,11 @@ PRESETS: dict[str, RuleSet] = {
         "baoshan",
         "Shanghai Baoshan patches of ~350 households",
         {"patch_households": 350},
-        (Citation("patch_households", _BAOSHAN, "a social worker's patch of about 350 households"),),
+        (
+            Citation(
+                "patch_households", _BAOSHAN, "a social worker's patch of about 350 households"
+            ),
+        ),
     ),
     "ningbo": _preset(
         "ningbo",

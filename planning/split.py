@@ -57,8 +57,15 @@ __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts"
 
 _BARRIER_TOLERANCE_M = 5.0  # a new boundary this near a road, river or wall follows it
 _BARRIER_STEP_M = 2.0  # ... measured on pieces this long
-_SEED_SEGMENT_M = 8.0  # compounds and loose buildings divide a block by their vertices this far apart
-SPLIT_ROAD_CLASSES: frozenset[str] = BARRIER_ROAD_CLASSES | {"service", "pedestrian", "track", "busway"}
+_SEED_SEGMENT_M = (
+    8.0  # compounds and loose buildings divide a block by their vertices this far apart
+)
+SPLIT_ROAD_CLASSES: frozenset[str] = BARRIER_ROAD_CLASSES | {
+    "service",
+    "pedestrian",
+    "track",
+    "busway",
+}
 """Roads that bound the blocks a split works with: a campus's internal roads count too."""
 
 
@@ -93,7 +100,9 @@ class Alternative:
             "barrier_share": round(self.barrier_share, 4),
             "compactness": round(self.compactness, 4),
             "cuts_compounds": self.compounds_cut,
-            "mean_distance_m": None if self.mean_distance_m is None else round(self.mean_distance_m, 1),
+            "mean_distance_m": None
+            if self.mean_distance_m is None
+            else round(self.mean_distance_m, 1),
             "reasons": list(self.reasons),
         }
 
@@ -119,8 +128,18 @@ class SplitResult:
             parts["reasons"] = "; ".join(alt.reasons)
             frames.append(parts)
         out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-        columns = ["proposal_id", "rank", "part", "parent_community_id", "households", "residents",
-                   "required_staff", "special_service_households", "reasons", "geometry"]
+        columns = [
+            "proposal_id",
+            "rank",
+            "part",
+            "parent_community_id",
+            "households",
+            "residents",
+            "required_staff",
+            "special_service_households",
+            "reasons",
+            "geometry",
+        ]
         return out[columns].to_crs(STORAGE_CRS)
 
     def lineage(self, rank: int = 1) -> pd.DataFrame:
@@ -137,7 +156,9 @@ class SplitResult:
                         "to_community_id": f"{self.community_id}-{int(label) + 1}",
                     }
                 )
-        return pd.DataFrame(rows, columns=["building_id", "households", "from_community_id", "to_community_id"])
+        return pd.DataFrame(
+            rows, columns=["building_id", "households", "from_community_id", "to_community_id"]
+        )
 
 
 def choose_parts(households: int, residents: int | None, *, rules: RuleSet) -> int:
@@ -155,7 +176,11 @@ def choose_parts(households: int, residents: int | None, *, rules: RuleSet) -> i
         k += 1
     if residents:
         k = max(k, math.floor(residents / rules.must_split_residents) + 1)
-    while k > 1 and households / k < rules.min_households and households / (k - 1) <= rules.split_households:
+    while (
+        k > 1
+        and households / k < rules.min_households
+        and households / (k - 1) <= rules.split_households
+    ):
         k -= 1
     return max(k, 2) if households > rules.split_households else k
 
@@ -188,15 +213,25 @@ def _atoms(
     if compounds is not None and len(compounds):
         comp = compounds.to_crs(crs)
         comp = comp[comp.intersects(area)]
-        ids = comp["compound_id"].astype(str).to_numpy() if "compound_id" in comp else np.arange(len(comp)).astype(str)
+        ids = (
+            comp["compound_id"].astype(str).to_numpy()
+            if "compound_id" in comp
+            else np.arange(len(comp)).astype(str)
+        )
         p_idx, c_idx = comp.sindex.query(points.values, predicate="within")
         compound_of.iloc[p_idx] = ids[c_idx]
         for cid, geom in zip(ids, comp.geometry.values, strict=True):
             members = np.flatnonzero(compound_of.to_numpy() == cid)
             households = int(buildings["households"].to_numpy()[members].sum())
             if households > rules.split_households and len(members) > 1:
-                msg = N_("compound {compound} ({households} households) alone exceeds {limit}, so it is divided between its buildings")
-                notes.append(tr(msg).format(compound=cid, households=households, limit=rules.split_households))
+                msg = N_(
+                    "compound {compound} ({households} households) alone exceeds {limit}, so it is divided between its buildings"
+                )
+                notes.append(
+                    tr(msg).format(
+                        compound=cid, households=households, limit=rules.split_households
+                    )
+                )
                 for m in members:
                     seeds.append(buildings.geometry.values[m])
                     seed_members.append([m])
@@ -215,8 +250,16 @@ def _atoms(
     tess = _tessellate(seed_frame.reset_index(drop=True), blocks, segment=_SEED_SEGMENT_M)
     kept = seed_frame.index.to_numpy()
     households = buildings["households"].to_numpy()
-    residents = buildings["residents"].to_numpy() if "residents" in buildings else households * rules.persons_per_household
-    special = buildings["special_service_households"].to_numpy() if "special_service_households" in buildings else np.zeros(len(buildings))
+    residents = (
+        buildings["residents"].to_numpy()
+        if "residents" in buildings
+        else households * rules.persons_per_household
+    )
+    special = (
+        buildings["special_service_households"].to_numpy()
+        if "special_service_households" in buildings
+        else np.zeros(len(buildings))
+    )
     ids = buildings["building_id"].astype(str).to_numpy()
     # A seed can come out as several cells (a compound cut by a road, a multipart cell):
     # each of its buildings belongs to the cell holding its representative point.
@@ -234,7 +277,9 @@ def _atoms(
         dist = shapely.distance(pts[:, None], cell_geoms[where][None, :])
         owner[members] = where[np.argmin(dist, axis=1)]
     rows = []
-    for c, (seed, geom, block) in enumerate(zip(seed_index, cell_geoms, cells["enclosure_index"].to_numpy(), strict=True)):
+    for c, (seed, geom, block) in enumerate(
+        zip(seed_index, cell_geoms, cells["enclosure_index"].to_numpy(), strict=True)
+    ):
         members = np.flatnonzero(owner == c)
         rows.append(
             {
@@ -259,13 +304,19 @@ def _edge_table(
     lines). All pairs at once."""
     geoms = atoms.geometry.values
     nb = rook_neighbours(geoms)
-    pairs = np.array([(a, b) for a, others in enumerate(nb) for b in others if a < b], dtype=int).reshape(-1, 2)
+    pairs = np.array(
+        [(a, b) for a, others in enumerate(nb) for b in others if a < b], dtype=int
+    ).reshape(-1, 2)
     if not len(pairs):
         return nb, {}
     buffered = shapely.buffer(geoms, 0.01, quad_segs=2)
     shared = shapely.intersection(shapely.boundary(geoms[pairs[:, 0]]), buffered[pairs[:, 1]])
     length = shapely.length(shared)
-    on = _near_length(shared, barriers) if barriers is not None and len(barriers) else np.zeros(len(pairs))
+    on = (
+        _near_length(shared, barriers)
+        if barriers is not None and len(barriers)
+        else np.zeros(len(pairs))
+    )
     edges = {
         (int(a), int(b)): (float(ln), float(min(o, ln)))
         for (a, b), ln, o in zip(pairs, length, on, strict=True)
@@ -280,14 +331,20 @@ def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
     its middle is near a barrier (a spatial-index query: no buffer of all barriers has to
     be built and intersected). Exact to a piece at either end of a stretch along a barrier.
     """
-    pieces, line_of = shapely.get_parts(shapely.segmentize(lines, _BARRIER_STEP_M), return_index=True)
+    pieces, line_of = shapely.get_parts(
+        shapely.segmentize(lines, _BARRIER_STEP_M), return_index=True
+    )
     coords, piece_of = shapely.get_coordinates(pieces, return_index=True)
     same = piece_of[1:] == piece_of[:-1]  # consecutive vertices of one piece: a segment
     start, stop = coords[:-1][same], coords[1:][same]
     segment_line = line_of[piece_of[:-1][same]]
     middles = shapely.points((start + stop) / 2)
     near = np.zeros(len(middles), dtype=bool)
-    near[shapely.STRtree(barriers).query(middles, predicate="dwithin", distance=_BARRIER_TOLERANCE_M)[0]] = True
+    near[
+        shapely.STRtree(barriers).query(
+            middles, predicate="dwithin", distance=_BARRIER_TOLERANCE_M
+        )[0]
+    ] = True
     lengths = np.hypot(*(stop - start).T)
     return np.bincount(segment_line[near], weights=lengths[near], minlength=len(lines))
 
@@ -320,9 +377,20 @@ def _balance(
         heavy = sums[worst_part] > mean
         members = np.flatnonzero(labels == worst_part)
         if heavy:  # move one of its atoms out to a neighbour
-            moves = [(int(a), int(labels[b])) for a in members if weights[a] > 0 for b in nb[a] if labels[b] != worst_part]
+            moves = [
+                (int(a), int(labels[b]))
+                for a in members
+                if weights[a] > 0
+                for b in nb[a]
+                if labels[b] != worst_part
+            ]
         else:  # take in one neighbouring atom
-            moves = [(int(b), worst_part) for a in members for b in nb[a] if labels[b] != worst_part and weights[b] > 0]
+            moves = [
+                (int(b), worst_part)
+                for a in members
+                for b in nb[a]
+                if labels[b] != worst_part and weights[b] > 0
+            ]
         best_move, best_value = None, worst
         for atom, to in sorted(set(moves)):
             frm = int(labels[atom])
@@ -369,7 +437,9 @@ _CAPACITY_TOLERANCE = 0.049  # capacitated k-means parts: within 5 % of the mean
 _CAPACITY_STARTS = 8  # k-means starts for them
 _CAPACITY_KEPT = 4  # of which the least inertia are made whole (a stray atom joins a neighbour;
 # the balancing and the climb that follow restore the range)
-_SWEPT_ATOMS = 100  # up to this many atoms, sweeps and bisections of the atoms too (beyond: of blocks)
+_SWEPT_ATOMS = (
+    100  # up to this many atoms, sweeps and bisections of the atoms too (beyond: of blocks)
+)
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
 _CUT_DIRECTIONS = 16  # straight cuts tried when two neighbouring parts are divided again
 _CUTS_TRIED = 8  # the best cuts of a pair checked for connected sides, at most
@@ -461,7 +531,12 @@ def _compact(
                 if fits(g, sums[g] - weights[a]) and fits(h, sums[h] + weights[a]):
                     pg = part_perimeter[g] - perimeter[a] + 2 * own
                     ph = part_perimeter[h] + perimeter[a] - 2 * other
-                    gain = pp(part_area[g] - area[a], pg) + pp(part_area[h] + area[a], ph) - now[g] - now[h]
+                    gain = (
+                        pp(part_area[g] - area[a], pg)
+                        + pp(part_area[h] + area[a], ph)
+                        - now[g]
+                        - now[h]
+                    )
                     new_cut = cut_len - other + own
                     new_on = on_len - on_to[h] + on_to.get(g, 0.0)
                     if gain > 1e-6 and (new_cut <= 0 or new_on / new_cut >= min_barrier_share):
@@ -475,17 +550,41 @@ def _compact(
                     b_length_to, b_on_to = shared[b]
                     ab, ab_on = edges.get((min(a, b), max(a, b)), (0.0, 0.0))
                     # a leaves g for h and b leaves h for g; their own edge stays a boundary
-                    pg = part_perimeter[g] - perimeter[a] + 2 * own + perimeter[b] - 2 * (b_length_to[g] - ab)
-                    ph = part_perimeter[h] - perimeter[b] + 2 * b_length_to.get(h, 0.0) + perimeter[a] - 2 * (other - ab)
+                    pg = (
+                        part_perimeter[g]
+                        - perimeter[a]
+                        + 2 * own
+                        + perimeter[b]
+                        - 2 * (b_length_to[g] - ab)
+                    )
+                    ph = (
+                        part_perimeter[h]
+                        - perimeter[b]
+                        + 2 * b_length_to.get(h, 0.0)
+                        + perimeter[a]
+                        - 2 * (other - ab)
+                    )
                     gain = (
-                        pp(part_area[g] - area[a] + area[b], pg) + pp(part_area[h] - area[b] + area[a], ph)
-                        - now[g] - now[h]
+                        pp(part_area[g] - area[a] + area[b], pg)
+                        + pp(part_area[h] - area[b] + area[a], ph)
+                        - now[g]
+                        - now[h]
                     )
                     if gain <= 1e-6:
                         continue
-                    new_cut = cut_len + own - (other - ab) + b_length_to.get(h, 0.0) - (b_length_to[g] - ab)
+                    new_cut = (
+                        cut_len
+                        + own
+                        - (other - ab)
+                        + b_length_to.get(h, 0.0)
+                        - (b_length_to[g] - ab)
+                    )
                     new_on = (
-                        on_len + on_to.get(g, 0.0) - (on_to[h] - ab_on) + b_on_to.get(h, 0.0) - (b_on_to[g] - ab_on)
+                        on_len
+                        + on_to.get(g, 0.0)
+                        - (on_to[h] - ab_on)
+                        + b_on_to.get(h, 0.0)
+                        - (b_on_to[g] - ab_on)
                     )
                     if new_cut > 0 and new_on / new_cut < min_barrier_share:
                         continue
@@ -561,7 +660,9 @@ def _redivide(
     for _ in range(sweeps):
         changed = False
         la, lb = labels[pairs_ab[:, 0]], labels[pairs_ab[:, 1]]
-        for g, h in sorted({(int(min(a, b)), int(max(a, b))) for a, b in zip(la, lb, strict=True) if a != b}):
+        for g, h in sorted(
+            {(int(min(a, b)), int(max(a, b))) for a, b in zip(la, lb, strict=True) if a != b}
+        ):
             region = np.flatnonzero((labels == g) | (labels == h))
             seen = (g, h, region.tobytes())
             if seen in done:
@@ -570,9 +671,15 @@ def _redivide(
             # nodes: the region's atoms, a compound in several atoms as one node
             key = np.where(whole[region], -1 - compound[region], region)
             nodes, node_of = np.unique(key, return_inverse=True)
-            if len(nodes) < 2 or whole[region].any() and np.isin(
-                np.flatnonzero(np.isin(compound, compound[region][whole[region]])), region, invert=True
-            ).any():
+            if (
+                len(nodes) < 2
+                or whole[region].any()
+                and np.isin(
+                    np.flatnonzero(np.isin(compound, compound[region][whole[region]])),
+                    region,
+                    invert=True,
+                ).any()
+            ):
                 continue  # fewer than two nodes, or a compound reaching outside the pair
             n = len(nodes)
             node = np.full(len(labels), -1)
@@ -580,8 +687,12 @@ def _redivide(
             w = np.bincount(node_of, weights=weights[region], minlength=n)
             ar = np.bincount(node_of, weights=area[region], minlength=n)
             pe = np.bincount(node_of, weights=perimeter[region], minlength=n)
-            cx = np.bincount(node_of, weights=x[region] * area[region], minlength=n) / np.maximum(ar, 1e-9)
-            cy = np.bincount(node_of, weights=y[region] * area[region], minlength=n) / np.maximum(ar, 1e-9)
+            cx = np.bincount(node_of, weights=x[region] * area[region], minlength=n) / np.maximum(
+                ar, 1e-9
+            )
+            cy = np.bincount(node_of, weights=y[region] * area[region], minlength=n) / np.maximum(
+                ar, 1e-9
+            )
             ei, ej = node[pairs_ab[:, 0]], node[pairs_ab[:, 1]]
             both = (ei >= 0) & (ej >= 0)
             inner = both & (ei == ej)
@@ -590,7 +701,11 @@ def _redivide(
             ei, ej, el, eo = ei[pair], ej[pair], length[pair], on[pair]
             was_cut = pair & (labels[pairs_ab[:, 0]] != labels[pairs_ab[:, 1]])
             rest_cut, rest_on = cut_len - length[was_cut].sum(), on_len - on[was_cut].sum()
-            now = 4 * math.pi * (part_area[g] / part_perimeter[g] ** 2 + part_area[h] / part_perimeter[h] ** 2)
+            now = (
+                4
+                * math.pi
+                * (part_area[g] / part_perimeter[g] ** 2 + part_area[h] / part_perimeter[h] ** 2)
+            )
             # orderings: along each direction, then outwards from each node
             key_rows = np.vstack(
                 [
@@ -605,8 +720,12 @@ def _redivide(
             held = np.cumsum(w[order], axis=1)[:, :-1]
             held_area = np.cumsum(ar[order], axis=1)[:, :-1]
             held_perimeter = np.cumsum(pe[order], axis=1)[:, :-1]
-            first_in = np.maximum(rank[:, ei], rank[:, ej])  # an edge is inside the first side from this cut on
-            last_in = np.minimum(rank[:, ei], rank[:, ej])  # ... inside the other side up to the cut before this
+            first_in = np.maximum(
+                rank[:, ei], rank[:, ej]
+            )  # an edge is inside the first side from this cut on
+            last_in = np.minimum(
+                rank[:, ei], rank[:, ej]
+            )  # ... inside the other side up to the cut before this
             inside_first = _cumulative(first_in, el, n)[:, :-1]
             inside_other = _cumulative(last_in, el, n, reverse=True)[:, 1:]
             on_first = _cumulative(first_in, eo, n)[:, :-1]
@@ -616,11 +735,28 @@ def _redivide(
             new_cut = rest_cut + el.sum() - inside_first - inside_other
             new_on = rest_on + eo.sum() - on_first - on_other
             total = w.sum()
-            as_gh = (held >= lowest[g]) & (held <= highest[g]) & (total - held >= lowest[h]) & (total - held <= highest[h])
-            as_hg = (held >= lowest[h]) & (held <= highest[h]) & (total - held >= lowest[g]) & (total - held <= highest[g])
-            allowed = (as_gh | as_hg) & ((new_cut <= 0) | (new_on >= min_barrier_share * new_cut - 1e-9))
-            value = 4 * math.pi * (
-                held_area / np.maximum(p_first, 1e-9) ** 2 + (ar.sum() - held_area) / np.maximum(p_other, 1e-9) ** 2
+            as_gh = (
+                (held >= lowest[g])
+                & (held <= highest[g])
+                & (total - held >= lowest[h])
+                & (total - held <= highest[h])
+            )
+            as_hg = (
+                (held >= lowest[h])
+                & (held <= highest[h])
+                & (total - held >= lowest[g])
+                & (total - held <= highest[g])
+            )
+            allowed = (as_gh | as_hg) & (
+                (new_cut <= 0) | (new_on >= min_barrier_share * new_cut - 1e-9)
+            )
+            value = (
+                4
+                * math.pi
+                * (
+                    held_area / np.maximum(p_first, 1e-9) ** 2
+                    + (ar.sum() - held_area) / np.maximum(p_other, 1e-9) ** 2
+                )
             )
             value[~allowed] = -np.inf
             for flat in np.argsort(-value, axis=None, kind="stable")[:_CUTS_TRIED]:
@@ -630,7 +766,10 @@ def _redivide(
                 first = np.zeros(n, dtype=bool)
                 first[order[row, : t + 1]] = True
                 side = first[node_of]
-                if not (is_connected(region[side].tolist(), nb) and is_connected(region[~side].tolist(), nb)):
+                if not (
+                    is_connected(region[side].tolist(), nb)
+                    and is_connected(region[~side].tolist(), nb)
+                ):
                     continue
                 a, b = (g, h) if as_gh[row, t] else (h, g)
                 labels[region[side]], labels[region[~side]] = a, b
@@ -646,7 +785,9 @@ def _redivide(
     return labels
 
 
-def _cumulative(position: np.ndarray, values: np.ndarray, n: int, *, reverse: bool = False) -> np.ndarray:
+def _cumulative(
+    position: np.ndarray, values: np.ndarray, n: int, *, reverse: bool = False
+) -> np.ndarray:
     """Per row, the running total over positions 0..n-1 of ``values`` placed at ``position``
     (from the end when ``reverse``)."""
     rows = np.broadcast_to(np.arange(position.shape[0])[:, None], position.shape)
@@ -668,7 +809,12 @@ def _tighten(
 ) -> np.ndarray:
     """The compactness climb (:func:`_compact`) and the re-division of neighbouring parts
     (:func:`_redivide`) in turn, until neither changes anything."""
-    limits = {"max_deviation": max_deviation, "min_barrier_share": min_barrier_share, "low": low, "high": high}
+    limits = {
+        "max_deviation": max_deviation,
+        "min_barrier_share": min_barrier_share,
+        "low": low,
+        "high": high,
+    }
     labels = _compact(labels, graph, k, **limits)
     for _ in range(rounds):
         again = _compact(_redivide(labels, graph, k, **limits), graph, k, **limits)
@@ -678,7 +824,9 @@ def _tighten(
     return labels
 
 
-def _grow(members: np.ndarray, weights: np.ndarray, u: np.ndarray, nb: list[set[int]], share: float) -> np.ndarray | None:
+def _grow(
+    members: np.ndarray, weights: np.ndarray, u: np.ndarray, nb: list[set[int]], share: float
+) -> np.ndarray | None:
     """Grow a connected region from the low end of ``u`` until it holds ``share`` of the weight.
 
     Atoms join in order of ``u`` but only when they touch the region, so the region is
@@ -706,7 +854,9 @@ def _grow(members: np.ndarray, weights: np.ndarray, u: np.ndarray, nb: list[set[
     return np.array(sorted(region))
 
 
-def _bisections(weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]], k: int, seed: int) -> list[np.ndarray]:
+def _bisections(
+    weights: np.ndarray, x: np.ndarray, y: np.ndarray, nb: list[set[int]], k: int, seed: int
+) -> list[np.ndarray]:
     """Recursive bisections grown along random directions (seeded): diverse starting divisions."""
     rng = np.random.default_rng(seed)
     out = []
@@ -781,7 +931,9 @@ def _score(
             inside = centres[centre_part == g]
             if len(inside) == 0 and weights[mask].sum() > 0:
                 w = weights[mask]
-                inside = np.array([shapely.Point((cx[mask] * w).sum() / w.sum(), (cy[mask] * w).sum() / w.sum())])
+                inside = np.array(
+                    [shapely.Point((cx[mask] * w).sum() / w.sum(), (cy[mask] * w).sum() / w.sum())]
+                )
             if len(inside):
                 d[mask] = shapely.distance(cent[mask][:, None], inside[None, :]).min(axis=1)
         distance = float((d * weights).sum() / weights.sum())
@@ -791,7 +943,9 @@ def _score(
         "compactness": compact,
         "compounds_cut": float(cut_compounds),
         "distance": distance if distance is not None else float("nan"),
-        "connected": float(all(is_connected(np.flatnonzero(labels == g).tolist(), nb) for g in range(k))),
+        "connected": float(
+            all(is_connected(np.flatnonzero(labels == g).tolist(), nb) for g in range(k))
+        ),
     }
 
 
@@ -846,7 +1000,9 @@ def propose_splits(
     if isinstance(community, gpd.GeoDataFrame):
         frame = community.iloc[[0]]
     else:
-        frame = gpd.GeoDataFrame([community], geometry="geometry", crs=getattr(community, "crs", None) or STORAGE_CRS)
+        frame = gpd.GeoDataFrame(
+            [community], geometry="geometry", crs=getattr(community, "crs", None) or STORAGE_CRS
+        )
     if frame.crs is None:
         frame = frame.set_crs(STORAGE_CRS)
     community_id = str(frame["community_id"].iloc[0]) if "community_id" in frame else "community"
@@ -869,7 +1025,16 @@ def propose_splits(
             "split. Pass --parts 2 or more to divide it anyway."
         )
         raise InfeasibleError(msg, community=community_id, households=total)
-    atoms, notes = _atoms(b, area, crs=crs, roads=roads, waterways=waterways, compounds=compounds, rules=rules, lang=lang)
+    atoms, notes = _atoms(
+        b,
+        area,
+        crs=crs,
+        roads=roads,
+        waterways=waterways,
+        compounds=compounds,
+        rules=rules,
+        lang=lang,
+    )
     weights = atoms["households"].to_numpy(dtype=float)
     populated = int((weights > 0).sum())
     if k > populated:
@@ -895,8 +1060,12 @@ def propose_splits(
     # Street blocks as coarse atoms: divisions along roads first, refined only to balance.
     block_ids, block_of = np.unique(atoms["block"].to_numpy(), return_inverse=True)
     block_weights = np.bincount(block_of, weights=weights)
-    block_x = np.bincount(block_of, weights=x * np.maximum(weights, 1e-9)) / np.bincount(block_of, weights=np.maximum(weights, 1e-9))
-    block_y = np.bincount(block_of, weights=y * np.maximum(weights, 1e-9)) / np.bincount(block_of, weights=np.maximum(weights, 1e-9))
+    block_x = np.bincount(block_of, weights=x * np.maximum(weights, 1e-9)) / np.bincount(
+        block_of, weights=np.maximum(weights, 1e-9)
+    )
+    block_y = np.bincount(block_of, weights=y * np.maximum(weights, 1e-9)) / np.bincount(
+        block_of, weights=np.maximum(weights, 1e-9)
+    )
     block_nb: list[set[int]] = [set() for _ in block_ids]
     for a, others in enumerate(nb):
         for b in others:
@@ -911,8 +1080,15 @@ def propose_splits(
         links[a].append((b, length, on))
         links[b].append((a, length, on))
     graph = _AtomGraph(
-        weights=weights, area=atom_area, perimeter=atom_perimeter, x=x, y=y,
-        edges=edges, links=links, nb=nb, compound=_compound_codes(atoms),
+        weights=weights,
+        area=atom_area,
+        perimeter=atom_perimeter,
+        x=x,
+        y=y,
+        edges=edges,
+        links=links,
+        nb=nb,
+        compound=_compound_codes(atoms),
     )
 
     def candidates_for(k: int) -> list[np.ndarray]:
@@ -921,8 +1097,19 @@ def propose_splits(
         capacity_low = max(target * (1 - _CAPACITY_TOLERANCE), min(rules.min_households, target))
         capacity_high = min(target * (1 + _CAPACITY_TOLERANCE), max(rules.split_households, target))
         out = capacitated_division(
-            weights, x, y, nb, k=k, low=capacity_low, high=capacity_high, mass=atom_area, seed=seed,
-            starts=_CAPACITY_STARTS, keep=_CAPACITY_KEPT, repair_rounds=0, in_range=False,
+            weights,
+            x,
+            y,
+            nb,
+            k=k,
+            low=capacity_low,
+            high=capacity_high,
+            mass=atom_area,
+            seed=seed,
+            starts=_CAPACITY_STARTS,
+            keep=_CAPACITY_KEPT,
+            repair_rounds=0,
+            in_range=False,
         )
         levels = []
         if block_level and (block_weights > 0).sum() >= k:
@@ -931,13 +1118,25 @@ def propose_splits(
             levels.append((weights, x, y, nb, None))
         for w, px, py, graph, expand in levels:
             if len(w) / k > 80:  # runs too long for the dynamic programme: bisections only
-                out.extend(b if expand is None else b[expand] for b in _bisections(w, px, py, graph, k, seed))
+                out.extend(
+                    b if expand is None else b[expand]
+                    for b in _bisections(w, px, py, graph, k, seed)
+                )
                 continue
             for tolerance in (0.05, 0.12):
                 low, high = target * (1 - tolerance), target * (1 + tolerance)
-                labels = exactly_k(partition(w, px, py, graph, low=low, high=high, target=target), k, w, px, py, graph)
+                labels = exactly_k(
+                    partition(w, px, py, graph, low=low, high=high, target=target),
+                    k,
+                    w,
+                    px,
+                    py,
+                    graph,
+                )
                 out.append(labels if expand is None else labels[expand])
-            out.extend(b if expand is None else b[expand] for b in _bisections(w, px, py, graph, k, seed))
+            out.extend(
+                b if expand is None else b[expand] for b in _bisections(w, px, py, graph, k, seed)
+            )
         return out
 
     def scored_for(k: int) -> list[tuple[np.ndarray, dict[str, float]]]:
@@ -947,7 +1146,13 @@ def propose_splits(
             if labels.max() + 1 != k:
                 continue
             labels = _balance(
-                labels, weights, nb, k, good_enough=0.05, low=rules.min_households, high=rules.split_households
+                labels,
+                weights,
+                nb,
+                k,
+                good_enough=0.05,
+                low=rules.min_households,
+                high=rules.split_households,
             )
             key = _canonical(labels)
             if key in seen:
@@ -959,10 +1164,13 @@ def propose_splits(
         # and as much on roads, rivers and walls (or at least 90 %).
         for labels, s in [item for item in scored if _feasible(item[1])][:_COMPACTED]:
             tighter = _tighten(
-                labels, graph, k,
+                labels,
+                graph,
+                k,
                 max_deviation=max(s["max_deviation"], 0.05),
                 min_barrier_share=min(s["barrier_share"], 0.9),
-                low=rules.min_households, high=rules.split_households,
+                low=rules.min_households,
+                high=rules.split_households,
             )
             key = _canonical(tighter)
             if key not in seen:
@@ -977,7 +1185,9 @@ def propose_splits(
             0.0 if _feasible(s) else 1.0,
             0.0 if in_range(item[0], int(item[0].max()) + 1) else 1.0,
             s["compounds_cut"],
-            max(s["max_deviation"] - 0.05, 0.0) * 10 + (1 - s["barrier_share"]) * 0.5 + (1 - s["compactness"]) * 0.5,
+            max(s["max_deviation"] - 0.05, 0.0) * 10
+            + (1 - s["barrier_share"]) * 0.5
+            + (1 - s["compactness"]) * 0.5,
         )
 
     def in_range(labels: np.ndarray, k: int) -> bool:
@@ -1000,7 +1210,9 @@ def propose_splits(
                 k, scored = more, bigger
                 break
     if not scored:
-        msg = N_("No contiguous division of community {community} into {k} parts was found. Ask for fewer parts.")
+        msg = N_(
+            "No contiguous division of community {community} into {k} parts was found. Ask for fewer parts."
+        )
         raise InfeasibleError(msg, community=community_id, k=k)
     out = []
     for rank, (labels, s) in enumerate(scored[:alternatives], start=1):
@@ -1019,7 +1231,9 @@ def propose_splits(
                 reasons=tuple(notes) + reasons,
             )
         )
-    return SplitResult(community_id=community_id, k=k, alternatives=tuple(out), atoms=atoms, notes=tuple(notes))
+    return SplitResult(
+        community_id=community_id, k=k, alternatives=tuple(out), atoms=atoms, notes=tuple(notes)
+    )
 
 
 def _canonical(labels: np.ndarray) -> tuple[int, ...]:
@@ -1027,7 +1241,9 @@ def _canonical(labels: np.ndarray) -> tuple[int, ...]:
     return tuple(mapping.setdefault(int(v), len(mapping)) for v in labels)
 
 
-def _part_frame(atoms: gpd.GeoDataFrame, labels: np.ndarray, k: int, rules: RuleSet) -> gpd.GeoDataFrame:
+def _part_frame(
+    atoms: gpd.GeoDataFrame, labels: np.ndarray, k: int, rules: RuleSet
+) -> gpd.GeoDataFrame:
     rows = []
     geoms = atoms.geometry.values
     for g in range(k):
@@ -1046,14 +1262,18 @@ def _part_frame(atoms: gpd.GeoDataFrame, labels: np.ndarray, k: int, rules: Rule
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=atoms.crs)
 
 
-def _reasons(s: dict[str, float], parts: gpd.GeoDataFrame, rules: RuleSet, tr: object) -> tuple[str, ...]:
+def _reasons(
+    s: dict[str, float], parts: gpd.GeoDataFrame, rules: RuleSet, tr: object
+) -> tuple[str, ...]:
     gettext = tr  # type: ignore[assignment]
     sizes = ", ".join(str(int(h)) for h in parts["households"])
     reasons = [
         gettext(N_("parts of {sizes} households; the largest is {dev:.1%} from the mean")).format(
             sizes=sizes, dev=s["max_deviation"]
         ),
-        gettext(N_("{share:.0%} of the new boundary follows roads, rivers or walls")).format(share=s["barrier_share"]),
+        gettext(N_("{share:.0%} of the new boundary follows roads, rivers or walls")).format(
+            share=s["barrier_share"]
+        ),
         gettext(N_("mean compactness (Polsby–Popper) {pp:.2f}")).format(pp=s["compactness"]),
     ]
     if s["compounds_cut"]:
@@ -1070,7 +1290,11 @@ def _reasons(s: dict[str, float], parts: gpd.GeoDataFrame, rules: RuleSet, tr: o
     if s["max_deviation"] > 0.10:
         reasons.append(gettext(N_("the blocks and compounds are too coarse to balance within 10%")))
     if not math.isnan(s["distance"]):
-        reasons.append(gettext(N_("households are on average {d:.0f} m from a service centre")).format(d=s["distance"]))
+        reasons.append(
+            gettext(N_("households are on average {d:.0f} m from a service centre")).format(
+                d=s["distance"]
+            )
+        )
     return tuple(reasons)
 
 
@@ -1105,16 +1329,34 @@ def bootstrap_communities(
     (2, 9762)
     """
     rules = rules or get_preset()
-    area = gpd.GeoDataFrame({"community_id": ["study_area"]}, geometry=[study_area], crs=STORAGE_CRS)
+    area = gpd.GeoDataFrame(
+        {"community_id": ["study_area"]}, geometry=[study_area], crs=STORAGE_CRS
+    )
     total = int(buildings["households"].sum())
     prefix = f"{district_code:0>6}"[:6] + f"{street_code:0>3}"[:3]
     if total <= rules.split_households:
         return area.assign(community_id=prefix + "001", households=total)
     result = propose_splits(
-        buildings, community=area, roads=roads, waterways=waterways, barriers=barriers,
-        compounds=compounds, rules=rules, alternatives=1, seed=seed,
+        buildings,
+        community=area,
+        roads=roads,
+        waterways=waterways,
+        barriers=barriers,
+        compounds=compounds,
+        rules=rules,
+        alternatives=1,
+        seed=seed,
     )
     parts = result.alternatives[0].parts.to_crs(STORAGE_CRS)
     parts["community_id"] = [f"{prefix}{int(p):03d}" for p in parts["part"]]
     parts["name"] = [f"社区 {int(p)}" for p in parts["part"]]
-    return parts[["community_id", "name", "households", "residents", "special_service_households", "geometry"]]
+    return parts[
+        [
+            "community_id",
+            "name",
+            "households",
+            "residents",
+            "special_service_households",
+            "geometry",
+        ]
+    ]

@@ -40,7 +40,9 @@ def classify(
     status = "ok"
     if residents is not None and residents >= rules.must_split_residents:
         status = "must_split"
-        msg = N_("{residents} residents is at least {limit}: the community must be split ({source}).")
+        msg = N_(
+            "{residents} residents is at least {limit}: the community must be split ({source})."
+        )
         reasons.append(
             tr(msg).format(
                 residents=int(residents),
@@ -50,7 +52,9 @@ def classify(
         )
     if households > rules.split_households:
         status = "must_split" if status == "must_split" else "may_split"
-        msg = N_("{households} households is more than {limit}: the community may be split ({source}).")
+        msg = N_(
+            "{households} households is more than {limit}: the community may be split ({source})."
+        )
         reasons.append(
             tr(msg).format(
                 households=int(households),
@@ -60,7 +64,9 @@ def classify(
         )
     elif households < rules.min_households:
         status = "must_split" if status == "must_split" else "small"
-        msg = N_("{households} households is fewer than {limit}: the community is small ({source}).")
+        msg = N_(
+            "{households} households is fewer than {limit}: the community is small ({source})."
+        )
         reasons.append(
             tr(msg).format(
                 households=int(households),

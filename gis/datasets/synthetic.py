@@ -544,11 +544,15 @@ def make_city(
         raise ValueError(f"n_communities must be a positive integer, got {n_communities!r}")
     if not (isinstance(city_code, str) and len(city_code) == 4 and city_code.isdigit()):
         raise ValueError(f"city_code must be four digits, got {city_code!r}")
-    n_districts = max(1, min(round(n_communities / max(1, communities_per_district)), n_communities))
+    n_districts = max(
+        1, min(round(n_communities / max(1, communities_per_district)), n_communities)
+    )
     if n_districts > 99:
         raise ValueError(f"a city has at most 99 districts, got {n_districts}")
     if households < _MIN_HOUSEHOLDS * n_districts:
-        raise ValueError(f"households must be at least {_MIN_HOUSEHOLDS} per district, got {households!r}")
+        raise ValueError(
+            f"households must be at least {_MIN_HOUSEHOLDS} per district, got {households!r}"
+        )
     shares = np.full(n_districts, households // n_districts)
     shares[: households % n_districts] += 1
     counts = np.full(n_districts, n_communities // n_districts)

@@ -116,9 +116,7 @@ show_table(pd.DataFrame(trail), key="w_trail")
 
 with st.expander(_("Audit: who did or tried what")):
     audit = state.audit()
-    audit["action"] = audit["action"].map(
-        lambda a: _(ACTIONS[a].label) if a in ACTIONS else a
-    )
+    audit["action"] = audit["action"].map(lambda a: _(ACTIONS[a].label) if a in ACTIONS else a)
     audit["role"] = audit["role"].map(lambda r: _(ROLE_LABELS[r]) if r in ROLE_LABELS else r)
     audit["allowed"] = audit["allowed"].map(lambda ok: _("yes") if ok else _("refused"))
     show_table(audit, key="w_audit")

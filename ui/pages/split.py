@@ -174,6 +174,7 @@ for column, alt in zip(columns, result.alternatives, strict=True):
 if maps.attribution(basemap):
     st.caption(maps.attribution(basemap))
 
+
 # -- a boundary drawn by hand --------------------------------------------------------------------
 # A fragment: drawing on the map reruns only this section, not the alternatives' maps above.
 @st.fragment
@@ -202,7 +203,6 @@ def _draw_section() -> None:
                 back = frame_from_gcj(drawings_to_gdf(features))
                 features = json.loads(back.to_json(drop_id=True))["features"]
         state.set_drawing(features, community_id=cid)
-
 
     drawing = state.drawing() if state.drawing_community() in (None, cid) else []
     snapped = None
