@@ -26,7 +26,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE_ROOT = Path(os.environ.get("GRIDPLAN_BENCH_SOURCE", ROOT))
 if str(SOURCE_ROOT) not in sys.path:
     sys.path.insert(0, str(SOURCE_ROOT))
+
+from _child import watch_child  # noqa: E402  (bench/ is the script's folder)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRIC_CRS = "EPSG:4548"
@@ -832,17 +833,6 @@ def worker(method: str, size: int, seed: int) -> None:
 # --------------------------------------------------------------------------------------
 # the parent: run children, watch time and memory
 # --------------------------------------------------------------------------------------
-def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def make_snapshot(rev: str) -> tuple[Path, str]:
     """Export ``rev`` of the repository (``git archive``) into a temporary directory."""
     import io
@@ -887,81 +877,32 @@ def run_child(
         env["PYTHONPATH"] = os.pathsep.join([str(snapshot[0]), env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep
         )
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    run = watch_child(
+        cmd, cwd=ROOT, env=env, mem_limit_mb=mem_limit_mb, timeout=timeout, timed_phases=("grouping",)
     )
-    state: dict[str, Any] = {"phase": "setup", "phase_started": time.monotonic(), "result": None}
-    stderr_lines: list[str] = []
-
-    def read_stdout() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("PHASE "):
-                state["phase"] = line.split(None, 1)[1].strip()
-                state["phase_started"] = time.monotonic()
-            elif line.startswith("RESULT "):
-                state["result"] = json.loads(line[len("RESULT ") :])
-
-    def read_stderr() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            stderr_lines.append(line)
-            del stderr_lines[:-40]
-
-    threads = [
-        threading.Thread(target=read_stdout, daemon=True),
-        threading.Thread(target=read_stderr, daemon=True),
-    ]
-    for t in threads:
-        t.start()
-    killed: tuple[str, str] | None = None
-    sampled_peak = 0.0
-    while proc.poll() is None:
-        rss = _rss_mb(proc.pid)
-        if rss is not None:
-            sampled_peak = max(sampled_peak, rss)
-            if rss > mem_limit_mb:
-                killed = (
-                    "skipped",
-                    f"RSS passed {mem_limit_mb / 1024:.0f} GB in phase {state['phase']}",
-                )
-        if (
-            timeout is not None
-            and state["phase"] == "grouping"
-            and time.monotonic() - state["phase_started"] > timeout
-        ):
-            # the brief's wording: MaxP "timeout", KMeansConstrained "skipped" (with the reason)
-            status = "skipped" if method == "kmeans_constrained" else "timeout"
-            killed = (status, f"grouping ran longer than {timeout:.0f} s")
-        if killed:
-            proc.kill()
-            proc.wait()
-            break
-        time.sleep(0.1)
-    for t in threads:
-        t.join(timeout=5)
-    if killed:
+    if run.killed:
+        # the brief's wording: MaxP "timeout", KMeansConstrained "skipped" (with the reason)
+        status = "skipped" if run.killed == "memory" or method == "kmeans_constrained" else "timeout"
         return {
             "method": method,
             "size": size,
             "seed": seed,
-            "status": killed[0],
-            "reason": killed[1],
-            "sampled_peak_rss_mb": sampled_peak,
+            "status": status,
+            "reason": run.reason,
+            "sampled_peak_rss_mb": run.sampled_peak_rss_mb,
         }
-    if state["result"] is None:
-        last_line = stderr_lines[-1].strip() if stderr_lines else ""
-        tail = "".join(stderr_lines[-15:])
+    if "RESULT" not in run.payloads:
+        last_line = run.stderr_tail[-1].strip() if run.stderr_tail else ""
         return {
             "method": method,
             "size": size,
             "seed": seed,
             "status": "error",
-            "reason": f"exit code {proc.returncode}: {last_line}",
-            "stderr_tail": tail,
+            "reason": f"exit code {run.returncode}: {last_line}",
+            "stderr_tail": "".join(run.stderr_tail[-15:]),
         }
-    result = state["result"]
-    result["memory"]["sampled_peak_rss_mb"] = sampled_peak
+    result = run.payloads["RESULT"]
+    result["memory"]["sampled_peak_rss_mb"] = run.sampled_peak_rss_mb
     return result
 
 

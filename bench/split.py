@@ -28,10 +28,8 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +43,8 @@ for p in (str(ROOT), str(HERE)):
 
 # Shared conventions and helpers of the grid benchmark (imported, not copied): one core per
 # method, heap trimmed before measuring, peak-RSS measurement, the sources' fingerprint.
-from grids import THREAD_ENV, _peak, _reset_peak, _rss_mb, _trim, source_fingerprint  # noqa: E402
+from _child import watch_child  # noqa: E402
+from grids import THREAD_ENV, _peak, _reset_peak, _trim, source_fingerprint  # noqa: E402
 
 RESULTS = HERE / "results"
 METRIC_CRS = "EPSG:4548"
@@ -573,58 +572,21 @@ def run_child(method: str, size: int, seed: int, *, atoms_path: str, write_atoms
         cmd.append("--write-atoms")
     env = {**os.environ, **THREAD_ENV, "PYTHONWARNINGS": "ignore"}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state: dict[str, Any] = {"phase": "setup", "phase_started": time.monotonic(), "result": None, "probe": None}
-    stderr_lines: list[str] = []
-
-    def read_stdout() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("PHASE "):
-                state["phase"] = line.split(None, 1)[1].strip()
-                state["phase_started"] = time.monotonic()
-            elif line.startswith("RESULT "):
-                state["result"] = json.loads(line[len("RESULT "):])
-            elif line.startswith("PROBE "):
-                state["probe"] = json.loads(line[len("PROBE "):])
-
-    def read_stderr() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            stderr_lines.append(line)
-            del stderr_lines[:-40]
-
-    threads = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
-    for t in threads:
-        t.start()
-    killed: str | None = None
-    while proc.poll() is None:
-        rss = _rss_mb(proc.pid)
-        if rss is not None and rss > mem_limit_mb:
-            killed = f"RSS passed {mem_limit_mb / 1024:.0f} GB in phase {state['phase']}"
-        if (timeout is not None and state["phase"] in ("partition", "probe")
-                and time.monotonic() - state["phase_started"] > timeout):
-            killed = f"{state['phase']} ran longer than {timeout:.0f} s"
-        if killed:
-            proc.kill()
-            proc.wait()
-            break
-        time.sleep(0.05)
-    for t in threads:
-        t.join(timeout=5)
-    result = state["result"]
+    run = watch_child(cmd, cwd=ROOT, env=env, mem_limit_mb=mem_limit_mb, timeout=timeout,
+                      timed_phases=("partition", "probe"), tags=("RESULT", "PROBE"), poll=0.05)
+    result = run.payloads.get("RESULT")
     if result is None:
-        if killed:
-            status = "timeout" if "longer" in killed else "skipped"
-            return {"method": method, "size": size, "status": status, "reason": killed, "load_avg_1m": load}
-        tail = "".join(stderr_lines[-15:]).strip()
+        if run.killed:
+            status = "timeout" if run.killed == "timeout" else "skipped"
+            return {"method": method, "size": size, "status": status, "reason": run.reason, "load_avg_1m": load}
+        tail = "".join(run.stderr_tail[-15:]).strip()
         return {"method": method, "size": size, "status": "error",
-                "reason": f"exit code {proc.returncode}: {tail.splitlines()[-1] if tail else ''}", "stderr_tail": tail,
+                "reason": f"exit code {run.returncode}: {tail.splitlines()[-1] if tail else ''}", "stderr_tail": tail,
                 "load_avg_1m": load}
-    if state["probe"] is not None:
-        result["labels_eps05"] = state["probe"]["labels_eps05"]
-    elif killed:
-        result["probe_note"] = killed
+    if "PROBE" in run.payloads:
+        result["labels_eps05"] = run.payloads["PROBE"]["labels_eps05"]
+    elif run.killed:
+        result["probe_note"] = run.reason
     result["load_avg_1m"] = load
     return result
 
