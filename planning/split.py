@@ -663,7 +663,8 @@ def _redivide(
         for g, h in sorted(
             {(int(min(a, b)), int(max(a, b))) for a, b in zip(la, lb, strict=True) if a != b}
         ):
-            region = np.flatnonzero((labels == g) | (labels == h))
+            in_pair = (labels == g) | (labels == h)
+            region = np.flatnonzero(in_pair)
             seen = (g, h, region.tobytes())
             if seen in done:
                 continue
@@ -671,16 +672,9 @@ def _redivide(
             # nodes: the region's atoms, a compound in several atoms as one node
             key = np.where(whole[region], -1 - compound[region], region)
             nodes, node_of = np.unique(key, return_inverse=True)
-            if (
-                len(nodes) < 2
-                or whole[region].any()
-                and np.isin(
-                    np.flatnonzero(np.isin(compound, compound[region][whole[region]])),
-                    region,
-                    invert=True,
-                ).any()
-            ):
-                continue  # fewer than two nodes, or a compound reaching outside the pair
+            reaching_out = np.isin(compound[whole & in_pair], compound[whole & ~in_pair]).any()
+            if len(nodes) < 2 or reaching_out:
+                continue  # nothing to divide, or a compound with atoms outside the pair
             n = len(nodes)
             node = np.full(len(labels), -1)
             node[region] = node_of
