@@ -49,6 +49,7 @@ from gis.crs import STORAGE_CRS, to_metric
 from gis.errors import InfeasibleError
 from gis.i18n import N_, translator
 from planning.capacitated import capacitated_division
+from planning.manual import PROPOSAL_COLUMNS
 from planning.partition import components, exactly_k, is_connected, partition, rook_neighbours
 from planning.rules import RuleSet, get_preset
 from planning.territory import BARRIER_ROAD_CLASSES, _tessellate, barrier_lines
@@ -128,19 +129,7 @@ class SplitResult:
             parts["reasons"] = "; ".join(alt.reasons)
             frames.append(parts)
         out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-        columns = [
-            "proposal_id",
-            "rank",
-            "part",
-            "parent_community_id",
-            "households",
-            "residents",
-            "required_staff",
-            "special_service_households",
-            "reasons",
-            "geometry",
-        ]
-        return out[columns].to_crs(STORAGE_CRS)
+        return out[PROPOSAL_COLUMNS].to_crs(STORAGE_CRS)
 
     def lineage(self, rank: int = 1) -> pd.DataFrame:
         """Which building goes to which new community under alternative ``rank``."""
