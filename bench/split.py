@@ -886,7 +886,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 notes.append("gridplan's repeated runs gave different atoms or divisions")
             disagree = [key for key, same in gp["evaluator_agrees_with_gridplan"].items() if not same]
             if disagree:
-                notes.append(f"the evaluator differs from gridplan's own scores on: {', '.join(disagree)}")
+                evaluated = {"max_deviation": "max_deviation", "barrier_share": "barrier_share",
+                             "compactness": "mean_polsby_popper", "compounds_cut": "compounds_cut"}
+                pairs = ", ".join(f"{key} {self_rep[key]:.4f} (own) vs {gp['metrics'][evaluated[key]]:.4f}"
+                                  for key in disagree)
+                notes.append(f"the evaluator differs from gridplan's own scores on: {pairs}")
             for e in entries:
                 if e["status"] != "ok":
                     notes.append(f"{LABELS[e['method']]}: {e['status']} — {e.get('reason', '')}")

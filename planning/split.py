@@ -316,9 +316,10 @@ def _edge_table(
 def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
     """The length of each line within ``_BARRIER_TOLERANCE_M`` of a barrier.
 
-    Each line is cut into pieces of at most ``_BARRIER_STEP_M``; a piece counts whole when
-    its middle is near a barrier (a spatial-index query: no buffer of all barriers has to
-    be built and intersected). Exact to a piece at either end of a stretch along a barrier.
+    Each line is cut into pieces of at most ``_BARRIER_STEP_M``, and a spatial-index query
+    finds the pieces whose middle is near a barrier (no buffer of all barriers is built).
+    A line near a barrier all along counts whole, one near none counts nothing; only a
+    line partly near one is intersected with the buffer of the barriers around it.
     """
     pieces, line_of = shapely.get_parts(
         shapely.segmentize(lines, _BARRIER_STEP_M), return_index=True
@@ -327,15 +328,24 @@ def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
     same = piece_of[1:] == piece_of[:-1]  # consecutive vertices of one piece: a segment
     start, stop = coords[:-1][same], coords[1:][same]
     segment_line = line_of[piece_of[:-1][same]]
-    middles = shapely.points((start + stop) / 2)
-    near = np.zeros(len(middles), dtype=bool)
+    tree = shapely.STRtree(barriers)
+    near = np.zeros(len(start), dtype=bool)
     near[
-        shapely.STRtree(barriers).query(
-            middles, predicate="dwithin", distance=_BARRIER_TOLERANCE_M
+        tree.query(
+            shapely.points((start + stop) / 2), predicate="dwithin", distance=_BARRIER_TOLERANCE_M
         )[0]
     ] = True
-    lengths = np.hypot(*(stop - start).T)
-    return np.bincount(segment_line[near], weights=lengths[near], minlength=len(lines))
+    near_count = np.bincount(segment_line, weights=near, minlength=len(lines))
+    out = np.where(near_count > 0, shapely.length(lines), 0.0)
+    line_idx, barrier_idx = tree.query(lines, predicate="dwithin", distance=_BARRIER_TOLERANCE_M)
+    for i in np.flatnonzero(
+        (near_count > 0) & (near_count < np.bincount(segment_line, minlength=len(lines)))
+    ):
+        around = shapely.buffer(
+            shapely.union_all(barriers[barrier_idx[line_idx == i]]), _BARRIER_TOLERANCE_M
+        )
+        out[i] = shapely.length(shapely.intersection(lines[i], around))
+    return out
 
 
 def _balance(
