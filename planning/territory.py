@@ -157,7 +157,7 @@ def _tessellate(
     simplified by ``segment / 2``. A footprint counts in a block when more than
     ``threshold`` of its area lies there. Done with whole-array shapely calls (cells
     grouped by ``shapely.voronoi_polygons(ordered=True)`` instead of a spatial join), it
-    takes half momepy 0.11's time on buildings, with the same cells; and on large touching
+    takes about half momepy 0.11's time on buildings, with the same cells; and on large touching
     seeds such as compounds it leaves no overlaps (momepy's join can give a Voronoi cell
     to two neighbouring seeds).
 
