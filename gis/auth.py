@@ -44,11 +44,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import threading
+import time
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
@@ -72,6 +75,8 @@ __all__ = [
     "GuardedStore",
     "PermissionDenied",
     "SignInError",
+    "SignInThrottle",
+    "ThrottleSettings",
     "User",
     "UserFileError",
     "add_user",
@@ -435,16 +440,18 @@ def verify_password(
     password: str,
     *,
     hasher: PasswordHasher | None = None,
+    throttle: SignInThrottle | None = None,
 ) -> User:
     """Return the user ``name`` if ``password`` is theirs.
 
     An unknown name takes as long as a wrong password and gives the same message, so
-    neither tells which names exist.
+    neither tells which names exist. With a ``throttle``, a name with too many recent
+    failures is refused before its password is checked.
 
     Raises
     ------
     SignInError
-        If the name is unknown or the password wrong.
+        If the name is unknown, the password wrong, or the name locked by ``throttle``.
 
     Examples
     --------
@@ -459,6 +466,8 @@ def verify_password(
     ...
     gis.auth.SignInError: The name or the password is not right. Check both and try again.
     """
+    if throttle is not None:
+        throttle.check(name)
     hasher = hasher or PasswordHasher()
     account = users.get(str(name).strip())
     digest = account.password_hash if account is not None else _DUMMY_HASH
@@ -466,9 +475,94 @@ def verify_password(
     with contextlib.suppress(VerificationError, InvalidHashError):
         ok = hasher.verify(digest, password)
     if not ok or account is None:
+        if throttle is not None:
+            throttle.failed(name)
         msg = N_("The name or the password is not right. Check both and try again.")
         raise SignInError(msg)
+    if throttle is not None:
+        throttle.succeeded(name)
     return account.user
+
+
+@dataclass(frozen=True)
+class ThrottleSettings:
+    """How many failed sign-ins a name may have before it is locked, and for how long.
+
+    ``failures`` failures within ``window_s`` seconds lock the name for ``lockout_s``
+    seconds; each further lockout in a row doubles that, up to ``max_lockout_s``.
+    """
+
+    failures: int = 5
+    window_s: float = 15 * 60
+    lockout_s: float = 60
+    max_lockout_s: float = 60 * 60
+
+
+@dataclass
+class SignInThrottle:
+    """Failed sign-ins per name, shared by every session of one server (thread-safe).
+
+    A locked name is refused before its password is even checked, the right password
+    included, so guessing costs the attacker time rather than the server CPU. Names are
+    counted whether they exist or not (the refusal must not tell which ones do). A
+    successful sign-in clears the name's record.
+
+    Examples
+    --------
+    >>> now = [0.0]
+    >>> throttle = SignInThrottle(ThrottleSettings(failures=2), clock=lambda: now[0])
+    >>> throttle.failed("lq"); throttle.failed("lq")
+    >>> try:
+    ...     throttle.check("lq")
+    ... except SignInError as err:
+    ...     print(err.render("en"))
+    Too many failed sign-ins for lq. Wait 1 minute(s) and try again, or ask an administrator to reset the password.
+    >>> now[0] = 61.0
+    >>> throttle.check("lq")  # the lockout is over
+    """
+
+    settings: ThrottleSettings = field(default_factory=ThrottleSettings)
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _failures: dict[str, list[float]] = field(default_factory=dict, init=False, repr=False)
+    _locked_until: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    _lockouts: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+
+    def check(self, name: str) -> None:
+        """Raise :class:`SignInError` while ``name`` is locked."""
+        key = str(name).strip()
+        with self._lock:
+            wait = self._locked_until.get(key, 0.0) - self.clock()
+        if wait > 0:
+            msg = N_(
+                "Too many failed sign-ins for {name}. Wait {minutes} minute(s) and try again, "
+                "or ask an administrator to reset the password."
+            )
+            raise SignInError(msg, name=key, minutes=max(1, math.ceil(wait / 60)))
+
+    def failed(self, name: str) -> None:
+        """Count a failed sign-in for ``name``; lock it when there were too many."""
+        key = str(name).strip()
+        rules = self.settings
+        with self._lock:
+            now = self.clock()
+            recent = [t for t in self._failures.get(key, []) if now - t < rules.window_s]
+            recent.append(now)
+            if len(recent) >= rules.failures:
+                streak = self._lockouts.get(key, 0)
+                self._locked_until[key] = now + min(
+                    rules.lockout_s * 2**streak, rules.max_lockout_s
+                )
+                self._lockouts[key] = streak + 1
+                recent = []
+            self._failures[key] = recent
+
+    def succeeded(self, name: str) -> None:
+        """Forget ``name``'s failures and lockouts."""
+        key = str(name).strip()
+        with self._lock:
+            for record in (self._failures, self._locked_until, self._lockouts):
+                record.pop(key, None)
 
 
 def _toml_string(text: str) -> str:

@@ -26,6 +26,8 @@ from gis.auth import (
     GuardedStore,
     PermissionDenied,
     SignInError,
+    SignInThrottle,
+    ThrottleSettings,
     User,
     UserFileError,
     add_user,
@@ -134,6 +136,64 @@ def test_hash_and_verify_password():
     assert wrong.value.render("zh_CN") == unknown.value.render("zh_CN")
     with pytest.raises(UserFileError, match="at least 8 characters"):
         hash_password("short")
+
+
+def test_repeated_failures_lock_a_name_for_longer_each_time():
+    now = [1000.0]
+    throttle = SignInThrottle(
+        ThrottleSettings(failures=3, window_s=600, lockout_s=60), clock=lambda: now[0]
+    )
+    users = {"lq": Account(User("lq", "李强", "viewer"), hash_password(PASSWORD, hasher=CHEAP))}
+    for _ in range(3):
+        with pytest.raises(SignInError, match="not right"):
+            verify_password(users, "lq", "guess-guess", throttle=throttle)
+    # locked: even the right password is refused, before it is checked
+    with pytest.raises(SignInError) as locked:
+        verify_password(users, "lq", PASSWORD, throttle=throttle)
+    assert "Too many failed sign-ins" in locked.value.render("en")
+    assert "lq" in locked.value.render("zh_CN") and locked.value.render(
+        "zh_CN"
+    ) != locked.value.render("en")
+    # other names are not affected
+    assert (
+        verify_password(
+            {**users, "wf": Account(User("wf", role="editor"), users["lq"].password_hash)},
+            "wf",
+            PASSWORD,
+            throttle=throttle,
+        ).name
+        == "wf"
+    )
+    now[0] += 61  # the first lockout is over
+    for _ in range(3):
+        with pytest.raises(SignInError, match="not right"):
+            verify_password(users, "lq", "guess-again", throttle=throttle)
+    now[0] += 61  # the second lockout lasts twice as long
+    with pytest.raises(SignInError, match="Too many"):
+        throttle.check("lq")
+    now[0] += 60
+    assert verify_password(users, " lq ", PASSWORD, throttle=throttle).name == "lq"
+    # a success forgets the record: two failures do not lock again
+    for _ in range(2):
+        with pytest.raises(SignInError, match="not right"):
+            verify_password(users, "lq", "guess-3", throttle=throttle)
+    throttle.check("lq")
+
+
+def test_failures_outside_the_window_do_not_count_and_unknown_names_are_throttled_too():
+    now = [0.0]
+    throttle = SignInThrottle(
+        ThrottleSettings(failures=2, window_s=60, lockout_s=30), clock=lambda: now[0]
+    )
+    throttle.failed("lq")
+    now[0] = 61.0
+    throttle.failed("lq")
+    throttle.check("lq")  # the first failure left the window
+    for _ in range(2):
+        with pytest.raises(SignInError, match="not right"):
+            verify_password({}, "nobody", "x", throttle=throttle)
+    with pytest.raises(SignInError, match="Too many"):
+        verify_password({}, "nobody", "x", throttle=throttle)
 
 
 def test_a_damaged_hash_is_a_wrong_password_not_a_crash():
@@ -367,6 +427,22 @@ def test_app_with_a_users_file_asks_who_you_are(signed_app):
     with pytest.raises(SignInError) as err:
         verify_password({}, "lq", "x")
     assert [e.value for e in at.error] == [err.value.render("zh_CN")]
+    assert [t.value for t in at.title] == [zh("Sign in")]
+
+
+def test_the_app_locks_a_name_after_five_wrong_passwords(signed_app):
+    at = signed_app()
+    for attempt in range(6):
+        at.text_input(key="w_signin_name").set_value("intruder")
+        at.text_input(key="w_signin_password").set_value(f"guess-{attempt}")
+        next(b for b in at.button if b.label == zh("Sign in")).click().run()
+        _ok(at)
+    [message] = [e.value for e in at.error]
+    locked = zh(
+        "Too many failed sign-ins for {name}. Wait {minutes} minute(s) and try again, "
+        "or ask an administrator to reset the password."
+    )
+    assert message == locked.format(name="intruder", minutes=1)
     assert [t.value for t in at.title] == [zh("Sign in")]
 
 

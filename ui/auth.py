@@ -31,6 +31,7 @@ from gis.auth import (
     LOCAL_USER,
     ROLE_LABELS,
     PermissionDenied,
+    SignInThrottle,
     User,
     authorize,
     load_users,
@@ -178,6 +179,13 @@ def require(action: str, *, target: str = "", detail: str = "") -> User:
 # --------------------------------------------------------------------------------------
 # the sign-in page and the sidebar
 # --------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _throttle() -> SignInThrottle:
+    """One record of failed sign-ins for the whole server: every session, every planner
+    (an attacker opening new sessions meets the same lock)."""
+    return SignInThrottle()
+
+
 def _sign_in_form(path: Path) -> NoReturn:
     st.title(_("Sign in"))
     st.caption(_("Your role decides what you may change: viewer, editor or approver."))
@@ -187,7 +195,7 @@ def _sign_in_form(path: Path) -> NoReturn:
         submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
         try:
-            signed_in = verify_password(load_users(path), name, password)
+            signed_in = verify_password(load_users(path), name, password, throttle=_throttle())
         except GridplanError as err:
             st.error(err.render(language()))
         else:
