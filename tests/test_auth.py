@@ -508,6 +508,22 @@ def test_app_with_an_identity_provider_offers_its_sign_in(monkeypatch):
     assert any(b.label == zh("Sign in with your organisation's account") for b in at.button)
 
 
+def test_app_with_an_identity_provider_but_no_authlib_says_what_to_install(monkeypatch):
+    import ui.auth
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("GRIDPLAN_USERS", raising=False)
+    monkeypatch.setattr(ui.auth, "_authlib_installed", lambda: False)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback"}
+    at.run()
+    _ok(at)
+    assert [t.value for t in at.title] == [zh("Sign in")]
+    [message] = [e.value for e in at.error]
+    assert "Authlib" in message and "scripts/setup.sh oidc" in message
+    assert not any(b.label == zh("Sign in with your organisation's account") for b in at.button)
+
+
 def test_app_without_sign_in_opens_as_before(monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("GRIDPLAN_USERS", raising=False)

@@ -19,6 +19,8 @@ store's audit. The signed-in user lives in this session's state only.
 
 from __future__ import annotations
 
+import importlib.util
+
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -204,9 +206,22 @@ def _sign_in_form(path: Path) -> NoReturn:
     st.stop()
 
 
+def _authlib_installed() -> bool:
+    """Whether Authlib, which ``st.login`` needs, is installed (the ``oidc`` extra)."""
+    return importlib.util.find_spec("authlib") is not None
+
+
 def _oidc_sign_in() -> NoReturn:
     st.title(_("Sign in"))
     st.caption(_("Your role decides what you may change: viewer, editor or approver."))
+    if not _authlib_installed():
+        st.error(
+            _(
+                "Signing in with your organisation's account needs the Authlib package, which "
+                "is not installed. Ask the administrator to run: bash scripts/setup.sh oidc"
+            )
+        )
+        st.stop()
     provider = _gridplan_secrets().get("provider")
     if st.button(_("Sign in with your organisation's account"), type="primary"):
         st.login(str(provider) if provider else None)
