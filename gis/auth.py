@@ -50,7 +50,7 @@ import threading
 import time
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -99,6 +99,7 @@ ROLE_LABELS: Mapping[str, str] = MappingProxyType(
 """Each role's label (a gettext msgid)."""
 
 MIN_PASSWORD_LENGTH = 8
+_THROTTLE_NAMES = 10_000  # names a throttle remembers before it forgets the stale ones
 
 
 @dataclass(frozen=True)
@@ -466,21 +467,29 @@ def verify_password(
     ...
     gis.auth.SignInError: The name or the password is not right. Check both and try again.
     """
-    if throttle is not None:
-        throttle.check(name)
-    hasher = hasher or PasswordHasher()
+    if throttle is None:
+        return _check_password(users, name, password, hasher=hasher or PasswordHasher())
+    with throttle.attempt(name):
+        try:
+            user = _check_password(users, name, password, hasher=hasher or PasswordHasher())
+        except SignInError:
+            throttle.failed(name)
+            raise
+        throttle.succeeded(name)
+        return user
+
+
+def _check_password(
+    users: Mapping[str, Account], name: str, password: str, *, hasher: PasswordHasher
+) -> User:
     account = users.get(str(name).strip())
     digest = account.password_hash if account is not None else _DUMMY_HASH
     ok = False
     with contextlib.suppress(VerificationError, InvalidHashError):
         ok = hasher.verify(digest, password)
     if not ok or account is None:
-        if throttle is not None:
-            throttle.failed(name)
         msg = N_("The name or the password is not right. Check both and try again.")
         raise SignInError(msg)
-    if throttle is not None:
-        throttle.succeeded(name)
     return account.user
 
 
@@ -503,9 +512,10 @@ class SignInThrottle:
     """Failed sign-ins per name, shared by every session of one server (thread-safe).
 
     A locked name is refused before its password is even checked, the right password
-    included, so guessing costs the attacker time rather than the server CPU. Names are
-    counted whether they exist or not (the refusal must not tell which ones do). A
-    successful sign-in clears the name's record.
+    included, so guessing costs the attacker time rather than the server CPU. Attempts on
+    one name are taken one at a time (:meth:`attempt`), so guesses sent in parallel meet
+    the lock as soon as it is set. Names are counted whether they exist or not (the
+    refusal must not tell which ones do). A successful sign-in clears the name's record.
 
     Examples
     --------
@@ -516,7 +526,8 @@ class SignInThrottle:
     ...     throttle.check("lq")
     ... except SignInError as err:
     ...     print(err.render("en"))
-    Too many failed sign-ins for lq. Wait 1 minute(s) and try again, or ask an administrator to reset the password.
+    Too many failed sign-ins for lq. Wait 1 minute(s) and try again.
+    If the password is forgotten, ask an administrator to set a new one.
     >>> now[0] = 61.0
     >>> throttle.check("lq")  # the lockout is over
     """
@@ -524,9 +535,21 @@ class SignInThrottle:
     settings: ThrottleSettings = field(default_factory=ThrottleSettings)
     clock: Callable[[], float] = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _turns: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
     _failures: dict[str, list[float]] = field(default_factory=dict, init=False, repr=False)
     _locked_until: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _lockouts: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+
+    @contextlib.contextmanager
+    def attempt(self, name: str) -> Iterator[None]:
+        """One sign-in attempt on ``name`` at a time: wait for the others, then
+        :meth:`check` (the caller reports :meth:`failed` or :meth:`succeeded` inside)."""
+        key = str(name).strip()
+        with self._lock:
+            turn = self._turns.setdefault(key, threading.Lock())
+        with turn:
+            self.check(key)
+            yield
 
     def check(self, name: str) -> None:
         """Raise :class:`SignInError` while ``name`` is locked."""
@@ -535,8 +558,8 @@ class SignInThrottle:
             wait = self._locked_until.get(key, 0.0) - self.clock()
         if wait > 0:
             msg = N_(
-                "Too many failed sign-ins for {name}. Wait {minutes} minute(s) and try again, "
-                "or ask an administrator to reset the password."
+                "Too many failed sign-ins for {name}. Wait {minutes} minute(s) and try again. "
+                "If the password is forgotten, ask an administrator to set a new one."
             )
             raise SignInError(msg, name=key, minutes=max(1, math.ceil(wait / 60)))
 
@@ -546,13 +569,14 @@ class SignInThrottle:
         rules = self.settings
         with self._lock:
             now = self.clock()
+            if len(self._failures) > _THROTTLE_NAMES:
+                self._forget_stale(now)
             recent = [t for t in self._failures.get(key, []) if now - t < rules.window_s]
             recent.append(now)
             if len(recent) >= rules.failures:
                 streak = self._lockouts.get(key, 0)
-                self._locked_until[key] = now + min(
-                    rules.lockout_s * 2**streak, rules.max_lockout_s
-                )
+                lockout = min(rules.lockout_s * 2.0 ** min(streak, 32), rules.max_lockout_s)
+                self._locked_until[key] = now + lockout
                 self._lockouts[key] = streak + 1
                 recent = []
             self._failures[key] = recent
@@ -563,6 +587,20 @@ class SignInThrottle:
         with self._lock:
             for record in (self._failures, self._locked_until, self._lockouts):
                 record.pop(key, None)
+
+    def _forget_stale(self, now: float) -> None:
+        """Drop names with no failure in the window and no lock (under ``_lock``), so that
+        guesses at random names cannot grow the record without end."""
+        rules = self.settings
+        for key in list(self._failures):
+            recent = any(now - t < rules.window_s for t in self._failures[key])
+            locked = self._locked_until.get(key, 0.0) > now - rules.max_lockout_s
+            if not recent and not locked:
+                for record in (self._failures, self._locked_until, self._lockouts):
+                    record.pop(key, None)
+                turn = self._turns.get(key)
+                if turn is not None and not turn.locked():
+                    del self._turns[key]
 
 
 def _toml_string(text: str) -> str:
