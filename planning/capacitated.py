@@ -72,9 +72,12 @@ def _share(
     empty = households <= 0
     share[np.flatnonzero(empty), np.where(allowed, cost, np.inf)[empty].argmin(axis=1)] = 1.0
     atom, part = np.nonzero(allowed & ~empty[:, None])
+    if not len(atom):  # no households at all: nothing to balance
+        return share
     unit = cost[atom, part] / households[atom]
     # integer unit costs, scaled so that the total cost stays far inside int64
-    scale = _FLOW_COST_TOTAL / max(float(unit.max()), 1e-300) / max(total, 1)
+    top = float(unit.max())
+    scale = _FLOW_COST_TOTAL / top / total if top > 0 else 0.0
     flow = min_cost_flow.SimpleMinCostFlow()
     spill = n + k  # takes what the parts hold above ``low``, at most ``high - low`` each
     flow.add_arcs_with_capacity_and_unit_cost(

@@ -442,6 +442,7 @@ _SWEPT_ATOMS = (
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
 _CUT_DIRECTIONS = 16  # straight cuts tried when two neighbouring parts are divided again
 _CUTS_TRIED = 8  # the best cuts of a pair checked for connected sides, at most
+_ROUND_CUT_CENTRES = 64  # round cuts tried around at most this many atoms of a pair
 
 
 @dataclass(frozen=True)
@@ -692,18 +693,22 @@ def _redivide(
             pe -= 2 * np.bincount(ei[inner], weights=length[inner], minlength=n)
             pair = both & ~inner
             ei, ej, el, eo = ei[pair], ej[pair], length[pair], on[pair]
-            was_cut = pair & (labels[pairs_ab[:, 0]] != labels[pairs_ab[:, 1]])
+            # every cut edge in the pair, those inside a compound split between g and h too
+            # (the compound, one node, comes out whole)
+            was_cut = both & (labels[pairs_ab[:, 0]] != labels[pairs_ab[:, 1]])
             rest_cut, rest_on = cut_len - length[was_cut].sum(), on_len - on[was_cut].sum()
             now = (
                 4
                 * math.pi
                 * (part_area[g] / part_perimeter[g] ** 2 + part_area[h] / part_perimeter[h] ** 2)
             )
-            # orderings: along each direction, then outwards from each node
+            # orderings: along each direction, then outwards from each node (from at most
+            # _ROUND_CUT_CENTRES of them, evenly spread in index order, on a large pair)
+            centres = np.unique(np.linspace(0, n - 1, min(n, _ROUND_CUT_CENTRES)).astype(int))
             key_rows = np.vstack(
                 [
                     np.outer(np.cos(angles), cx) + np.outer(np.sin(angles), cy),
-                    np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :]),
+                    np.hypot(cx[centres, None] - cx[None, :], cy[centres, None] - cy[None, :]),
                 ]
             )
             order = np.argsort(key_rows, axis=1, kind="stable")

@@ -254,6 +254,9 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object).copy()
     for i in np.flatnonzero(~np.isin(shapely.get_type_id(geoms), (3, 6))):
         parts = shapely.get_parts(geoms[i])
+        while (nested := shapely.get_type_id(parts) == 7).any():  # collections in collections
+            parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
+        parts = shapely.get_parts(parts)  # a multipolygon's polygons
         geoms[i] = shapely.union_all(parts[shapely.get_type_id(parts) == 3])
     return geoms
 

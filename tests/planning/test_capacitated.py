@@ -112,3 +112,15 @@ def test_without_repairs_every_part_is_still_connected(
         assert sorted(set(labels.tolist())) == list(range(k))
         for g in range(k):
             assert is_connected(np.flatnonzero(labels == g).tolist(), nb)
+
+
+def test_the_balanced_step_copes_with_zero_costs_and_no_households() -> None:
+    from planning.capacitated import _share
+
+    weights = np.array([10.0, 20.0, 30.0, 40.0])
+    allowed = np.ones((4, 2), dtype=bool)
+    share = _share(weights, np.zeros((4, 2)), allowed, low=45, high=55)
+    assert share is not None
+    assert np.allclose(share.sum(axis=1), 1.0)
+    assert all(45 <= s <= 55 for s in weights @ share)
+    assert _share(np.zeros(4), np.zeros((4, 2)), allowed, low=0, high=0) is not None

@@ -6,6 +6,7 @@ import warnings
 
 import geopandas as gpd
 import momepy
+import numpy as np
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -137,3 +138,16 @@ def test_territories_tile_the_communities() -> None:
     total = layers["communities"].to_crs(cells.crs).area.sum()
     assert abs(cells.area.sum() - total) < 1.0
     assert cells.is_valid.all()
+
+
+def test_polygons_nested_in_a_collection_are_kept() -> None:
+    from planning.territory import _polygonal
+
+    nested = shapely.GeometryCollection(
+        [
+            shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]),
+            shapely.LineString([(0, 0), (5, 5)]),
+        ]
+    )
+    [kept] = _polygonal(np.array([nested], dtype=object))
+    assert kept.area == 2.0 and kept.geom_type == "MultiPolygon"
