@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import momepy
@@ -337,12 +338,15 @@ def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
     ] = True
     near_count = np.bincount(segment_line, weights=near, minlength=len(lines))
     out = np.where(near_count > 0, shapely.length(lines), 0.0)
-    line_idx, barrier_idx = tree.query(lines, predicate="dwithin", distance=_BARRIER_TOLERANCE_M)
-    for i in np.flatnonzero(
+    partly = np.flatnonzero(
         (near_count > 0) & (near_count < np.bincount(segment_line, minlength=len(lines)))
-    ):
+    )
+    which, barrier_idx = tree.query(
+        lines[partly], predicate="dwithin", distance=_BARRIER_TOLERANCE_M
+    )
+    for j, i in enumerate(partly):
         around = shapely.buffer(
-            shapely.union_all(barriers[barrier_idx[line_idx == i]]), _BARRIER_TOLERANCE_M
+            shapely.union_all(barriers[barrier_idx[which == j]]), _BARRIER_TOLERANCE_M
         )
         out[i] = shapely.length(shapely.intersection(lines[i], around))
     return out
@@ -461,6 +465,35 @@ class _AtomGraph:
     nb: list[set[int]]
     compound: np.ndarray
 
+    @cached_property
+    def in_pieces(self) -> np.ndarray:
+        """Whether each atom belongs to a compound of several atoms (they move together)."""
+        codes, counts = np.unique(self.compound[self.compound >= 0], return_counts=True)
+        return np.isin(self.compound, codes[counts > 1])
+
+    @cached_property
+    def edge_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The shared edges as arrays: the atom pairs, their lengths, the lengths on a barrier."""
+        pairs = np.array(list(self.edges), dtype=int).reshape(-1, 2)
+        length = np.array([v[0] for v in self.edges.values()])
+        on = np.array([v[1] for v in self.edges.values()])
+        return pairs, length, on
+
+
+def _part_state(
+    labels: np.ndarray, graph: _AtomGraph, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Households, area and perimeter per part, and the length of the new boundary and of
+    its part on roads, rivers or walls."""
+    internal, cut_len, on_len = _edge_lengths(labels, graph.edges, k)
+    return (
+        np.bincount(labels, weights=graph.weights, minlength=k),
+        np.bincount(labels, weights=graph.area, minlength=k),
+        np.bincount(labels, weights=graph.perimeter, minlength=k) - 2 * internal,
+        cut_len,
+        on_len,
+    )
+
 
 def _feasible(s: dict[str, float]) -> bool:
     """Connected parts within 10 % of the mean."""
@@ -489,18 +522,14 @@ def _compact(
     compound is cut. Areas and perimeters are updated from the atoms' shared edges
     (``links[a]``: ``(b, length, length on a barrier)``), so no polygon is unioned.
     """
-    weights, area, perimeter, compound = graph.weights, graph.area, graph.perimeter, graph.compound
+    weights, area, perimeter = graph.weights, graph.area, graph.perimeter
     edges, links, nb = graph.edges, graph.links, graph.nb
     labels = labels.copy()
     mean = weights.sum() / k
     limit = max_deviation * mean
-    sums = np.bincount(labels, weights=weights, minlength=k)
-    part_area = np.bincount(labels, weights=area, minlength=k)
-    internal, cut_len, on_len = _edge_lengths(labels, edges, k)
-    part_perimeter = np.bincount(labels, weights=perimeter, minlength=k) - 2 * internal
+    sums, part_area, part_perimeter, cut_len, on_len = _part_state(labels, graph, k)
     in_band = (sums >= low) & (sums <= high)
-    codes, counts = np.unique(compound[compound >= 0], return_counts=True)
-    movable = ~np.isin(compound, codes[counts > 1])  # an atom of a compound in pieces stays
+    movable = ~graph.in_pieces  # an atom of a compound in pieces stays
 
     def pp(a_: float, p_: float) -> float:
         return 4 * math.pi * a_ / max(p_, 1e-9) ** 2
@@ -639,22 +668,16 @@ def _redivide(
     changes nothing.
     """
     weights, area, perimeter, compound = graph.weights, graph.area, graph.perimeter, graph.compound
-    edges, nb, x, y = graph.edges, graph.nb, graph.x, graph.y
+    nb, x, y = graph.nb, graph.x, graph.y
     labels = labels.copy()
     mean = weights.sum() / k
     limit = max_deviation * mean
-    sums = np.bincount(labels, weights=weights, minlength=k)
+    sums, part_area, part_perimeter, cut_len, on_len = _part_state(labels, graph, k)
     in_band = (sums >= low) & (sums <= high)
     lowest = np.where(in_band, max(mean - limit, low), mean - limit)
     highest = np.where(in_band, min(mean + limit, high), mean + limit)
-    part_area = np.bincount(labels, weights=area, minlength=k)
-    internal, cut_len, on_len = _edge_lengths(labels, edges, k)
-    part_perimeter = np.bincount(labels, weights=perimeter, minlength=k) - 2 * internal
-    pairs_ab = np.array(list(edges), dtype=int).reshape(-1, 2)
-    length = np.array([v[0] for v in edges.values()])
-    on = np.array([v[1] for v in edges.values()])
-    codes, counts = np.unique(compound[compound >= 0], return_counts=True)
-    whole = np.isin(compound, codes[counts > 1])  # atoms of a compound in several atoms
+    pairs_ab, length, on = graph.edge_arrays
+    whole = graph.in_pieces  # atoms of a compound in several atoms
     angles = np.pi * np.arange(_CUT_DIRECTIONS) / _CUT_DIRECTIONS
     done: set[tuple[int, int, bytes]] = set()
     for _ in range(sweeps):
