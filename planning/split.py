@@ -446,7 +446,7 @@ _SWEPT_ATOMS = (
 _COMPACTED = 4  # how many of the best divisions the compactness hill climb refines
 _CUT_DIRECTIONS = 16  # straight cuts tried when two neighbouring parts are divided again
 _CUTS_TRIED = 8  # the best cuts of a pair checked for connected sides, at most
-_ROUND_CUT_CENTRES = 64  # round cuts tried around at most this many atoms of a pair
+_ROUND_CUT_CENTRES = 256  # round cuts tried around at most this many atoms of a pair
 
 
 @dataclass(frozen=True)
