@@ -12,6 +12,7 @@
 ``split``         ranked splits of oversized communities, lineage, bootstrapping
 ``manual``        a boundary drawn by hand, snapped to blocks and compounds
 ``compare``       service ratios before and after
+``access``        walking distance to the service centre along the roads; site search
 ``batch``         a whole city, community by community (joblib, dask), resumable
 ================  ============================================================
 """
@@ -19,6 +20,7 @@
 from planning import communities, households, rules, staffing, thresholds
 
 __all__ = [
+    "access",
     "batch",
     "communities",
     "compare",
@@ -33,7 +35,7 @@ __all__ = [
     "thresholds",
 ]
 
-_LAZY = {"batch", "compare", "grids", "manual", "partition", "split", "territory"}
+_LAZY = {"access", "batch", "compare", "grids", "manual", "partition", "split", "territory"}
 
 
 def __getattr__(name: str) -> object:

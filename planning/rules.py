@@ -13,6 +13,8 @@ Sources
 - Ningbo 2013: one community worker per 250 households; working funds 280,000 yuan per
   1,000 households a year; service space at least 40 m² per 100 households.
 - Shanghai Baoshan: a social worker's patch (片区) of about 350 households.
+- GB/T 50180-2018 (Standard for urban residential area planning and design): the 5-, 10- and
+  15-minute life circles reach 300, 500 and 800–1,000 m on foot.
 
 Examples
 --------
@@ -67,6 +69,7 @@ _GAOPING = "Gaoping 2024"
 _NINGBO = "Ningbo 2013"
 _BAOSHAN = "Shanghai Baoshan"
 _ASSUMED = "gridplan assumption"
+_GBT50180 = "GB/T 50180-2018"
 
 _DEFAULT_CITATIONS: tuple[Citation, ...] = (
     Citation("min_households", _KUNMING, "a normal urban community has at least 3,000 households"),
@@ -109,6 +112,30 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         _ASSUMED,
         "special-service households count once (1.0) unless a city says more",
     ),
+    Citation(
+        "walk_5min_m", _GBT50180, "the 5-minute life circle reaches 300 m on foot"
+    ),
+    Citation(
+        "walk_10min_m", _GBT50180, "the 10-minute life circle reaches 500 m on foot"
+    ),
+    Citation(
+        "walk_15min_m", _GBT50180, "the 15-minute life circle reaches 800–1,000 m on foot"
+    ),
+    Citation(
+        "aligned_share",
+        _ASSUMED,
+        "a grid is aligned with another grid system when 0.9 of its area lies in one unit",
+    ),
+    Citation(
+        "boundary_tolerance_m",
+        _ASSUMED,
+        "two systems' boundaries coincide within 5 m (a road's half width; digitising error)",
+    ),
+    Citation(
+        "overlap_sliver_share",
+        _ASSUMED,
+        "an overlap under 0.01 of a grid's area is a digitising sliver, not a real overlap",
+    ),
 )
 
 
@@ -149,6 +176,15 @@ class RuleSet:
     special_service_weight
         How many households one special-service household counts as in a grid's workload
         (1.0 = no extra weight).
+    walk_5min_m, walk_10min_m, walk_15min_m
+        Walking distances of the 5-, 10- and 15-minute life circles (GB/T 50180-2018).
+    aligned_share
+        Share of a grid's area inside one unit of another grid system for the grid to
+        count as aligned with that system.
+    boundary_tolerance_m
+        How close (m) a grid boundary must run to another system's boundary to coincide.
+    overlap_sliver_share
+        Overlaps smaller than this share of a grid's area are slivers and not reported.
     citations
         Where each number comes from.
     """
@@ -169,6 +205,12 @@ class RuleSet:
     storey_height_m: float = 3.0
     special_service_weight: float = 1.0
     persons_per_household: float = 2.62
+    walk_5min_m: float = 300.0
+    walk_10min_m: float = 500.0
+    walk_15min_m: float = 1000.0
+    aligned_share: float = 0.9
+    boundary_tolerance_m: float = 5.0
+    overlap_sliver_share: float = 0.01
     citations: tuple[Citation, ...] = field(default=_DEFAULT_CITATIONS, compare=False)
 
     def __post_init__(self) -> None:
@@ -242,6 +284,11 @@ _POSITIVE = (
     "default_floors",
     "storey_height_m",
     "persons_per_household",
+    "walk_5min_m",
+    "walk_10min_m",
+    "walk_15min_m",
+    "aligned_share",
+    "boundary_tolerance_m",
 )
 
 
@@ -250,6 +297,7 @@ _NUMBERS = (
     "funds_yuan_per_1000_households",
     "service_space_m2_per_100_households",
     "special_service_weight",
+    "overlap_sliver_share",
 )
 
 
@@ -281,6 +329,16 @@ def _check_values(rules: RuleSet) -> None:
             "could be the right size. Make the normal minimum smaller than the split threshold."
         )
         raise RulesError(msg, low=rules.min_households, high=rules.split_households)
+    if not rules.walk_5min_m <= rules.walk_10min_m <= rules.walk_15min_m:
+        msg = N_(
+            "The life-circle distances must grow: walk_5min_m ({a}) ≤ walk_10min_m ({b}) ≤ "
+            "walk_15min_m ({c}). Correct them in the rule file."
+        )
+        raise RulesError(msg, a=rules.walk_5min_m, b=rules.walk_10min_m, c=rules.walk_15min_m)
+    for name in ("aligned_share", "overlap_sliver_share"):
+        if getattr(rules, name) > 1:
+            msg = N_("Rule {rule} is a share and must be at most 1 (it is {value}).")
+            raise RulesError(msg, rule=name, value=getattr(rules, name))
     if not rules.special_service_weight >= 1:
         msg = N_("Rule special_service_weight must be at least 1 (it is {value}).")
         raise RulesError(msg, value=rules.special_service_weight)
