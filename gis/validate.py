@@ -36,6 +36,7 @@ __all__ = ["Problem", "ValidationError", "ValidationReport", "validate_project"]
 
 Severity = Literal["error", "warning"]
 _MAX_ROWS_SHOWN = 10
+_MAX_WARNING_ROWS = 50  # ids listed in a warning of `check --json` (SCHEMA.md)
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 _LINEAR = {"LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 _EXPECTED: dict[str, set[str]] = {
@@ -71,6 +72,32 @@ class Problem:
             suffix = tr(" and {more} more").format(more=more) if more > 0 else ""
             text += " " + tr("(rows: {rows}{more})").format(rows=shown, more=suffix)
         return f"{self.layer}: {text}. {tr(self.fix).format(**self.params)}"
+
+    def as_warning(self, lang: str | None = "en") -> dict[str, Any]:
+        """Return the record of ``warnings`` in ``check --json`` (SCHEMA.md).
+
+        ``kind`` is the problem's code, ``count`` the number of rows it concerns,
+        ``message`` what is wrong and how to fix it in ``lang`` (without the row list), and
+        ``rows`` the ids of at most 50 of them.
+
+        Examples
+        --------
+        >>> p = Problem("households_estimated", "buildings", "warning",
+        ...             "{n} buildings' households are estimated", "Add a households column.",
+        ...             ("B1", "B2"))
+        >>> p.as_warning("en")["message"], p.as_warning("en")["count"]
+        ("buildings: 2 buildings' households are estimated. Add a households column.", 2)
+        """
+        tr = translator(lang).gettext
+        what = tr(self.what).format(**self.params, n=len(self.rows))
+        return {
+            "kind": self.code,
+            "count": len(self.rows),
+            "message": f"{self.layer}: {what}. {tr(self.fix).format(**self.params)}",
+            "rows": [r.item() if isinstance(r, np.generic) else r for r in self.rows][
+                :_MAX_WARNING_ROWS
+            ],
+        }
 
 
 @dataclass(frozen=True)

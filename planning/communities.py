@@ -25,7 +25,7 @@ import shapely
 from gis.crs import STORAGE_CRS, to_metric
 from gis.io import Project, read_project
 from gis.validate import ValidationReport, validate_project
-from planning.households import apply_roster, estimate_households
+from planning.households import apply_roster, estimate_households, implausible_warning
 from planning.rules import RuleSet, get_preset
 from planning.thresholds import check_communities
 
@@ -48,6 +48,12 @@ class Loaded:
     def buildings(self) -> gpd.GeoDataFrame:
         """The buildings, with households and community/compound ids."""
         return self.project.buildings
+
+    def warnings(self, lang: str | None = "en") -> list[dict[str, Any]]:
+        """The ``warnings`` of ``check --json`` (SCHEMA.md): ``kind``, ``count``,
+        ``message`` in ``lang`` and ``rows`` (at most 50 ids) per warning of the report,
+        the layers' repairs and the planning checks (``implausible_building``) alike."""
+        return [p.as_warning(lang) for p in self.report.warnings]
 
     def estimated_rows(self) -> int:
         """How many buildings' households rest on an estimate."""
@@ -140,6 +146,9 @@ def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en")
     if project.roster is not None:
         buildings, _ = apply_roster(buildings, project.roster)
     buildings = estimate_households(buildings, rules=rules)
+    implausible = implausible_warning(buildings, rules=rules)
+    if implausible is not None:
+        report = ValidationReport(report.problems + (implausible,))
     communities = project.communities
     if communities is None or communities.empty:
         communities = _study_area_community(project)

@@ -6,6 +6,10 @@ the data, from a height ÷ storey height, or from an assumed default; every row 
 where its figure came from (``households_source``, ``floors_source``), so the app and
 the CLI can say how many rows rest on assumptions.
 
+A figure no residential building holds (1,200 households on one footprint: usually a
+compound or a campus mapped as one building) is flagged by :func:`implausible_buildings`
+and reported by :func:`implausible_warning` (kind ``implausible_building`` in ``check``).
+
 Examples
 --------
 >>> from gis import datasets
@@ -23,9 +27,17 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
+from gis.i18n import N_
+from gis.validate import Problem
 from planning.rules import RuleSet, get_preset
 
-__all__ = ["apply_roster", "estimate_households", "footprint_area_m2"]
+__all__ = [
+    "apply_roster",
+    "estimate_households",
+    "footprint_area_m2",
+    "implausible_buildings",
+    "implausible_warning",
+]
 
 _GEOD = Geod(ellps="GRS80")
 
@@ -124,6 +136,143 @@ def estimate_households(
     out["special_service_households"] = special.fillna(0).astype(int)
     out["is_residential"] = residential | (out["households"] > 0)
     return out
+
+
+def implausible_buildings(
+    buildings: gpd.GeoDataFrame, *, rules: RuleSet | None = None
+) -> pd.DataFrame:
+    """The buildings whose households no residential building plausibly holds.
+
+    A building is flagged when it holds more than ``plausible_households_per_building``
+    households, more than ``plausible_households_per_floor`` a floor, or less than
+    ``plausible_floor_area_per_household_m2`` of floor area (footprint × floors) a
+    household. Given, roster and estimated figures are all checked: an estimate is only
+    as good as its footprint, and an OSM area mapped as a building gives a huge one.
+
+    Parameters
+    ----------
+    buildings
+        Buildings after :func:`estimate_households` (``households``, ``floors``,
+        ``footprint_m2``).
+    rules
+        For the three thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per flagged building, most households first, indexed like ``buildings``:
+        ``building_id``, ``name``, ``households``, ``floors``, ``footprint_m2``,
+        ``per_floor``, ``floor_area_per_household_m2``, ``households_source`` and
+        ``reasons`` (a tuple of ``households``, ``per_floor``, ``floor_area``).
+
+    Examples
+    --------
+    >>> from gis import datasets
+    >>> from planning.communities import load
+    >>> flagged = implausible_buildings(load(datasets.get_path("beijing")).buildings)
+    >>> [(r.name, r.households, r.per_floor) for r in flagged.itertuples()]
+    [('普吉院', 1200, 200.0), ('专家公寓', 635, 105.8), ('胜因院', 369, 61.5)]
+    """
+    rules = rules or get_preset()
+    households = pd.to_numeric(buildings["households"], errors="coerce").fillna(0)
+    floors = (
+        pd.to_numeric(buildings["floors"], errors="coerce")
+        if "floors" in buildings
+        else pd.Series(np.nan, index=buildings.index)
+    ).fillna(rules.default_floors).clip(lower=1)
+    footprint = (
+        pd.to_numeric(buildings["footprint_m2"], errors="coerce")
+        if "footprint_m2" in buildings
+        else footprint_area_m2(buildings)
+    )
+    homes = households > 0
+    per_floor = (households / floors).where(homes)
+    area_each = (footprint * floors / households).where(homes)
+    too_many = homes & (households > rules.plausible_households_per_building)
+    too_dense = homes & (per_floor > rules.plausible_households_per_floor)
+    too_small = homes & (area_each < rules.plausible_floor_area_per_household_m2)
+    flagged = too_many | too_dense | too_small
+    reasons = [
+        tuple(
+            name
+            for name, hit in (("households", a), ("per_floor", b), ("floor_area", c))
+            if hit
+        )
+        for a, b, c in zip(too_many[flagged], too_dense[flagged], too_small[flagged], strict=True)
+    ]
+    ids = (
+        buildings["building_id"].astype(str)
+        if "building_id" in buildings
+        else pd.Series(buildings.index.astype(str), index=buildings.index)
+    )
+    out = pd.DataFrame(
+        {
+            "building_id": ids[flagged],
+            "name": buildings["name"][flagged] if "name" in buildings else None,
+            "households": households[flagged].astype(int),
+            "floors": floors[flagged].astype(int),
+            "footprint_m2": footprint[flagged],
+            "per_floor": per_floor[flagged].round(1),
+            "floor_area_per_household_m2": area_each[flagged].round(1),
+            "households_source": buildings["households_source"][flagged]
+            if "households_source" in buildings
+            else "given",
+            "reasons": pd.Series(reasons, index=flagged[flagged].index, dtype=object),
+        },
+        index=flagged[flagged].index,
+    )
+    return out.sort_values("households", ascending=False, kind="stable")
+
+
+def implausible_warning(
+    buildings: gpd.GeoDataFrame, *, rules: RuleSet | None = None
+) -> Problem | None:
+    """The warning of kind ``implausible_building`` for ``check``, or None if none is flagged.
+
+    Its rows are the flagged buildings' ids, most households first; the message names the
+    largest and the thresholds, and says what to do.
+
+    Examples
+    --------
+    >>> from gis import datasets
+    >>> from planning.communities import load
+    >>> w = implausible_warning(load(datasets.get_path("beijing")).buildings).as_warning("en")
+    >>> w["kind"], w["count"], w["rows"][0]
+    ('implausible_building', 3, 'way/409368388')
+    """
+    rules = rules or get_preset()
+    flagged = implausible_buildings(buildings, rules=rules)
+    if flagged.empty:
+        return None
+    top = flagged.iloc[0]
+    name = top["name"] if isinstance(top["name"], str) and top["name"].strip() else None
+    return Problem(
+        "implausible_building",
+        "buildings",
+        "warning",
+        N_(
+            "{n} buildings hold more households than a residential building plausibly does "
+            "(the largest, {name}: {households} households on a {footprint} m² footprint × "
+            "{floors} floors, {per_floor} a floor)"
+        ),
+        N_(
+            "More than {max_building} households, more than {max_floor} a floor or less than "
+            "{min_area} m² of floor area a household is beyond an ordinary residential "
+            "building: check whether it is an area (a compound, a campus) drawn as one "
+            "building, then give its floors or households, or mark it non-residential."
+        ),
+        tuple(flagged["building_id"]),
+        {
+            "name": f"{name} ({top['building_id']})" if name else top["building_id"],
+            "households": f"{int(top['households']):,}",
+            "footprint": f"{float(top['footprint_m2']):,.0f}",
+            "floors": int(top["floors"]),
+            "per_floor": f"{float(top['per_floor']):g}",
+            "max_building": f"{rules.plausible_households_per_building:,}",
+            "max_floor": f"{rules.plausible_households_per_floor:g}",
+            "min_area": f"{rules.plausible_floor_area_per_household_m2:g}",
+        },
+    )
 
 
 def _truthy(value: object) -> bool | None:

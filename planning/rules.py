@@ -15,6 +15,8 @@ Sources
 - Shanghai Baoshan: a social worker's patch (片区) of about 350 households.
 - GB/T 50180-2018 (Standard for urban residential area planning and design): the 5-, 10- and
   15-minute life circles reach 300, 500 and 800–1,000 m on foot.
+- GB 50096-2011 (Design code for residential buildings) §5.1.1: the smallest dwelling has
+  at least 22 m² of usable floor area.
 
 Examples
 --------
@@ -70,6 +72,7 @@ _NINGBO = "Ningbo 2013"
 _BAOSHAN = "Shanghai Baoshan"
 _ASSUMED = "gridplan assumption"
 _GBT50180 = "GB/T 50180-2018"
+_GB50096 = "GB 50096-2011 §5.1.1"
 
 _DEFAULT_CITATIONS: tuple[Citation, ...] = (
     Citation("min_households", _KUNMING, "a normal urban community has at least 3,000 households"),
@@ -136,6 +139,25 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         _ASSUMED,
         "an overlap under 0.01 of a grid's area is a digitising sliver, not a real overlap",
     ),
+    Citation(
+        "plausible_households_per_building",
+        _ASSUMED,
+        "one tower holds 100–300 households (DOMAIN); a building of more than 1,000 "
+        "households is far beyond it, more often an area drawn as one building (Singapore's "
+        "largest public-housing block has 584 dwellings)",
+    ),
+    Citation(
+        "plausible_households_per_floor",
+        _ASSUMED,
+        "a stair or lift core (单元) serves at most 8 households a floor (一梯八户) and a "
+        "building rarely has more than 4 cores: more than 32 households a floor is implausible "
+        "(12 of Singapore's 10,642 public-housing blocks exceed it, none by half)",
+    ),
+    Citation(
+        "plausible_floor_area_per_household_m2",
+        _GB50096,
+        "the smallest dwelling has at least 22 m² of floor area (usable, so gross is more)",
+    ),
 )
 
 
@@ -185,6 +207,14 @@ class RuleSet:
         How close (m) a grid boundary must run to another system's boundary to coincide.
     overlap_sliver_share
         Overlaps smaller than this share of a grid's area are slivers and not reported.
+    plausible_households_per_building
+        A building with more households than this is flagged (``implausible_building``):
+        often a compound or campus mapped as one footprint.
+    plausible_households_per_floor
+        A building with more households per floor than this is flagged.
+    plausible_floor_area_per_household_m2
+        A building whose floor area (footprint × floors) gives a household less than this
+        is flagged.
     citations
         Where each number comes from.
     """
@@ -211,6 +241,9 @@ class RuleSet:
     aligned_share: float = 0.9
     boundary_tolerance_m: float = 5.0
     overlap_sliver_share: float = 0.01
+    plausible_households_per_building: int = 1000
+    plausible_households_per_floor: float = 32.0
+    plausible_floor_area_per_household_m2: float = 22.0
     citations: tuple[Citation, ...] = field(default=_DEFAULT_CITATIONS, compare=False)
 
     def __post_init__(self) -> None:
@@ -289,6 +322,9 @@ _POSITIVE = (
     "walk_15min_m",
     "aligned_share",
     "boundary_tolerance_m",
+    "plausible_households_per_building",
+    "plausible_households_per_floor",
+    "plausible_floor_area_per_household_m2",
 )
 
 

@@ -7,6 +7,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 from scipy import stats
 from shapely.geometry import box
@@ -14,7 +16,13 @@ from shapely.geometry import box
 from gis import datasets
 from gis.io import read_project
 from planning.communities import prepare
-from planning.households import apply_roster, estimate_households, footprint_area_m2
+from planning.households import (
+    apply_roster,
+    estimate_households,
+    footprint_area_m2,
+    implausible_buildings,
+    implausible_warning,
+)
 from planning.rules import get_preset
 from planning.staffing import grid_count_range, required_staff
 
@@ -382,3 +390,104 @@ def test_hdb_blocks_and_the_grid_arithmetic(hdb):
     assert sum(m for _, m in ranges) == 34_586
     # and 4,621 workers at 1 per 250 households for the whole stock
     assert required_staff(int(units.sum())) == 4_621
+
+
+# --------------------------------------------------------------------------------------
+# implausible buildings (issue 15 point 8)
+# --------------------------------------------------------------------------------------
+def test_an_area_mapped_as_one_building_is_flagged():
+    # a 134 m square (an OSM compound drawn as a building), 6 assumed floors: 1,200 households
+    # estimated; beside it an ordinary walk-up (60 m × 12 m drawn as a 27 m square, 24 households)
+    b = _squares([134.2, 27.0], is_residential=[True, True])
+    out = estimate_households(b)
+    assert out["households"].tolist() == [1200, 48]
+    flagged = implausible_buildings(out)
+    assert flagged.index.tolist() == [out.index[0]]
+    row = flagged.iloc[0]
+    assert row["households"] == 1200
+    assert row["per_floor"] == 200.0
+    assert set(row["reasons"]) == {"households", "per_floor"}
+    warning = implausible_warning(out).as_warning("en")
+    assert (warning["kind"], warning["count"]) == ("implausible_building", 1)
+    assert warning["rows"] == [str(out.index[0])]  # no building_id column: the row label
+    assert "1,200 households" in warning["message"]
+    assert "200 a floor" in warning["message"]
+    zh = implausible_warning(out).as_warning("zh_CN")["message"]
+    assert "1,200 户" in zh and "每层 200 户" in zh
+
+
+def test_each_threshold_flags_on_its_own_and_is_a_rule():
+    # a 50-floor tower of 1,200 given households (24 a floor, 50 m² each): too many only;
+    # 500 households given on a 10 m square of 6 floors (1.2 m² each): floor area only
+    b = _squares(
+        [34.65, 10.0, 20.0],
+        floors=[50, 6, 6],
+        households=[1200, 10, 26],
+    )
+    out = estimate_households(b)
+    out.loc[out.index[1], "households"] = 500
+    flagged = implausible_buildings(out)
+    assert flagged.index.tolist() == [out.index[0], out.index[1]]
+    assert flagged["reasons"].tolist() == [("households",), ("per_floor", "floor_area")]
+    relaxed = get_preset().with_values(
+        plausible_households_per_building=1500,
+        plausible_households_per_floor=100,
+        plausible_floor_area_per_household_m2=1.0,
+    )
+    assert implausible_buildings(out, rules=relaxed).empty
+    assert implausible_warning(out, rules=relaxed) is None
+
+
+def test_ordinary_housing_is_not_flagged(hdb):
+    # real public housing: Singapore's HDB blocks (dwellings and storeys; a 9-storey block of
+    # 8 flats a floor on 90 m² flats). At most 0.2 % exceed 32 a floor, none 1,000 dwellings.
+    n = len(hdb)
+    side = np.sqrt(hdb["per_floor"].to_numpy() * 90.0)
+    blocks = gpd.GeoDataFrame(
+        {
+            "households": hdb["total_dwelling_units"].to_numpy(),
+            "floors": hdb["max_floor_lvl"].to_numpy(),
+            "footprint_m2": side**2,
+            "building_id": hdb["blk_no"].astype(str).to_numpy(),
+        },
+        geometry=[box(0, 0, 1, 1)] * n,
+        crs=BEIJING_LAEA,
+    )
+    flagged = implausible_buildings(blocks)
+    assert 0 < len(flagged) <= 0.002 * n
+    assert all(r == ("per_floor",) for r in flagged["reasons"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    households=st.lists(st.integers(0, 3000), min_size=1, max_size=8),
+    floors=st.integers(1, 60),
+    side=st.floats(5, 200),
+    scale=st.floats(1.0, 5.0),
+)
+def test_raising_the_thresholds_never_flags_more(households, floors, side, scale):
+    b = _squares([side] * len(households), floors=[floors] * len(households), households=households)
+    out = estimate_households(b)
+    rules = get_preset()
+    looser = rules.with_values(
+        plausible_households_per_building=int(rules.plausible_households_per_building * scale),
+        plausible_households_per_floor=rules.plausible_households_per_floor * scale,
+        plausible_floor_area_per_household_m2=rules.plausible_floor_area_per_household_m2 / scale,
+    )
+    strict = set(implausible_buildings(out, rules=rules).index)
+    loose = set(implausible_buildings(out, rules=looser).index)
+    assert loose <= strict
+    assert not (strict & set(out.index[out["households"] == 0]))
+
+
+def test_check_reports_the_beijing_areas_mapped_as_buildings(beijing_loaded):
+    warnings = [w for w in beijing_loaded.warnings("en") if w["kind"] == "implausible_building"]
+    assert len(warnings) == 1
+    w = warnings[0]
+    b = beijing_loaded.buildings.set_index("building_id")
+    assert w["rows"][0] == "way/409368388"  # 普吉院: a courtyard of houses drawn as one building
+    assert b.loc[w["rows"], "households"].is_monotonic_decreasing
+    assert (b.loc[w["rows"], "households"] / b.loc[w["rows"], "floors"] > 32).all()
+    others = b.drop(index=w["rows"])
+    assert (others["households"] / others["floors"] <= 32).all()
+    assert w["count"] == len(w["rows"])
