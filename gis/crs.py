@@ -35,6 +35,7 @@ __all__ = [
     "ensure_crs",
     "metric_crs_for",
     "reproject",
+    "suggest_crs",
     "to_metric",
     "to_storage",
     "zone_prefixed_crs",
@@ -122,6 +123,26 @@ def _guess_for_missing(bounds: np.ndarray) -> str:
 
 _CM_RANGE = "EPSG:4534–4554"
 _UNKNOWN = "unknown"
+
+
+def suggest_crs(bounds: tuple[float, float, float, float] | np.ndarray) -> str:
+    """Say which CRS coordinates without one probably are in (for a message).
+
+    Returns an EPSG code (``"EPSG:4490"`` for longitude/latitude over China, the zone of
+    zone-prefixed Gauss–Krüger eastings), ``"EPSG:4534–4554"`` for Gauss–Krüger metres
+    without a zone prefix (the zone cannot be told from the numbers), or ``"unknown"``
+    (a local city or CAD grid).
+
+    Examples
+    --------
+    >>> suggest_crs((39_441_000, 4_428_000, 39_443_000, 4_430_000))
+    'EPSG:4527'
+    >>> suggest_crs((441_000, 4_428_000, 443_000, 4_430_000))
+    'EPSG:4534–4554'
+    >>> suggest_crs((1200, 800, 2400, 1900))
+    'unknown'
+    """
+    return _guess_for_missing(np.asarray(bounds, dtype=float))
 
 
 def _parse_crs(crs: str | int | CRS, *, layer: str) -> CRS:

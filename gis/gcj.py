@@ -30,7 +30,34 @@ import numpy as np
 import prcoords
 import shapely
 
-__all__ = ["frame_from_gcj", "frame_to_gcj", "gcj_to_wgs", "in_china", "wgs_to_gcj"]
+__all__ = [
+    "OFFSET_FRAMES",
+    "bd_to_wgs",
+    "frame_from_gcj",
+    "frame_from_offset",
+    "frame_to_gcj",
+    "gcj_to_wgs",
+    "in_china",
+    "offset_frame",
+    "wgs_to_bd",
+    "wgs_to_gcj",
+]
+
+OFFSET_FRAMES: dict[str, str] = {
+    "gcj-02": "GCJ-02",
+    "gcj02": "GCJ-02",
+    "gcj": "GCJ-02",
+    "amap": "GCJ-02",
+    "gaode": "GCJ-02",
+    "高德": "GCJ-02",
+    "火星坐标": "GCJ-02",
+    "bd-09": "BD-09",
+    "bd09": "BD-09",
+    "bd09ll": "BD-09",
+    "baidu": "BD-09",
+    "百度": "BD-09",
+}
+"""Names a planner may declare for points picked on AMap (GCJ-02) or Baidu (BD-09) maps."""
 
 G = TypeVar("G", shapely.Geometry, np.ndarray)
 
@@ -69,6 +96,59 @@ def wgs_to_gcj(geometry: G) -> G:
 def gcj_to_wgs(geometry: G) -> G:
     """Return ``geometry`` (lon/lat, GCJ-02) shifted back to WGS84 (to a few millimetres)."""
     return shapely.transform(geometry, lambda c: _convert(c, prcoords.gcj_wgs_bored))
+
+
+def wgs_to_bd(geometry: G) -> G:
+    """Return ``geometry`` (lon/lat, WGS84) shifted to BD-09 (Baidu's frame)."""
+    return shapely.transform(geometry, lambda c: _convert(c, prcoords.wgs_bd))
+
+
+def bd_to_wgs(geometry: G) -> G:
+    """Return ``geometry`` (lon/lat, BD-09) shifted back to WGS84 (to a few millimetres).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> back = bd_to_wgs(wgs_to_bd(Point(116.32, 39.99)))
+    >>> round(back.x, 7), round(back.y, 7)
+    (116.32, 39.99)
+    """
+    return shapely.transform(geometry, lambda c: _convert(c, prcoords.bd_wgs_bored))
+
+
+def offset_frame(crs: object) -> str | None:
+    """Return ``"GCJ-02"`` or ``"BD-09"`` when ``crs`` declares one of them, else ``None``.
+
+    Examples
+    --------
+    >>> offset_frame("GCJ-02"), offset_frame("bd09"), offset_frame("EPSG:4490")
+    ('GCJ-02', 'BD-09', None)
+    """
+    if not isinstance(crs, str):
+        return None
+    return OFFSET_FRAMES.get(crs.strip().lower().replace("_", "-").replace(" ", ""))
+
+
+def frame_from_offset(frame: gpd.GeoDataFrame, offset: str) -> gpd.GeoDataFrame:
+    """Return ``frame`` (lon/lat in GCJ-02 or BD-09) converted to WGS84, EPSG:4326.
+
+    Whatever CRS the frame claims is ignored (a GeoJSON always says WGS84, even when its
+    points were picked on AMap). Points outside China are left as they are.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> f = gpd.GeoDataFrame(geometry=[wgs_to_gcj(Point(116.32, 39.99))], crs=4326)
+    >>> p = frame_from_offset(f, "GCJ-02").geometry.iloc[0]
+    >>> round(p.x, 6), round(p.y, 6)
+    (116.32, 39.99)
+    """
+    back = {"GCJ-02": gcj_to_wgs, "BD-09": bd_to_wgs}[offset]
+    out = frame.copy()
+    out = out.set_crs(_DISPLAY_CRS, allow_override=True)
+    out.geometry = gpd.GeoSeries(back(out.geometry.values), index=out.index, crs=_DISPLAY_CRS)
+    return out
 
 
 def frame_to_gcj(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -40,13 +40,15 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from shapely.errors import GEOSException
 
-from gis.crs import STORAGE_CRS, ensure_crs
-from gis.errors import FieldError, GridplanError, LayerReadError
+from gis.crs import STORAGE_CRS, ensure_crs, suggest_crs
+from gis.errors import CRSError, FieldError, GridplanError, LayerReadError
 from gis.fields import canonical_layer, map_fields
+from gis.gcj import frame_from_offset, offset_frame
 from gis.i18n import N_
 from gis.zipsafe import ZipLimits, extract_zip
 
 __all__ = [
+    "CAD_SUFFIXES",
     "LAYERS",
     "SPATIAL_SUFFIXES",
     "TABLE_SUFFIXES",
@@ -69,6 +71,8 @@ LAYERS: tuple[str, ...] = (
 )
 SPATIAL_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".zip")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm", ".ods")
+CAD_SUFFIXES = (".dxf", ".dwg")
+"""CAD drawings: read with :func:`gis.cad.read_dxf` (a DWG is refused with the converters named)."""
 
 
 @dataclass(frozen=True)
@@ -623,6 +627,7 @@ def read_layer(
     crs: Any = None,
     overrides: Mapping[str, str] | None = None,
     limits: ZipLimits | None = None,
+    layer_map: str | Mapping[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, str], list[Note]]:
     """Read one layer from a file and map it onto the contract.
 
@@ -643,6 +648,9 @@ def read_layer(
         Field mapping chosen by hand, ``{original: contract}``.
     limits
         Bounds for zip uploads.
+    layer_map
+        For a CAD drawing, which CAD layer holds which gridplan layer
+        (:func:`gis.cad.parse_layer_map`).
 
     Returns
     -------
@@ -659,6 +667,17 @@ def read_layer(
     _check_encoding_name(encoding)
     path = Path(source)
     role = role or canonical_layer(layer or path.stem) or "buildings"
+    if path.suffix.lower() in CAD_SUFFIXES:
+        project = _read_cad(path, crs=crs, layer_map=layer_map, overrides={role: overrides or {}})
+        frame = getattr(project, role, None)
+        if frame is None:
+            msg = N_(
+                "The drawing {file} has no {layer} layer (mapped: {found}). Map the CAD layer that "
+                "holds it, e.g. --layer-map CADLAYER={layer}."
+            )
+            found = ", ".join(sorted(project.layers())) or "none"
+            raise LayerReadError(msg, file=path.name, layer=role, found=found)
+        return frame, project.mapping.get(role, {}), list(project.notes)
     with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
         if path.suffix.lower() == ".zip":
             members = [
@@ -685,7 +704,24 @@ def read_layer(
         else:
             gdf, notes = _read_vector(path, layer=layer, encoding=encoding, role=role)
     frame, mapping = _to_contract(gdf, role=role, crs=crs, overrides=overrides)
+    notes.extend(_offset_notes(frame, role))
     return frame, mapping, notes
+
+
+def _offset_notes(frame: gpd.GeoDataFrame, role: str) -> list[Note]:
+    offset = frame.attrs.get("offset_from")
+    if not offset:
+        return []
+    return [
+        Note(
+            role,
+            N_(
+                "Layer {layer} was declared {frame} (points picked on an AMap or Baidu map) and was "
+                "converted to WGS84/CGCS2000: its shapes moved by about {metres:.0f} m."
+            ),
+            {"layer": role, "frame": offset, "metres": frame.attrs.get("offset_shift_m", 0.0)},
+        )
+    ]
 
 
 def _to_contract(
@@ -698,10 +734,42 @@ def _to_contract(
         raise LayerReadError(msg, layer=role)
     mapped, mapping = map_fields(gdf, layer=role, overrides=overrides)
     mapped = gpd.GeoDataFrame(mapped, geometry="geometry", crs=gdf.crs)
+    offset = offset_frame(crs)
+    if offset is not None:
+        return _from_offset(mapped, role=role, offset=offset), mapping
     declared = crs if crs is not None and gdf.crs is None else gdf.crs
     out = ensure_crs(mapped, layer=role, crs=crs)
     out.attrs["source_crs"] = _crs_label(declared)
     return out, mapping
+
+
+def _from_offset(gdf: gpd.GeoDataFrame, *, role: str, offset: str) -> gpd.GeoDataFrame:
+    """Convert a layer declared GCJ-02 or BD-09 to WGS84, then to the storage CRS.
+
+    Such coordinates are longitude/latitude whatever the file says (a GeoJSON always says
+    WGS84); a layer in projected metres cannot be in these frames and is refused.
+    """
+    bounds = np.asarray(gdf.total_bounds, dtype=float)
+    projected = gdf.crs is not None and not gdf.crs.is_geographic
+    if projected or (len(gdf) and np.all(np.isfinite(bounds)) and suggest_crs(bounds) != "EPSG:4490"):
+        msg = N_(
+            "Layer {layer} was declared {frame}, which is longitude/latitude picked on an AMap or "
+            "Baidu map, but its coordinates are not longitude/latitude over China. Declare its real "
+            "CRS instead."
+        )
+        raise CRSError(msg, layer=role, frame=offset)
+    moved = frame_from_offset(gdf, offset)
+    out = ensure_crs(moved, layer=role)
+    if len(gdf) and np.all(np.isfinite(bounds)):
+        from gis.crs import metric_crs_for
+
+        metric = metric_crs_for(tuple(bounds))
+        before = gdf.set_crs(4326, allow_override=True).geometry.representative_point().to_crs(metric)
+        after = moved.geometry.representative_point().to_crs(metric)
+        out.attrs["offset_shift_m"] = float(np.nanmedian(before.distance(after, align=False)))
+    out.attrs["source_crs"] = offset
+    out.attrs["offset_from"] = offset
+    return out
 
 
 def _crs_label(crs: Any) -> str:
@@ -911,6 +979,7 @@ def read_project(
     crs: Any = None,
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     limits: ZipLimits | None = None,
+    layer_map: str | Mapping[str, str] | None = None,
 ) -> Project:
     """Read a planner's project: every contract layer found in ``source``.
 
@@ -923,11 +992,16 @@ def read_project(
     encoding
         Text encoding for files whose encoding cannot be detected.
     crs
-        A CRS to declare for layers that have none.
+        A CRS to declare for layers that have none (a CAD drawing never has one), or
+        ``"GCJ-02"``/``"BD-09"`` for longitude/latitude picked on AMap or Baidu maps
+        (converted to WGS84 on reading, with a note).
     overrides
         Field mappings chosen by hand, ``{layer: {original: contract}}``.
     limits
         Bounds for zip uploads.
+    layer_map
+        For a CAD drawing (``.dxf``), which CAD layer holds which gridplan layer:
+        ``"建筑=buildings,社区边界=communities"`` or a mapping (see :mod:`gis.cad`).
 
     Raises
     ------
@@ -955,6 +1029,8 @@ def read_project(
     if path.is_file() and path.stat().st_size == 0:
         msg = N_("The file {file} is empty.")
         raise LayerReadError(msg, file=path.name)
+    if path.suffix.lower() in CAD_SUFFIXES:
+        return _read_cad(path, crs=crs, layer_map=layer_map, overrides=overrides)
     if path.suffix.lower() == ".gpkg":
         names = _layer_names(path)
         if names and _is_osm(path, names):
@@ -1058,6 +1134,96 @@ def _assemble(
         mapping=mapping,
         notes=tuple(notes),
         source=label,
+        source_crs=source_crs,
+        **layers,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# CAD drawings
+# --------------------------------------------------------------------------------------
+def _read_cad(
+    path: Path,
+    *,
+    crs: Any,
+    layer_map: str | Mapping[str, str] | None,
+    overrides: Mapping[str, Mapping[str, str]],
+) -> Project:
+    """Read a DXF drawing as a project (:func:`gis.cad.read_dxf`), in the declared CRS."""
+    from gis.cad import read_dxf
+
+    drawing = read_dxf(path, layer_map=layer_map)
+    frames = {role: frame for role, frame in drawing.layers.items() if role in LAYERS}
+    if "buildings" not in frames or frames["buildings"].empty:
+        cad_layers = ", ".join(cad for cad, role in drawing.mapping.items() if role == "buildings")
+        unclosed = int((drawing.unclosed["layer"] == "buildings").sum())
+        msg = N_(
+            "The CAD layer {cad_layers} of {file} holds no closed outline, so there are no "
+            "buildings ({unclosed} outlines do not close). Close the outlines in your CAD program "
+            "(PEDIT → Close, or JOIN), or map the layer that holds the buildings."
+        )
+        raise LayerReadError(msg, cad_layers=cad_layers, file=path.name, unclosed=unclosed)
+    if crs is None:
+        bounds = np.array(
+            [frame.total_bounds for frame in frames.values() if len(frame)], dtype=float
+        )
+        x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
+        x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
+        guess = suggest_crs((x0, y0, x1, y1))
+        if guess == "unknown":
+            msg = N_(
+                "{file} is a CAD drawing, and CAD files carry no coordinate reference system. Its "
+                "coordinates (x {x0:.0f} to {x1:.0f}, y {y0:.0f} to {y1:.0f}) are neither "
+                "longitude/latitude nor Gauss–Krüger metres: probably a local city or site grid. "
+                "Ask the surveyor which CRS it is and declare it with --crs (a PROJ string works for "
+                "a city's local grid), or georeference the drawing first."
+            )
+        elif guess == "EPSG:4534–4554":
+            msg = N_(
+                "{file} is a CAD drawing, and CAD files carry no coordinate reference system. Its "
+                "coordinates (x {x0:.0f} to {x1:.0f}, y {y0:.0f} to {y1:.0f}) look like CGCS2000 "
+                "3-degree Gauss–Krüger metres without zone prefix ({guess}, one per central "
+                "meridian). Declare the zone of your city with --crs, e.g. EPSG:4548 (117°E: "
+                "Beijing, Tianjin), EPSG:4549 (120°E: Shanghai, Hangzhou), EPSG:4547 (114°E: "
+                "Wuhan, Shenzhen), EPSG:4545 (108°E: Xi'an, Chongqing)."
+            )
+        else:
+            msg = N_(
+                "{file} is a CAD drawing, and CAD files carry no coordinate reference system. Its "
+                "coordinates (x {x0:.0f} to {x1:.0f}, y {y0:.0f} to {y1:.0f}) look like {guess}. "
+                "Declare it: --crs {guess} (in the app: on the Data page)."
+            )
+        raise CRSError(msg, file=path.name, x0=x0, x1=x1, y0=y0, y1=y1, guess=guess)
+    notes = [Note(layer, msgid, params) for layer, msgid, params in drawing.notes]
+    mapping_text = ", ".join(f"{cad} → {role}" for cad, role in sorted(drawing.mapping.items()))
+    notes.insert(
+        0,
+        Note(
+            "buildings",
+            N_("CAD drawing {file}: layers read as {mapping}."),
+            {"file": path.name, "mapping": mapping_text},
+        ),
+    )
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    mapping: dict[str, dict[str, str]] = {}
+    source_crs: dict[str, str] = {}
+    for role, frame in frames.items():
+        out, layer_mapping = _to_contract(
+            frame, role=role, crs=crs, overrides=overrides.get(role)
+        )
+        notes.extend(_offset_notes(out, role))
+        layers[role] = out
+        mapping[role] = layer_mapping
+        source_crs[role] = out.attrs.get("source_crs", "none")
+    study_area = None
+    if "communities" in layers and not layers["communities"].empty:
+        study_area = shapely.union_all(shapely.make_valid(layers["communities"].geometry.values))
+    return Project(
+        buildings=layers.pop("buildings"),
+        study_area=study_area,
+        mapping=mapping,
+        notes=tuple(notes),
+        source=str(path),
         source_crs=source_crs,
         **layers,
     )

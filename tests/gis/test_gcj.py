@@ -11,7 +11,17 @@ import pytest
 import shapely
 from shapely import box
 
-from gis.gcj import frame_from_gcj, frame_to_gcj, gcj_to_wgs, in_china, wgs_to_gcj
+from gis.errors import CRSError
+from gis.gcj import (
+    bd_to_wgs,
+    frame_from_gcj,
+    frame_to_gcj,
+    gcj_to_wgs,
+    in_china,
+    wgs_to_bd,
+    wgs_to_gcj,
+)
+from gis.io import read_project
 
 
 def test_forward_matches_prcoords_point_by_point(rng):
@@ -76,3 +86,37 @@ def test_frames_go_there_and_back():
     back = frame_from_gcj(shifted)
     assert "frame" not in back.attrs
     assert back.geometry.iloc[0].equals_exact(frame.geometry.iloc[0], tolerance=1e-7)
+
+
+@pytest.mark.parametrize(("declared", "shift"), [("GCJ-02", wgs_to_gcj), ("bd09", wgs_to_bd)])
+def test_layers_declared_gcj02_or_bd09_are_converted_on_reading(
+    beijing_path, tmp_path, declared, shift
+):
+    """Points picked on AMap or Baidu: the file says WGS84, the planner says GCJ-02/BD-09."""
+    truth = gpd.read_file(beijing_path, layer="buildings").head(30).to_crs(4326)
+    picked = truth[["geometry"]].assign(households=40)
+    picked.geometry = gpd.GeoSeries(shift(picked.geometry.values), crs=4326)
+    path = tmp_path / "buildings.geojson"
+    picked.to_file(path)
+    project = read_project(path, crs=declared)
+    moved_back = project.buildings.to_crs(4548).geometry
+    assert moved_back.hausdorff_distance(truth.to_crs(4548).geometry, align=False).max() < 0.05
+    (note,) = [n for n in project.notes if "AMap" in n.render("en")]
+    metres = note.params["metres"]
+    assert 100 < metres < 1500  # GCJ-02 and BD-09 are hundreds of metres off in Beijing
+    assert project.source_crs["buildings"] in {"GCJ-02", "BD-09"}
+    assert "GCJ-02" in note.render("zh_CN") or "BD-09" in note.render("zh_CN")
+
+
+def test_bd09_round_trip():
+    p = shapely.Point(121.47, 31.23)
+    back = bd_to_wgs(wgs_to_bd(p))
+    assert back.distance(p) < 1e-7
+
+
+def test_projected_layer_declared_gcj02_is_refused(tmp_path):
+    frame = gpd.GeoDataFrame({"households": [40]}, geometry=[box(500_000, 4_400_000, 500_030, 4_400_012)], crs=4548)
+    path = tmp_path / "buildings.gpkg"
+    frame.to_file(path, layer="buildings")
+    with pytest.raises(CRSError, match="GCJ-02"):
+        read_project(path, crs="GCJ-02")
