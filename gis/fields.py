@@ -139,6 +139,23 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "name": ("name", "名称", "服务中心名称"),
         "floor_area_m2": ("floor_area_m2", "floor_area", "建筑面积", "面积", "用房面积"),
     },
+    "deliveries": {
+        "year": (
+            "year",
+            "delivery_year",
+            "completion_year",
+            "交付年份",
+            "预计交付",
+            "预计交付年份",
+            "交付时间",
+            "竣工年份",
+            "年份",
+        ),
+        "households": ("households", "户数", "住宅户数", "套数", "住宅套数", "新增户数"),
+        "residents": ("residents", "人口", "新增人口"),
+        "community_id": _COMMON["community_id"],
+        "name": ("name", "项目名称", "楼盘名称", "名称"),
+    },
     "roster": {
         "address": ("address", "地址", "门牌地址", "住址"),
         "building_id": ("building_id", "楼栋编号", "楼栋编码", "楼号"),
@@ -164,6 +181,7 @@ NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
     "roads": ("width_m",),
     "service_centres": ("floor_area_m2",),
     "roster": ("residents", "households", "floor"),
+    "deliveries": ("year", "households", "residents"),
 }
 """Columns that must hold numbers ≥ 0 after aliasing."""
 

@@ -13,6 +13,8 @@
 ``manual``        a boundary drawn by hand, snapped to blocks and compounds
 ``compare``       service ratios before and after
 ``access``        walking distance to the service centre along the roads; site search
+``overlap``       the audit against another grid system (多网合一); snap to it
+``growth``        deliveries added year by year: status, staff, grids that overflow
 ``batch``         a whole city, community by community (joblib, dask), resumable
 ================  ============================================================
 """
@@ -25,8 +27,10 @@ __all__ = [
     "communities",
     "compare",
     "grids",
+    "growth",
     "households",
     "manual",
+    "overlap",
     "partition",
     "rules",
     "split",
@@ -35,7 +39,18 @@ __all__ = [
     "thresholds",
 ]
 
-_LAZY = {"access", "batch", "compare", "grids", "manual", "partition", "split", "territory"}
+_LAZY = {
+    "access",
+    "batch",
+    "compare",
+    "grids",
+    "growth",
+    "manual",
+    "overlap",
+    "partition",
+    "split",
+    "territory",
+}
 
 
 def __getattr__(name: str) -> object:

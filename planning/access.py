@@ -152,7 +152,7 @@ class WalkingNetwork:
     def distances_from(
         self, seg: np.ndarray, offset: np.ndarray, connector: np.ndarray
     ) -> np.ndarray:
-        """Walking distance (m) from the nearest of some joined points to every node."""
+        """Return the walking distance (m) from the nearest of some joined points to every node."""
         n = self.n_nodes
         k = len(seg)
         u, v = self.seg_u[seg], self.seg_v[seg]
@@ -187,9 +187,7 @@ def _lines(roads: gpd.GeoDataFrame, exclude: Iterable[str]) -> np.ndarray:
     geoms = frame.geometry.values
     geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
     # polygons drawn for squares or plazas walk along their outline
-    geoms = np.where(
-        np.isin(shapely.get_type_id(geoms), [3, 6]), shapely.boundary(geoms), geoms
-    )
+    geoms = np.where(np.isin(shapely.get_type_id(geoms), [3, 6]), shapely.boundary(geoms), geoms)
     parts = shapely.get_parts(geoms)
     parts = parts[np.isin(shapely.get_type_id(parts), [1, 2])]
     return parts
@@ -290,7 +288,7 @@ def walking_network(
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The smallest value at or below which a share ``q`` of the weight lies.
+    """Return the smallest value at or below which a share ``q`` of the weight lies.
 
     Examples
     --------
@@ -359,9 +357,7 @@ def p_median(costs: np.ndarray, weights: np.ndarray, *, p: int = 1) -> np.ndarra
     assign = sparse.hstack(
         [sparse.kron(sparse.eye_array(n), np.ones((1, m))), sparse.csr_array((n, m))]
     )
-    link = sparse.hstack(
-        [sparse.eye_array(nx), -sparse.kron(np.ones((n, 1)), sparse.eye_array(m))]
-    )
+    link = sparse.hstack([sparse.eye_array(nx), -sparse.kron(np.ones((n, 1)), sparse.eye_array(m))])
     count = sparse.hstack([sparse.csr_array((1, nx)), np.ones((1, m))])
     constraints = [
         LinearConstraint(assign, 1, 1),
@@ -408,7 +404,7 @@ class AccessResult:
     network: WalkingNetwork = field(repr=False)
 
     def messages(self, lang: str | None = "en") -> list[str]:
-        """The notes in ``lang``."""
+        """Return the notes in ``lang``."""
         t = translator(lang)
         return [t.gettext(msgid).format(**params) for msgid, params in self.notes]
 
@@ -450,7 +446,7 @@ def walking_access(
     network: WalkingNetwork | None = None,
     exclude_classes: Iterable[str] = NOT_WALKABLE,
 ) -> AccessResult:
-    """Walking distance from every building to its community's service centre.
+    """Measure the walk from every building to its community's service centre.
 
     Parameters
     ----------
@@ -564,7 +560,9 @@ def walking_access(
                     }
                 )
         else:
-            site = _recommend(net, cid, mine, seg, offset, connector, households, residential, geoms, comm_geoms)
+            site = _recommend(
+                net, cid, mine, seg, offset, connector, households, residential, geoms, comm_geoms
+            )
             if site is None:
                 source = "none"
                 w = np.full(len(mine), np.nan)
@@ -623,7 +621,10 @@ def walking_access(
         index=buildings.index,
     )
     centre_frame = gpd.GeoDataFrame(
-        pd.DataFrame(centre_rows, columns=["community_id", "centre", "name", "source", "mean_walk_m", "geometry"]),
+        pd.DataFrame(
+            centre_rows,
+            columns=["community_id", "centre", "name", "source", "mean_walk_m", "geometry"],
+        ),
         geometry="geometry",
         crs=crs,
     ).to_crs("EPSG:4490")
@@ -656,7 +657,7 @@ def _summary(
     total = float(households[ok].sum())
     row: dict[str, Any] = {
         "community_id": cid,
-        "households": int(round(households.sum())),
+        "households": round(float(households.sum())),
         "centre_source": source,
     }
     if total <= 0:
@@ -709,7 +710,7 @@ def _demand_to_nodes(
     *,
     chunk: int = 256,
 ) -> np.ndarray:
-    """Walks (m) from each joined demand point to the ``needed`` nodes, ``(points, needed)``."""
+    """Return walks (m) from each joined demand point to the ``needed`` nodes."""
     ends = np.unique(np.concatenate([net.seg_u[seg], net.seg_v[seg]]))
     d = np.empty((len(ends), len(needed)))
     for start in range(0, len(ends), chunk):  # bounded memory on a large network
@@ -733,7 +734,7 @@ def _recommend(
     geoms: np.ndarray,
     comm_geoms: dict[str, Any] | None,
 ) -> tuple[np.ndarray, shapely.Point, str] | None:
-    """The 1-median site of one community: walks to it, its point and its label."""
+    """Return the 1-median site of one community: walks to it, its point and label."""
     demand = mine[households[mine] > 0]
     if not len(demand):
         return None

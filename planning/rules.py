@@ -115,15 +115,9 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         _ASSUMED,
         "special-service households count once (1.0) unless a city says more",
     ),
-    Citation(
-        "walk_5min_m", _GBT50180, "the 5-minute life circle reaches 300 m on foot"
-    ),
-    Citation(
-        "walk_10min_m", _GBT50180, "the 10-minute life circle reaches 500 m on foot"
-    ),
-    Citation(
-        "walk_15min_m", _GBT50180, "the 15-minute life circle reaches 800–1,000 m on foot"
-    ),
+    Citation("walk_5min_m", _GBT50180, "the 5-minute life circle reaches 300 m on foot"),
+    Citation("walk_10min_m", _GBT50180, "the 10-minute life circle reaches 500 m on foot"),
+    Citation("walk_15min_m", _GBT50180, "the 15-minute life circle reaches 800–1,000 m on foot"),
     Citation(
         "aligned_share",
         _ASSUMED,
