@@ -227,7 +227,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_grids(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from gis.plan import write_plan
+    from gis.store import write_plan
     from planning.communities import load
     from planning.grids import make_grids
 
@@ -352,7 +352,7 @@ def _split_batch(args: argparse.Namespace, loaded: Any, rules: Any, started: flo
 
     from tqdm import tqdm
 
-    from gis.plan import write_plan
+    from gis.store import write_plan
 
     _progress(args, "proposing splits…")
     bar = tqdm(desc="communities", file=sys.stderr, disable=args.quiet, unit="community")
@@ -423,7 +423,7 @@ def _find_community(loaded: Any, community: str | None) -> Any:
 
 
 def _cmd_split(args: argparse.Namespace) -> int:
-    from gis.plan import write_plan
+    from gis.store import write_plan
     from planning.communities import load
     from planning.split import propose_splits
 
@@ -483,7 +483,7 @@ def _cmd_split(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from gis.plan import read_plan
+    from gis.store import read_plan
     from planning.communities import load
     from planning.compare import communities_after_split, compare_plans, ratios
 
@@ -610,7 +610,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _cmd_users(args: argparse.Namespace) -> int:
-    from gis.auth import ROLE_LABELS, add_user, load_users, remove_user
+    from gis.users import ROLE_LABELS, add_user, load_users, remove_user
 
     path = _users_file(args)
     tr = translator(args.lang).gettext

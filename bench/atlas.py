@@ -1,7 +1,7 @@
 """Benchmark the PDF atlas: 1,000+ grid pages from a synthetic district in under a minute.
 
 The district (``gis.datasets.synthetic.make_district``) and its grids are made first and
-not timed; then :func:`gis.atlas.write_atlas` writes the whole atlas (cover, one page per
+not timed; then :func:`gis.export.atlas.write_atlas` writes the whole atlas (cover, one page per
 community, one page per grid) and the script prints the wall-clock and CPU seconds, the
 pages, the seconds per page and the file size, and checks the fonts with ``pdffonts``
 when poppler-utils is installed::
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
-    from gis.atlas import write_atlas
+    from gis.export.atlas import write_atlas
     from gis.datasets.synthetic import make_district
     from planning.grids import make_grids
 

@@ -1,45 +1,63 @@
-"""gridplan's geodata layer: reading a planner's files, CRSs, validation, exports.
+"""gridplan's geodata layer: reading a planner's files, plans and their stores, exports, users.
 
-=============  ===========================================================
-``io``         read layers and whole projects (GPKG, SHP zip, GeoJSON, KML…)
-``fields``     Chinese/English field aliases → the data contract
-``crs``        CGCS2000 storage and Gauss–Krüger measurement
-``validate``   one report listing every problem in a project
-``datasets``   bundled samples and synthetic districts
-``plan``       write and read a plan's layers (one GeoPackage)
-``store``      versioned, crash-safe plan store (GeoPackage, WAL, file lock)
-``pgstore``    the same plan store in PostgreSQL/PostGIS, for teams
-``auth``       users, roles (viewer, editor, approver) and the audit of actions
-``export``     GeoPackage, shapefile zip (UTF-8/GBK), GeoJSON, KML/KMZ, Excel, PDF
-``atlas``      the printable PDF atlas with Chinese labels
-``errors``     the error hierarchy with translatable messages
-``i18n``       gettext catalogs (zh-CN default, en)
-=============  ===========================================================
+Reading (modules)
+=================  ===========================================================
+``io``             read layers and whole projects (GPKG, SHP zip, GeoJSON, KML…),
+                   and a shapefile-zip export back
+``fields``         Chinese/English field aliases → the data contract
+``crs``            CGCS2000 storage and Gauss–Krüger measurement
+``gcj``            GCJ-02 (Chinese web maps) ⇄ WGS84
+``zipsafe``        unpack a planner's zip without zip bombs or path tricks
+``validate``       one report listing every problem in a project
+``draw``           shapes drawn on the map → a GeoDataFrame
+``cad``            DXF drawings in (a layer map says which CAD layer is what) and out
+``datasets``       bundled samples and synthetic districts
+``layers``         a plan layer as a plain table and back (used by stores and exports)
+=================  ===========================================================
+
+Plans, outputs and people (packages and modules)
+=================  ===========================================================
+``store``          versioned, crash-safe plan stores: GeoPackage (``store.gpkg``),
+                   PostGIS (``store.postgis``), atomic file writes (``store.files``)
+``export``         one module per format: ``gpkg``, ``shp``, ``geojson``, ``kml``,
+                   ``xlsx``, ``atlas`` (the PDF atlas with Chinese labels)
+``users``          users, roles (viewer, editor, approver) and the audited store
+``errors``         the error hierarchy with translatable messages
+``i18n``           gettext catalogs (zh-CN default, en)
+=================  ===========================================================
+
+The old module paths ``gis.plan``, ``gis.pgstore``, ``gis.atlas`` and ``gis.auth`` still
+import (thin re-exports of the modules above).
 """
 
-from gis import crs, datasets, errors, fields, i18n, io, plan, validate
+from gis import crs, datasets, errors, fields, i18n, io, validate
 
 __all__ = [
-    "atlas",
-    "auth",
+    "cad",
     "crs",
     "datasets",
+    "draw",
     "errors",
     "export",
     "fields",
+    "gcj",
     "i18n",
     "io",
-    "pgstore",
-    "plan",
+    "layers",
     "store",
+    "users",
     "validate",
+    "zipsafe",
 ]
 
 
+_OLD_PATHS = frozenset({"plan", "pgstore", "atlas", "auth"})
+
+
 def __getattr__(name: str) -> object:
-    # store, export, atlas, pgstore and auth pull in sqlite/matplotlib/SQLAlchemy/argon2:
+    # store, export, users (and the old paths) pull in sqlite/matplotlib/SQLAlchemy/argon2:
     # imported on first use
-    if name in {"store", "export", "atlas", "pgstore", "auth"}:
+    if name in {"store", "export", "users", "cad", "draw", "gcj", "zipsafe", "layers"} | _OLD_PATHS:
         import importlib
 
         return importlib.import_module(f"gis.{name}")

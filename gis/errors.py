@@ -12,6 +12,8 @@ planner's language (``err.render("zh_CN")``). The message template is a gettext
 ``GeometryError``     geometry that cannot be used even after repair
 ``RulesError``        a rule set with unknown keys or impossible values
 ``InfeasibleError``   a planning request the data cannot satisfy
+``PlanStoreError``    a plan store that cannot be used as asked
+``PlanConflictError`` a save based on a version someone has since superseded
 ====================  ==========================================================
 
 Examples
@@ -34,6 +36,8 @@ __all__ = [
     "GridplanError",
     "InfeasibleError",
     "LayerReadError",
+    "PlanConflictError",
+    "PlanStoreError",
     "RulesError",
 ]
 
@@ -82,3 +86,16 @@ class RulesError(GridplanError):
 
 class InfeasibleError(GridplanError):
     """A planning request that the data cannot satisfy."""
+
+
+class PlanStoreError(GridplanError):
+    """A plan store that cannot be used as asked (unknown version, busy, damaged)."""
+
+
+class PlanConflictError(PlanStoreError):
+    """Someone else saved a newer version after the version this save started from.
+
+    Raised by ``save(..., base_version=N)`` when the store's latest version is no longer
+    ``N``; nothing is written. ``params`` holds ``latest``, ``base``, ``plan_id``,
+    ``author`` and ``at`` (who saved the newer version, and when).
+    """

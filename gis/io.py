@@ -23,6 +23,8 @@ Examples
 from __future__ import annotations
 
 import codecs
+import csv
+import json
 import re
 import shutil
 import tempfile
@@ -45,6 +47,7 @@ from gis.errors import CRSError, FieldError, GridplanError, LayerReadError
 from gis.fields import canonical_layer, map_fields
 from gis.gcj import frame_from_offset, offset_frame
 from gis.i18n import N_
+from gis.layers import decode_layer
 from gis.zipsafe import ZipLimits, extract_zip
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "detect_dbf_encoding",
     "read_layer",
     "read_project",
+    "read_shapefile_zip",
     "read_table",
 ]
 
@@ -1227,3 +1231,61 @@ def _read_cad(
         source_crs=source_crs,
         **layers,
     )
+
+
+def read_shapefile_zip(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read a zip written by :func:`gis.export.to_shp_zip` back into the plan's layers.
+
+    The ``.cpg`` of each layer gives its encoding, ``field_names.csv`` the full field
+    names and ``plan.json`` the column types (nullable integers, lists).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "plan.zip"
+    >>> lineage = pd.DataFrame({"building_id": ["B1"], "from_community_id": ["甲社区"]})
+    >>> from gis.export import to_shp_zip
+    >>> _ = to_shp_zip({"lineage": lineage}, out, encoding="gbk")
+    >>> read_shapefile_zip(out)["lineage"].to_dict("records")
+    [{'building_id': 'B1', 'from_community_id': '甲社区'}]
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
+        files = extract_zip(path, tmp)
+        by_name = {f.name: f for f in files}
+        meta: dict[str, Any] = {}
+        if "plan.json" in by_name:
+            meta = json.loads(by_name["plan.json"].read_text(encoding="utf-8"))
+        renames: dict[str, dict[str, str]] = {}
+        if "field_names.csv" in by_name:
+            with by_name["field_names.csv"].open(encoding="utf-8-sig", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    renames.setdefault(row["layer"], {})[row["field"]] = row["name"]
+        out: dict[str, pd.DataFrame] = {}
+        for file in sorted(files):
+            suffix = file.suffix.lower()
+            if suffix not in {".shp", ".dbf"}:
+                continue
+            if suffix == ".dbf" and file.with_suffix(".shp").exists():
+                continue
+            cpg = file.with_suffix(".cpg")
+            encoding = (
+                cpg.read_text(encoding="ascii", errors="replace").strip() if cpg.exists() else None
+            )
+            encoding = encoding or meta.get("encoding") or "UTF-8"
+            name = file.stem
+            if suffix == ".shp":
+                frame: pd.DataFrame = pyogrio.read_dataframe(file, encoding=encoding)
+            else:
+                frame = pyogrio.read_dataframe(file, encoding=encoding, read_geometry=False)
+            frame = frame.rename(columns=renames.get(name, {}))
+            entry = meta.get("layers", {}).get(name)
+            if entry:
+                frame = decode_layer(frame, entry)
+            out[name] = frame
+        if not out:
+            msg = N_("The zip {file} holds no shapefile. Export the plan again with --format shp.")
+            raise LayerReadError(msg, file=path.name)
+        if meta.get("plan"):
+            out["plans"] = pd.DataFrame([meta["plan"]])
+        return out

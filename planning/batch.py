@@ -513,7 +513,7 @@ class BatchResult:
     seconds: float = 0.0
 
     def layers(self) -> dict[str, pd.DataFrame]:
-        """The plan's layers, for :func:`gis.plan.write_plan`."""
+        """The plan's layers, for :func:`gis.store.write_plan`."""
         if self.grids is not None:
             return {
                 "grids": self.grids.grids,

@@ -53,7 +53,7 @@ from planning.capacitated import capacitated_division
 from planning.manual import PROPOSAL_COLUMNS
 from planning.partition import components, exactly_k, is_connected, partition, rook_neighbours
 from planning.rules import RuleSet, get_preset
-from planning.territory import BARRIER_ROAD_CLASSES, _tessellate, barrier_lines
+from planning.territory import BARRIER_ROAD_CLASSES, barrier_lines, enclosed_tessellation
 
 __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts", "propose_splits"]
 
@@ -237,7 +237,7 @@ def _atoms(
         seed_compound.append(None)
     seed_frame = gpd.GeoDataFrame(geometry=seeds, crs=crs)
     seed_frame = seed_frame[~seed_frame.geometry.is_empty]
-    tess = _tessellate(seed_frame.reset_index(drop=True), blocks, segment=_SEED_SEGMENT_M)
+    tess = enclosed_tessellation(seed_frame.reset_index(drop=True), blocks, segment=_SEED_SEGMENT_M)
     kept = seed_frame.index.to_numpy()
     households = buildings["households"].to_numpy()
     residents = (

@@ -34,7 +34,13 @@ from shapely import affinity
 
 from gis.crs import to_metric
 
-__all__ = ["BARRIER_ROAD_CLASSES", "barrier_lines", "split_equal_area", "territories"]
+__all__ = [
+    "BARRIER_ROAD_CLASSES",
+    "barrier_lines",
+    "enclosed_tessellation",
+    "split_equal_area",
+    "territories",
+]
 
 BARRIER_ROAD_CLASSES: frozenset[str] = frozenset(
     {
@@ -125,7 +131,7 @@ def territories(
     # tessellation needs each footprint inside one block, so clip it there.
     footprints = _resolve_overlaps(_clip_to_blocks(buildings_m.geometry, inside, enclosures))
     footprint_frame = gpd.GeoDataFrame(geometry=footprints.reset_index(drop=True), crs=crs)
-    tess = _tessellate(footprint_frame, enclosures)
+    tess = enclosed_tessellation(footprint_frame, enclosures)
     labels = np.asarray(buildings_m.index)
     building = pd.Series([labels[i] if i >= 0 else None for i in tess.index], dtype=object)
     cells = gpd.GeoDataFrame(
@@ -140,7 +146,7 @@ def territories(
     return cells[pd.notna(community)].reset_index(drop=True)
 
 
-def _tessellate(
+def enclosed_tessellation(
     footprints: gpd.GeoDataFrame,
     enclosures: gpd.GeoDataFrame,
     *,

@@ -1,4 +1,4 @@
-"""Sign-in, roles and the audit: gis.auth, the ``gridplan users`` CLI and the app's sign-in.
+"""Sign-in, roles and the audit: gis.users, the ``gridplan users`` CLI and the app's sign-in.
 
 Passwords are hashed with a cheap argon2 setting here (verification reads the cost from
 the hash), so the tests stay fast; the library's default cost is argon2-cffi's.
@@ -18,7 +18,7 @@ from shapely import box
 from streamlit.testing.v1 import AppTest
 
 import cli
-from gis.auth import (
+from gis.users import (
     ACTIONS,
     LOCAL_USER,
     ROLES,

@@ -21,7 +21,7 @@ import shapely
 import planning.batch as batch
 from gis.datasets.synthetic import make_city, write_district
 from gis.io import Project
-from gis.plan import read_plan
+from gis.store import read_plan
 from planning.batch import (
     BatchOptions,
     DependencyMissingError,

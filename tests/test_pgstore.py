@@ -29,7 +29,7 @@ import shapely
 import sqlalchemy as sa
 
 from gis.errors import FieldError
-from gis.pgstore import PlanDatabaseError, PostGISPlanStore
+from gis.store.postgis import PlanDatabaseError, PostGISPlanStore
 from gis.store import (
     AUDIT_COLUMNS,
     PlanConflictError,

@@ -1,7 +1,7 @@
 """Optional sign-in and the one check every action goes through.
 
 Sign-in is off by default: the app opens on the sample and everyone is a local planner
-with every right (:data:`gis.auth.LOCAL_USER`, role ``approver``). It is turned on by
+with every right (:data:`gis.users.LOCAL_USER`, role ``approver``). It is turned on by
 settings, in this order:
 
 1. an ``[auth]`` section in Streamlit's secrets: planners sign in with ``st.login``
@@ -9,11 +9,11 @@ settings, in this order:
    anyone not listed);
 2. a users file (``gridplan users add``), named by the environment variable
    ``GRIDPLAN_USERS`` or by ``users_file`` in the ``[gridplan]`` secrets: a sign-in form
-   checks the name and password with :func:`gis.auth.verify_password`.
+   checks the name and password with :func:`gis.users.verify_password`.
 
 Pages disable what the planner's role does not allow (:func:`allowed`, :func:`why_not`)
 and call :func:`require` before acting; plan-store writes go through
-:class:`gis.auth.GuardedStore` (``ui.state``). Both record every attempt in the plan
+:class:`gis.users.GuardedStore` (``ui.state``). Both record every attempt in the plan
 store's audit. The signed-in user lives in this session's state only.
 """
 
@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from gis.auth import (
+from gis.users import (
     LOCAL_USER,
     ROLE_LABELS,
     PermissionDenied,

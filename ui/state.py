@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gis.auth import GuardedStore, User
+from gis.users import GuardedStore, User
 from gis.errors import GridplanError
 from gis.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from gis.store import PlanStore
@@ -33,7 +33,7 @@ from ui import auth, cache
 from ui.i18n import gettext as _
 
 if TYPE_CHECKING:
-    from gis.pgstore import PostGISPlanStore
+    from gis.store.postgis import PostGISPlanStore
 
 __all__ = [
     "BASEMAPS",
@@ -515,7 +515,7 @@ def add_proposal(
     Raises
     ------
     GridplanError
-        If the plan store cannot save it; :class:`gis.auth.PermissionDenied` if the
+        If the plan store cannot save it; :class:`gis.users.PermissionDenied` if the
         planner's role may not save (the attempt is recorded in the store's audit).
     """
     existing = proposals()
@@ -548,7 +548,7 @@ def add_proposal(
 def set_status(proposal_id: str, action: str, *, comment: str = "") -> None:
     """Record a review (``accepted``, ``rejected`` or ``returned``) of a proposal in the plan store.
 
-    Raises :class:`gis.auth.PermissionDenied` (recorded in the audit) unless the planner
+    Raises :class:`gis.users.PermissionDenied` (recorded in the audit) unless the planner
     may review.
     """
     prop = proposal(proposal_id)

@@ -13,7 +13,7 @@ import shapely
 from matplotlib import font_manager
 
 from gis import datasets
-from gis.atlas import _UI, FontMissingError, find_cjk_font, write_atlas
+from gis.export.atlas import _UI, FontMissingError, find_cjk_font, write_atlas
 from gis.errors import GridplanError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from gis.export import (
     shorten_field_names,
     to_shp_zip,
 )
-from gis.plan import read_plan
+from gis.store import read_plan
 from gis.store import PlanStore, read_exported
 
 

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:  # when run as the zygote script
     sys.path.insert(0, str(ROOT))
 
 from gis.errors import FieldError  # noqa: E402
-from gis.plan import read_plan  # noqa: E402
+from gis.store import read_plan  # noqa: E402
 from gis.store import (  # noqa: E402
     PlanStore,
     PlanStoreError,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gis.datasets.synthetic import make_district
-from planning.territory import _tessellate, territories
+from planning.territory import enclosed_tessellation, territories
 
 CRS = "EPSG:4548"
 
@@ -50,7 +50,7 @@ def test_awkward_footprints_still_tile_their_blocks() -> None:
             shapely.box(20, 120, 20.5, 120.5),
         ]
     )
-    cells = _tessellate(footprints, blocks)
+    cells = enclosed_tessellation(footprints, blocks)
     _tiles(cells, blocks)
     # the two thin footprints of block 0 each got a cell of their own
     assert sorted(cells.index[cells["enclosure_index"] == 0]) == [0, 1]
@@ -59,7 +59,7 @@ def test_awkward_footprints_still_tile_their_blocks() -> None:
 def test_a_block_without_footprints_is_a_cell_of_its_own() -> None:
     blocks = _frame([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)])
     footprints = _frame([shapely.box(10, 10, 30, 30), shapely.box(60, 60, 80, 80)])
-    cells = _tessellate(footprints, blocks)
+    cells = enclosed_tessellation(footprints, blocks)
     _tiles(cells, blocks)
     assert (cells.index[cells["enclosure_index"] == 1] < 0).all()
 
@@ -71,7 +71,7 @@ def test_same_cells_as_momepy_on_buildings() -> None:
     blocks = momepy.enclosures(layers["roads"].to_crs(CRS), limit=community, clip=True)
     blocks = blocks[blocks.area > 1e-6].reset_index(drop=True)
     footprints = _frame(list(layers["buildings"].to_crs(CRS).geometry.values))
-    ours = _tessellate(footprints, blocks)
+    ours = enclosed_tessellation(footprints, blocks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # momepy's FutureWarnings about its defaults
         theirs = momepy.enclosed_tessellation(footprints, blocks, segment=1.0, n_jobs=1)
@@ -121,7 +121,7 @@ def test_random_footprints_tile_the_block(
     if not kept:
         return
     blocks = _frame([block])
-    cells = _tessellate(_frame(kept), blocks)
+    cells = enclosed_tessellation(_frame(kept), blocks)
     _tiles(cells, blocks)
     # every footprint seeds one cell
     assert sorted(cells.index[cells.index >= 0]) == list(range(len(kept)))

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
-from gis.plan import write_plan
+from gis.store import write_plan
 from ui import auth, state
 from ui.i18n import gettext as _
 from ui.widgets import label_columns, show_error, show_table, wkey
@@ -81,7 +81,7 @@ if gis_export is not None:
     formats = [
         f
         for f in gis_export.FORMATS
-        if f != "pdf" or importlib.util.find_spec("gis.atlas") is not None
+        if f != "pdf" or importlib.util.find_spec("gis.export.atlas") is not None
     ]
 signature = (state.token(), len(layers), sum(len(f) for f in layers.values()), len(state.trail()))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gis.auth import ACTIONS, ROLE_LABELS
+from gis.users import ACTIONS, ROLE_LABELS
 from gis.errors import GridplanError
 from ui import auth, cache, maps, state
 from ui.i18n import gettext as _
