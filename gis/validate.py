@@ -61,6 +61,8 @@ class Problem:
     fix: str
     rows: tuple[Any, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    households: int = 0
+    """Households (as given in the data) of the rows this problem leaves out of the totals."""
 
     def render(self, lang: str | None = "en") -> str:
         """Return ``layer: what (rows …). fix`` in ``lang``."""
@@ -184,47 +186,152 @@ _ID_COLUMN = {
 }
 
 
+_STRAY_SHARE = 0.1
+"""Features of the wrong geometry type are dropped (with a warning) when they are at most this
+share of a layer (a stray point among buildings); more of them means the wrong layer or export."""
+
+CHINA_HOUSEHOLDS = 494_157_423
+"""All family households of China (7th national census, 2020): no count in a layer can exceed it."""
+
+
+def _as_numbers(raw: pd.Series) -> pd.Series:
+    """Parse counts as planners type them: full-width digits, thousands separators, blanks."""
+    text = raw.astype("string").str.normalize("NFKC").str.strip()
+    numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    return numbers.where(np.isfinite(numbers.astype(float)))
+
+
+def _given_households(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> int:
+    """Households given in the data for the rows of ``mask`` (what leaving them out loses)."""
+    if "households" not in frame:
+        return 0
+    values = _as_numbers(frame.loc[np.asarray(mask, dtype=bool), "households"])
+    values = values[(values >= 0) & (values <= CHINA_HOUSEHOLDS)]
+    return int(round(float(values.sum())))
+
+
+def _drop(
+    layer: str,
+    gdf: gpd.GeoDataFrame,
+    mask: np.ndarray,
+    problems: list[Problem],
+    code: str,
+    what: str,
+    fix: str,
+    params: dict[str, Any] | None = None,
+) -> gpd.GeoDataFrame:
+    """Leave out the rows of ``mask`` and report them (with the households they had)."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return gdf
+    problems.append(
+        Problem(
+            code,
+            layer,
+            "warning",
+            what,
+            fix,
+            _labels(gdf, mask, _ID_COLUMN.get(layer)),
+            dict(params or {}),
+            households=_given_households(gdf, mask) if layer == "buildings" else 0,
+        )
+    )
+    return gdf.loc[~mask].copy()
+
+
+def _expected_parts(geom: shapely.Geometry, expected: set[str]) -> shapely.Geometry | None:
+    """The parts of a GeometryCollection of the expected types, or ``None`` if it has none."""
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in expected and not g.is_empty]
+    if not parts:
+        return None
+    if expected is _POLYGONAL:
+        return shapely.union_all(parts)
+    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
+
+
 def _check_geometry(layer: str, gdf: gpd.GeoDataFrame, problems: list[Problem]) -> gpd.GeoDataFrame:
     id_column = _ID_COLUMN.get(layer)
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        problems.append(
-            Problem(
-                "empty_geometry",
-                layer,
-                "warning",
-                N_("{n} features have no or empty geometry and were left out"),
-                N_("Draw their shapes or delete the rows in your GIS."),
-                _labels(gdf, missing, id_column),
-            )
-        )
-        gdf = gdf.loc[~missing].copy()
-        geoms = gdf.geometry.values
+    gdf = _drop(
+        layer,
+        gdf,
+        missing,
+        problems,
+        "empty_geometry",
+        N_("{n} features have no or empty geometry and were left out"),
+        N_("Draw their shapes or delete the rows in your GIS."),
+    )
+    if gdf.empty:
+        return gdf
+    coords, owner = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    nonfinite = np.zeros(len(gdf), dtype=bool)
+    nonfinite[owner[~np.isfinite(coords).all(axis=1)]] = True
+    gdf = _drop(
+        layer,
+        gdf,
+        nonfinite,
+        problems,
+        "bad_coordinates",
+        N_("{n} features have infinite or missing (NaN) coordinates and were left out"),
+        N_("Correct their vertices in your GIS (a vertex with no value or far off the map)."),
+    )
     if gdf.empty:
         return gdf
     expected = _EXPECTED.get(layer)
     if expected is not None:
+        collections = (gdf.geom_type == "GeometryCollection").to_numpy()
+        if collections.any():
+            parts = [_expected_parts(g, expected) for g in gdf.geometry.values[collections]]
+            kept = np.array([p is not None for p in parts])
+            gdf = gdf.copy()
+            rows = gdf.index[collections][kept]
+            gdf.loc[rows, gdf.geometry.name] = gpd.GeoSeries(
+                [p for p in parts if p is not None], index=rows, crs=gdf.crs
+            )
+            if kept.any():
+                problems.append(
+                    Problem(
+                        "geometry_collection",
+                        layer,
+                        "warning",
+                        N_("{n} features were geometry collections; only their {expected} parts were kept"),
+                        N_("Check these shapes in your GIS."),
+                        _labels(gdf, gdf.index.isin(rows), id_column),
+                        {"expected": "/".join(sorted(expected))},
+                    )
+                )
         geom_types = gdf.geom_type
         bad_type = ~geom_types.isin(expected).to_numpy()
         if bad_type.any():
-            problems.append(
-                Problem(
-                    "geometry_type",
+            found = "/".join(sorted(set(geom_types[bad_type])))
+            if bad_type.mean() <= _STRAY_SHARE:
+                gdf = _drop(
                     layer,
-                    "error",
-                    N_("{n} features are {found}, but this layer needs {expected}"),
-                    N_(
-                        "Export the layer with the right geometry type (polygons for areas, lines for roads)."
-                    ),
-                    _labels(gdf, bad_type, id_column),
-                    {
-                        "found": "/".join(sorted(set(geom_types[bad_type]))),
-                        "expected": "/".join(sorted(expected)),
-                    },
+                    gdf,
+                    bad_type,
+                    problems,
+                    "wrong_geometry_dropped",
+                    N_("{n} features are {found} among the {expected} of this layer and were left out"),
+                    N_("Draw them as {expected} in your GIS, or delete them if they are not part of the layer."),
+                    {"found": found, "expected": "/".join(sorted(expected))},
                 )
-            )
-            return gdf
+            else:
+                problems.append(
+                    Problem(
+                        "geometry_type",
+                        layer,
+                        "error",
+                        N_("{n} features are {found}, but this layer needs {expected}"),
+                        N_(
+                            "Export the layer with the right geometry type (polygons for areas, lines for roads)."
+                        ),
+                        _labels(gdf, bad_type, id_column),
+                        {"found": found, "expected": "/".join(sorted(expected))},
+                    )
+                )
+                return gdf
+    geoms = gdf.geometry.values
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         repaired = shapely.make_valid(geoms[invalid])
@@ -232,21 +339,32 @@ def _check_geometry(layer: str, gdf: gpd.GeoDataFrame, problems: list[Problem]) 
             repaired = np.array([_polygonal_part(g) for g in repaired], dtype=object)
         gdf = gdf.copy()
         gdf.loc[gdf.index[invalid], gdf.geometry.name] = repaired
-        problems.append(
-            Problem(
-                "invalid_geometry",
-                layer,
-                "warning",
-                N_(
-                    "{n} features had invalid geometry (self-intersections or bad rings) and were repaired"
-                ),
-                N_("Check the repaired shapes; fix them in your GIS if they look wrong."),
-                _labels(gdf, invalid, id_column),
-            )
+        unusable = np.zeros(len(gdf), dtype=bool)
+        unusable[invalid] = shapely.is_empty(repaired) | (
+            (shapely.area(repaired) == 0) if expected is _POLYGONAL else False
         )
-        still_empty = shapely.is_empty(gdf.geometry.values)
-        if still_empty.any():
-            gdf = gdf.loc[~still_empty].copy()
+        if (invalid & ~unusable).any():
+            problems.append(
+                Problem(
+                    "invalid_geometry",
+                    layer,
+                    "warning",
+                    N_(
+                        "{n} features had invalid geometry (self-intersections or bad rings) and were repaired"
+                    ),
+                    N_("Check the repaired shapes; fix them in your GIS if they look wrong."),
+                    _labels(gdf, invalid & ~unusable, id_column),
+                )
+            )
+        gdf = _drop(
+            layer,
+            gdf,
+            unusable,
+            problems,
+            "unusable_geometry",
+            N_("{n} features have no area (a line or a point drawn as a polygon) and were left out"),
+            N_("Redraw these shapes in your GIS."),
+        )
     return gdf
 
 
@@ -266,8 +384,7 @@ def _check_numbers(layer: str, frame: pd.DataFrame, problems: list[Problem]) -> 
         raw = frame[column]
         # NFKC turns full-width digits typed with a Chinese input method (４８) into 48.
         text = raw.astype("string").str.normalize("NFKC").str.strip()
-        numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-        numbers = numbers.where(np.isfinite(numbers.astype(float)))  # "inf" is not a count
+        numbers = _as_numbers(raw)  # "inf" is not a count
         not_number = numbers.isna() & text.notna() & text.ne("")
         if not_number.any():
             examples = ", ".join(repr(v) for v in text[not_number].unique()[:3])
@@ -295,6 +412,23 @@ def _check_numbers(layer: str, frame: pd.DataFrame, problems: list[Problem]) -> 
                     N_("Counts cannot be negative: correct {column} in these rows."),
                     _labels(frame, negative.fillna(False), id_column),
                     {"column": column},
+                )
+            )
+        huge = numbers > CHINA_HOUSEHOLDS
+        if huge.any():
+            examples = ", ".join(f"{v:.6g}" for v in numbers[huge].unique()[:3])
+            problems.append(
+                Problem(
+                    "impossible_count",
+                    layer,
+                    "error",
+                    N_(
+                        "column {column} has values larger than all the households of China "
+                        "({examples}; 494 million in the 2020 census)"
+                    ),
+                    N_("Correct {column} in these rows (a unit or an id in the wrong column?)."),
+                    _labels(frame, huge.fillna(False), id_column),
+                    {"column": column, "examples": examples},
                 )
             )
         frame[column] = numbers
@@ -358,23 +492,95 @@ def _check_duplicates(
     return frame
 
 
-def _check_communities(project: Project, problems: list[Problem]) -> None:
-    communities = project.communities
-    if communities is None or len(communities) == 0:
-        return
+def _check_duplicate_shapes(
+    layer: str, frame: gpd.GeoDataFrame, problems: list[Problem], *, same_share: float
+) -> gpd.GeoDataFrame:
+    """Leave out buildings drawn twice (footprints that overlap by ``same_share`` or more).
+
+    The first of each group is kept, with or without the same id, so its households count once.
+    """
+    if layer != "buildings" or len(frame) < 2:
+        return frame
+    geoms = frame.geometry.values
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return frame
+    inter = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    union = shapely.area(geoms[left]) + shapely.area(geoms[right]) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        same = (union > 0) & (inter / union >= same_share)
+    dropped = np.zeros(len(frame), dtype=bool)
+    for i, j in zip(left[same], right[same], strict=True):
+        if not dropped[i]:
+            dropped[j] = True
+    return _drop(
+        layer,
+        frame,
+        dropped,
+        problems,
+        "duplicate_building",
+        N_(
+            "{n} buildings are drawn twice (the same footprint as another building); the copies "
+            "were left out so their households count once"
+        ),
+        N_("Delete the copies in your GIS (or correct the footprint if they are different buildings)."),
+    )
+
+
+def _community_ids(communities: gpd.GeoDataFrame) -> list[str]:
+    if "community_id" in communities:
+        return [
+            str(v) if pd.notna(v) else f"#{i}" for i, v in enumerate(communities["community_id"])
+        ]
+    return [f"#{i}" for i in range(len(communities))]
+
+
+def _repair_coverage(
+    communities: gpd.GeoDataFrame, problems: list[Problem], *, sliver_max_m2: float
+) -> gpd.GeoDataFrame:
+    """Repair sliver overlaps and gaps between communities; report them and larger ones.
+
+    An overlap of at most ``sliver_max_m2`` is given to the first of the two communities
+    (cut from the second); a hole between communities of at most ``sliver_max_m2`` is given
+    to the neighbour that shares most of its edge. Larger overlaps are errors, larger gaps
+    warnings.
+    """
     metric = to_metric(communities)
-    geoms = metric.geometry.values
+    geoms = np.array(metric.geometry.values, dtype=object)
+    ids = _community_ids(communities)
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
     keep = left < right
-    pairs = []
+    overlaps: list[tuple[int, int, float]] = []
+    repaired: list[tuple[int, int, float]] = []
     for i, j in zip(left[keep], right[keep], strict=True):
-        area = shapely.area(shapely.intersection(geoms[i], geoms[j]))
-        if area > 1.0:
-            pairs.append((i, j, area))
-    if pairs:
-        ids = communities.get("community_id", pd.Series(range(len(communities))))
-        rows = tuple(f"{ids.iloc[i]}×{ids.iloc[j]} ({a:.0f} m²)" for i, j, a in pairs)
+        piece = shapely.intersection(geoms[i], geoms[j])
+        area = float(shapely.area(piece))
+        if area <= 0:
+            continue
+        if area <= sliver_max_m2:
+            geoms[j] = _polygonal_part(shapely.make_valid(shapely.difference(geoms[j], piece)))
+            repaired.append((i, j, area))
+        else:
+            overlaps.append((i, j, area))
+    if repaired:
+        problems.append(
+            Problem(
+                "overlap_repaired",
+                "communities",
+                "warning",
+                N_(
+                    "{n} sliver overlaps between communities (at most {limit:.0f} m² each) were "
+                    "given to the first community of each pair"
+                ),
+                N_("Check the boundaries; fix them in your GIS if the repair is not what you want."),
+                tuple(f"{ids[i]}×{ids[j]} ({a:.0f} m²)" for i, j, a in repaired),
+                {"limit": sliver_max_m2},
+            )
+        )
+    if overlaps:
         problems.append(
             Problem(
                 "overlap",
@@ -382,12 +588,47 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
                 "error",
                 N_("{n} pairs of communities overlap"),
                 N_("Each place must belong to one community: remove the overlaps in your GIS."),
-                rows,
+                tuple(f"{ids[i]}×{ids[j]} ({a:.0f} m²)" for i, j, a in overlaps),
             )
         )
-    union = shapely.union_all(geoms, grid_size=0.01)
-    holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union) for ring in poly.interiors]
-    gaps = [h for h in holes if h.area > 1.0]
+        union = shapely.union_all(geoms)
+    else:
+        # Without overlaps the layer is a coverage: dissolving shared edges is linear in the
+        # vertices (a general union with snap-rounding took a minute on survey boundaries).
+        union = shapely.make_valid(shapely.coverage_union_all(geoms))
+    holes = [
+        shapely.Polygon(ring)
+        for poly in shapely.get_parts(union)
+        if poly.geom_type == "Polygon"
+        for ring in poly.interiors
+    ]
+    holes = [h for h in holes if h.area > 0]
+    small = [h for h in holes if h.area <= sliver_max_m2]
+    gaps = [h for h in holes if h.area > sliver_max_m2]
+    filled = []
+    for hole in small:
+        near = tree.query(hole, predicate="intersects")
+        if not len(near):
+            continue
+        shared = shapely.length(shapely.intersection(geoms[near], hole.exterior))
+        k = int(near[int(np.argmax(shared))])
+        geoms[k] = _polygonal_part(shapely.make_valid(shapely.union(geoms[k], hole)))
+        filled.append((k, hole))
+    if filled:
+        problems.append(
+            Problem(
+                "gap_repaired",
+                "communities",
+                "warning",
+                N_(
+                    "{n} sliver gaps between communities (at most {limit:.0f} m² each) were given "
+                    "to a neighbouring community"
+                ),
+                N_("Check the boundaries; fix them in your GIS if the repair is not what you want."),
+                tuple(f"{ids[k]} (+{h.area:.0f} m²)" for k, h in filled),
+                {"limit": sliver_max_m2},
+            )
+        )
     if gaps:
         rows = tuple(
             f"{g.area:.0f} m² @ {g.representative_point().x:.0f},{g.representative_point().y:.0f}"
@@ -403,6 +644,20 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
                 rows,
             )
         )
+    if not repaired and not filled:
+        return communities
+    back = gpd.GeoSeries(geoms, index=communities.index, crs=metric.crs).to_crs(communities.crs)
+    return communities.set_geometry(back.rename(communities.geometry.name))
+
+
+def _check_communities(
+    project: Project, problems: list[Problem], *, sliver_max_m2: float
+) -> Project:
+    communities = project.communities
+    if communities is None or len(communities) == 0:
+        return project
+    communities = _repair_coverage(communities, problems, sliver_max_m2=sliver_max_m2)
+    project = project.replace(communities=communities)
     buildings = project.buildings
     points = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=buildings.crs)
     joined = gpd.sjoin(points, communities[["geometry"]], predicate="within", how="left")
@@ -421,6 +676,7 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
                     "Extend the community boundaries to cover them, or delete buildings outside the study area."
                 ),
                 _labels(buildings, mask, "building_id"),
+                households=_given_households(buildings, mask),
             )
         )
     if "community_id" in buildings and "community_id" in communities:
@@ -440,8 +696,10 @@ def _check_communities(project: Project, problems: list[Problem]) -> None:
                     N_("Correct their community_id, or add the missing community."),
                     _labels(buildings, unknown, "building_id"),
                     {"ids": ", ".join(sorted(set(given[unknown].astype(str)))[:5])},
+                    households=_given_households(buildings, unknown),
                 )
             )
+    return project
 
 
 def _check_crs(project: Project, problems: list[Problem], source_crs: dict[str, str]) -> None:
@@ -466,6 +724,8 @@ def validate_project(
     *,
     source_crs: dict[str, str] | None = None,
     checks: Sequence[str] | None = None,
+    sliver_max_m2: float = 1000.0,
+    same_footprint_share: float = 0.95,
 ) -> tuple[Project, ValidationReport]:
     """Check every layer of a project and repair what can be repaired.
 
@@ -478,22 +738,55 @@ def validate_project(
         project when omitted.
     checks
         Limit to some layers (all by default).
+    sliver_max_m2
+        Overlaps and gaps between communities up to this area are repaired and reported
+        (the rule ``community_sliver_max_m2``); larger overlaps are errors.
+    same_footprint_share
+        Two buildings whose footprints overlap by this share of their union are one
+        building drawn twice (the rule ``duplicate_footprint_share``).
 
     Returns
     -------
     (Project, ValidationReport)
         The repaired project (numbers coerced, invalid geometry repaired, empty features
-        left out) and the report listing every problem.
+        left out, sliver overlaps and gaps between communities repaired) and the report
+        listing every problem; each problem that leaves rows out says how many households
+        they had (``Problem.households``).
     """
     problems: list[Problem] = []
+    if project.communities is not None and len(project.communities) == 0:
+        problems.append(
+            Problem(
+                "empty_layer",
+                "communities",
+                "error",
+                N_("the communities layer has no features"),
+                N_(
+                    "Export it again with its communities (check that no selection or filter was "
+                    "active), or leave it out to treat the whole area as one community."
+                ),
+            )
+        )
     layers = {"buildings": project.buildings, **project.layers()}
     repaired: dict[str, Any] = {}
     for name, gdf in layers.items():
         if checks is not None and name not in checks:
             continue
+        had = len(gdf)
         gdf = _check_geometry(name, gdf, problems)
         gdf = _check_numbers(name, gdf, problems)
+        gdf = _check_duplicate_shapes(name, gdf, problems, same_share=same_footprint_share)
         gdf = _check_duplicates(name, gdf, problems)
+        if name == "communities" and had and gdf.empty:
+            problems.append(
+                Problem(
+                    "no_communities",
+                    "communities",
+                    "error",
+                    N_("no community has a usable shape"),
+                    N_("Check the communities layer is the right file and has polygons."),
+                )
+            )
         repaired[name] = gdf
     if project.roster is not None:
         repaired["roster"] = _check_numbers("roster", project.roster, problems)
@@ -508,7 +801,10 @@ def validate_project(
                 N_("Check the buildings layer is the right file and has polygons."),
             )
         )
-    elif not any(p.code == "geometry_type" and p.layer == "communities" for p in problems):
-        _check_communities(project, problems)
+    elif not any(
+        p.layer == "communities" and p.code in {"geometry_type", "empty_layer", "no_communities"}
+        for p in problems
+    ):
+        project = _check_communities(project, problems, sliver_max_m2=sliver_max_m2)
     _check_crs(project, problems, source_crs or dict(project.source_crs))
     return project, ValidationReport(tuple(problems))

@@ -14,22 +14,33 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
+from gis.accounting import DataWarning, households_added, households_excluded
 from gis.crs import STORAGE_CRS, to_metric
+from gis.i18n import N_
 from gis.io import Project, read_project
-from gis.validate import ValidationReport, validate_project
-from planning.households import apply_roster, estimate_households, implausible_warning
+from gis.validate import Problem, ValidationReport, validate_project
+from planning.households import fill_households, implausible_warning, match_roster
 from planning.rules import RuleSet, get_preset
 from planning.thresholds import check_communities
 
-__all__ = ["STUDY_AREA_ID", "Loaded", "assign_by_location", "load", "prepare", "summarize"]
+__all__ = [
+    "STUDY_AREA_ID",
+    "Loaded",
+    "assign_by_location",
+    "load",
+    "prepare",
+    "render_warnings",
+    "summarize",
+]
 
 STUDY_AREA_ID = "000000000000"
 """``community_id`` of the single community made from a study area with no community layer."""
@@ -43,6 +54,22 @@ class Loaded:
     communities: gpd.GeoDataFrame
     report: ValidationReport
     rules: RuleSet
+    data_warnings: tuple[DataWarning, ...] = field(default=())
+    """Everything left out, guessed or repaired, with the households concerned (SCHEMA.md)."""
+    households_in: int = 0
+    """Households given in the input: on buildings and in roster rows."""
+
+    def accounting(self) -> dict[str, int]:
+        """Households in the input, added by estimates, in the totals and left out (reported).
+
+        ``households_in + added == in_totals + excluded`` holds for every project.
+        """
+        return {
+            "households_in": self.households_in,
+            "added": households_added(self.data_warnings),
+            "in_totals": int(self.communities["households_buildings"].sum()),
+            "excluded": households_excluded(self.data_warnings),
+        }
 
     @property
     def buildings(self) -> gpd.GeoDataFrame:
@@ -51,9 +78,10 @@ class Loaded:
 
     def warnings(self, lang: str | None = "en") -> list[dict[str, Any]]:
         """The ``warnings`` of ``check --json`` (SCHEMA.md): ``kind``, ``count``,
-        ``message`` in ``lang`` and ``rows`` (at most 50 ids) per warning of the report,
-        the layers' repairs and the planning checks (``implausible_building``) alike."""
-        return [p.as_warning(lang) for p in self.report.warnings]
+        ``message`` in ``lang``, ``rows`` (at most 50 ids) and ``households`` (left out of
+        the totals) per warning: the layers' repairs, the roster, the estimates and the
+        planning checks (``implausible_building``) alike."""
+        return [w.to_dict(lang) for w in self.data_warnings]
 
     def estimated_rows(self) -> int:
         """How many buildings' households rest on an estimate."""
@@ -100,8 +128,19 @@ def assign_by_location(
     return joined[id_column].reindex(buildings.index)
 
 
-def summarize(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Add per-community totals of households, residents and special-service households."""
+def summarize(
+    buildings: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    households_from: Literal["official", "buildings"] = "official",
+) -> gpd.GeoDataFrame:
+    """Add per-community totals of households, residents and special-service households.
+
+    ``households_buildings`` is the sum over the community's buildings; where the community
+    layer gives its own count it is kept as ``households_official``, and
+    ``households_from`` chooses which of the two is ``households`` (``households_source``
+    says which one it is).
+    """
     totals = buildings.groupby("community_id").agg(
         households=("households", "sum"),
         residents=("residents", "sum"),
@@ -109,8 +148,17 @@ def summarize(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd
         n_buildings=("households", "size"),
         estimated_buildings=("households_source", lambda s: int((s == "estimated").sum())),
     )
+    official = (
+        pd.to_numeric(communities["households"], errors="coerce").to_numpy()
+        if "households" in communities
+        else None
+    )
     out = communities.drop(
-        columns=[c for c in totals.columns if c in communities and c != "residents"],
+        columns=[
+            c
+            for c in [*totals.columns, "households_official", "households_buildings"]
+            if c in communities and c != "residents"
+        ],
         errors="ignore",
     )
     given_residents = (
@@ -123,6 +171,15 @@ def summarize(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd
         out["residents"] = given_residents.where(given_residents.notna(), out["residents"]).values
     for column in totals.columns:
         out[column] = out[column].fillna(0).astype(int)
+    out["households_buildings"] = out["households"]
+    out["households_source"] = "buildings"
+    if official is not None:
+        known = pd.Series(official, index=out.index)
+        out["households_official"] = known.round().astype("Int64")
+        if households_from == "official":
+            use = known.notna()
+            out.loc[use, "households"] = known[use].round().astype(int)
+            out.loc[use, "households_source"] = "official"
     return gpd.GeoDataFrame(out, geometry="geometry", crs=communities.crs)
 
 
@@ -133,22 +190,172 @@ def _as_id(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
-def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en") -> Loaded:
+_FROM_VALIDATION = {
+    "empty_geometry",
+    "bad_coordinates",
+    "geometry_collection",
+    "wrong_geometry_dropped",
+    "unusable_geometry",
+    "invalid_geometry",
+    "duplicate_building",
+    "duplicate_id",
+    "overlap_repaired",
+    "gap_repaired",
+    "gap",
+    "mixed_crs",
+}
+"""Validation warnings that go into the planner's warnings list (by their ``code``)."""
+
+
+def _from_problem(problem: Problem) -> DataWarning:
+    return DataWarning(
+        problem.code,
+        problem.what,
+        problem.rows,
+        households_excluded=problem.households,
+        params=problem.params,
+        layer=problem.layer,
+        fix=problem.fix,
+    )
+
+
+def render_warnings(warnings: tuple[DataWarning, ...], lang: str | None) -> list[dict[str, Any]]:
+    """Return the warnings as SCHEMA.md records, their messages in ``lang``."""
+    return [w.to_dict(lang) for w in warnings]
+
+
+def _left_out(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, report: ValidationReport
+) -> list[DataWarning]:
+    """Buildings in no community of the layer: their households, with the reason."""
+    known = set(communities["community_id"].dropna().astype(str))
+    ids = buildings["community_id"]
+    out: list[DataWarning] = []
+    outside = ids.isna()
+    unknown = ids.notna() & ~ids.astype(str).isin(known)
+    labels = buildings["building_id"] if "building_id" in buildings else buildings.index.to_series()
+    for kind, mask, msgid in (
+        (
+            "outside",
+            outside,
+            N_(
+                "{count} buildings ({households} households) lie outside every community and are "
+                "left out of community totals"
+            ),
+        ),
+        (
+            "unknown_community",
+            unknown,
+            N_(
+                "{count} buildings ({households} households) name a community_id that no "
+                "community has and are left out of community totals"
+            ),
+        ),
+    ):
+        if mask.any():
+            out.append(
+                DataWarning(
+                    kind,
+                    msgid,
+                    tuple(labels[mask]),
+                    households_excluded=int(buildings.loc[mask, "households"].sum()),
+                    layer="buildings",
+                    fix=N_(
+                        "Extend the community boundaries to cover them, correct their "
+                        "community_id, or delete buildings outside the study area"
+                    ),
+                )
+            )
+    return out
+
+
+def _official_differs(
+    communities: gpd.GeoDataFrame, rules: RuleSet, governs: str
+) -> list[DataWarning]:
+    if "households_official" not in communities:
+        return []
+    official = communities["households_official"].astype("Float64")
+    summed = communities["households_buildings"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (official - summed).abs() / official.where(official > 0)
+    differs = official.notna() & (
+        share.fillna(np.inf) > rules.official_households_tolerance
+    ) & ~((official == 0) & (summed == 0))
+    differs = differs.fillna(False).astype(bool)
+    if not differs.any():
+        return []
+    rows = tuple(
+        f"{cid}: {int(o)} / {int(b)}"
+        for cid, o, b in zip(
+            communities.loc[differs, "community_id"], official[differs], summed[differs], strict=True
+        )
+    )
+    return [
+        DataWarning(
+            "official_households_differ",
+            N_(
+                "{count} communities have an official household count that differs from the sum "
+                "of their buildings by more than {share:.0%} (official / buildings); the "
+                "{governs} count is used"
+            ),
+            rows,
+            params={"share": rules.official_households_tolerance, "governs": governs},
+            layer="communities",
+            fix=N_(
+                "Check the buildings' counts and the official figure; choose which governs with "
+                "--households-from official|buildings"
+            ),
+        )
+    ]
+
+
+def prepare(
+    project: Project,
+    *,
+    rules: RuleSet | None = None,
+    lang: str = "en",
+    households_from: Literal["official", "buildings"] = "official",
+) -> Loaded:
     """Validate, fill households and check every community against the rules.
 
     A roster is applied before the estimate, so residents and special-service counts
-    follow the roster's households rather than the estimate it replaces.
+    follow the roster's households rather than the estimate it replaces. Every household
+    of the input ends in a community's total or in :attr:`Loaded.warnings` with its reason.
+
+    Parameters
+    ----------
+    project
+        As read by :func:`gis.io.read_project`.
+    rules
+        The rule set (default preset when omitted).
+    lang
+        The language of the reasons.
+    households_from
+        Where the community layer gives its own household count (户数), whether that
+        official count (``"official"``, the default) or the sum of the buildings
+        (``"buildings"``) is the community's ``households``; both are kept.
     """
     rules = rules or get_preset()
-    project, report = validate_project(project)
+    households_in = _input_households(project)
+    project, report = validate_project(
+        project,
+        sliver_max_m2=rules.community_sliver_max_m2,
+        same_footprint_share=rules.duplicate_footprint_share,
+    )
     report.raise_for_errors()
+    warnings: list[DataWarning] = [
+        _from_problem(p) for p in report.warnings if p.code in _FROM_VALIDATION
+    ]
     buildings = project.buildings
     if project.roster is not None:
-        buildings, _ = apply_roster(buildings, project.roster)
-    buildings = estimate_households(buildings, rules=rules)
+        buildings, roster_warnings = match_roster(buildings, project.roster)
+        warnings.extend(roster_warnings)
+    buildings, fill_warnings = fill_households(buildings, rules=rules)
+    warnings.extend(fill_warnings)
     implausible = implausible_warning(buildings, rules=rules)
     if implausible is not None:
         report = ValidationReport(report.problems + (implausible,))
+        warnings.append(_from_problem(implausible))
     communities = project.communities
     if communities is None or communities.empty:
         communities = _study_area_community(project)
@@ -172,6 +379,7 @@ def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en")
             buildings["community_id"] = buildings["community_id"].fillna(
                 communities["community_id"].iloc[0]
             )
+    warnings.extend(_left_out(buildings, communities, report))
     if (
         project.compounds is not None
         and len(project.compounds)
@@ -181,10 +389,37 @@ def prepare(project: Project, *, rules: RuleSet | None = None, lang: str = "en")
         if "compound_id" not in compounds:
             compounds["compound_id"] = [f"C{i + 1:04d}" for i in range(len(compounds))]
         buildings["compound_id"] = assign_by_location(buildings, compounds, id_column="compound_id")
-    summary = summarize(buildings, communities)
+    summary = summarize(buildings, communities, households_from=households_from)
+    warnings.extend(_official_differs(summary, rules, households_from))
     checked = check_communities(summary, rules=rules, lang=lang)
     project = project.replace(buildings=buildings, communities=communities)
-    return Loaded(project=project, communities=checked, report=report, rules=rules)
+    return Loaded(
+        project=project,
+        communities=checked,
+        report=report,
+        rules=rules,
+        data_warnings=tuple(warnings),
+        households_in=households_in,
+    )
+
+
+def _input_households(project: Project) -> int:
+    """Households given in the input: the buildings' counts and the roster's rows."""
+    total = 0.0
+    for frame, column, default in (
+        (project.buildings, "households", None),
+        (project.roster, "households", 1.0),
+    ):
+        if frame is None:
+            continue
+        if column in frame:
+            text = frame[column].astype("string").str.normalize("NFKC").str.replace(",", "")
+            values = pd.to_numeric(text, errors="coerce").astype(float)
+            values = values[np.isfinite(values) & (values >= 0)]
+            total += float(np.floor(values + 0.5).sum())
+        elif default is not None:
+            total += default * len(frame)
+    return int(total)
 
 
 def load(
@@ -195,4 +430,10 @@ def load(
     **read_options: Any,
 ) -> Loaded:
     """Read, validate and prepare a project in one call (see :func:`gis.io.read_project`)."""
-    return prepare(read_project(source, **read_options), rules=rules, lang=lang)
+    households_from = read_options.pop("households_from", "official")
+    return prepare(
+        read_project(source, **read_options),
+        rules=rules,
+        lang=lang,
+        households_from=households_from,
+    )

@@ -151,6 +151,31 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         "plausible_floor_area_per_household_m2",
         _GB50096,
         "the smallest dwelling has at least 22 m² of floor area (usable, so gross is more)",
+            "GB 50096-2011 住宅设计规范 §5.1.2",
+        "the smallest dwelling has at least 22 m² of usable floor area",
+    ),
+    Citation(
+        "max_plausible_floors",
+        _ASSUMED,
+        "no residential building in China has 100 storeys: where a building's floors are "
+        "unknown, a given count needing more (at 22 m² a household) is implausible",
+    ),
+    Citation(
+        "community_sliver_max_m2",
+        _ASSUMED,
+        "overlaps and gaps between communities up to 1000 m² (1 km of boundary 1 m off) are "
+        "digitising slivers, repaired and reported",
+    ),
+    Citation(
+        "duplicate_footprint_share",
+        _ASSUMED,
+        "two footprints sharing 0.95 of their union are one building drawn twice",
+    ),
+    Citation(
+        "official_households_tolerance",
+        _ASSUMED,
+        "an official household count and the buildings' sum that differ by more than 0.1 "
+        "(10 %) are flagged",
     ),
 )
 
@@ -209,6 +234,16 @@ class RuleSet:
     plausible_floor_area_per_household_m2
         A building whose floor area (footprint × floors) gives a household less than this
         is flagged.
+    max_plausible_floors
+        Where a building's floors are unknown, a count needing more storeys than this (at
+        the smallest dwelling) is implausible.
+    community_sliver_max_m2
+        Overlaps and gaps between communities up to this area are repaired and reported.
+    duplicate_footprint_share
+        Two buildings overlapping by this share of their union are one building drawn twice.
+    official_households_tolerance
+        A community's official household count and its buildings' sum differing by more
+        than this share are flagged.
     citations
         Where each number comes from.
     """
@@ -238,6 +273,10 @@ class RuleSet:
     plausible_households_per_building: int = 1000
     plausible_households_per_floor: float = 32.0
     plausible_floor_area_per_household_m2: float = 22.0
+    max_plausible_floors: int = 100
+    community_sliver_max_m2: float = 1000.0
+    duplicate_footprint_share: float = 0.95
+    official_households_tolerance: float = 0.1
     citations: tuple[Citation, ...] = field(default=_DEFAULT_CITATIONS, compare=False)
 
     def __post_init__(self) -> None:
@@ -319,6 +358,8 @@ _POSITIVE = (
     "plausible_households_per_building",
     "plausible_households_per_floor",
     "plausible_floor_area_per_household_m2",
+    "max_plausible_floors",
+    "duplicate_footprint_share",
 )
 
 
@@ -328,6 +369,8 @@ _NUMBERS = (
     "service_space_m2_per_100_households",
     "special_service_weight",
     "overlap_sliver_share",
+    "community_sliver_max_m2",
+    "official_households_tolerance",
 )
 
 
@@ -365,7 +408,7 @@ def _check_values(rules: RuleSet) -> None:
             "walk_15min_m ({c}). Correct them in the rule file."
         )
         raise RulesError(msg, a=rules.walk_5min_m, b=rules.walk_10min_m, c=rules.walk_15min_m)
-    for name in ("aligned_share", "overlap_sliver_share"):
+    for name in ("aligned_share", "overlap_sliver_share", "duplicate_footprint_share"):
         if getattr(rules, name) > 1:
             msg = N_("Rule {rule} is a share and must be at most 1 (it is {value}).")
             raise RulesError(msg, rule=name, value=getattr(rules, name))

@@ -121,7 +121,10 @@ def test_a_clean_project_passes(tmp_path: Path):
 def test_bundled_samples_are_clean(name: str):
     _, report = validate_project(read_project(datasets.get_path(name)))
     assert report.ok
-    assert report.problems == ()
+    # The Shanghai extract has one building mapped twice in OpenStreetMap (two ways, one
+    # footprint): the copy is left out, and said so.
+    expected = [("duplicate_building", ("way/-2376366",))] if name == "shanghai" else []
+    assert [(p.code, p.rows) for p in report.problems] == expected
 
 
 def test_numbers_as_planners_type_them_are_accepted(tmp_path: Path):
