@@ -151,8 +151,6 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         "plausible_floor_area_per_household_m2",
         _GB50096,
         "the smallest dwelling has at least 22 m² of floor area (usable, so gross is more)",
-            "GB 50096-2011 住宅设计规范 §5.1.2",
-        "the smallest dwelling has at least 22 m² of usable floor area",
     ),
     Citation(
         "max_plausible_floors",
