@@ -1,0 +1,254 @@
+"""The command line, declared in one place: every command, its options and their help.
+
+Private to :mod:`cli`. Options several commands share are parent parsers (``common``:
+``--json --lang --quiet``; ``rules``; ``reading``; ``batch``; ``database``); each command
+is one ``sub.add_parser`` block below, ending with ``set_defaults(func=module.run_…)``, the
+function of its module (:mod:`cli.check`, :mod:`cli.grids`, …) that runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from cli._output import EXIT_BAD_INPUT
+from cli.check import run_check, run_staff
+from cli.compare import run_compare
+from cli.export import run_export
+from cli.grids import run_grids, run_split
+from cli.users import run_users
+from gis.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
+
+__all__ = ["ArgumentParser", "argv_language", "build_parser", "default_language"]
+
+
+def default_language() -> str:
+    """The language of ``GRIDPLAN_LANG``, ``LC_ALL`` or ``LANG`` (zh-CN when none says)."""
+    for variable in ("GRIDPLAN_LANG", "LC_ALL", "LANG"):
+        value = os.environ.get(variable, "")
+        if value and value.split(".")[0].lower() not in {"c", "posix"}:
+            return normalize_language(value)
+    return normalize_language(None)
+
+
+def argv_language(argv: Sequence[str]) -> str:
+    """Return the ``--lang`` of ``argv`` before it is parsed (for argparse's own messages)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return normalize_language(argv[i + 1])
+        if arg.startswith("--lang="):
+            return normalize_language(arg.partition("=")[2])
+    return default_language()
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one ``gridplan: …`` line (exit 2)."""
+
+    lang: str = DEFAULT_LANGUAGE
+
+    def error(self, message: str) -> NoReturn:
+        msg = translator(self.lang).gettext(N_("{error} (see {prog} --help)"))
+        self.exit(EXIT_BAD_INPUT, f"gridplan: {msg.format(error=message, prog=self.prog)}\n")
+
+
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The ``gridplan`` parser, its messages and help in ``lang`` (the environment's by default)."""
+    lang = normalize_language(lang or default_language())
+    tr = translator(lang).gettext
+    common = ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", help=tr(N_("print one JSON object on stdout"))
+    )
+    common.add_argument(
+        "--lang",
+        default=default_language(),
+        type=normalize_language,
+        help=tr(N_("zh_CN (default) or en")),
+    )
+    common.add_argument("--quiet", action="store_true", help=tr(N_("no progress on stderr")))
+    rules = ArgumentParser(add_help=False)
+    rules.add_argument(
+        "--preset",
+        default="default",
+        help=tr(N_("rule preset (default, kunming, baoshan, ningbo)")),
+    )
+    rules.add_argument(
+        "--rules", type=Path, help=tr(N_("a rule set TOML file (overrides --preset)"))
+    )
+    reading = ArgumentParser(add_help=False)
+    reading.add_argument(
+        "--encoding", help=tr(N_("text encoding of files without one (gbk, utf-8)"))
+    )
+    reading.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    batch = ArgumentParser(add_help=False)
+    batch.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help=tr(N_("processes on this machine, one community each (-1: every core; 1 by default)")),
+    )
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=tr(
+            N_("a dask.distributed scheduler, tcp://host:8786: run the communities on its workers")
+        ),
+    )
+    batch.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help=tr(
+            N_("a folder that keeps each finished community; a rerun skips those already done")
+        ),
+    )
+    database = ArgumentParser(add_help=False)
+    database.add_argument(
+        "--db",
+        default=os.environ.get("GRIDPLAN_DB") or None,
+        metavar="URL",
+        help=tr(
+            N_(
+                "a PostGIS plan database, postgresql://user:password@host:5432/db: grids and "
+                "split save a new version there, export reads from it (GRIDPLAN_DB by default)"
+            )
+        ),
+    )
+    database.add_argument(
+        "--plan-id",
+        help=tr(N_("the plan's id in the database (grids and split: the input file's name)")),
+    )
+
+    parser = ArgumentParser(prog="gridplan", description=tr(N_("Plan community sizes and grids.")))
+    sub = parser.add_subparsers(dest="command", required=True)
+    staff = sub.add_parser(
+        "staff", parents=[common, rules], help=tr(N_("staffing figures for a household count"))
+    )
+    staff.add_argument(
+        "--households", type=int, required=True, help=tr(N_("households in the community"))
+    )
+    staff.add_argument("--residents", type=int, help=tr(N_("resident population (optional)")))
+    staff.add_argument("--staff", type=int, help=tr(N_("community workers in post now (optional)")))
+    staff.set_defaults(func=run_staff)
+    check = sub.add_parser(
+        "check",
+        parents=[common, rules, reading, batch],
+        help=tr(N_("check every community against the rules")),
+    )
+    check.add_argument(
+        "input",
+        type=Path,
+        help=tr(
+            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
+        ),
+    )
+    check.set_defaults(func=run_check)
+    grids = sub.add_parser(
+        "grids",
+        parents=[common, rules, reading, database, batch],
+        help="divide communities into grids",
+    )
+    grids.add_argument("input", type=Path)
+    grids.add_argument("--out", type=Path, help="the plan GeoPackage to write")
+    grids.add_argument("--community", help="only this community_id")
+    grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
+    grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
+    grids.set_defaults(func=run_grids)
+    split = sub.add_parser(
+        "split",
+        parents=[common, rules, reading, database, batch],
+        help="propose ways to split a community",
+    )
+    split.add_argument("input", type=Path)
+    split.add_argument(
+        "--community", help="the community_id to split (needed when there are several)"
+    )
+    split.add_argument("--out", type=Path, help="the plan GeoPackage to write")
+    split.add_argument(
+        "--parts", type=int, help="number of new communities (smallest that fits by default)"
+    )
+    split.add_argument("--alternatives", type=int, default=3, help="how many ranked alternatives")
+    split.add_argument("--seed", type=int, default=0, help="seed for the random bisections")
+    split.set_defaults(func=run_split)
+    compare = sub.add_parser(
+        "compare", parents=[common, rules, reading], help="service ratios before and after"
+    )
+    compare.add_argument("before", type=Path, help="the project before (layers)")
+    compare.add_argument(
+        "after", type=Path, help="the plan after (from gridplan split) or a project"
+    )
+    compare.set_defaults(func=run_compare)
+    export = sub.add_parser(
+        "export",
+        parents=[common, rules, database],
+        help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)")),
+    )
+    export.add_argument(
+        "plan",
+        type=Path,
+        nargs="?",
+        help=tr(N_("the plan: a plan GeoPackage or a shapefile-zip export")),
+    )
+    export.add_argument(
+        "--format",
+        choices=("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf"),
+        help=tr(N_("the format (guessed from --out by default)")),
+    )
+    export.add_argument("--out", type=Path, required=True, help=tr(N_("the file to write")))
+    export.add_argument(
+        "--encoding",
+        choices=("utf-8", "gbk"),
+        type=str.lower,
+        help=tr(N_("text encoding of the shapefile export (utf-8 by default)")),
+    )
+    export.add_argument(
+        "--version", type=int, help=tr(N_("the plan version (the latest by default)"))
+    )
+    export.add_argument(
+        "--project",
+        type=Path,
+        help=tr(N_("the project's layers, to draw buildings and roads in the atlas")),
+    )
+    export.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    export.add_argument("--title", help=tr(N_("title of the atlas and the KML")))
+    export.add_argument("--attribution", help=tr(N_("data attribution printed on the maps")))
+    export.set_defaults(func=run_export)
+    users = sub.add_parser(
+        "users", help=tr(N_("add, remove or list the users who may sign in to the app"))
+    )
+    users_file = ArgumentParser(add_help=False)
+    users_file.add_argument(
+        "--file",
+        type=Path,
+        help=tr(N_("the users file (GRIDPLAN_USERS or users.toml by default)")),
+    )
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_add = users_sub.add_parser(
+        "add",
+        parents=[common, users_file],
+        help=tr(N_("add a user or change their role and password")),
+    )
+    users_add.add_argument("name", help=tr(N_("the sign-in name")))
+    users_add.add_argument(
+        "--role", required=True, choices=("viewer", "editor", "approver"), help=tr(N_("the role"))
+    )
+    users_add.add_argument("--display-name", help=tr(N_("the name shown in the app, e.g. 王芳")))
+    users_add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help=tr(N_("read the password from the first line of stdin (for scripts)")),
+    )
+    users_remove = users_sub.add_parser(
+        "remove", parents=[common, users_file], help=tr(N_("remove a user"))
+    )
+    users_remove.add_argument("name", help=tr(N_("the sign-in name")))
+    users_sub.add_parser("list", parents=[common, users_file], help=tr(N_("list the users")))
+    users.set_defaults(func=run_users)
+    # usage errors in the planner's language
+    for each in (parser, *sub.choices.values(), *users_sub.choices.values()):
+        each.lang = lang
+    return parser

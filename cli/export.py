@@ -1,0 +1,77 @@
+"""``gridplan export``: a plan (a file or a database version) to GPKG, SHP, KML, Excel or PDF."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cli._inputs import rules_of
+from cli._output import emit, progress
+from gis.errors import GridplanError
+from gis.i18n import N_
+
+__all__ = ["run_export"]
+
+
+_OSM_NOTE = "OpenStreetMap layers were mapped onto the gridplan layers."
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export a plan (a file or a database version) in ``--format``."""
+    from tqdm import tqdm
+
+    from gis.export import export_plan
+    from gis.store import read_exported
+
+    progress(args, N_("reading the plan…"))
+    if args.plan is not None:
+        plan = read_exported(args.plan, version=args.version)
+    elif args.db:
+        from gis.store import open_store
+
+        with open_store(args.db, plan_id=args.plan_id) as store:
+            plan = store.load(args.version)
+    else:
+        msg = N_("Name the plan to export: a plan file, or --db URL with --plan-id ID.")
+        raise GridplanError(msg)
+    context: dict[str, Any] = {}
+    attribution = args.attribution
+    if args.project is not None:
+        from planning.communities import load
+
+        progress(args, N_("reading layers…"))
+        loaded = load(args.project, rules=rules_of(args), lang=args.lang, crs=args.crs)
+        context = {
+            name: frame for name, frame in loaded.project.layers().items() if frame is not None
+        }
+        context["communities"] = loaded.communities
+        if attribution is None and any(note.msgid == _OSM_NOTE for note in loaded.project.notes):
+            from gis.datasets import ATTRIBUTION
+
+            attribution = ATTRIBUTION["beijing"]
+    rules = rules_of(args) if (args.rules or args.preset != "default") else None
+    progress(args, N_("writing the export…"))
+    is_pdf = (args.format or args.out.suffix.lstrip(".")).lower() == "pdf"
+    bar = tqdm(desc="pages", file=sys.stderr, disable=args.quiet or not is_pdf, unit="page")
+
+    def pages(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    written = export_plan(
+        plan,
+        args.out,
+        format=args.format,
+        encoding=args.encoding or "utf-8",
+        lang=args.lang,
+        rules=rules,
+        title=args.title,
+        attribution=attribution or "",
+        context=context,
+        progress=pages,
+    )
+    bar.close()
+    payload = {"written": [str(path) for path in written]}
+    emit(args, payload, lambda: "\n".join(payload["written"]))
+    return 0
