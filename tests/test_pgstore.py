@@ -525,7 +525,7 @@ def test_cli_grids_into_the_database_then_export(url, plan_id, small_beijing, tm
 
 
 def test_cli_db_defaults_to_gridplan_db(url, monkeypatch):
-    from cli import _parser
+    from cli._parser import build_parser as _parser
 
     monkeypatch.delenv("GRIDPLAN_DB", raising=False)
     assert _parser("en").parse_args(["grids", "x.gpkg", "--out", "p.gpkg"]).db is None
