@@ -99,23 +99,43 @@ def zone_prefixed_crs(easting: float, northing: float) -> CRS:
 
 
 def _looks_like_china_lonlat(bounds: np.ndarray) -> bool:
+    """Longitude 73–136°E and latitude 3–54°N: China and its seas, with a margin."""
     return bool(
         70 <= bounds[0] <= 140
         and 70 <= bounds[2] <= 140
-        and 0 <= bounds[1] <= 60
-        and 0 <= bounds[3] <= 60
+        and 3 <= bounds[1] <= 60
+        and 3 <= bounds[3] <= 60
     )
+
+
+_WEB_MERCATOR_CHINA = (8_000_000.0, 15_300_000.0, 300_000.0, 7_200_000.0)
+"""x and y range of China in Web Mercator (EPSG:3857) metres."""
+
+
+def _looks_like_web_mercator(bounds: np.ndarray) -> bool:
+    """Web Mercator over China, and not Gauss–Krüger with a zone prefix (6° zones 13–23)."""
+    x0, x1, y0, y1 = _WEB_MERCATOR_CHINA
+    inside = x0 <= bounds[0] and bounds[2] <= x1 and y0 <= bounds[1] and bounds[3] <= y1
+    if not inside:
+        return False
+    if bounds[0] < 13_000_000:
+        return True
+    # A zone-prefixed easting keeps within ±350 km of its zone's 500 km false easting.
+    offset = bounds[0] % 1_000_000
+    return not 150_000 <= offset <= 850_000
 
 
 def _guess_for_missing(bounds: np.ndarray) -> str:
     """Say which CRS the coordinates probably are in, for the error message."""
     if _looks_like_china_lonlat(bounds):
         return "EPSG:4490"
+    if _looks_like_web_mercator(bounds):
+        return "EPSG:3857"
     if 10_000_000 <= bounds[0] < 50_000_000 and 1_000_000 <= bounds[1] < 6_000_000:
         try:
             return f"EPSG:{zone_prefixed_crs(bounds[0], bounds[1]).to_epsg()}"
         except CRSError:
-            return "EPSG:45xx"
+            return _UNKNOWN
     if 0 < bounds[0] < 1_000_000 and 1_000_000 <= bounds[1] < 6_000_000:
         return _CM_RANGE
     return _UNKNOWN
@@ -239,6 +259,26 @@ def ensure_crs(
                 x0, y0, x1, y1 = bounds
                 raise CRSError(msg, layer=layer, x0=x0, x1=x1, y0=y0, y1=y1)
         return gdf.to_crs(STORAGE_CRS)
+    # Projected, but the numbers are degrees (a .prj copied from another layer).
+    if np.all(np.abs(bounds) <= 360):
+        lonlat = _looks_like_china_lonlat(bounds)
+        msg = N_(
+            "Layer {layer} says it is in {crs} (metres), but its coordinates are degrees (x "
+            "{x0:.4f} to {x1:.4f}, y {y0:.4f} to {y1:.4f}){hint}. Its .prj does not belong "
+            "to it: set its real CRS in your GIS, or delete the .prj and declare --crs {guess}."
+        )
+        x0, y0, x1, y1 = bounds
+        raise CRSError(
+            msg,
+            layer=layer,
+            crs=source.name,
+            x0=x0,
+            x1=x1,
+            y0=y0,
+            y1=y1,
+            hint=", longitude/latitude over China" if lonlat else "",
+            guess="EPSG:4490" if lonlat else "EPSG:4326",
+        )
     # Projected: detect a zone prefix declared as a plain CM CRS, or the reverse.
     easting = bounds[0]
     if easting >= 10_000_000 and _is_gauss_kruger(source) and not _false_easting_has_zone(source):

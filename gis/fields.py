@@ -103,7 +103,24 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "重点服务对象",
             "特殊群体户数",
         ),
-        "is_residential": ("is_residential", "residential", "住宅", "是否住宅"),
+        "is_residential": ("is_residential", "residential", "住宅", "是否住宅", "是否为住宅"),
+        "use": (
+            "use",
+            "building_use",
+            "用途",
+            "建筑用途",
+            "房屋用途",
+            "规划用途",
+            "使用性质",
+            "性质",
+            "建筑性质",
+            "房屋性质",
+            "building",
+            "kind_detail",
+            "building_type",
+            "建筑类型",
+            "房屋类型",
+        ),
     },
     "communities": {
         "community_id": _COMMON["community_id"],
@@ -203,26 +220,66 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+_UNIT_SUFFIX = re.compile(r"[(\[【]\s*[^()\[\]【】]{1,8}\s*[)\]】]\s*$")
+"""A unit in brackets after a column name: ``户数(户)``, ``层数（层）``, ``面积[m²]``."""
+
+
 def _key(name: str) -> str:
     name = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    name = _UNIT_SUFFIX.sub("", name) or name
     return re.sub(r"[\s_\-:：()（）]+", "", name)
+
+
+def _has_values(column: pd.Series) -> bool:
+    """Whether a column holds anything (an all-blank ``households`` must not hide ``户数``)."""
+    values = column.dropna()
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        values = values[values.astype(str).str.strip() != ""]
+    return not values.empty
+
+
+_PLACE_ENDINGS = ("省", "市", "区", "县", "旗", "镇", "乡", "街道", "村", "社区")
+"""A layer named ``海淀区楼栋`` is the buildings of a place: the alias follows a place name."""
+_NAME_SEPARATORS = re.compile(r"[\s_\-.·,，、()（）\[\]【】]+")
 
 
 def canonical_layer(name: str) -> str | None:
     """Return the contract layer a file or layer name stands for, or ``None``.
 
+    A name matches an alias as a whole (case, spaces and punctuation aside), as one of its
+    words (``海淀区_楼栋``, ``2024_社区边界``), or as the end of a place name followed by the
+    alias (``海淀区楼栋``, ``学院路街道社区``). A name that merely contains an alias is another
+    thing: ``社区卫生服务中心`` (a clinic) is not the communities, ``小区出入口`` (gates) not
+    the compounds.
+
     Examples
     --------
     >>> canonical_layer("楼栋"), canonical_layer("Residential_Areas"), canonical_layer("x")
     ('buildings', 'compounds', None)
+    >>> canonical_layer("海淀区_楼栋"), canonical_layer("海淀区楼栋"), canonical_layer("社区卫生服务中心")
+    ('buildings', 'buildings', None)
+    >>> canonical_layer("小区出入口"), canonical_layer("学院路街道社区")
+    (None, 'communities')
     """
     key = _key(name)
-    for layer, aliases in LAYER_ALIASES.items():
-        if key in {_key(a) for a in aliases}:
+    keys = {layer: {_key(a) for a in aliases} for layer, aliases in LAYER_ALIASES.items()}
+    for layer, known in keys.items():
+        if key in known:
             return layer
-    for layer, aliases in LAYER_ALIASES.items():  # a file called "海淀区_楼栋.shp"
-        if any(_key(a) in key for a in aliases if len(_key(a)) >= 2 and not a.isascii()):
-            return layer
+    words = [_key(w) for w in _NAME_SEPARATORS.split(unicodedata.normalize("NFKC", str(name)))]
+    words = [w.strip("0123456789") for w in words if w.strip("0123456789")]
+    for word in reversed(words):  # "海淀区_楼栋_2024": the last word that is a layer
+        for layer, known in keys.items():
+            if word in known:
+                return layer
+    for word in reversed(words):
+        for layer, known in keys.items():
+            for alias in sorted(known, key=len, reverse=True):
+                if alias.isascii() or len(alias) < 2 or not word.endswith(alias):
+                    continue
+                place = word[: -len(alias)]
+                if place.endswith(_PLACE_ENDINGS):
+                    return layer
     return None
 
 
@@ -276,16 +333,29 @@ def map_fields(
             taken.add(target)
         else:
             ignored.add(column)
+    by_key = {}
+    for c in df.columns:  # the first column of a key; a later one with values wins over a blank
+        if c == "geometry":
+            continue
+        k = _key(c)
+        if k not in by_key or (not _has_values(df[by_key[k]]) and _has_values(df[c])):
+            by_key[k] = c
     for canonical, names in aliases.items():
         if canonical in taken:
             continue
+        candidates = []
         for alias in names:
             original = by_key.get(_key(alias))
             if original is None or original in mapping or original in ignored:
                 continue
+            candidates.append(original)
+        if candidates:
+            # The first alias that holds values: an empty "households" column does not win
+            # over a filled 户数.
+            filled = [c for c in candidates if _has_values(df[c])]
+            original = (filled or candidates)[0]
             mapping[original] = canonical
             taken.add(canonical)
-            break
     _map_cut_names(df, aliases, mapping, taken, ignored)
     # Columns already named like a contract field but shadowed by a mapped alias are kept
     # under a suffixed name so nothing is lost.

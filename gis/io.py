@@ -344,39 +344,188 @@ def _shapefile_options(
 # --------------------------------------------------------------------------------------
 # single files
 # --------------------------------------------------------------------------------------
-def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a CSV or Excel table (a roster) with pandas; Excel through calamine.
+_HEADER_SEARCH_ROWS = 20
+"""Title rows (单位名称, 制表日期…) above a roster's header are looked for this far down."""
 
-    CSV text is decoded as UTF-8 (with or without BOM) or, failing that, GB18030.
+
+def _csv_rows(path: Path) -> list[list[Any]]:
+    raw = path.read_bytes()
+    if not raw.strip():
+        msg = N_("The file {file} is empty.")
+        raise LayerReadError(msg, file=path.name)
+    body = raw.removeprefix(codecs.BOM_UTF8)  # a BOM written before GBK text by some tools
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = body.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        msg = N_("The table {file} is neither UTF-8 nor GBK text. Save it as UTF-8 CSV.")
+        raise LayerReadError(msg, file=path.name)
+    return [list(row) for row in csv.reader(text.splitlines())]
+
+
+def _excel_sheets(path: Path, sheet: str | int | None) -> list[tuple[str, list[list[Any]], int]]:
+    """Every sheet (or the one asked for) as rows, merged cells filled with their value."""
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    names = list(workbook.sheet_names)
+    if sheet is not None:
+        names = [names[sheet]] if isinstance(sheet, int) else [sheet]
+    out = []
+    for name in names:
+        data = workbook.get_sheet_by_name(name)
+        rows = [list(r) for r in data.to_python(skip_empty_area=False)]
+        filled = 0
+        for (r0, c0), (r1, c1) in data.merged_cell_ranges or []:
+            if r0 >= len(rows) or c0 >= len(rows[r0]):
+                continue
+            value = rows[r0][c0]
+            for r in range(r0, min(r1, len(rows) - 1) + 1):
+                for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
+                    if (r, c) != (r0, c0):
+                        rows[r][c] = value
+                        filled += 1
+        out.append((name, rows, filled))
+    return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
+def _header_row(rows: list[list[Any]]) -> int | None:
+    """The first row (of the first few) whose cells name a roster key column, or ``None``."""
+    for r, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        names = [str(v).strip() for v in row if not _blank(v)]
+        if len(set(names)) < len(names) or not names:
+            names = list(dict.fromkeys(names))
+        if not names:
+            continue
+        _, mapping = map_fields(pd.DataFrame(columns=names), layer="roster")
+        found = set(mapping.values()) | {n for n in names if n in {"address", "building_id"}}
+        if found & {"address", "building_id"}:
+            return r
+    return None
+
+
+def _frame(rows: list[list[Any]], header: int) -> pd.DataFrame:
+    width = max((len(r) for r in rows), default=0)
+    names: list[str] = []
+    for j in range(width):
+        cell = rows[header][j] if j < len(rows[header]) else None
+        name = f"column{j + 1}" if _blank(cell) else str(cell).strip()
+        while name in names:
+            name += "_2"
+        names.append(name)
+    records, lines = [], []
+    for i, row in enumerate(rows[header + 1 :], start=header + 2):
+        cells = [None if _blank(v) else v for v in row] + [None] * (width - len(row))
+        if all(v is None for v in cells):
+            continue  # a blank line is not a household
+        records.append(cells)
+        lines.append(i)
+    frame = pd.DataFrame(records, columns=names, index=pd.Index(lines, name="line"), dtype=object)
+    frame.attrs["line_numbers"] = True
+    return frame
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a CSV or Excel table (a roster); Excel through calamine.
+
+    CSV text is decoded as UTF-8 (with or without BOM) or GB18030 (a BOM before GBK text
+    too). In a workbook, the first sheet with a column to match buildings on (an address or
+    a building id, after the aliases) is read, from its header row: title rows above it
+    are skipped, and merged cells hold their value in every cell they cover. The index is
+    the line number in the file, so every row can be named to the planner; ``attrs`` say
+    which ``sheet``, which ``header_line`` and how many ``merged_cells`` were filled.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            raw = path.read_bytes()
-            if not raw.strip():
-                msg = N_("The file {file} is empty.")
-                raise LayerReadError(msg, file=path.name)
-            for encoding in ("utf-8-sig", "gb18030"):
-                try:
-                    text = raw.decode(encoding)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                msg = N_("The table {file} is neither UTF-8 nor GBK text. Save it as UTF-8 CSV.")
-                raise LayerReadError(msg, file=path.name)
-            import io as _io
-
-            return pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-        return pd.read_excel(path, sheet_name=sheet or 0, engine="calamine")
+            sheets = [("", _csv_rows(path), 0)]
+        else:
+            sheets = _excel_sheets(path, sheet)
     except GridplanError:
         raise
-    except Exception as exc:  # pandas/calamine raise many types for a broken file
+    except Exception as exc:  # calamine raises many types for a broken file
         msg = N_(
             "The table {file} cannot be read ({error}). Open it in Excel/WPS and save it again as .xlsx."
         )
-        raise LayerReadError(msg, file=path.name, error=type(exc).__name__) from None
+        error = type(exc).__name__
+        if type(exc).__module__.startswith("python_calamine"):
+            error = "CalamineError"
+        raise LayerReadError(msg, file=path.name, error=error) from None
+    chosen = None
+    for name, rows, filled in sheets:
+        header = _header_row(rows)
+        if header is not None:
+            chosen = (name, rows, filled, header)
+            break
+    if chosen is None:  # no key column anywhere: the caller says so, naming the columns
+        name, rows, filled = sheets[0]
+        first = next((r for r, row in enumerate(rows) if not all(_blank(v) for v in row)), 0)
+        chosen = (name, rows, filled, first)
+    name, rows, filled, header = chosen
+    if not rows:
+        msg = N_("The file {file} is empty.")
+        raise LayerReadError(msg, file=path.name)
+    frame = _frame(rows, header)
+    frame.attrs.update(
+        sheet=name,
+        first_sheet=sheets[0][0],
+        sheets=[s[0] for s in sheets],
+        header_line=header + 1,
+        merged_cells=filled,
+    )
+    return frame
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, false for a name the system cannot take (too long, NUL bytes)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _shown(text: str, limit: int = 160) -> str:
+    """``text`` cut for a one-line message (a file's contents passed as its name stay out)."""
+    return text if len(text) <= limit else f"{text[: limit - 20]}… ({len(text):,} characters)"
+
+
+def _roster_notes(table: pd.DataFrame, file: Path) -> list[Note]:
+    """Say which sheet and header row a roster was read from, and merged cells filled."""
+    notes = []
+    attrs = table.attrs
+    if attrs.get("sheet") and attrs.get("sheet") != attrs.get("first_sheet"):
+        notes.append(
+            Note(
+                "roster",
+                N_("The roster in {file} was read from sheet {sheet} (the first sheet has no address or building id column)."),
+                {"file": file.name, "sheet": attrs["sheet"]},
+            )
+        )
+    if attrs.get("header_line", 1) > 1:
+        notes.append(
+            Note(
+                "roster",
+                N_("The roster's header is on line {line} of {file}; the lines above it (a title) were skipped."),
+                {"file": file.name, "line": attrs["header_line"]},
+            )
+        )
+    if attrs.get("merged_cells"):
+        notes.append(
+            Note(
+                "roster",
+                N_("{n} cells of {file} are merged with the cell above or beside them; each was given the merged value."),
+                {"file": file.name, "n": attrs["merged_cells"]},
+            )
+        )
+    return notes
 
 
 def _layer_names(path: Path) -> list[str]:
@@ -456,9 +605,9 @@ def _read_vector(
     notes: list[Note] = []
     options: dict[str, Any] = {}
     suffix = path.suffix.lower()
-    if not path.exists():
+    if not _exists(path):
         msg = N_("The file {file} does not exist. Check the path and the file name.")
-        raise LayerReadError(msg, file=str(path))
+        raise LayerReadError(msg, file=_shown(str(path)))
     if path.is_file() and path.stat().st_size == 0:
         msg = N_("The file {file} is empty.")
         raise LayerReadError(msg, file=path.name)
@@ -472,7 +621,21 @@ def _read_vector(
             msg = N_("The file {file} has no layer called {layer}. It has: {layers}.")
             raise LayerReadError(msg, file=path.name, layer=layer, layers=", ".join(names))
     try:
-        if suffix != ".shp":
+        if suffix in _TEXT_FORMATS:
+            with tempfile.TemporaryDirectory(prefix="gridplan-text-") as tmp:
+                readable, more = _utf8_copy(path, encoding, Path(tmp), role)
+                notes.extend(more)
+                if suffix == ".kml":
+                    # LIBKML turns <Data name="户数"> into "______" unless told not to.
+                    with _SHX_LOCK:
+                        pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": "NO"})
+                        try:
+                            gdf = _read_file(readable, path, layer, options)
+                        finally:
+                            pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": None})
+                else:
+                    gdf = _read_file(readable, path, layer, options)
+        elif suffix != ".shp":
             gdf = _read_file(path, path, layer, options)
         elif ".shx" in _siblings(path):
             gdf, more = _read_shapefile(path, options, role)
@@ -506,6 +669,60 @@ def _read_vector(
         gdf = _drop_kml_boilerplate(gdf)
     _check_mojibake(gdf, path, role)
     return gdf, notes
+
+
+_TEXT_FORMATS = (".geojson", ".json", ".kml")
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""")
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_copy(
+    path: Path, encoding: str | None, workdir: Path, role: str
+) -> tuple[Path, list[Note]]:
+    """Return ``path``, or a UTF-8 copy of a GeoJSON or KML written in GBK (or ``encoding``).
+
+    GDAL reads GeoJSON as UTF-8 only and knows no GBK in a KML declaration: Chinese tools
+    write both. The copy keeps the file's name, so messages still name the planner's file.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(200)
+    declared = _XML_ENCODING.match(head)
+    xml_encoding = declared.group(1).decode("ascii").lower() if declared else None
+    if xml_encoding in (None, "utf-8", "utf8") and encoding is None and _is_utf8(path):
+        return path, []
+    if encoding is None and xml_encoding in (None, "utf-8", "utf8") and not _is_utf8(path):
+        source = "gb18030"
+    else:
+        source = encoding or xml_encoding or "utf-8"
+    try:
+        codecs.lookup(source)
+        text = path.read_bytes().decode(source)
+    except (LookupError, UnicodeDecodeError):
+        if encoding:
+            raise _encoding_error(path, encoding) from None
+        return path, []  # not text in a known encoding: GDAL says what it is
+    text = text.removeprefix("\ufeff")
+    if declared:
+        text = re.sub(r"""encoding\s*=\s*["'][^"']+["']""", 'encoding="UTF-8"', text, count=1)
+    copy = workdir / path.name
+    copy.write_text(text, encoding="utf-8")
+    note = Note(
+        role,
+        N_("{file} is written in {encoding}, not UTF-8; it was read as {encoding}."),
+        {"file": path.name, "encoding": source.upper()},
+    )
+    return copy, [note] if source.replace("-", "").lower() != "utf8" else []
 
 
 _KML_BOILERPLATE = (
@@ -1027,9 +1244,9 @@ def read_project(
             entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=label
         )
     path = Path(source)
-    if not path.exists():
+    if not _exists(path):
         msg = N_("The file {file} does not exist. Check the path and the file name.")
-        raise LayerReadError(msg, file=str(path))
+        raise LayerReadError(msg, file=_shown(str(path)))
     if path.is_file() and path.stat().st_size == 0:
         msg = N_("The file {file} is empty.")
         raise LayerReadError(msg, file=path.name)
@@ -1094,7 +1311,19 @@ def _assemble(
                     "or choose the mapping by hand."
                 )
                 columns = ", ".join(map(str, table.columns)) or "none"
+                sheets = table.attrs.get("sheets") or []
+                if len(sheets) > 1:
+                    msg = N_(
+                        "The roster {file} has no address or building id column on any of its "
+                        "sheets ({sheets}), so its rows cannot be matched to buildings (columns "
+                        "of the first: {columns}). Name a column 地址 or 楼栋编号, or choose the "
+                        "mapping by hand."
+                    )
+                    raise FieldError(
+                        msg, file=file.name, columns=columns, sheets=", ".join(map(str, sheets))
+                    )
                 raise FieldError(msg, file=file.name, columns=columns)
+            notes.extend(_roster_notes(table, file))
             mapping["roster"] = roster_mapping
             continue
         if role is None:

@@ -203,6 +203,7 @@ _FROM_VALIDATION = {
     "gap_repaired",
     "gap",
     "mixed_crs",
+    "gcj02_suspected",
 }
 """Validation warnings that go into the planner's warnings list (by their ``code``)."""
 

@@ -545,9 +545,13 @@ _normalise_key = normalise_key
 
 
 def _row_label(roster: pd.DataFrame, position: int, key: object) -> str:
-    first = int(roster.attrs.get("first_row", 2))
+    """``line (key)``: the row's line in the file (a header on line 1 when not known)."""
+    if roster.attrs.get("line_numbers"):
+        line = roster.index[position]
+    else:
+        line = position + 2
     shown = "" if key is None or (isinstance(key, float) and np.isnan(key)) else f" ({key})"
-    return f"{first + position}{shown}"
+    return f"{line}{shown}"
 
 
 def match_roster(
