@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NOT_WALKABLE",
     "AccessResult",
+    "Joins",
     "WalkingNetwork",
     "access_for",
     "p_median",
@@ -85,6 +86,7 @@ NOT_WALKABLE: frozenset[str] = frozenset(
 """Road classes (OSM ``highway``/railway kinds) a pedestrian cannot walk along."""
 
 _NODE_DECIMALS = 3  # vertices closer than 1 mm are one node (noding leaves float noise)
+_TIE_M = 0.001  # as near as the nearest within 1 mm: a face along a road, a corner between two
 
 
 @dataclass(frozen=True)
@@ -125,40 +127,56 @@ class WalkingNetwork:
         """Number of nodes."""
         return len(self.xy)
 
-    def attach(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Join geometries to the network at its nearest point.
+    def attach(self, geoms: np.ndarray, *, tie_m: float = _TIE_M) -> Joins:
+        """Join geometries to the network at its nearest points.
 
-        Returns
-        -------
-        (segment, offset, connector)
-            For each geometry: the index of the nearest segment, the distance (m) along it
-            from its ``seg_u`` end to the joining point, and the straight distance (m) from
-            the geometry to that point (0 where the geometry touches the network).
+        A building whose face runs along a road is as near to the road all along that face:
+        it joins the road along the whole stretch (``offset_lo`` to ``offset_hi``) and walks
+        from whichever end of it is better. A building as near to several roads (within
+        ``tie_m``) joins each of them.
         """
         geoms = np.asarray(geoms, dtype=object)
         if not len(geoms):
             empty = np.zeros(0)
-            return empty.astype(np.int64), empty, empty
+            none = empty.astype(np.int64)
+            return Joins(none, none, empty, empty, empty, 0)
         pairs, dist = self.tree.query_nearest(geoms, return_distance=True, all_matches=False)
-        seg = np.full(len(geoms), -1, dtype=np.int64)
-        seg[pairs[0]] = pairs[1]
-        connector = np.full(len(geoms), np.nan)
-        connector[pairs[0]] = dist
+        nearest = np.full(len(geoms), np.inf)
+        nearest[pairs[0]] = dist
+        found = np.flatnonzero(np.isfinite(nearest))
+        reach = nearest[found] + tie_m
+        owner, seg = self.tree.query(geoms[found], predicate="dwithin", distance=reach)
+        owner = found[owner]
         lines = self.segments[seg]
-        joins = shapely.get_point(shapely.shortest_line(geoms, lines), 1)
-        offset = shapely.line_locate_point(lines, joins)
-        return seg, np.asarray(offset, dtype=float), connector
+        connector = shapely.distance(geoms[owner], lines)
+        keep = connector <= nearest[owner] + tie_m
+        owner, seg, lines, connector = owner[keep], seg[keep], lines[keep], connector[keep]
+        # the stretch of each segment within the geometry's nearest distance (plus the tie)
+        zone = shapely.buffer(geoms, np.where(np.isfinite(nearest), nearest + tie_m, 0.0))
+        stretch = shapely.intersection(lines, zone[owner])
+        coords, row = shapely.get_coordinates(stretch, return_index=True)
+        at = shapely.line_locate_point(lines[row], shapely.points(coords))
+        lo = np.full(len(seg), np.inf)
+        hi = np.full(len(seg), -np.inf)
+        np.minimum.at(lo, row, at)
+        np.maximum.at(hi, row, at)
+        empty = ~np.isfinite(lo)  # numerically touching only: the nearest point itself
+        if empty.any():
+            points = shapely.get_point(shapely.shortest_line(geoms[owner[empty]], lines[empty]), 1)
+            lo[empty] = hi[empty] = shapely.line_locate_point(lines[empty], points)
+        return Joins(owner, seg.astype(np.int64), lo, hi, connector, len(geoms))
 
-    def distances_from(
-        self, seg: np.ndarray, offset: np.ndarray, connector: np.ndarray
-    ) -> np.ndarray:
+    def distances_from(self, joins: Joins) -> np.ndarray:
         """Return the walking distance (m) from the nearest of some joined points to every node."""
         n = self.n_nodes
-        k = len(seg)
+        k = len(joins.seg)
+        seg, connector = joins.seg, joins.connector
         u, v = self.seg_u[seg], self.seg_v[seg]
         rows = np.concatenate([np.arange(k), np.arange(k)]) + n
         cols = np.concatenate([u, v])
-        w = np.concatenate([connector + offset, connector + self.seg_length[seg] - offset])
+        w = np.concatenate(
+            [connector + joins.offset_lo, connector + self.seg_length[seg] - joins.offset_hi]
+        )
         w = np.maximum(w, 1e-9)  # csgraph reads an explicit 0 as no edge
         extra = sparse.coo_array((w, (rows, cols)), shape=(n + k, n + k))
         base = sparse.block_diag([self.graph, sparse.csr_array((k, k))], format="csr")
@@ -166,17 +184,94 @@ class WalkingNetwork:
         d = csgraph.dijkstra(full, directed=False, indices=np.arange(n, n + k), min_only=True)
         return np.asarray(d[:n])
 
-    def walk(
-        self,
-        d_nodes: np.ndarray,
-        seg: np.ndarray,
-        offset: np.ndarray,
-        connector: np.ndarray,
-    ) -> np.ndarray:
-        """Walk (m) to joined points, given distances to every node (:meth:`distances_from`)."""
-        via_u = offset + d_nodes[self.seg_u[seg]]
-        via_v = self.seg_length[seg] - offset + d_nodes[self.seg_v[seg]]
-        return connector + np.minimum(via_u, via_v)
+    def walk(self, d_nodes: np.ndarray, joins: Joins) -> np.ndarray:
+        """Return the walk (m) of each joined geometry, given distances to every node."""
+        seg = joins.seg
+        via_u = joins.offset_lo + d_nodes[self.seg_u[seg]]
+        via_v = self.seg_length[seg] - joins.offset_hi + d_nodes[self.seg_v[seg]]
+        return joins.reduce(joins.connector + np.minimum(via_u, via_v))
+
+
+@dataclass(frozen=True)
+class Joins:
+    """Where geometries join the network: one row per (geometry, nearest segment).
+
+    Attributes
+    ----------
+    owner
+        The geometry each row belongs to (0 … n − 1).
+    seg
+        The segment.
+    offset_lo, offset_hi
+        The stretch of the segment (m from its ``seg_u`` end) where the geometry joins it:
+        one point, or the length of a building face along the road.
+    connector
+        The straight distance (m) from the geometry to the segment.
+    n
+        The number of geometries.
+    """
+
+    owner: np.ndarray
+    seg: np.ndarray
+    offset_lo: np.ndarray
+    offset_hi: np.ndarray
+    connector: np.ndarray
+    n: int
+
+    def take(self, owners: np.ndarray) -> Joins:
+        """Return the joins of some geometries, renumbered in the order given."""
+        position = np.full(self.n, -1)
+        position[owners] = np.arange(len(owners))
+        rows = position[self.owner] >= 0
+        return Joins(
+            position[self.owner[rows]],
+            self.seg[rows],
+            self.offset_lo[rows],
+            self.offset_hi[rows],
+            self.connector[rows],
+            len(owners),
+        )
+
+    def reduce(self, values: np.ndarray) -> np.ndarray:
+        """Return the smallest value of each geometry's rows (``inf`` for none)."""
+        out = np.full(self.n, np.inf)
+        np.minimum.at(out, self.owner, values)
+        return out
+
+    def reduce_rows(self, values: np.ndarray) -> np.ndarray:
+        """Return the row-wise smallest values of a ``(rows, m)`` array per geometry."""
+        out = np.full((self.n, values.shape[1]), np.inf)
+        np.minimum.at(out, self.owner, values)
+        return out
+
+    def nearest(self) -> np.ndarray:
+        """Return the straight distance (m) from each geometry to the network."""
+        return self.reduce(self.connector)
+
+
+def _direct(a: Joins, b: Joins) -> np.ndarray:
+    """Return walks straight along a shared segment, ``(a.n, b.n)`` (``inf``: none shared)."""
+    out = np.full((a.n, b.n), np.inf)
+    if not len(a.seg) or not len(b.seg):
+        return out
+    order = np.argsort(b.seg, kind="stable")
+    left = np.searchsorted(b.seg[order], a.seg, side="left")
+    right = np.searchsorted(b.seg[order], a.seg, side="right")
+    counts = right - left
+    if not counts.sum():
+        return out
+    ra = np.repeat(np.arange(len(a.seg)), counts)
+    rb = order[np.concatenate([np.arange(lo, hi) for lo, hi in zip(left, right, strict=True)])]
+    gap = np.maximum.reduce(
+        [
+            np.zeros(len(ra)),
+            b.offset_lo[rb] - a.offset_hi[ra],
+            a.offset_lo[ra] - b.offset_hi[rb],
+        ]
+    )
+    value = a.connector[ra] + b.connector[rb] + gap
+    np.minimum.at(out, (a.owner[ra], b.owner[rb]), value)
+    return out
 
 
 def _lines(roads: gpd.GeoDataFrame, exclude: Iterable[str]) -> np.ndarray:
@@ -493,7 +588,8 @@ def walking_access(
         else households > 0
     )
     geoms = np.asarray(b.geometry.values, dtype=object)
-    seg, offset, connector = net.attach(geoms)
+    joins = net.attach(geoms)
+    connector = joins.nearest()
     centres = _centres_by_community(service_centres, communities, crs)
     comm_geoms = None
     if communities is not None and len(communities):
@@ -523,27 +619,18 @@ def walking_access(
         source = "given"
         if len(own):
             cpts = np.asarray(own.geometry.values, dtype=object)
-            cseg, coff, ccon = net.attach(cpts)
+            cjoins = net.attach(cpts)
+            bjoins = joins.take(mine)
             per_centre = np.stack(
                 [
-                    net.walk(
-                        net.distances_from(cseg[[k]], coff[[k]], ccon[[k]]),
-                        seg[mine],
-                        offset[mine],
-                        connector[mine],
-                    )
+                    net.walk(net.distances_from(cjoins.take(np.array([k]))), bjoins)
                     for k in range(len(own))
                 ]
             )
+            # a building on the same segment as a centre walks straight along it
+            per_centre = np.minimum(per_centre, _direct(bjoins, cjoins).T)
             nearest = np.argmin(per_centre, axis=0)
             w = per_centre[nearest, np.arange(len(mine))]
-            # a building on the same segment as a centre walks straight along it
-            for k in range(len(own)):
-                same = seg[mine] == cseg[k]
-                direct = connector[mine] + ccon[k] + np.abs(offset[mine] - coff[k])
-                better = same & (direct < w)
-                w = np.where(better, direct, w)
-                nearest = np.where(better, k, nearest)
             names = own["name"].astype("string").fillna("").to_numpy(dtype=object)
             labels = np.array(
                 [str(n) if n else f"{cid}#{k + 1}" for k, n in enumerate(names)], dtype=object
@@ -560,9 +647,7 @@ def walking_access(
                     }
                 )
         else:
-            site = _recommend(
-                net, cid, mine, seg, offset, connector, households, residential, geoms, comm_geoms
-            )
+            site = _recommend(net, cid, mine, joins, households, residential, geoms, comm_geoms)
             if site is None:
                 source = "none"
                 w = np.full(len(mine), np.nan)
@@ -600,7 +685,7 @@ def walking_access(
                         {"community": cid, "site": label},
                     )
                 )
-        walk[mine] = w
+        walk[mine] = np.where(np.isfinite(w), w, np.nan)
         rows.append(_summary(cid, w, households[mine], source, rules))
         if centre_rows and centre_rows[-1]["community_id"] == cid:
             for r in centre_rows:
@@ -702,15 +787,10 @@ def _straight_means(
 
 
 def _demand_to_nodes(
-    net: WalkingNetwork,
-    seg: np.ndarray,
-    offset: np.ndarray,
-    connector: np.ndarray,
-    needed: np.ndarray,
-    *,
-    chunk: int = 256,
+    net: WalkingNetwork, joins: Joins, needed: np.ndarray, *, chunk: int = 256
 ) -> np.ndarray:
-    """Return walks (m) from each joined demand point to the ``needed`` nodes."""
+    """Return walks (m) from each joined geometry to the ``needed`` nodes, ``(n, needed)``."""
+    seg, connector = joins.seg, joins.connector
     ends = np.unique(np.concatenate([net.seg_u[seg], net.seg_v[seg]]))
     d = np.empty((len(ends), len(needed)))
     for start in range(0, len(ends), chunk):  # bounded memory on a large network
@@ -718,17 +798,16 @@ def _demand_to_nodes(
         d[start : start + chunk] = rows[:, needed]
     du = d[np.searchsorted(ends, net.seg_u[seg])]
     dv = d[np.searchsorted(ends, net.seg_v[seg])]
-    off = offset[:, None]
-    return connector[:, None] + np.minimum(off + du, net.seg_length[seg][:, None] - off + dv)
+    lo, hi = joins.offset_lo[:, None], joins.offset_hi[:, None]
+    rows = connector[:, None] + np.minimum(lo + du, net.seg_length[seg][:, None] - hi + dv)
+    return joins.reduce_rows(rows)
 
 
 def _recommend(
     net: WalkingNetwork,
     cid: str,
     mine: np.ndarray,
-    seg: np.ndarray,
-    offset: np.ndarray,
-    connector: np.ndarray,
+    joins: Joins,
     households: np.ndarray,
     residential: np.ndarray,
     geoms: np.ndarray,
@@ -746,27 +825,22 @@ def _recommend(
         near = net.tree.query_nearest(shapely.point_on_surface(area))
         nodes = np.unique(np.concatenate([net.seg_u[near], net.seg_v[near]]))
     public = mine[~residential[mine]]
-    pseg, poff = seg[public], offset[public]
-    needed = np.unique(np.concatenate([nodes, net.seg_u[pseg], net.seg_v[pseg]]))
+    djoins, pjoins = joins.take(demand), joins.take(public)
+    needed = np.unique(np.concatenate([nodes, net.seg_u[pjoins.seg], net.seg_v[pjoins.seg]]))
     column = np.full(net.n_nodes, -1)
     column[needed] = np.arange(len(needed))
-    to_nodes = _demand_to_nodes(net, seg[demand], offset[demand], connector[demand], needed)
+    to_nodes = _demand_to_nodes(net, djoins, needed)
     costs = [to_nodes[:, column[nodes]]]
     labels = [f"{cid}-N{int(n)}" for n in nodes]
     points = [shapely.points(net.xy[nodes])]
     if len(public):  # a non-residential building of the community could host the centre
-        cost_b = connector[public][None, :] + np.minimum(
-            poff[None, :] + to_nodes[:, column[net.seg_u[pseg]]],
-            net.seg_length[pseg][None, :] - poff[None, :] + to_nodes[:, column[net.seg_v[pseg]]],
+        pseg, plo, phi = pjoins.seg, pjoins.offset_lo, pjoins.offset_hi
+        per_join = pjoins.connector[None, :] + np.minimum(
+            plo[None, :] + to_nodes[:, column[net.seg_u[pseg]]],
+            net.seg_length[pseg][None, :] - phi[None, :] + to_nodes[:, column[net.seg_v[pseg]]],
         )
-        same = seg[demand][:, None] == pseg[None, :]  # on one segment: straight along it
-        direct = (
-            connector[demand][:, None]
-            + connector[public][None, :]
-            + np.abs(offset[demand][:, None] - poff[None, :])
-        )
-        cost_b = np.where(same & (direct < cost_b), direct, cost_b)
-        costs.append(cost_b)
+        cost_b = pjoins.reduce_rows(per_join.T).T
+        costs.append(np.minimum(cost_b, _direct(djoins, pjoins)))
         labels.extend(f"{cid}-B{int(i)}" for i in public)
         points.append(shapely.point_on_surface(geoms[public]))
     cost = np.hstack(costs)
@@ -774,17 +848,12 @@ def _recommend(
     point = np.concatenate(points)[choice]
     label = labels[choice]
     # walks of every building of the community (non-residential too) to the chosen site
+    mjoins = joins.take(mine)
     if choice < len(nodes):
-        node = int(nodes[choice])
-        d_site = csgraph.dijkstra(net.graph, directed=False, indices=node)
-    else:
-        k = int(public[choice - len(nodes)])
-        d_site = net.distances_from(seg[[k]], offset[[k]], connector[[k]])
-    walks = net.walk(d_site, seg[mine], offset[mine], connector[mine])
-    if choice >= len(nodes):
-        same = seg[mine] == seg[k]
-        direct = connector[mine] + connector[k] + np.abs(offset[mine] - offset[k])
-        walks = np.where(same & (direct < walks), direct, walks)
+        d_site = csgraph.dijkstra(net.graph, directed=False, indices=int(nodes[choice]))
+        return net.walk(d_site, mjoins), point, label
+    site = joins.take(np.array([public[choice - len(nodes)]]))
+    walks = np.minimum(net.walk(net.distances_from(site), mjoins), _direct(mjoins, site)[:, 0])
     return walks, point, label
 
 

@@ -271,3 +271,34 @@ def test_weighted_quantile_splits_the_weight(values, q, data):
     x = weighted_quantile(v, w, q)
     assert w[v <= x].sum() >= q * w.sum() - 1e-6
     assert w[v < x].sum() < q * w.sum() + 1e-6
+
+
+def test_a_face_along_the_street_joins_it_all_along():
+    # a 60 m slab whose south face runs 18 m from street y=200, from x=300 to x=360: its
+    # residents step out at the west end of that stretch, 100 m from the centre at (200, 200)
+    b = gpd.GeoDataFrame(
+        {"households": [40], "community_id": ["A"]},
+        geometry=[box(X0 + 300, Y0 + 218, X0 + 360, Y0 + 230)],
+        crs=CRS,
+    )
+    r = walking_access(b, roads=lattice(), service_centres=centre(200, 200))
+    assert r.buildings["walk_m"].iloc[0] == pytest.approx(18 + 100, abs=0.3)
+
+
+def test_walks_do_not_depend_on_how_densely_the_roads_are_drawn():
+    import shapely
+
+    rng = np.random.default_rng(3)
+    boxes = []
+    for x, y in rng.uniform(5, 395, size=(30, 2)):
+        w, h = rng.uniform(5, 40, size=2)
+        boxes.append(box(X0 + x, Y0 + y, X0 + min(x + w, 399), Y0 + min(y + h, 399)))
+    b = gpd.GeoDataFrame(
+        {"households": 10, "community_id": "A"}, index=range(30), geometry=boxes, crs=CRS
+    )
+    roads = lattice()
+    dense = roads.copy()
+    dense["geometry"] = shapely.segmentize(dense.geometry.values, 3.0)
+    sparse_walks = walking_access(b, roads=roads, service_centres=centre(200, 200)).buildings
+    dense_walks = walking_access(b, roads=dense, service_centres=centre(200, 200)).buildings
+    np.testing.assert_allclose(dense_walks["walk_m"], sparse_walks["walk_m"], atol=0.3)
