@@ -44,6 +44,7 @@ from gis.errors import RulesError
 from gis.i18n import N_
 
 __all__ = [
+    "BOUNDARY_CLASSES",
     "PRESETS",
     "Citation",
     "RuleSet",
@@ -52,6 +53,18 @@ __all__ = [
     "preset_names",
     "save_rules",
 ]
+
+
+BOUNDARY_CLASSES: tuple[str, ...] = (
+    "street",
+    "railway",
+    "river",
+    "wall",
+    "service_road",
+    "path",
+)
+"""What a split's new boundary may follow, in order of precedence; each has a rule
+``boundary_weight_<class>`` (a boundary near two counts as the first)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,38 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         "an official household count and the buildings' sum that differ by more than 0.1 "
         "(10 %) are flagged",
     ),
+    Citation(
+        "boundary_weight_street",
+        _GAOPING,
+        "clear boundaries (界限清晰): a new boundary along a street counts in full (1.0)",
+    ),
+    Citation(
+        "boundary_weight_railway",
+        _GAOPING,
+        "clear boundaries (界限清晰): a new boundary along a railway counts in full (1.0)",
+    ),
+    Citation(
+        "boundary_weight_river",
+        _GAOPING,
+        "clear boundaries (界限清晰): a new boundary along a river counts in full (1.0)",
+    ),
+    Citation(
+        "boundary_weight_wall",
+        _GAOPING,
+        "clear boundaries (界限清晰): a new boundary along a compound wall counts in full (1.0)",
+    ),
+    Citation(
+        "boundary_weight_service_road",
+        _ASSUMED,
+        "a service or campus road is a boundary residents see but do not name: it counts 0.5 "
+        "of a street",
+    ),
+    Citation(
+        "boundary_weight_path",
+        _ASSUMED,
+        "a footway, cycleway or path through a campus or park is no boundary residents "
+        "recognise: it counts 0.25 of a street",
+    ),
 )
 
 
@@ -242,6 +287,12 @@ class RuleSet:
     official_households_tolerance
         A community's official household count and its buildings' sum differing by more
         than this share are flagged.
+    boundary_weight_street, boundary_weight_railway, boundary_weight_river, boundary_weight_wall
+        How much a metre of a split's new boundary counts when it runs along a street, a
+        railway, a river or a compound wall (between 0 and 1).
+    boundary_weight_service_road, boundary_weight_path
+        The same along a service or campus road, and along a footway, cycleway or path:
+        less than a street, so a split follows streets before it zigzags along campus paths.
     citations
         Where each number comes from.
     """
@@ -275,6 +326,12 @@ class RuleSet:
     community_sliver_max_m2: float = 1000.0
     duplicate_footprint_share: float = 0.95
     official_households_tolerance: float = 0.1
+    boundary_weight_street: float = 1.0
+    boundary_weight_railway: float = 1.0
+    boundary_weight_river: float = 1.0
+    boundary_weight_wall: float = 1.0
+    boundary_weight_service_road: float = 0.5
+    boundary_weight_path: float = 0.25
     citations: tuple[Citation, ...] = field(default=_DEFAULT_CITATIONS, compare=False)
 
     def __post_init__(self) -> None:
@@ -309,6 +366,16 @@ class RuleSet:
         changed = {key for key, value in values.items() if getattr(self, key) != value}
         citations = tuple(c for c in self.citations if c.rule not in changed)
         return dataclasses.replace(self, citations=citations, **values)
+
+    def boundary_weights(self) -> np.ndarray:
+        """The ``boundary_weight_*`` rules in the order of :data:`BOUNDARY_CLASSES`.
+
+        Examples
+        --------
+        >>> get_preset().boundary_weights().tolist()
+        [1.0, 1.0, 1.0, 1.0, 0.5, 0.25]
+        """
+        return np.array([float(getattr(self, f"boundary_weight_{c}")) for c in BOUNDARY_CLASSES])
 
     def cite(self, rule: str) -> str:
         """Return ``"source: statement"`` for one rule, or a note that it was edited."""
@@ -369,6 +436,7 @@ _NUMBERS = (
     "overlap_sliver_share",
     "community_sliver_max_m2",
     "official_households_tolerance",
+    *(f"boundary_weight_{c}" for c in BOUNDARY_CLASSES),
 )
 
 
@@ -409,6 +477,10 @@ def _check_values(rules: RuleSet) -> None:
     for name in ("aligned_share", "overlap_sliver_share", "duplicate_footprint_share"):
         if getattr(rules, name) > 1:
             msg = N_("Rule {rule} is a share and must be at most 1 (it is {value}).")
+            raise RulesError(msg, rule=name, value=getattr(rules, name))
+    for name in (f"boundary_weight_{c}" for c in BOUNDARY_CLASSES):
+        if getattr(rules, name) > 1:
+            msg = N_("Rule {rule} is a weight from 0 to 1 (it is {value}).")
             raise RulesError(msg, rule=name, value=getattr(rules, name))
     if not rules.special_service_weight >= 1:
         msg = N_("Rule special_service_weight must be at least 1 (it is {value}).")

@@ -52,7 +52,7 @@ from gis.i18n import N_, translator
 from planning.capacitated import capacitated_division
 from planning.manual import PROPOSAL_COLUMNS
 from planning.partition import components, exactly_k, is_connected, partition, rook_neighbours
-from planning.rules import RuleSet, get_preset
+from planning.rules import BOUNDARY_CLASSES, RuleSet, get_preset
 from planning.territory import BARRIER_ROAD_CLASSES, barrier_lines, enclosed_tessellation
 
 __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts", "propose_splits"]
@@ -70,6 +70,59 @@ SPLIT_ROAD_CLASSES: frozenset[str] = BARRIER_ROAD_CLASSES | {
 }
 """Roads that bound the blocks a split works with: a campus's internal roads count too."""
 
+RAILWAY_CLASSES: frozenset[str] = frozenset(
+    {"rail", "railway", "light_rail", "subway", "tram", "narrow_gauge", "monorail", "铁路", "轨道"}
+)
+"""``road_class`` values of railways (a new boundary along them counts as along a railway)."""
+SERVICE_ROAD_CLASSES: frozenset[str] = frozenset(
+    {
+        "service",
+        "pedestrian",
+        "track",
+        "内部道路",
+        "小区道路",
+        "小区内部道路",
+        "服务道路",
+        "校园道路",
+        "厂区道路",
+        "园区道路",
+    }
+)
+"""``road_class`` values of service, campus and compound roads (rule ``boundary_weight_service_road``)."""
+PATH_CLASSES: frozenset[str] = frozenset(
+    {
+        "footway",
+        "cycleway",
+        "path",
+        "steps",
+        "bridleway",
+        "corridor",
+        "platform",
+        "sidewalk",
+        "crossing",
+        "elevator",
+        "pier",
+        "ferry",
+        "proposed",
+        "abandoned",
+        "人行道",
+        "步行道",
+        "步道",
+        "游步道",
+        "自行车道",
+        "非机动车道",
+        "绿道",
+        "小路",
+        "小径",
+    }
+)
+"""``road_class`` values of footways, cycleways and paths (rule ``boundary_weight_path``).
+Any other class, or none, is a street."""
+MINOR_BARRIER_KINDS: frozenset[str] = frozenset(
+    {"hedge", "kerb", "guard_rail", "handrail", "bollard", "jersey_barrier", "chain", "rope"}
+)
+"""``kind`` values of barriers that are no compound wall (they count as paths)."""
+
 
 @dataclass(frozen=True)
 class Alternative:
@@ -84,6 +137,13 @@ class Alternative:
     compounds_cut: int
     mean_distance_m: float | None
     reasons: tuple[str, ...]
+    boundary_score: float = 0.0
+    """The new boundary's share on roads, rivers and walls with each metre counted by the
+    weight of its class (rules ``boundary_weight_*``): what the ranking reads."""
+    new_boundary_m: float = 0.0
+    boundary_classes: dict[str, float] = field(default_factory=dict)
+    """Metres of the new boundary along each class of :data:`BOUNDARY_CLASSES` (a metre
+    near several counts once, for the first); the rest follows none."""
 
     def as_dict(self) -> dict[str, object]:
         """The CLI's JSON for this alternative."""
@@ -100,6 +160,12 @@ class Alternative:
             ],
             "max_deviation": round(self.max_deviation, 4),
             "barrier_share": round(self.barrier_share, 4),
+            "boundary_score": round(self.boundary_score, 4),
+            "new_boundary_m": round(self.new_boundary_m, 1),
+            "boundary_classes": {
+                name: round(metres / self.new_boundary_m, 4) if self.new_boundary_m else 0.0
+                for name, metres in self.boundary_classes.items()
+            },
             "compactness": round(self.compactness, 4),
             "cuts_compounds": self.compounds_cut,
             "mean_distance_m": None
@@ -286,42 +352,113 @@ def _atoms(
     return atoms, notes
 
 
+def _boundary_lines(
+    roads: gpd.GeoDataFrame | None,
+    waterways: gpd.GeoDataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+    crs: object,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines a new boundary may follow, in ``crs``, and the class of each (an index
+    into :data:`BOUNDARY_CLASSES`): roads by ``road_class``, rivers, walls by ``kind``."""
+    code = {name: i for i, name in enumerate(BOUNDARY_CLASSES)}
+    lines: list[np.ndarray] = []
+    classes: list[np.ndarray] = []
+    for frame, kind in ((roads, "road"), (waterways, "river"), (barriers, "wall")):
+        if frame is None or frame.empty:
+            continue
+        geoms = frame.to_crs(crs).geometry.values
+        polygonal = shapely.get_type_id(geoms) >= 3
+        geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
+        keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        if kind == "road":
+            values = (
+                frame["road_class"].astype("string").str.strip().str.lower().fillna("")
+                if "road_class" in frame
+                else pd.Series("", index=frame.index, dtype="string")
+            )
+            cls = np.full(len(frame), code["street"])
+            cls[values.isin(RAILWAY_CLASSES).to_numpy()] = code["railway"]
+            cls[values.isin(SERVICE_ROAD_CLASSES).to_numpy()] = code["service_road"]
+            cls[values.isin(PATH_CLASSES).to_numpy()] = code["path"]
+        elif kind == "river":
+            cls = np.full(len(frame), code["river"])
+        else:
+            values = (
+                frame["kind"].astype("string").str.strip().str.lower().fillna("")
+                if "kind" in frame
+                else pd.Series("", index=frame.index, dtype="string")
+            )
+            cls = np.where(values.isin(MINOR_BARRIER_KINDS).to_numpy(), code["path"], code["wall"])
+        lines.append(np.asarray(geoms, dtype=object)[keep])
+        classes.append(np.asarray(cls)[keep])
+    if not lines:
+        return np.empty(0, dtype=object), np.empty(0, dtype=int)
+    return np.concatenate(lines), np.concatenate(classes).astype(int)
+
+
 def _edge_table(
-    atoms: gpd.GeoDataFrame, barriers: np.ndarray | None
-) -> tuple[list[set[int]], dict[tuple[int, int], tuple[float, float]]]:
+    atoms: gpd.GeoDataFrame,
+    barriers: np.ndarray | None,
+    classes: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> tuple[
+    list[set[int]], dict[tuple[int, int], tuple[float, float]], dict[tuple[int, int], np.ndarray]
+]:
     """Rook neighbours, and for each adjacent pair the length of their shared edge and of
-    the part of it within ``_BARRIER_TOLERANCE_M`` of a road, river or wall (``barriers``,
-    lines). All pairs at once."""
+    the part of it within ``_BARRIER_TOLERANCE_M`` of a road, river or wall of any class
+    (``barriers``, lines of ``classes``), and that length by class of
+    :data:`BOUNDARY_CLASSES` (a metre near several classes goes to the one of the highest
+    ``weights``). All pairs at once."""
     geoms = atoms.geometry.values
     nb = rook_neighbours(geoms)
     pairs = np.array(
         [(a, b) for a, others in enumerate(nb) for b in others if a < b], dtype=int
     ).reshape(-1, 2)
     if not len(pairs):
-        return nb, {}
+        return nb, {}, {}
+    if barriers is not None and classes is None:
+        classes = np.zeros(len(barriers), dtype=int)
+    if weights is None:
+        weights = np.ones(len(BOUNDARY_CLASSES))
     buffered = shapely.buffer(geoms, 0.01, quad_segs=2)
     shared = shapely.intersection(shapely.boundary(geoms[pairs[:, 0]]), buffered[pairs[:, 1]])
     length = shapely.length(shared)
-    on = (
-        _near_length(shared, barriers)
+    by_class = (
+        _near_length(shared, barriers, classes, weights)
         if barriers is not None and len(barriers)
-        else np.zeros(len(pairs))
+        else np.zeros((len(pairs), len(weights)))
     )
+    # a boundary near a barrier counts at most its own length (the measure's rounding)
+    total = by_class.sum(axis=1)
+    by_class *= np.where(total > length, length / np.maximum(total, 1e-12), 1.0)[:, None]
+    on = np.minimum(total, length)
+    keys = [(int(a), int(b)) for a, b in pairs]
     edges = {
-        (int(a), int(b)): (float(ln), float(min(o, ln)))
-        for (a, b), ln, o in zip(pairs, length, on, strict=True)
+        key: (float(ln), float(min(o, ln))) for key, ln, o in zip(keys, length, on, strict=True)
     }
-    return nb, edges
+    return nb, edges, dict(zip(keys, by_class, strict=True))
 
 
-def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
-    """The length of each line within ``_BARRIER_TOLERANCE_M`` of a barrier.
+def _near_length(
+    lines: np.ndarray, barriers: np.ndarray, classes: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """The length of each line within ``_BARRIER_TOLERANCE_M`` of a barrier, by class.
 
     Each line is cut into pieces of at most ``_BARRIER_STEP_M``, and a spatial-index query
-    finds the pieces whose middle is near a barrier (no buffer of all barriers is built).
-    A line near a barrier all along counts whole, one near none counts nothing; only a
-    line partly near one is intersected with the buffer of the barriers around it.
+    finds the pieces whose middle is near a barrier (no buffer of all barriers is built);
+    a piece near barriers of several classes belongs to the one of the highest weight
+    (the first in :data:`BOUNDARY_CLASSES` among equals). A line near barriers of one
+    class all along counts whole, one near none counts nothing; for a line partly near
+    one, the length near any is measured exactly (intersected with the buffer of the
+    barriers around it) and shared among the classes as their pieces are.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(lines), len(weights))``: metres near each class.
     """
+    n_classes = len(weights)
+    out = np.zeros((len(lines), n_classes))
     pieces, line_of = shapely.get_parts(
         shapely.segmentize(lines, _BARRIER_STEP_M), return_index=True
     )
@@ -329,26 +466,42 @@ def _near_length(lines: np.ndarray, barriers: np.ndarray) -> np.ndarray:
     same = piece_of[1:] == piece_of[:-1]  # consecutive vertices of one piece: a segment
     start, stop = coords[:-1][same], coords[1:][same]
     segment_line = line_of[piece_of[:-1][same]]
+    segment_length = np.hypot(*(stop - start).T)
     tree = shapely.STRtree(barriers)
-    near = np.zeros(len(start), dtype=bool)
-    near[
-        tree.query(
-            shapely.points((start + stop) / 2), predicate="dwithin", distance=_BARRIER_TOLERANCE_M
-        )[0]
-    ] = True
-    near_count = np.bincount(segment_line, weights=near, minlength=len(lines))
-    out = np.where(near_count > 0, shapely.length(lines), 0.0)
-    partly = np.flatnonzero(
-        (near_count > 0) & (near_count < np.bincount(segment_line, minlength=len(lines)))
+    segment_idx, barrier_idx = tree.query(
+        shapely.points((start + stop) / 2), predicate="dwithin", distance=_BARRIER_TOLERANCE_M
     )
-    which, barrier_idx = tree.query(
+    # precedence of a class: the highest weight first, then the order of BOUNDARY_CLASSES
+    order = np.lexsort((np.arange(n_classes), -np.asarray(weights, dtype=float)))
+    precedence = np.empty(n_classes, dtype=int)
+    precedence[order] = np.arange(n_classes)
+    best = np.full(len(start), n_classes)
+    np.minimum.at(best, segment_idx, precedence[classes[barrier_idx]])
+    near = best < n_classes
+    segment_class = np.where(near, order[np.minimum(best, n_classes - 1)], -1)
+    per_class = np.zeros((len(lines), n_classes))
+    np.add.at(
+        per_class, (segment_line[near], segment_class[near]), segment_length[near]
+    )
+    near_count = np.bincount(segment_line, weights=near, minlength=len(lines))
+    all_count = np.bincount(segment_line, minlength=len(lines))
+    n_kinds = (per_class > 0).sum(axis=1)
+    line_length = shapely.length(lines)
+    whole = (near_count > 0) & (near_count == all_count) & (n_kinds == 1)
+    out[whole] = np.where(per_class[whole] > 0, line_length[whole, None], 0.0)
+    rest = np.flatnonzero((near_count > 0) & ~whole)
+    partly = rest[near_count[rest] < all_count[rest]]
+    exact = line_length.copy()  # lines near a barrier all along: their whole length
+    which, around_idx = tree.query(
         lines[partly], predicate="dwithin", distance=_BARRIER_TOLERANCE_M
     )
     for j, i in enumerate(partly):
         around = shapely.buffer(
-            shapely.union_all(barriers[barrier_idx[which == j]]), _BARRIER_TOLERANCE_M
+            shapely.union_all(barriers[around_idx[which == j]]), _BARRIER_TOLERANCE_M
         )
-        out[i] = shapely.length(shapely.intersection(lines[i], around))
+        exact[i] = shapely.length(shapely.intersection(lines[i], around))
+    share = per_class[rest] / np.maximum(per_class[rest].sum(axis=1, keepdims=True), 1e-12)
+    out[rest] = share * exact[rest, None]
     return out
 
 
@@ -918,12 +1071,18 @@ def _score(
     k: int,
     centres: np.ndarray | None,
     nb: list[set[int]],
+    edge_classes: dict[tuple[int, int], np.ndarray] | None = None,
+    class_weights: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Scores of one division, from the atoms and their shared edges (no polygon unions).
 
     A part's area is the sum of its atoms' areas and its perimeter their perimeters less
     twice the edges they share, so Polsby–Popper needs no union; contiguity is checked on
-    the adjacency graph.
+    the adjacency graph. ``barrier_share`` is the share of the new boundary near a road,
+    river or wall of any class, ``boundary_score`` the same with each metre counted by the
+    ``weights`` of its class (per class of :data:`BOUNDARY_CLASSES`: a campus footway
+    counts less than a street), ``new_boundary_m`` its length and ``on_<class>`` its
+    metres along each class.
     """
     weights = atoms["households"].to_numpy(dtype=float)
     sums = np.bincount(labels, weights=weights, minlength=k)
@@ -958,9 +1117,20 @@ def _score(
             if len(inside):
                 d[mask] = shapely.distance(cent[mask][:, None], inside[None, :]).min(axis=1)
         distance = float((d * weights).sum() / weights.sum())
+    along = np.zeros(len(BOUNDARY_CLASSES))
+    for (a, b), metres in (edge_classes or {}).items():
+        if labels[a] != labels[b]:
+            along += metres
+    if edge_classes is None:  # no classes: every barrier counts in full
+        along[0] = on_len
+    if class_weights is None:
+        class_weights = np.ones(len(BOUNDARY_CLASSES))
     return {
+        **{f"on_{name}": float(m) for name, m in zip(BOUNDARY_CLASSES, along, strict=True)},
+        "new_boundary_m": float(cut_len),
         "max_deviation": float(np.abs(sums - mean).max() / mean) if mean else 0.0,
         "barrier_share": on_len / cut_len if cut_len else 1.0,
+        "boundary_score": float(along @ class_weights) / cut_len if cut_len else 1.0,
         "compactness": compact,
         "compounds_cut": float(cut_compounds),
         "distance": distance if distance is not None else float("nan"),
@@ -1064,8 +1234,9 @@ def propose_splits(
             "with households. Ask for at most {n} parts."
         )
         raise InfeasibleError(msg, community=community_id, k=k, n=populated)
-    lines = np.asarray(barrier_lines([roads, waterways, barriers], crs), dtype=object)
-    nb, edges = _edge_table(atoms, lines)
+    lines, line_classes = _boundary_lines(roads, waterways, barriers, crs)
+    class_weights = rules.boundary_weights()
+    nb, edges, edge_classes = _edge_table(atoms, lines, line_classes, class_weights)
     comps = components(np.arange(len(atoms)), nb)
     if len(comps) > 1:
         msg = N_(
@@ -1179,7 +1350,7 @@ def propose_splits(
             if key in seen:
                 continue
             seen.add(key)
-            scored.append((labels, _score(labels, atoms, edges, k, centres, nb)))
+            scored.append((labels, _score(labels, atoms, edges, k, centres, nb, edge_classes, class_weights)))
         scored.sort(key=rank_key)
         # The best few made more compact, as long as they stay as balanced (or within 5 %)
         # and as much on roads, rivers and walls (or at least 90 %).
@@ -1196,7 +1367,7 @@ def propose_splits(
             key = _canonical(tighter)
             if key not in seen:
                 seen.add(key)
-                scored.append((tighter, _score(tighter, atoms, edges, k, centres, nb)))
+                scored.append((tighter, _score(tighter, atoms, edges, k, centres, nb, edge_classes, class_weights)))
         scored.sort(key=rank_key)
         return scored
 
@@ -1207,7 +1378,7 @@ def propose_splits(
             0.0 if in_range(item[0], int(item[0].max()) + 1) else 1.0,
             s["compounds_cut"],
             max(s["max_deviation"] - 0.05, 0.0) * 10
-            + (1 - s["barrier_share"]) * 0.5
+            + (1 - s["boundary_score"]) * 0.5
             + (1 - s["compactness"]) * 0.5,
         )
 
@@ -1250,6 +1421,9 @@ def propose_splits(
                 compounds_cut=int(s["compounds_cut"]),
                 mean_distance_m=None if math.isnan(s["distance"]) else s["distance"],
                 reasons=tuple(notes) + reasons,
+                boundary_score=s["boundary_score"],
+                new_boundary_m=s["new_boundary_m"],
+                boundary_classes={name: s[f"on_{name}"] for name in BOUNDARY_CLASSES},
             )
         )
     return SplitResult(
@@ -1292,9 +1466,7 @@ def _reasons(
         gettext(N_("parts of {sizes} households; the largest is {dev:.1%} from the mean")).format(
             sizes=sizes, dev=s["max_deviation"]
         ),
-        gettext(N_("{share:.0%} of the new boundary follows roads, rivers or walls")).format(
-            share=s["barrier_share"]
-        ),
+        *_boundary_reasons(s, rules, gettext),
         gettext(N_("mean compactness (Polsby–Popper) {pp:.2f}")).format(pp=s["compactness"]),
     ]
     if s["compounds_cut"]:
@@ -1317,6 +1489,64 @@ def _reasons(
             )
         )
     return tuple(reasons)
+
+
+_CLASS_LABELS: dict[str, str] = {
+    "street": N_("streets"),
+    "railway": N_("railways"),
+    "river": N_("rivers"),
+    "wall": N_("walls"),
+    "service_road": N_("service roads"),
+    "path": N_("footways and paths"),
+}
+
+
+def _boundary_reasons(
+    s: dict[str, float], rules: RuleSet, gettext: object
+) -> list[str]:
+    """Which classes the new boundary follows, and how the minor ones were counted."""
+    tr = gettext  # type: ignore[assignment]
+    cut = s.get("new_boundary_m", 0.0)
+    if cut <= 0:
+        return [tr(N_("the parts share no new boundary"))]
+    shares = {name: s.get(f"on_{name}", 0.0) / cut for name in BOUNDARY_CLASSES}
+    items = [
+        f"{tr(_CLASS_LABELS[name])} {share:.0%}"
+        for name, share in shares.items()
+        if share >= 0.005
+    ]
+    none = max(0.0, 1.0 - sum(shares.values()))
+    length = f"{cut:,.0f}"
+    if not items:
+        out = [tr(N_("the new boundary ({length} m) follows no road, river or wall")).format(
+            length=length
+        )]
+    elif none >= 0.005:
+        out = [
+            tr(
+                N_("the new boundary ({length} m) follows {classes}; {none:.0%} follows no road, river or wall")
+            ).format(length=length, classes=tr(N_(", ")).join(items), none=none)
+        ]
+    else:
+        out = [
+            tr(N_("the new boundary ({length} m) follows {classes}")).format(
+                length=length, classes=tr(N_(", ")).join(items)
+            )
+        ]
+    minor = shares["service_road"] + shares["path"]
+    weights = dict(zip(BOUNDARY_CLASSES, rules.boundary_weights(), strict=True))
+    if minor >= 0.005 and (weights["service_road"] < 1 or weights["path"] < 1):
+        out.append(
+            tr(
+                N_(
+                    "counted by class, {share:.0%} of it follows a boundary (a service road "
+                    "counts {service:g}, a footway or path {path:g} of a street)"
+                )
+            ).format(
+                share=s["boundary_score"], service=weights["service_road"], path=weights["path"]
+            )
+        )
+    return out
 
 
 def bootstrap_communities(

@@ -211,3 +211,199 @@ def test_properties_tiling_sums_contiguity(seed, households):
     assert [tuple(a.labels) for a in _split(layers, alternatives=2, seed=seed).alternatives] == [
         tuple(a.labels) for a in r.alternatives
     ]
+
+
+# --------------------------------------------------------------------------------------
+# new boundaries counted by class (issue 15 point 7)
+# --------------------------------------------------------------------------------------
+_CELL = 50.0
+_X0, _Y0 = 500_000.0, 4_400_000.0
+
+
+def _at(x: float, y: float) -> tuple[float, float]:
+    return (_X0 + x * _CELL, _Y0 + y * _CELL)
+
+
+def _campus(zigzag_class: str = "service") -> dict[str, gpd.GeoDataFrame]:
+    """A campus of 8 × 4 plots of 50 m, one 150-household building on each::
+
+        y=4 +---+---+---+---+---+---+---+---+
+            |               :   :           |      S  street (dead end, x = 4, y 0–2)
+        y=3 +               :   Z           +      Z  campus road or footway: a
+            |               :   Z           |         staircase x = 3 (y 0–2),
+        y=2 +           ZZZZZZZZZ           +         y = 2 (x 3–5), x = 5 (y 2–4)
+            |           Z   S               |
+        y=1 +           Z   S               +      The straight cut x = 4 is half on
+            |           Z   S               |      the street, the staircase all on Z.
+        y=0 +---+---+---+---+---+---+---+---+
+            x=0         3   4   5           8
+    """
+    geoms, ids = [], []
+    for i in range(8):
+        for j in range(4):
+            cx, cy = _at(i + 0.5, j + 0.5)
+            geoms.append(box(cx - 12, cy - 12, cx + 12, cy + 12))
+            ids.append(f"B{i}{j}")
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ids, "households": 150}, geometry=geoms, crs=METRIC
+    )
+    community = gpd.GeoDataFrame(
+        {"community_id": ["campus"]}, geometry=[box(*_at(0, 0), *_at(8, 4))], crs=METRIC
+    )
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["residential", zigzag_class, zigzag_class, zigzag_class]},
+        geometry=[
+            shapely.LineString([_at(4, 0), _at(4, 2)]),
+            shapely.LineString([_at(3, 0), _at(3, 2)]),
+            shapely.LineString([_at(3, 2), _at(5, 2)]),
+            shapely.LineString([_at(5, 2), _at(5, 4)]),
+        ],
+        crs=METRIC,
+    )
+    return {"buildings": buildings, "community": community, "roads": roads}
+
+
+def _campus_split(layers, rules, **kwargs):
+    return propose_splits(
+        layers["buildings"],
+        community=layers["community"],
+        roads=layers["roads"],
+        parts=2,
+        rules=rules,
+        **kwargs,
+    )
+
+
+def _share(alt, name):
+    return alt.boundary_classes[name] / alt.new_boundary_m
+
+
+def test_a_zigzag_along_campus_roads_loses_to_a_compact_split_along_a_street():
+    layers = _campus()
+    unweighted = get_preset().with_values(
+        boundary_weight_service_road=1.0, boundary_weight_path=1.0
+    )
+    # every class counted in full: the staircase along the campus roads (all "on roads",
+    # Polsby–Popper 0.62) beats the straight cut (half on the street, 0.79)
+    before = _campus_split(layers, unweighted).alternatives
+    assert _share(before[0], "service_road") > 0.9
+    assert before[0].compactness < 0.65
+    # counted by class (a campus road 0.5): the straight cut along the street wins, and the
+    # staircase is still proposed, below it
+    after = _campus_split(layers, get_preset()).alternatives
+    best = after[0]
+    assert best.compactness > 0.75
+    assert _share(best, "street") > 0.5
+    assert best.boundary_score == pytest.approx(best.barrier_share)
+    zigzag = next(a for a in after if _share(a, "service_road") > 0.9)
+    assert zigzag.rank > best.rank
+    assert zigzag.barrier_share == pytest.approx(1.0)
+    assert zigzag.boundary_score == pytest.approx(
+        0.5 * _share(zigzag, "service_road") + _share(zigzag, "street")
+    )
+    # the same divisions were found either way: only their order changed
+    assert {tuple(a.labels) for a in before} == {tuple(a.labels) for a in after}
+
+
+def test_campus_footways_count_a_quarter_of_a_street():
+    layers = _campus("footway")
+    result = _campus_split(layers, get_preset(), alternatives=5)
+    for alt in result.alternatives:
+        shares = {name: _share(alt, name) for name in alt.boundary_classes}
+        assert alt.barrier_share == pytest.approx(sum(shares.values()), abs=1e-6)
+        assert alt.boundary_score == pytest.approx(
+            shares["street"] + 0.25 * shares["path"], abs=1e-6
+        )
+    assert _share(result.alternatives[0], "street") > 0.5
+
+
+def test_reasons_say_which_classes_the_boundary_follows():
+    layers = _campus()
+    en = _campus_split(layers, get_preset(), alternatives=2, lang="en").alternatives
+    assert "the new boundary (200 m) follows streets 53%; 47% follows no road, river or wall" in (
+        en[0].reasons
+    )
+    assert any(
+        r.startswith("the new boundary (300 m) follows streets 4%, service roads 96%")
+        for r in en[1].reasons
+    )
+    assert any(
+        "a service road counts 0.5, a footway or path 0.25 of a street" in r for r in en[1].reasons
+    )
+    zh = _campus_split(layers, get_preset(), alternatives=2, lang="zh_CN").alternatives
+    assert any("城市道路 53%" in r for r in zh[0].reasons)
+    assert any("内部道路 96%" in r for r in zh[1].reasons)
+    payload = en[1].as_dict()
+    assert payload["boundary_classes"]["service_road"] == pytest.approx(0.96, abs=0.01)
+    assert payload["boundary_score"] == pytest.approx(0.52, abs=0.01)
+
+
+def test_a_boundary_near_two_classes_counts_once_for_the_stronger():
+    from planning.split import _near_length
+
+    # a measured line along y = 1 from x = 0 to 200; a street along y = 0 (x 0–100), a
+    # footway along y = 2 (x 50–150), a wall far away
+    barriers = np.array(
+        [
+            shapely.LineString([(0, 0), (100, 0)]),
+            shapely.LineString([(50, 2), (150, 2)]),
+            shapely.LineString([(0, 50), (200, 50)]),
+        ],
+        dtype=object,
+    )
+    classes = np.array([0, 5, 3])  # street, path, wall
+    line = np.array([shapely.LineString([(0, 1), (200, 1)])], dtype=object)
+    weights = get_preset().boundary_weights()
+    (metres,) = _near_length(line, barriers, classes, weights)
+    near_any = shapely.length(
+        shapely.intersection(line[0], shapely.buffer(shapely.union_all(barriers[:2]), 5.0))
+    )
+    assert metres.sum() == pytest.approx(near_any)  # exact in total
+    assert metres[0] == pytest.approx(104.9, abs=2.0)  # the street, where both are near
+    assert metres[5] == pytest.approx(near_any - metres[0])  # the footway beyond it
+    assert metres[[1, 2, 3, 4]].sum() == 0
+    # the footway weighted above the street: the shared stretch goes to the footway
+    (swapped,) = _near_length(line, barriers, classes, np.array([0.2, 1, 1, 1, 0.5, 1.0]))
+    assert swapped.sum() == pytest.approx(near_any)
+    assert swapped[5] == pytest.approx(109.8, abs=2.0)  # x 45.1–154.9
+    assert swapped[0] == pytest.approx(45.1, abs=2.0)
+
+
+def test_boundary_weights_are_rules_between_0_and_1():
+    from gis.errors import RulesError
+
+    rules = get_preset()
+    assert rules.boundary_weights().tolist() == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25]
+    assert "0.25" in rules.cite("boundary_weight_path")
+    with pytest.raises(RulesError, match="boundary_weight_path"):
+        rules.with_values(boundary_weight_path=1.5)
+    with pytest.raises(RulesError, match="boundary_weight_street"):
+        rules.with_values(boundary_weight_street=-0.1)
+
+
+@pytest.fixture(scope="module")
+def campus_scoring():
+    """The campus's atoms, edges by class and a few divisions of it, to score again."""
+    from planning.split import _boundary_lines, _edge_table
+
+    layers = _campus("footway")
+    result = _campus_split(layers, get_preset(), alternatives=5)
+    lines, classes = _boundary_lines(layers["roads"], None, None, METRIC)
+    nb, edges, by_class = _edge_table(result.atoms, lines, classes, get_preset().boundary_weights())
+    return result, nb, edges, by_class
+
+
+@given(weights=st.lists(st.floats(0, 1), min_size=6, max_size=6))
+@settings(max_examples=50, deadline=None)
+def test_class_weights_never_raise_the_share(campus_scoring, weights):
+    from planning.split import _score
+
+    result, nb, edges, by_class = campus_scoring
+    w = np.array(weights)
+    for alt in result.alternatives:
+        s = _score(alt.labels, result.atoms, edges, 2, None, nb, by_class, w)
+        along = np.array([s[f"on_{n}"] for n in alt.boundary_classes])
+        assert along.sum() == pytest.approx(s["barrier_share"] * s["new_boundary_m"], abs=1e-6)
+        assert s["boundary_score"] == pytest.approx(along @ w / s["new_boundary_m"], abs=1e-9)
+        assert s["boundary_score"] <= s["barrier_share"] + 1e-9
+        assert s["barrier_share"] == pytest.approx(alt.barrier_share)  # weights change no share
