@@ -59,6 +59,7 @@ def run_check(args: argparse.Namespace) -> int:
         "assumed_floor_buildings": loaded.assumed_floor_rows(),
         "problems": [p.render(args.lang) for p in loaded.report.problems],
         "notes": [n.render(args.lang) for n in loaded.project.notes],
+        "warnings": loaded.warnings(args.lang),
     }
 
     def human() -> str:

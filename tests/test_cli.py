@@ -232,6 +232,10 @@ def test_check_beijing_json_en(capsys, beijing):
     # the only problem: three OSM areas drawn as buildings (普吉院: 1,200 households)
     (problem,) = payload["problems"]
     assert problem.startswith("buildings: 3 buildings hold more households than")
+    (implausible,) = [w for w in payload["warnings"] if w["kind"] == "implausible_building"]
+    assert implausible["count"] == 3
+    assert implausible["rows"] == ["way/409368388", "way/226671070", "way/226671071"]
+    assert "1,200 households" in implausible["message"]
     # Progress goes to stderr, in the planner's language, never to stdout.
     assert err.splitlines()[0] == "gridplan: reading layers…"
     assert all(line.startswith("gridplan: ") for line in err.splitlines())
