@@ -141,7 +141,14 @@ for column, alt in zip(columns, result.alternatives, strict=True):
         maps.show(m, key=f"split_alt_{alt.rank}", height=260)
         a, b = st.columns(2)
         a.metric(_("largest deviation"), f"{alt.max_deviation:.1%}")
-        b.metric(_("boundary on roads/rivers/walls"), f"{alt.barrier_share:.0%}")
+        b.metric(
+            _("boundary on roads/rivers/walls"),
+            f"{alt.barrier_share:.0%}",
+            help=_(
+                "Counted by class (a service road or a footway counts less than a street), "
+                "{score:.0%}: the alternatives are ranked by this."
+            ).format(score=alt.boundary_score),
+        )
         a.metric(_("compactness"), f"{alt.compactness:.2f}")
         b.metric(_("compounds divided"), f"{alt.compounds_cut}")
         show_table(alt.parts[_PART_COLUMNS], key=f"w_alt_parts_{alt.rank}")
