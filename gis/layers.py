@@ -78,7 +78,10 @@ def encode_layer(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str
         dtypes[column] = str(series.dtype)
         if isinstance(series.dtype, pd.CategoricalDtype):
             out[column] = series.astype(object).where(series.notna(), None)
-        elif series.dtype == object and not all(_is_scalar(v) for v in series):
+        elif series.dtype == object and all(_is_scalar(v) for v in series):
+            if series.isna().any():  # pd.NA and NaN in text are missing, not the text "<NA>"
+                out[column] = series.astype(object).where(series.notna(), None)
+        elif series.dtype == object:
             out[column] = [
                 None if v is None else json.dumps(_plain(v), ensure_ascii=False, default=str)
                 for v in series

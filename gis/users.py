@@ -43,7 +43,6 @@ Ask an administrator for the approver role.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import threading
@@ -58,6 +57,7 @@ from typing import Any, Protocol, TypeVar
 
 import filelock
 import pandas as pd
+import tomli_w
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -603,29 +603,22 @@ class SignInThrottle:
                     del self._turns[key]
 
 
-def _toml_string(text: str) -> str:
-    """Return ``text`` as a TOML basic string (JSON's escapes are valid TOML ones)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
 def _write_users(path: Path, accounts: Mapping[str, Account]) -> None:
-    lines = [
-        "# gridplan users: written by `gridplan users add`; passwords are argon2id hashes.",
-        "",
-    ]
-    for name in sorted(accounts):
-        account = accounts[name]
-        lines += [
-            f"[users.{_toml_string(name)}]",
-            f"display_name = {_toml_string(account.user.display_name)}",
-            f"role = {_toml_string(account.user.role)}",
-            f"password_hash = {_toml_string(account.password_hash)}",
-            "",
-        ]
+    """Write the users file with a TOML library (any display name reads back)."""
+    table = {
+        name: {
+            "display_name": accounts[name].user.display_name,
+            "role": accounts[name].user.role,
+            "password_hash": accounts[name].password_hash,
+        }
+        for name in sorted(accounts)
+    }
+    header = "# gridplan users: written by `gridplan users add`; passwords are argon2id hashes.\n\n"
+    text = header + tomli_w.dumps({"users": table})
     with atomic_path(path) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines))
+            fh.write(text)
 
 
 T = TypeVar("T")

@@ -30,7 +30,6 @@ Ningbo 2013: 1 community worker per 250 households
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import numbers
 import tomllib
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomli_w
 
 from gis.errors import RulesError
 from gis.i18n import N_
@@ -588,20 +588,10 @@ def save_rules(rules: RuleSet, path: str | Path) -> Path:
     True
     """
     path = Path(path)
-    lines = ["# gridplan rule set; sources: see `gridplan rules` or the app's rules table"]
     base = rules.name if rules.name in PRESETS else "default"
-    lines.append(f"preset = {_toml_value(base)}")
-    for key, value in rules.values().items():
-        lines.append(f"{key} = {_toml_value(value)}")
+    text = "# gridplan rule set; sources: see `gridplan rules` or the app's rules table\n"
+    text += tomli_w.dumps({"preset": base, **rules.values()})
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, str):  # JSON escapes are TOML escapes; TOML also forbids a raw DEL
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)

@@ -228,6 +228,7 @@ def test_versions_info_and_an_old_version_with_another_schema(url, plan_id):
             "note",
             "rules",
             "n_grids",
+            "action",
         ]
         assert versions[["version", "status", "author", "n_grids"]].to_dict("records") == [
             {"version": 1, "status": "draft", "author": "王芳", "n_grids": 6},

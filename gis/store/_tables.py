@@ -9,10 +9,11 @@ only their I/O. The public constants here are exported by :mod:`gis.store`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Self
 
+import numpy as np
 import pandas as pd
 
 from gis.errors import PlanConflictError, PlanStoreError
@@ -100,6 +101,61 @@ def _check_action(action: str, user: str) -> None:
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
+_META = "@meta"
+"""The manifest key of a version's metadata (``action`` and the caller's own); a layer
+name cannot start with ``@``, so it never names a layer."""
+
+
+def _layer_entries(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the layers of a version's manifest (without its ``@`` metadata keys)."""
+    return {name: entry for name, entry in manifest.items() if not str(name).startswith("@")}
+
+
+def _carried(
+    source: Mapping[str, Any] | None,
+    carry: bool | Collection[str],
+    *,
+    saved: Collection[str],
+) -> dict[str, Any]:
+    """Return the manifest entries of the layers a save carries from an earlier version.
+
+    A carried entry points at the version that holds its rows (``same_as``), so an
+    unchanged layer is stored once however many versions keep it. ``source`` is the
+    committed ``plans`` row carried from (the latest, or the one restored; ``None`` for
+    an empty plan); ``carry`` is ``True`` for every layer of it that ``saved`` does not
+    replace, or the names to carry.
+    """
+    if not carry or source is None:
+        return {}
+    manifest = _layer_entries(json.loads(source.get("layers") or "{}"))
+    names = [n for n in manifest if n not in saved] if carry is True else list(carry)
+    missing = [n for n in names if n not in manifest]
+    if missing:
+        msg = N_("Version {version} has no layer {layers} to keep. Its layers are: {have}.")
+        raise PlanStoreError(
+            msg, version=source["version"], layers=", ".join(missing), have=", ".join(manifest)
+        )
+    held = int(source["version"])
+    return {n: {**manifest[n], "same_as": int(manifest[n].get("same_as", held))} for n in names}
+
+
+def _where_sql(where: Mapping[str, Collection[Any]] | None, columns: Collection[str]) -> str:
+    """Return ``AND column IN (...)`` for each filter whose column the layer has (SQLite)."""
+    if not where:
+        return ""
+    have = {str(c) for c in columns}
+    parts = []
+    for column, values in where.items():
+        if str(column) not in have:
+            continue
+        listed = ", ".join(
+            str(int(v)) if isinstance(v, int | np.integer) else "'" + str(v).replace("'", "''") + "'"
+            for v in values
+        )
+        parts.append(f" AND {_quote(str(column))} IN ({listed or 'NULL'})")
+    return "".join(parts)
+
+
 def rules_json(rules: Any) -> str:
     """Return a rule set as the JSON kept in ``plans.rules``.
 
@@ -196,8 +252,18 @@ class _StoreCommon:
     _save: Callable[..., int]
     """Write a new version from the arguments of :meth:`save`; return its number."""
 
-    def _read_layers(self, version: int, manifest: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
-        """Return the layers of committed ``version``, each checked against its row count."""
+    def _read_layers(
+        self,
+        version: int,
+        manifest: Mapping[str, Any],
+        *,
+        where: Mapping[str, Collection[Any]] | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        """Return the layers of committed ``version``, each checked against its row count.
+
+        ``where`` (``{column: values}``) keeps only the rows whose column is one of the
+        values, in the layers that have the column (then rows are not counted).
+        """
         raise NotImplementedError
 
     def _write_status(self, version: int, status: str, author: str, comment: str) -> None:
@@ -234,8 +300,15 @@ class _StoreCommon:
         for row in rows:
             if int(row["version"]) == int(version):
                 return row
+        raise self._no_version(int(version), rows)
+
+    def _no_version(
+        self, version: int, rows: list[dict[str, Any]] | None = None
+    ) -> PlanStoreError:
+        """The error for a version the plan does not have."""
+        rows = self._plans_rows() if rows is None else rows
         msg = N_("The plan {file} has no version {version}. Its versions are: {versions}.")
-        raise PlanStoreError(
+        return PlanStoreError(
             msg,
             file=self._file,
             version=version,
@@ -244,7 +317,12 @@ class _StoreCommon:
 
     @staticmethod
     def _checked_layers(
-        layers: Mapping[str, pd.DataFrame], *, author: str, status: str, rules: Any
+        layers: Mapping[str, pd.DataFrame],
+        *,
+        author: str,
+        status: str,
+        rules: Any,
+        carry: bool | Collection[str] = False,
     ) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, Any]]], str]:
         """Check a save's arguments; return ``{layer: (frame, manifest entry)}`` and the rules.
 
@@ -259,7 +337,7 @@ class _StoreCommon:
             for name, frame in layers.items()
             if name not in RESERVED_LAYERS
         }
-        if not prepared:
+        if not prepared and not carry:
             msg = N_("There is nothing to save: pass at least one layer (e.g. grids).")
             raise PlanStoreError(msg)
         return prepared, rules_json(rules)
@@ -274,6 +352,10 @@ class _StoreCommon:
         note: str = "",
         rules: Any = None,
         base_version: int | None = None,
+        action: str = "",
+        carry: bool | Collection[str] = False,
+        carry_from: int | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> int:
         """Save ``layers`` as a new version; return its number (1, 2, …).
 
@@ -298,6 +380,20 @@ class _StoreCommon:
             the check and the append happen under the same lock (a database store: in
             one transaction, under the plan's advisory lock), so of two sessions that
             started from the same version exactly one saves. ``None`` saves regardless.
+        action
+            What made this version, in a stable word (``create``, ``split``, ``grids``,
+            ``restore``…); :meth:`versions` lists it.
+        carry
+            Layers of the latest version to keep in the new one without writing them again
+            (``True``: every layer that ``layers`` does not replace). The new version
+            points at the rows already stored, so an unchanged ``buildings`` layer is
+            stored once; :meth:`load` reads it as if it had been saved again.
+        carry_from
+            Carry the layers of this version rather than the latest (restoring an old
+            version writes no rows at all).
+        meta
+            More about the version, kept with it as JSON (:meth:`info` returns it under
+            ``meta``).
 
         Returns
         -------
@@ -337,19 +433,23 @@ class _StoreCommon:
             note=note,
             rules=rules,
             base_version=base_version,
+            carry=carry,
+            carry_from=carry_from,
+            meta={**(meta or {}), "action": str(action)},
         )
 
     def versions(self) -> pd.DataFrame:
         """Return one row per committed version.
 
         Columns: ``plan_id``, ``version``, ``status``, ``author``, ``created_at``,
-        ``note``, ``rules`` (JSON) and ``n_grids``.
+        ``note``, ``rules`` (JSON), ``n_grids`` and ``action``.
         """
-        columns = [*_PLANS_COLUMNS[:-1], "n_grids"]
+        columns = [*_PLANS_COLUMNS[:-1], "n_grids", "action"]
         rows = []
         for row in self._plans_rows():
             layers = json.loads(row.pop("layers") or "{}")
             row["n_grids"] = int(layers.get("grids", {}).get("rows", 0))
+            row["action"] = str(layers.get(_META, {}).get("action", ""))
             row["version"] = int(row["version"])
             rows.append(row)
         return pd.DataFrame(rows, columns=columns)
@@ -359,14 +459,33 @@ class _StoreCommon:
         row = dict(self._row(version))
         row["version"] = int(row["version"])
         row["rules"] = json.loads(row["rules"] or "{}")
-        row["layers"] = json.loads(row["layers"] or "{}")
+        manifest = json.loads(row["layers"] or "{}")
+        row["layers"] = _layer_entries(manifest)  # for a carried layer, same_as: where its rows are
+        row["meta"] = dict(manifest.get(_META, {}))  # action, and the meta of save()
         return row
 
-    def load(self, version: int | None = None) -> dict[str, pd.DataFrame]:
+    def load(
+        self,
+        version: int | None = None,
+        *,
+        layers: Collection[str] | None = None,
+        where: Mapping[str, Collection[Any]] | None = None,
+    ) -> dict[str, pd.DataFrame]:
         """Return the layers of ``version`` (the latest by default), plus its ``plans`` row.
 
         Rows of versions that were never committed are never read. Each layer is checked
         against the row count committed with it.
+
+        Parameters
+        ----------
+        version
+            The version (the latest by default).
+        layers
+            Read only these layers (those the version has); every layer by default.
+        where
+            ``{column: values}``: in the layers that have the column, read only the rows
+            whose value is one of ``values`` (e.g. ``{"community_id": ["110108001001"]}``
+            to open one community of a whole city).
 
         Raises
         ------
@@ -376,7 +495,16 @@ class _StoreCommon:
         """
         row = self._row(version)
         v = int(row["version"])
-        out = self._read_layers(v, json.loads(row["layers"] or "{}"))
+        manifest = _layer_entries(json.loads(row["layers"] or "{}"))
+        if layers is not None:
+            manifest = {n: e for n, e in manifest.items() if n in set(layers)}
+        by_version: dict[int, dict[str, Any]] = {}
+        for name, entry in manifest.items():
+            by_version.setdefault(int(entry.get("same_as", v)), {})[name] = entry
+        read: dict[str, pd.DataFrame] = {}
+        for held_in, entries in by_version.items():
+            read.update(self._read_layers(held_in, entries, where=where))
+        out = {name: read[name] for name in manifest}
         plans_row = {k: row[k] for k in _PLANS_COLUMNS if k != "layers"}
         plans_row["version"] = v
         out["plans"] = pd.DataFrame([plans_row])

@@ -63,7 +63,7 @@ import os
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ from gis.errors import LayerReadError, PlanStoreError
 from gis.i18n import N_
 from gis.layers import decode_layer
 from gis.store._tables import (
+    _META,
+    _carried,
+    _where_sql,
     _PLANS_COLUMNS,
     _REVIEW_COLUMNS,
     AUDIT_COLUMNS,
@@ -397,6 +400,11 @@ class PlanStore(_StoreCommon):
                 con.execute(
                     f"CREATE INDEX IF NOT EXISTS {_quote(name + '_version')} ON {_quote(name)} (version)"
                 )
+                if "community_id" in keyed.columns:  # a city opens one community at a time
+                    con.execute(
+                        f"CREATE INDEX IF NOT EXISTS {_quote(name + '_community')} "
+                        f"ON {_quote(name)} (version, community_id)"
+                    )
             finally:
                 con.close()
 
@@ -427,9 +435,12 @@ class PlanStore(_StoreCommon):
         version: int | None = None,
         created_at: str | None = None,
         base_version: int | None = None,
+        carry: bool | Collection[str] = False,
+        carry_from: int | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> int:
         prepared, rules_text = self._checked_layers(
-            layers, author=author, status=status, rules=rules
+            layers, author=author, status=status, rules=rules, carry=carry
         )
         with self._locked():
             if not self.path.exists():
@@ -439,17 +450,27 @@ class PlanStore(_StoreCommon):
             try:
                 self._clean_uncommitted(con)
                 next_version = self._next_version(con)
-                latest = con.execute(
-                    "SELECT version, author, created_at FROM plans ORDER BY version DESC LIMIT 1"
+                keys = ("version", "author", "created_at", "layers")
+                row = con.execute(
+                    "SELECT version, author, created_at, layers FROM plans "
+                    "ORDER BY version DESC LIMIT 1"
                 ).fetchone()
+                source = row
+                if carry_from is not None:
+                    source = con.execute(
+                        "SELECT version, author, created_at, layers FROM plans WHERE version = ?",
+                        (int(carry_from),),
+                    ).fetchone()
             finally:
                 con.close()
-            _check_base(
-                base_version,
-                None
-                if latest is None
-                else dict(zip(("version", "author", "created_at"), latest, strict=True)),
-                plan_id=self.plan_id,
+            if carry_from is not None and source is None:
+                raise self._no_version(int(carry_from))
+            latest = None if row is None else dict(zip(keys, row, strict=True))
+            _check_base(base_version, latest, plan_id=self.plan_id)
+            carried = _carried(
+                None if source is None else dict(zip(keys, source, strict=True)),
+                carry,
+                saved=prepared,
             )
             if version is None:
                 version = next_version
@@ -460,7 +481,11 @@ class PlanStore(_StoreCommon):
                 raise PlanStoreError(msg, version=version, file=self.path.name)
             for name, (frame, entry) in prepared.items():
                 self._append(name, frame, entry, version=version)
-            manifest = {name: entry for name, (_frame, entry) in prepared.items()}
+            manifest = {
+                **carried,
+                **{name: entry for name, (_frame, entry) in prepared.items()},
+                _META: dict(meta or {}),
+            }
             created = created_at or _now()
             with _transaction(self.path) as con:  # the version exists once this commits
                 con.execute(
@@ -488,23 +513,30 @@ class PlanStore(_StoreCommon):
         rows = self._plans_rows()
         return int(rows[-1]["version"]) if rows else None
 
-    def _read_layers(self, version: int, manifest: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    def _read_layers(
+        self,
+        version: int,
+        manifest: Mapping[str, Any],
+        *,
+        where: Mapping[str, Collection[Any]] | None = None,
+    ) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         for name, entry in manifest.items():
-            where = f"version = {version}"
+            filtered = _where_sql(where, entry.get("columns", []))
+            sql = f"version = {int(version)}{filtered}"
             try:
                 if entry.get("geometry"):
-                    frame: pd.DataFrame = pyogrio.read_dataframe(self.path, layer=name, where=where)
+                    frame: pd.DataFrame = pyogrio.read_dataframe(self.path, layer=name, where=sql)
                 else:
                     frame = pyogrio.read_dataframe(
-                        self.path, layer=name, where=where, read_geometry=False
+                        self.path, layer=name, where=sql, read_geometry=False
                     )
             except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
                 msg = N_("Layer {layer} of version {version} in {file} cannot be read ({error}).")
                 raise PlanStoreError(
                     msg, layer=name, version=version, file=self.path.name, error=str(exc)
                 ) from None
-            if len(frame) != int(entry.get("rows", len(frame))):
+            if not filtered and len(frame) != int(entry.get("rows", len(frame))):
                 msg = N_(
                     "Layer {layer} of version {version} in {file} has {actual} rows but was saved "
                     "with {saved}: the file was changed outside gridplan. Load another version, "

@@ -60,7 +60,7 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ from gis.errors import FieldError, PlanStoreError
 from gis.i18n import N_
 from gis.layers import decode_layer
 from gis.store._tables import (
+    _META,
+    _carried,
     _PLANS_COLUMNS,
     _REVIEW_COLUMNS,
     AUDIT_COLUMNS,
@@ -525,6 +527,9 @@ class PostGISPlanStore(_StoreCommon):
         note: str,
         rules: Any,
         base_version: int | None = None,
+        carry: bool | Collection[str] = False,
+        carry_from: int | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> int:
         """Save ``layers`` as a new version in one transaction; return its number.
 
@@ -532,7 +537,7 @@ class PostGISPlanStore(_StoreCommon):
         under the plan's advisory lock.
         """
         prepared, rules_text = self._checked_layers(
-            layers, author=author, status=status, rules=rules
+            layers, author=author, status=status, rules=rules, carry=carry
         )
         for name, (frame, entry) in prepared.items():
             self._ensure_table(name, frame, entry)
@@ -542,7 +547,7 @@ class PostGISPlanStore(_StoreCommon):
             latest = (
                 con.execute(
                     sa.text(
-                        f"SELECT version, author, created_at FROM {self._table('plans')} "
+                        f"SELECT version, author, created_at, layers FROM {self._table('plans')} "
                         "WHERE plan_id = :p ORDER BY version DESC LIMIT 1"
                     ),
                     {"p": self.plan_id},
@@ -553,6 +558,27 @@ class PostGISPlanStore(_StoreCommon):
             _check_base(
                 base_version, None if latest is None else dict(latest), plan_id=self.plan_id
             )
+            source = None if latest is None else dict(latest)
+            if carry_from is not None:
+                found = (
+                    con.execute(
+                        sa.text(
+                            f"SELECT version, layers FROM {self._table('plans')} "
+                            "WHERE plan_id = :p AND version = :v"
+                        ),
+                        {"p": self.plan_id, "v": int(carry_from)},
+                    )
+                    .mappings()
+                    .first()
+                )
+                if found is None:
+                    raise self._no_version(int(carry_from))
+                source = dict(found)
+            manifest = {
+                **_carried(source, carry, saved=prepared),
+                **manifest,
+                _META: dict(meta or {}),
+            }
             version = 1 if latest is None else int(latest["version"]) + 1
             for name, (frame, entry) in prepared.items():
                 self._insert(con, name, frame, entry, version)
@@ -603,11 +629,17 @@ class PostGISPlanStore(_StoreCommon):
             ).scalar()
         return None if top is None else int(top)
 
-    def _read_layers(self, version: int, manifest: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    def _read_layers(
+        self,
+        version: int,
+        manifest: Mapping[str, Any],
+        *,
+        where: Mapping[str, Collection[Any]] | None = None,
+    ) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         with self._connect() as con:
             for name, entry in manifest.items():
-                params = {"p": self.plan_id, "v": version}
+                params: dict[str, Any] = {"p": self.plan_id, "v": version}
                 lower = {c.lower(): c for c in self._columns(con, name) or {}}
                 fields = ", ".join(  # the saved names (the table's may differ in case)
                     [
@@ -620,11 +652,21 @@ class PostGISPlanStore(_StoreCommon):
                     ]
                 )
                 table = self._table(name)
-                where = "WHERE plan_id = :p AND version = :v ORDER BY fid"
+                saved = set(map(str, entry.get("columns", [])))
+                filters = [
+                    (lower[str(column).lower()], list(values))
+                    for column, values in (where or {}).items()
+                    if str(column).lower() in lower and str(column) in saved
+                ]
+                extra = ""
+                for i, (column, values) in enumerate(filters):
+                    extra += f" AND {_quote(column)}::text = ANY(:w{i})"
+                    params[f"w{i}"] = [str(v) for v in values]
+                sql_where = f"WHERE plan_id = :p AND version = :v{extra} ORDER BY fid"
                 if entry.get("geometry"):
                     srid = self._srid(con, name)
                     frame: pd.DataFrame = gpd.read_postgis(
-                        sa.text(f"SELECT {fields}, geom FROM {table} {where}"),
+                        sa.text(f"SELECT {fields}, geom FROM {table} {sql_where}"),
                         con,
                         geom_col="geom",
                         crs=f"EPSG:{srid}" if srid else entry.get("crs"),
@@ -633,9 +675,9 @@ class PostGISPlanStore(_StoreCommon):
                     frame = frame.rename_geometry("geometry")
                 else:
                     frame = pd.read_sql(
-                        sa.text(f"SELECT {fields} FROM {table} {where}"), con, params=params
+                        sa.text(f"SELECT {fields} FROM {table} {sql_where}"), con, params=params
                     )
-                if len(frame) != int(entry.get("rows", len(frame))):
+                if not filters and len(frame) != int(entry.get("rows", len(frame))):
                     msg = N_(
                         "Layer {layer} of version {version} of plan {plan_id} has {actual} rows "
                         "in the database but was saved with {saved}: the table was changed "
@@ -731,6 +773,7 @@ class PostGISPlanStore(_StoreCommon):
                         rules=row["rules"] or "{}",
                         version=int(row["version"]),
                         created_at=str(row["created_at"]),
+                        meta=json.loads(row["layers"] or "{}").get(_META, {}),
                     )
                 if len(audit):
                     store.record("handover_copy", user="gridplan")  # makes the audit table

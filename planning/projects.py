@@ -1,0 +1,303 @@
+"""A planner's layers as a project keeps them, and back: create a project, open it to plan.
+
+:class:`gis.store.workspace.Workspace` keeps projects; this module knows what a project's
+first version holds and how to plan on it again:
+
+- ``buildings``: the buildings as read (field mapping applied, in EPSG:4490), with the
+  ``community_id`` and ``compound_id`` found by location. Households are **not** frozen:
+  they are filled again from the data, the roster or the estimate with the rules in
+  force whenever the project is opened, so a rule edit re-estimates them.
+- ``communities``: the communities as read (or the study area, when there are none),
+  with their ids.
+- ``community_summary``: per community ``households``, ``residents``,
+  ``special_service_households``, ``n_buildings``, ``estimated_buildings`` (as of the
+  last data change), so a whole city's community list opens without reading a building.
+- the other layers that came with the data (``compounds``, ``roads``, ``waterways``,
+  ``barriers``, ``service_centres``) and the ``roster``.
+
+Examples
+--------
+>>> import tempfile
+>>> from gis.datasets import get_path
+>>> ws = workspace(tempfile.mkdtemp())
+>>> project = create_project(ws, "清华园", get_path("beijing"), author="王芳")
+>>> table = community_table(project)
+>>> table[["community_id", "households", "status"]].to_dict("records")
+[{'community_id': '000000000000', 'households': 9762, 'status': 'may_split'}]
+>>> int(open_loaded(project).communities["households"].sum())
+9762
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gis.io import LAYERS, Project as LayerSet
+from gis.io import read_project
+from planning.communities import Loaded, prepare
+from planning.rules import RuleSet, get_preset
+from planning.thresholds import check_communities
+
+if TYPE_CHECKING:
+    from gis.users import User
+    from gis.store.workspace import Project, Workspace
+
+__all__ = [
+    "INPUT_LAYERS",
+    "SUMMARY_COLUMNS",
+    "community_table",
+    "create_project",
+    "open_loaded",
+    "project_layers",
+    "sample_layers",
+    "save_data",
+    "workspace",
+]
+
+INPUT_LAYERS: tuple[str, ...] = (*LAYERS, "roster", "community_summary")
+"""The layers that hold the planner's data (the rest are results: grids, proposals…)."""
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "community_id",
+    "households",
+    "residents",
+    "special_service_households",
+    "n_buildings",
+    "estimated_buildings",
+)
+"""The columns of the ``community_summary`` layer."""
+
+_DERIVED = ("households_source", "floors_source", "footprint_m2")
+
+
+def project_layers(loaded: Loaded) -> dict[str, pd.DataFrame]:
+    """Return the layers a project keeps for ``loaded`` (see the module notes).
+
+    Examples
+    --------
+    >>> from gis.datasets import get_path
+    >>> from planning.communities import load
+    >>> layers = project_layers(load(get_path("beijing")))
+    >>> sorted(layers)
+    ['barriers', 'buildings', 'communities', 'community_summary', 'compounds', 'roads', 'waterways']
+    """
+    project = loaded.project
+    buildings = loaded.buildings
+    # the estimate is redone on opening: estimated households (and the residents and
+    # floors assumed with them) are kept empty, so a rule edit (area per dwelling,
+    # default floors, persons per household) changes them
+    estimated = (buildings["households_source"] == "estimated").to_numpy()
+    assumed = (buildings["floors_source"] == "assumed_default").to_numpy()
+    raw = buildings.drop(columns=[c for c in _DERIVED if c in buildings]).copy()
+    raw["households"] = raw["households"].astype("Int64").mask(estimated)
+    raw["residents"] = raw["residents"].astype("Int64").mask(estimated)
+    raw["floors"] = raw["floors"].astype("Int64").mask(assumed)
+    out: dict[str, pd.DataFrame] = {"buildings": raw}
+    communities = project.communities  # with their ids (or the study area)
+    assert communities is not None  # prepare() always gives communities
+    out["communities"] = communities
+    out["community_summary"] = pd.DataFrame(
+        loaded.communities[list(SUMMARY_COLUMNS)]
+    ).reset_index(drop=True)
+    for name in LAYERS:
+        if name in {"buildings", "communities"}:
+            continue
+        layer = getattr(project, name, None)
+        if layer is not None and len(layer):
+            out[name] = layer
+    if project.roster is not None:
+        out["roster"] = project.roster
+    return out
+
+
+def _stats(loaded: Loaded) -> dict[str, dict[str, Any]]:
+    """The list's numbers for a project's data (from the prepared buildings)."""
+    households = int(loaded.buildings["households"].sum())
+    return {"buildings": {"rows": len(loaded.buildings), "households": households}}
+
+
+def create_project(
+    workspace: Workspace,
+    name: str,
+    source: str | Path | Mapping[str, str | Path],
+    *,
+    author: str,
+    rules: RuleSet | None = None,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+    lang: str = "en",
+    note: str = "",
+    user: User | None = None,
+) -> Project:
+    """Read a planner's data and keep it as a new project (version 1, action ``create``).
+
+    The data are read and checked as :func:`planning.communities.load` does, so a file
+    that cannot be planned on is refused before the project exists.
+
+    Parameters
+    ----------
+    workspace
+        Where the project goes.
+    name
+        Its name (see :func:`gis.store.workspace.check_project_name`).
+    source
+        What :func:`gis.io.read_project` reads: a GeoPackage, a zip or folder of layers,
+        one buildings file, or ``{layer: file}``.
+    author
+        Who creates it.
+    rules
+        The rules to plan with (the default preset when ``None``).
+    overrides, encoding, crs
+        Passed to :func:`gis.io.read_project`.
+    lang
+        The language of the check's messages.
+    note
+        A note for the first version.
+    user
+        The signed-in planner (needs the ``upload`` right).
+    """
+    rules = rules or get_preset("default")
+    project = read_project(source, overrides=overrides, encoding=encoding, crs=crs)
+    loaded = prepare(project, rules=rules, lang=lang)
+    meta = {
+        "source": Path(str(source)).name if not isinstance(source, Mapping) else "",
+        "mapping": project.mapping,
+        "stats": _stats(loaded),
+    }
+    return workspace.create(
+        name,
+        layers=project_layers(loaded),
+        author=author,
+        note=note,
+        rules=rules,
+        meta=meta,
+        user=user,
+    )
+
+
+def save_data(
+    project: Project,
+    loaded: Loaded,
+    *,
+    author: str | None = None,
+    note: str = "",
+    base_version: int | None = None,
+    rules: RuleSet | None = None,
+) -> int:
+    """Save new data (another upload, another field mapping) as a new version."""
+    return project.save(
+        layers=project_layers(loaded),
+        action="data",
+        author=author,
+        note=note,
+        rules=rules or loaded.rules,
+        base_version=base_version,
+        meta={"mapping": loaded.project.mapping, "stats": _stats(loaded)},
+    )
+
+
+def _rules_of(project: Project, version: int | None) -> RuleSet:
+    """The rule set saved with a version (the default preset when there is none)."""
+    from planning.rules import PRESETS
+
+    stored = project.info(version).get("rules") or {}
+    values = stored.get("values") if isinstance(stored, Mapping) else None
+    name = str(stored.get("name") or "default") if isinstance(stored, Mapping) else "default"
+    base = get_preset(name if name in PRESETS else "default")
+    return base.with_values(**values) if values else base
+
+
+def community_table(
+    project: Project,
+    *,
+    rules: RuleSet | None = None,
+    lang: str = "en",
+    version: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Return every community with its totals and status, without reading a building.
+
+    The totals are those of the last data change; the status follows ``rules`` (the
+    project's own by default).
+    """
+    rules = rules or _rules_of(project, version)
+    layers = project.load(version, layers=("communities", "community_summary"))
+    communities = layers["communities"]
+    summary = layers.get("community_summary")
+    if summary is not None:
+        communities = communities.drop(
+            columns=[c for c in SUMMARY_COLUMNS[1:] if c in communities and c != "residents"]
+        ).merge(summary, on="community_id", how="left", suffixes=("_given", ""))
+        if "residents_given" in communities:
+            given = pd.to_numeric(communities.pop("residents_given"), errors="coerce")
+            communities["residents"] = given.fillna(communities["residents"])
+    checked = check_communities(communities, rules=rules, lang=lang)
+    return gpd.GeoDataFrame(checked, geometry="geometry", crs=layers["communities"].crs)
+
+
+def open_loaded(
+    project: Project,
+    *,
+    rules: RuleSet | None = None,
+    lang: str = "en",
+    version: int | None = None,
+    community: str | Collection[str] | None = None,
+) -> Loaded:
+    """Return a project's data ready to plan on (households filled with ``rules``).
+
+    Parameters
+    ----------
+    project
+        The project.
+    rules
+        The rules (the project's own by default).
+    lang
+        The language of the check's messages.
+    version
+        A version (the shown one by default).
+    community
+        Only this community (or these): a whole city is planned one community at a time.
+    """
+    rules = rules or _rules_of(project, version)
+    names = [n for n in project.layer_names(version) if n in INPUT_LAYERS]
+    layers = project.load(version, layers=names, community=community)
+    if community is not None and "communities" in layers:
+        ids = {community} if isinstance(community, str) else set(community)
+        communities = layers["communities"]
+        layers["communities"] = communities[communities["community_id"].astype(str).isin(ids)]
+    spatial = {k: v for k, v in layers.items() if k in LAYERS and isinstance(v, gpd.GeoDataFrame)}
+    info = project.info(version)
+    data = LayerSet(
+        **spatial,
+        roster=layers.get("roster"),
+        mapping=dict(info.get("meta", {}).get("mapping", {})),
+        source=project.name,
+    )
+    return prepare(data, rules=rules, lang=lang)
+
+
+def sample_layers(sample: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Return a bundled sample's layers and meta as a project keeps them."""
+    from gis.datasets import get_path
+    from planning.communities import load
+
+    loaded = load(get_path(sample))
+    meta = {"source": f"sample:{sample}", "mapping": loaded.project.mapping, "stats": _stats(loaded)}
+    return project_layers(loaded), meta
+
+
+def workspace(home: str | Path | None = None, *, db: str | None = None) -> Workspace:
+    """Return the workspace at ``home`` (or ``db``), able to open the bundled samples.
+
+    With neither, the workspace of ``GRIDPLAN_HOME`` and ``GRIDPLAN_DB``.
+    """
+    from gis.store.workspace import Workspace
+
+    if home is None and db is None:
+        return Workspace.from_env(samples=sample_layers)
+    return Workspace(home, db=db, samples=sample_layers)
