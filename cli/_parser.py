@@ -19,6 +19,7 @@ from cli.check import run_check, run_staff
 from cli.compare import run_compare
 from cli.export import run_export
 from cli.grids import run_grids, run_split
+from cli.projects import run_projects
 from cli.users import run_users
 from gis.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
 
@@ -248,7 +249,58 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     users_remove.add_argument("name", help=tr(N_("the sign-in name")))
     users_sub.add_parser("list", parents=[common, users_file], help=tr(N_("list the users")))
     users.set_defaults(func=run_users)
+    projects = sub.add_parser(
+        "projects",
+        help=tr(N_("create, list and show the history of projects (GRIDPLAN_HOME or GRIDPLAN_DB)")),
+    )
+    where = ArgumentParser(add_help=False)
+    where.add_argument(
+        "--home",
+        type=Path,
+        help=tr(N_("the workspace folder (GRIDPLAN_HOME, else the user data folder)")),
+    )
+    where.add_argument(
+        "--db",
+        default=os.environ.get("GRIDPLAN_DB") or None,
+        metavar="URL",
+        help=tr(N_("keep the projects in this PostGIS database (GRIDPLAN_DB by default)")),
+    )
+    where.add_argument("--author", help=tr(N_("who does it (your login name by default)")))
+    projects_sub = projects.add_subparsers(dest="projects_command", required=True)
+    projects_create = projects_sub.add_parser(
+        "create",
+        parents=[common, rules, reading, where],
+        help=tr(N_("create a project from a planner's data")),
+    )
+    projects_create.add_argument("name", help=tr(N_("the project's name, e.g. 海淀-清华园")))
+    projects_create.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="INPUT",
+        help=tr(
+            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
+        ),
+    )
+    projects_create.add_argument("--note", help=tr(N_("a note for the first version")))
+    projects_list = projects_sub.add_parser(
+        "list", parents=[common, where], help=tr(N_("list the projects"))
+    )
+    projects_list.add_argument(
+        "--archived", action="store_true", help=tr(N_("list the archived projects"))
+    )
+    projects_history = projects_sub.add_parser(
+        "history", parents=[common, where], help=tr(N_("every version of a project"))
+    )
+    projects_history.add_argument("name", help=tr(N_("the project's name, e.g. 海淀-清华园")))
+    projects.set_defaults(func=run_projects)
     # usage errors in the planner's language
-    for each in (parser, *sub.choices.values(), *users_sub.choices.values()):
+    for each in (
+        parser,
+        *sub.choices.values(),
+        *users_sub.choices.values(),
+        *projects_sub.choices.values(),
+    ):
         each.lang = lang
     return parser
