@@ -1,0 +1,1414 @@
+"""Hand edits of a grid plan: move buildings or tower pieces, merge, split, lock, assign.
+
+No engine's first answer is the plan a street office signs: planners know which gate a
+building's residents use and which units of a tower belong across the lane. Each edit here
+is a pure function on a :class:`GridPlan` (the ``grids`` layer and ``grid_members`` table of
+a plan, with the buildings and communities they were made from) that returns the new plan
+and a :class:`Change` recording what changed (enough to undo it). Every edit
+
+- keeps the grids tiling their community exactly (land only moves between the grids an edit
+  touches, cut out of one and added to the other);
+- conserves households (member rows are moved or divided, never created);
+- keeps each grid one piece: an edit that would break a grid, or give a grid land it does
+  not touch, is refused with a message naming the building and the grid;
+- leaves the codes, shapes and attributes of the grids it does not touch unchanged;
+- refuses to touch a locked grid (lock it to keep it through edits and re-runs).
+
+Territory without households follows its buildings: a grid's land is divided among its
+buildings by a Voronoi tessellation of their footprints (the engine's enclosed
+tessellation, limited to the grid), and a building moves with its share of the land. A
+piece of a tower (a unit, or a floor range of a unit) moves with an equal-area share of the
+tower's land when the target grid holds nothing of that tower yet; otherwise the floors
+stack and the land stays where it is.
+
+Refusals are :class:`EditRefusedError` (a :class:`gis.errors.GridplanError`) with the message
+in English (``str(err)``) and in the planner's language (``err.render("zh_CN")``).
+
+Examples
+--------
+>>> from gis.datasets.synthetic import make_district
+>>> from planning.grids import make_grids
+>>> layers = make_district(1_500, seed=2)
+>>> result = make_grids(layers["buildings"], communities=layers["communities"],
+...                     roads=layers["roads"], compounds=layers["compounds"])
+>>> plan = GridPlan.from_result(result, buildings=layers["buildings"],
+...                             communities=layers["communities"])
+>>> a, b = sorted(plan.grids["grid_code"])[:2]
+>>> merged, change = merge(plan, a, b)
+>>> change.removed == (b,) and len(merged.grids) == len(plan.grids) - 1
+True
+>>> int(merged.grids["households"].sum()) == int(plan.grids["households"].sum())
+True
+>>> bool((undo(merged, change).grids["grid_code"] == plan.grids["grid_code"]).all())
+True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import affinity
+
+from gis.crs import STORAGE_CRS
+from gis.errors import InfeasibleError
+from gis.i18n import N_, translator
+from planning.partition import components, exactly_k, partition, rook_neighbours
+from planning.rules import RuleSet, get_preset
+from planning.territory import split_equal_area
+
+__all__ = [
+    "DETAIL_COLUMNS",
+    "EditRefusedError",
+    "Change",
+    "GridPlan",
+    "Piece",
+    "assign",
+    "lock",
+    "merge",
+    "move",
+    "redo",
+    "split",
+    "undo",
+]
+
+DETAIL_COLUMNS: tuple[str, ...] = ("name", "worker", "phone", "note")
+"""The grid attributes a planner writes by hand (:func:`assign`)."""
+
+Row = dict[str, Any]
+"""A row of the grids layer or of the members table, as a plain dict."""
+
+MEMBER_COLUMNS: list[str] = [
+    "grid_code",
+    "building_id",
+    "unit_from",
+    "unit_to",
+    "floor_from",
+    "floor_to",
+    "households",
+]
+
+_SEGMENT_M = 2.0  # footprints seed the tessellation by a vertex every this many metres
+_SHRINK_M = 0.4  # footprints shrunk this much first, so touching buildings seed apart (momepy)
+_TOUCH_M = 0.5  # two areas touch when they share this much boundary (rook, as the engine)
+_SLIVER_M2 = 0.01  # a part this small left by floating-point overlay is a sliver, not a piece
+_M_PER_DEG = 111_320.0  # metres per degree of latitude (about); only for tolerances
+_GRID_DEG = 1e-10  # edited grids are snap-rounded to this (about 0.01 mm): an overlay in floating
+# point leaves near-coincident vertices that turn invalid once projected to metres
+
+
+class EditRefusedError(InfeasibleError):
+    """A hand edit that cannot hold; the plan is unchanged."""
+
+
+# --------------------------------------------------------------------------------------
+# the plan and the record of a change
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridPlan:
+    """A grid plan being edited: grids, their members, and what they were made from.
+
+    Attributes
+    ----------
+    grids
+        The ``grids`` layer (SCHEMA.md) in EPSG:4490, with ``locked`` and the detail
+        columns (:data:`DETAIL_COLUMNS`) added when missing.
+    grid_members
+        ``grid_code``, ``building_id``, ``unit_from``, ``unit_to``, ``floor_from``,
+        ``floor_to``, ``households``.
+    buildings
+        Buildings with ``building_id``, ``households`` (and ``residents``,
+        ``special_service_households``, ``units``, ``floors`` when known).
+    communities
+        Community polygons (for audits); optional.
+    rules
+        The band and the special-service weight the grids are judged by.
+    """
+
+    grids: gpd.GeoDataFrame
+    grid_members: pd.DataFrame
+    buildings: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame | None = None
+    rules: RuleSet = field(default_factory=get_preset)
+
+    def __post_init__(self) -> None:
+        grids = self.grids
+        if grids.crs is None:
+            grids = grids.set_crs(STORAGE_CRS)
+        elif grids.crs != STORAGE_CRS:
+            grids = grids.to_crs(STORAGE_CRS)
+        missing = [c for c in ("locked", *DETAIL_COLUMNS) if c not in grids]
+        if missing or grids is not self.grids:
+            grids = grids.copy()
+            if "locked" not in grids:
+                grids["locked"] = False
+            for column in DETAIL_COLUMNS:
+                if column not in grids:
+                    grids[column] = ""
+            object.__setattr__(self, "grids", grids)
+        buildings = self.buildings
+        if buildings.crs is not None and buildings.crs != STORAGE_CRS:
+            buildings = buildings.to_crs(STORAGE_CRS)
+        if "building_id" in buildings and buildings["building_id"].dtype != object:
+            buildings = buildings.assign(building_id=buildings["building_id"].astype(str))
+        object.__setattr__(self, "buildings", buildings)
+        if not isinstance(self.grid_members.index, pd.RangeIndex) or (
+            len(self.grid_members) and self.grid_members.index[0] != 0
+        ):
+            object.__setattr__(self, "grid_members", self.grid_members.reset_index(drop=True))
+
+    @classmethod
+    def from_result(
+        cls,
+        result: Any,
+        *,
+        buildings: gpd.GeoDataFrame,
+        communities: gpd.GeoDataFrame | None = None,
+        rules: RuleSet | None = None,
+    ) -> GridPlan:
+        """The plan of a :class:`planning.grids.GridResult` (or anything with ``grids``
+        and ``grid_members``)."""
+        return cls(
+            grids=result.grids,
+            grid_members=result.grid_members,
+            buildings=buildings,
+            communities=communities,
+            rules=rules or get_preset(),
+        )
+
+    @cached_property
+    def _footprints(self) -> dict[str, shapely.Geometry]:
+        ids = self.buildings["building_id"].astype(str).tolist()
+        return dict(zip(ids, self.buildings.geometry.values, strict=True))
+
+    @cached_property
+    def _units(self) -> dict[str, int | None]:
+        ids = self.buildings["building_id"].astype(str).tolist()
+        if "units" not in self.buildings:
+            return {}
+        return {b: _int(u) for b, u in zip(ids, self.buildings["units"].tolist(), strict=True)}
+
+    @cached_property
+    def _building_stats(self) -> dict[str, tuple[float, float, float]]:
+        frame = self.buildings
+
+        def column(name: str) -> np.ndarray:
+            if name not in frame:
+                return np.zeros(len(frame))
+            return np.nan_to_num(pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float))
+
+        ids = frame["building_id"].astype(str).tolist()
+        return dict(
+            zip(
+                ids,
+                zip(
+                    column("households").tolist(),
+                    column("residents").tolist(),
+                    column("special_service_households").tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
+
+    @cached_property
+    def _records(self) -> list[dict[str, Any]]:
+        return self.grids.to_dict("records")
+
+    @cached_property
+    def _grid_position(self) -> dict[str, int]:
+        return {str(c): i for i, c in enumerate(self.grids["grid_code"])}
+
+    @cached_property
+    def _member_positions(self) -> dict[str, np.ndarray]:
+        codes = self.grid_members["grid_code"].astype(str).to_numpy()
+        return pd.Series(np.arange(len(codes))).groupby(codes).indices
+
+    @cached_property
+    def _building_positions(self) -> dict[str, np.ndarray]:
+        ids = self.grid_members["building_id"].astype(str).to_numpy()
+        return pd.Series(np.arange(len(ids))).groupby(ids).indices
+
+    @property
+    def _geometry(self) -> str:
+        return str(self.grids.geometry.name)
+
+    def _row(self, code: str) -> dict[str, Any]:
+        position = self._grid_position.get(str(code))
+        if position is None:
+            msg = N_("There is no grid {code} in this plan. Check the code (15 digits).")
+            raise EditRefusedError(msg, code=code)
+        return dict(self._records[position])
+
+    @cached_property
+    def _member_records(self) -> list[dict[str, Any]]:
+        return self.grid_members.to_dict("records")
+
+    def _rows_of(self, code: str) -> list[dict[str, Any]]:
+        records = self._member_records
+        return [dict(records[i]) for i in self._member_positions.get(str(code), ())]
+
+    def grid(self, code: str) -> pd.Series:
+        """The row of grid ``code`` (refused with a message when there is none)."""
+        return pd.Series(self._row(code))
+
+    def members_of(self, code: str) -> pd.DataFrame:
+        """The member rows of grid ``code``."""
+        positions = self._member_positions.get(str(code), np.zeros(0, dtype=int))
+        return self.grid_members.iloc[positions]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one edit changed: enough to describe it, save it and undo it.
+
+    Attributes
+    ----------
+    action
+        ``move``, ``merge``, ``split``, ``lock``, ``unlock`` or ``assign``.
+    codes
+        The grids the edit touched, before and after (sorted).
+    removed, added
+        Grid codes that disappeared, and codes that are new.
+    buildings
+        Buildings (or tower pieces, ``B:unit:floors``) moved.
+    households
+        Households that changed grid.
+    grids_before, grids_after
+        The touched rows of the ``grids`` layer before and after.
+    members_before, members_after
+        The member rows of the touched grids before and after.
+    """
+
+    action: str
+    codes: tuple[str, ...]
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+    buildings: tuple[str, ...]
+    households: int
+    grids_before: gpd.GeoDataFrame
+    grids_after: gpd.GeoDataFrame
+    members_before: pd.DataFrame
+    members_after: pd.DataFrame
+
+    def describe(self, lang: str | None = None) -> str:
+        """One line saying what the edit did, in ``lang`` (zh-CN by default)."""
+        tr = translator(lang).gettext
+        after = ", ".join(
+            f"{r.grid_code} ({int(r.households)})" for r in self.grids_after.itertuples()
+        )
+        if self.action == "move":
+            text = tr(N_("Moved {what} ({n} households); now {after}."))
+            return text.format(what=", ".join(self.buildings), n=self.households, after=after)
+        if self.action == "merge":
+            return tr(N_("Merged {codes} into {after}.")).format(
+                codes=" + ".join(self.codes), after=after
+            )
+        if self.action == "split":
+            return tr(N_("Split {code} into {after}.")).format(
+                code=self.grids_before["grid_code"].iloc[0], after=after
+            )
+        if self.action in ("lock", "unlock"):
+            msgid = N_("Locked {codes}.") if self.action == "lock" else N_("Unlocked {codes}.")
+            return tr(msgid).format(codes=", ".join(self.codes))
+        return tr(N_("Changed the details of {codes}.")).format(codes=", ".join(self.codes))
+
+
+def undo(plan: GridPlan, change: Change) -> GridPlan:
+    """The plan as it was before ``change`` (which must be the last change applied to it)."""
+    return _swap(
+        plan, change.grids_after, change.grids_before, change.members_before, change.codes
+    )
+
+
+def redo(plan: GridPlan, change: Change) -> GridPlan:
+    """Apply ``change`` again to the plan it was undone on."""
+    return _swap(
+        plan, change.grids_before, change.grids_after, change.members_after, change.codes
+    )
+
+
+def _swap(
+    plan: GridPlan,
+    out_rows: gpd.GeoDataFrame,
+    in_rows: gpd.GeoDataFrame,
+    in_members: pd.DataFrame,
+    codes: Sequence[str],
+) -> GridPlan:
+    differ = []
+    for row in out_rows.to_dict("records"):
+        code = str(row["grid_code"])
+        position = plan._grid_position.get(code)
+        now = plan._records[position] if position is not None else None
+        if (
+            now is None
+            or int(now["households"]) != int(row["households"])
+            or not shapely.equals_exact(now[plan._geometry], row[plan._geometry], 0)
+        ):
+            differ.append(code)
+    if differ:
+        msg = N_(
+            "This change cannot be undone here: grids {codes} are not in the plan as the change "
+            "left them. Undo the later changes first."
+        )
+        raise EditRefusedError(msg, codes=", ".join(sorted(differ)))
+    code_set = set(codes)
+    grids = plan.grids[~plan.grids["grid_code"].astype(str).isin(code_set)]
+    members = plan.grid_members[~plan.grid_members["grid_code"].astype(str).isin(code_set)]
+    return replace(
+        plan,
+        grids=_sorted_grids(pd.concat([grids, in_rows], ignore_index=True), plan.grids),
+        grid_members=pd.concat([members, in_members], ignore_index=True)[
+            plan.grid_members.columns
+        ],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# pieces of buildings
+# --------------------------------------------------------------------------------------
+_PIECE = re.compile(r"^(?P<b>[^:]+)(?::(?P<u>\d+(?:-\d+)?)(?::(?P<f>\d+(?:-\d+)?))?)?$")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A building, or a piece of a tower: a unit range and optionally a floor range.
+
+    Examples
+    --------
+    >>> Piece.parse("B000012:2:5-10")
+    Piece(building_id='B000012', unit_from=2, unit_to=2, floor_from=5, floor_to=10)
+    >>> str(Piece.parse("B7"))
+    'B7'
+    """
+
+    building_id: str
+    unit_from: int | None = None
+    unit_to: int | None = None
+    floor_from: int | None = None
+    floor_to: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Piece:
+        """``ID``, ``ID:unit``, ``ID:unit_from-unit_to`` or ``ID:unit:floor_from-floor_to``."""
+        match = _PIECE.match(str(text).strip())
+        if not match:
+            msg = N_(
+                "{text} is not a building or a piece of one. Write a building id (B12), a unit "
+                "(B12:2) or a unit and floor range (B12:2:5-10)."
+            )
+            raise EditRefusedError(msg, text=text)
+
+        def span(value: str | None) -> tuple[int | None, int | None]:
+            if value is None:
+                return None, None
+            lo, _, hi = value.partition("-")
+            return int(lo), int(hi or lo)
+
+        u0, u1 = span(match["u"])
+        f0, f1 = span(match["f"])
+        if (u0 is not None and u1 is not None and u1 < u0) or (
+            f0 is not None and f1 is not None and f1 < f0
+        ):
+            msg = N_("{text}: a range must run from low to high (2-3, not 3-2).")
+            raise EditRefusedError(msg, text=text)
+        return cls(match["b"], u0, u1, f0, f1)
+
+    @property
+    def whole(self) -> bool:
+        """Whether this is a whole building."""
+        return self.unit_from is None and self.floor_from is None
+
+    def __str__(self) -> str:
+        text = self.building_id
+        if self.unit_from is not None:
+            text += f":{self.unit_from}" + (
+                f"-{self.unit_to}" if self.unit_to != self.unit_from else ""
+            )
+        if self.floor_from is not None:
+            text += f":{self.floor_from}-{self.floor_to}"
+        return text
+
+
+def _int(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
+
+
+def _apportion(total: int, weights: Sequence[float]) -> list[int]:
+    """Split an integer in proportion to weights (largest remainders)."""
+    w = np.asarray(weights, dtype=float)
+    if w.sum() <= 0:
+        w = np.ones(len(w))
+    raw = total * w / w.sum()
+    base = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - base), kind="stable")
+    base[order[: total - int(base.sum())]] += 1
+    return base.tolist()
+
+
+def _cut_row(row: Mapping[str, Any], piece: Piece) -> tuple[dict | None, list[dict]]:
+    """Divide a member row by ``piece``: the part inside it (or None) and the rest."""
+    whole = dict(row)
+    if piece.whole:
+        return whole, []
+    u0, u1 = _int(row["unit_from"]), _int(row["unit_to"])
+    f0, f1 = _int(row["floor_from"]), _int(row["floor_to"])
+    if u0 is None or u1 is None:
+        msg = N_(
+            "Building {building} has no unit numbers in the plan, so unit {unit} cannot be "
+            "found. Move the building whole."
+        )
+        raise EditRefusedError(msg, building=piece.building_id, unit=piece.unit_from)
+    pu0 = piece.unit_from if piece.unit_from is not None else u0
+    pu1 = piece.unit_to if piece.unit_to is not None else u1
+    iu0, iu1 = max(u0, pu0), min(u1, pu1)
+    if iu0 > iu1:
+        return None, [whole]
+    if piece.floor_from is not None and (f0 is None or f1 is None):
+        msg = N_(
+            "Building {building} has no floor numbers in the plan, so floors {floors} cannot "
+            "be found. Move whole units instead."
+        )
+        raise EditRefusedError(
+            msg, building=piece.building_id, floors=f"{piece.floor_from}-{piece.floor_to}"
+        )
+    if f0 is None or f1 is None or piece.floor_from is None:
+        if0, if1 = f0, f1
+    else:
+        if0, if1 = max(f0, piece.floor_from), min(f1, piece.floor_to or f1)
+        if if0 > if1:
+            return None, [whole]
+    boxes = [(iu0, iu1, if0, if1)]  # the part inside first
+    if u0 < iu0:
+        boxes.append((u0, iu0 - 1, f0, f1))
+    if iu1 < u1:
+        boxes.append((iu1 + 1, u1, f0, f1))
+    if f0 is not None and if0 is not None and f0 < if0:
+        boxes.append((iu0, iu1, f0, if0 - 1))
+    if f1 is not None and if1 is not None and if1 < f1:
+        boxes.append((iu0, iu1, if1 + 1, f1))
+    if len(boxes) == 1:
+        return whole, []
+    sizes = [
+        (b[1] - b[0] + 1) * ((b[3] - b[2] + 1) if b[2] is not None and b[3] is not None else 1)
+        for b in boxes
+    ]
+    counts = _apportion(int(row["households"]), sizes)
+    rows = [
+        {
+            **whole,
+            "unit_from": b[0],
+            "unit_to": b[1],
+            "floor_from": b[2],
+            "floor_to": b[3],
+            "households": n,
+        }
+        for b, n in zip(boxes, counts, strict=True)
+    ]
+    inside = rows[0] if rows[0]["households"] > 0 else None
+    return inside, [r for r in rows[1:] if r["households"] > 0]
+
+
+# --------------------------------------------------------------------------------------
+# geometry helpers: a local metric frame, cells of buildings inside a grid
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Frame:
+    """An affine map from degrees to local metres (for tessellating and measuring only).
+
+    Cells are computed in metres and mapped back; the land an edit moves is always cut out
+    of the grid's own polygon in degrees, so untouched edges keep their exact coordinates.
+    """
+
+    x0: float
+    y0: float
+    kx: float
+    ky: float
+
+    @classmethod
+    def around(cls, geom: shapely.Geometry) -> _Frame:
+        minx, miny, maxx, maxy = geom.bounds
+        lat = math.radians((miny + maxy) / 2)
+        return cls(minx, miny, _M_PER_DEG * math.cos(lat), _M_PER_DEG)
+
+    def to_m(self, geom: Any) -> Any:
+        return shapely.transform(
+            geom, lambda c: np.column_stack([(c[:, 0] - self.x0) * self.kx, (c[:, 1] - self.y0) * self.ky])
+        )
+
+    def to_deg(self, geom: Any) -> Any:
+        return shapely.transform(
+            geom, lambda c: np.column_stack([c[:, 0] / self.kx + self.x0, c[:, 1] / self.ky + self.y0])
+        )
+
+    def length_m(self, geom: shapely.Geometry) -> float:
+        return float(shapely.length(self.to_m(geom)))
+
+    def area_m2(self, geom: shapely.Geometry) -> float:
+        return float(shapely.area(self.to_m(geom)))
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygons of an overlay result (lines and points it left dropped)."""
+    if geom is None or geom.is_empty:
+        return shapely.Polygon()
+    if shapely.get_type_id(geom) in (3, 6):
+        return geom
+    parts = shapely.get_parts(geom)
+    while (nested := shapely.get_type_id(parts) == 7).any():
+        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
+    parts = shapely.get_parts(parts)
+    polys = parts[shapely.get_type_id(parts) == 3]
+    return shapely.union_all(polys) if len(polys) else shapely.Polygon()
+
+
+def _pieces(geom: shapely.Geometry, frame: _Frame) -> list[shapely.Geometry]:
+    """The parts of a polygonal geometry larger than a floating-point sliver."""
+    parts = shapely.get_parts(_polygonal(geom))
+    return [p for p in parts if frame.area_m2(p) > _SLIVER_M2]
+
+
+def _difference(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
+    return _overlay(shapely.difference, a, b)
+
+
+def _union(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
+    return _overlay(shapely.union, a, b)
+
+
+def _overlay(op: Any, a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
+    """``op`` snap-rounded to :data:`_GRID_DEG`; in floating point where snap-rounding fails
+    (GEOS can miss a ring edge), then on repaired inputs."""
+    a, b = _polygonal(a), _polygonal(b)
+    try:
+        return _clean(op(a, b, grid_size=_GRID_DEG))
+    except shapely.errors.GEOSException:
+        pass
+    try:
+        return _clean(op(a, b))
+    except shapely.errors.GEOSException:
+        return _clean(op(_polygonal(shapely.make_valid(a)), _polygonal(shapely.make_valid(b))))
+
+
+def _clean(geom: shapely.Geometry) -> shapely.Geometry:
+    """An overlay's polygons, valid."""
+    geom = _polygonal(geom)
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    return _polygonal(geom)
+
+
+def _divide(
+    total: shapely.Geometry, part: shapely.Geometry, frame: _Frame
+) -> tuple[shapely.Geometry, shapely.Geometry] | None:
+    """``part`` and the rest of ``total``, each one polygon, tiling ``total``; or None.
+
+    Floating-point overlay can leave slivers as separate parts: a sliver of the rest joins
+    ``part`` and a sliver of ``part`` joins the rest, so no land is lost.
+    """
+    rest = _difference(total, part)
+    rest_parts = shapely.get_parts(_polygonal(rest))
+    small = np.array([frame.area_m2(p) <= _SLIVER_M2 for p in rest_parts], dtype=bool)
+    if small.any():
+        part = _union(part, shapely.union_all(rest_parts[small]))
+        rest = shapely.union_all(rest_parts[~small]) if (~small).any() else shapely.Polygon()
+    part_parts = shapely.get_parts(_polygonal(part))
+    if len(part_parts) > 1:
+        small = np.array([frame.area_m2(p) <= _SLIVER_M2 for p in part_parts], dtype=bool)
+        if small.any() and (~small).any() and not rest.is_empty:
+            rest = _union(rest, shapely.union_all(part_parts[small]))
+            part = shapely.union_all(part_parts[~small])
+    one, two = _one_piece(part, frame), _one_piece(rest, frame)
+    if one is None or two is None:
+        return None
+    return one, two
+
+
+def _one_piece(geom: shapely.Geometry, frame: _Frame) -> shapely.Geometry | None:
+    """``geom`` as one polygon (slivers dropped), or None when it is in several pieces."""
+    parts = _pieces(geom, frame)
+    if len(parts) != 1:
+        return None
+    if len(shapely.get_parts(_polygonal(geom))) == 1:
+        return _polygonal(geom)
+    return parts[0]
+
+
+def _shared_m(a: shapely.Geometry, b: shapely.Geometry, frame: _Frame) -> float:
+    """Length (metres) of the boundary two areas share."""
+    if a.is_empty or b.is_empty:
+        return 0.0
+    tol = 0.01 / _M_PER_DEG
+    if not shapely.dwithin(a, b, tol):
+        return 0.0
+    return frame.length_m(shapely.intersection(shapely.boundary(a), shapely.buffer(b, tol, quad_segs=2)))
+
+
+def _seeds(plan: GridPlan, grid_geom: shapely.Geometry, building_ids: Sequence[str]) -> list[shapely.Geometry]:
+    """Each building's footprint inside the grid (a point of the grid nearest to it when none)."""
+    out = []
+    for b in building_ids:
+        footprint = plan._footprints.get(b)
+        if footprint is None or footprint.is_empty:
+            out.append(shapely.point_on_surface(grid_geom))
+            continue
+        inside = _polygonal(shapely.intersection(footprint, grid_geom))
+        if inside.is_empty:
+            out.append(shapely.ops.nearest_points(grid_geom, footprint)[0])
+        else:
+            out.append(inside)
+    return out
+
+
+def _cells(grid_geom: shapely.Geometry, seeds: Sequence[shapely.Geometry], frame: _Frame) -> list[shapely.Geometry]:
+    """Divide a grid among its buildings: each building's land (one piece each), tiling it.
+
+    A Voronoi diagram of the footprints' vertices (shrunk and densified as in the engine's
+    enclosed tessellation) in local metres, mapped back and intersected with the grid. A
+    part of a cell cut off from its building goes to the cell it shares most boundary with.
+    """
+    n = len(seeds)
+    if n == 1:
+        return [grid_geom]
+    seeds_m = [frame.to_m(s) for s in seeds]
+    points = []
+    owner = []
+    for i, s in enumerate(seeds_m):
+        if shapely.get_type_id(s) in (3, 6):
+            shrunk = shapely.buffer(s, -_SHRINK_M, join_style="mitre")
+            dense = shapely.segmentize(shrunk if not shrunk.is_empty else s, _SEGMENT_M)
+            coords = shapely.get_coordinates(dense)
+            if not len(coords):
+                coords = shapely.get_coordinates(shapely.point_on_surface(s))
+        else:
+            coords = shapely.get_coordinates(s)
+        points.append(coords)
+        owner.append(np.full(len(coords), i))
+    coords = np.concatenate(points)
+    who = np.concatenate(owner)
+    coords, first = np.unique(coords, axis=0, return_index=True)
+    who = who[first]
+    coords = coords + np.random.default_rng(0).uniform(-1e-6, 1e-6, coords.shape)
+    envelope = shapely.buffer(shapely.envelope(frame.to_m(grid_geom)), 10.0)
+    regions = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=envelope, ordered=True)
+    )
+    if len(regions) != len(coords):
+        regions = None
+    cells: list[shapely.Geometry] = []
+    for i in range(n):
+        if regions is None:
+            mine = envelope if i == int(who[0]) else shapely.Polygon()
+        else:
+            mine = shapely.union_all(shapely.make_valid(regions[who == i]))
+        cells.append(_polygonal(shapely.intersection(frame.to_deg(mine), grid_geom)) if not mine.is_empty else shapely.Polygon())
+    # an exact partition: each cell less the ones before it; what no cell took (a floating-point
+    # seam) joins the cell it shares most boundary with
+    covered = shapely.Polygon()
+    for i in range(n):
+        if not cells[i].is_empty:
+            cells[i] = _polygonal(shapely.difference(cells[i], covered))
+            covered = shapely.union(covered, cells[i])
+    for seam in shapely.get_parts(_polygonal(shapely.difference(grid_geom, covered))):
+        shares = [(_shared_m(seam, cells[k], frame), k) for k in range(n)]
+        k = max(shares)[1]
+        cells[k] = _polygonal(shapely.union(cells[k], seam))
+    # the part of each cell holding its seed stays; the rest join the neighbour they share most with
+    for _ in range(3):
+        moved = False
+        for i in range(n):
+            parts = shapely.get_parts(cells[i])
+            if len(parts) <= 1:
+                continue
+            touching = shapely.intersects(parts, seeds[i]) if not seeds[i].is_empty else np.zeros(len(parts), bool)
+            keep = int(np.argmax(touching)) if touching.any() else int(np.argmax(shapely.area(parts)))
+            cells[i] = parts[keep]
+            for j, stray in enumerate(parts):
+                if j == keep:
+                    continue
+                shares = [(_shared_m(stray, cells[k], frame), k) for k in range(n) if k != i]
+                best = max(shares, default=(0.0, i))
+                target = best[1] if best[0] > 0 else i
+                cells[target] = shapely.union(cells[target], stray)
+                moved = True
+        if not moved:
+            break
+    return cells
+
+
+def _long_axis(geom: shapely.Geometry) -> float:
+    rect = shapely.minimum_rotated_rectangle(geom)
+    coords = np.asarray(getattr(rect, "exterior", rect).coords)
+    if len(coords) < 3:
+        return 0.0
+    edges = np.diff(coords[:3], axis=0)
+    e = edges[int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))]
+    return math.degrees(math.atan2(e[1], e[0]))
+
+
+def _share_of_cell(
+    cell: shapely.Geometry,
+    footprint: shapely.Geometry,
+    fraction: float,
+    toward: shapely.Geometry | None,
+    frame: _Frame,
+) -> list[shapely.Geometry]:
+    """Equal-area cuts of a tower's land: candidates for the ``fraction`` that moves.
+
+    Cut across and along the tower's long axis, the moving share at either end; the
+    candidates sharing most boundary with ``toward`` come first.
+    """
+    cell_m = frame.to_m(cell)
+    angle = _long_axis(frame.to_m(footprint) if footprint is not None else cell_m)
+    out = []
+    for a in (angle, angle + 90):
+        for first in (True, False):
+            weights = [fraction, 1 - fraction] if first else [1 - fraction, fraction]
+            strips = split_equal_area(cell_m, weights, angle=a)
+            share = strips[0] if first else strips[1]
+            piece = _polygonal(shapely.intersection(frame.to_deg(share), cell))
+            if not piece.is_empty:
+                out.append(piece)
+    if toward is not None:
+        out.sort(key=lambda p: -_shared_m(p, toward, frame))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# grid rows
+# --------------------------------------------------------------------------------------
+def _sorted_grids(frame: pd.DataFrame, like: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gpd.GeoDataFrame(frame, geometry=like.geometry.name, crs=like.crs)
+    return out.sort_values("grid_code", kind="stable").reset_index(drop=True)
+
+
+def _refresh(
+    plan: GridPlan, row: Mapping[str, Any], members: Sequence[Row], geom: shapely.Geometry, *, lang: str
+) -> Row:
+    """A grid row with its figures recomputed from its members."""
+    rules = plan.rules
+    stats = plan._building_stats
+    ids = [str(m["building_id"]) for m in members]
+    counts = [float(m["households"]) for m in members]
+    hh = int(sum(counts))
+    residents = special = 0.0
+    for b, n in zip(ids, counts, strict=True):
+        total, res, spec = stats.get(b, (0.0, 0.0, 0.0))
+        if total > 0:
+            residents += res * n / total
+            special += spec * n / total
+
+    def spread(column: str) -> float:
+        return residents if column == "residents" else special
+
+    special = spread("special_service_households")
+    low, high = rules.grid_min_households, rules.grid_max_households
+    out = dict(row)
+    out.update(
+        households=hh,
+        n_buildings=len({b for b, n in zip(ids, counts, strict=True) if n > 0}),
+    )
+    if "residents" in out:
+        out["residents"] = int(round(spread("residents")))
+    if "special_service_households" in out:
+        out["special_service_households"] = int(round(special))
+    if "workload" in out:
+        out["workload"] = round(hh + (rules.special_service_weight - 1) * special, 1)
+    in_band = low <= hh <= high
+    if "status" in out:
+        out["status"] = "ok" if in_band else "out_of_range"
+    if "reason" in out:
+        out["reason"] = (
+            ""
+            if in_band
+            else translator(lang)
+            .gettext(N_("{n} households after a hand edit, outside the band of {low}–{high}"))
+            .format(n=hh, low=low, high=high)
+        )
+    for column in ("crossed_zones", "crossing_reason"):
+        if column in out:
+            out[column] = ""
+    out[plan.grids.geometry.name] = geom
+    return out
+
+
+def _next_code(plan: GridPlan, like: str, taken: Iterable[str] = ()) -> str:
+    """A fresh code after the highest code of ``like``'s community."""
+    prefix = str(like)[:12]
+    codes = [c for c in [*plan.grids["grid_code"].astype(str), *taken] if c[:12] == prefix]
+    seq = max((int(c[12:]) for c in codes if c[12:].isdigit()), default=0) + 1
+    return f"{prefix}{seq:03d}"
+
+
+def _check_unlocked(plan: GridPlan, *codes: str) -> None:
+    for code in codes:
+        if bool(plan._row(code).get("locked", False)):
+            msg = N_("Grid {code} is locked. Unlock it first to change it.")
+            raise EditRefusedError(msg, code=code)
+
+
+def _check_same_community(plan: GridPlan, a: str, b: str) -> None:
+    ca, cb = plan._row(a).get("community_id"), plan._row(b).get("community_id")
+    if ca is not None and cb is not None and str(ca) != str(cb):
+        msg = N_(
+            "Grids {a} and {b} are in different communities ({ca}, {cb}). Moving households "
+            "between communities is a split of the community (the Split page), not a grid edit."
+        )
+        raise EditRefusedError(msg, a=a, b=b, ca=ca, cb=cb)
+
+
+def _commit(
+    plan: GridPlan,
+    action: str,
+    before_codes: Sequence[str],
+    new_rows: list[dict[str, Any]],
+    new_members: Sequence[Row],
+    *,
+    buildings: Sequence[str] = (),
+    households: int = 0,
+) -> tuple[GridPlan, Change]:
+    codes = [str(c) for c in before_codes]
+    positions = sorted(plan._grid_position[c] for c in codes)
+    member_positions = np.sort(
+        np.concatenate([plan._member_positions.get(c, np.zeros(0, dtype=int)) for c in codes])
+    ).astype(int)
+    grids_before = plan.grids.iloc[positions].reset_index(drop=True)
+    members_before = plan.grid_members.iloc[member_positions].reset_index(drop=True)
+    geometry = plan._geometry
+    after = gpd.GeoDataFrame(new_rows, columns=plan.grids.columns, geometry=geometry, crs=plan.grids.crs)
+    for column, dtype in plan.grids.dtypes.items():
+        if column != geometry and len(after) and after[column].dtype != dtype:
+            try:
+                after[column] = after[column].astype(dtype)
+            except (TypeError, ValueError):
+                pass
+    new_members = pd.DataFrame(list(new_members), columns=plan.grid_members.columns)
+    for column, dtype in plan.grid_members.dtypes.items():
+        if len(new_members) and new_members[column].dtype != dtype:
+            try:
+                new_members[column] = new_members[column].astype(dtype)
+            except (TypeError, ValueError):
+                pass
+    after = after.sort_values("grid_code").reset_index(drop=True)
+    after_codes = [str(c) for c in after["grid_code"]]
+    keep = np.ones(len(plan.grids), dtype=bool)
+    keep[positions] = False
+    keep_members = np.ones(len(plan.grid_members), dtype=bool)
+    keep_members[member_positions] = False
+    grids = pd.concat([plan.grids.iloc[np.flatnonzero(keep)], after], ignore_index=True)
+    order = np.argsort(grids["grid_code"].astype(str).to_numpy(), kind="stable")
+    grids = grids.take(order).reset_index(drop=True)
+    members = pd.concat(
+        [plan.grid_members.iloc[np.flatnonzero(keep_members)], new_members], ignore_index=True
+    )
+    new_plan = replace(plan, grids=grids, grid_members=members)
+    change = Change(
+        action=action,
+        codes=tuple(sorted(set(codes) | set(after_codes))),
+        removed=tuple(sorted(set(codes) - set(after_codes))),
+        added=tuple(sorted(set(after_codes) - set(codes))),
+        buildings=tuple(buildings),
+        households=int(households),
+        grids_before=grids_before,
+        grids_after=after,
+        members_before=members_before,
+        members_after=new_members,
+    )
+    return new_plan, change
+
+
+# --------------------------------------------------------------------------------------
+# the edits
+# --------------------------------------------------------------------------------------
+def move(
+    plan: GridPlan,
+    pieces: Iterable[str | Piece],
+    to: str,
+    *,
+    lang: str = "en",
+) -> tuple[GridPlan, Change]:
+    """Move buildings, or pieces of towers, to a grid they touch.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+    pieces
+        Building ids, or :class:`Piece` / ``"B:unit"`` / ``"B:unit:floor_from-floor_to"``
+        for a unit or floor range of a tower.
+    to
+        The code of the grid that takes them.
+    lang
+        Language of the reasons written on edited grids.
+
+    Returns
+    -------
+    (GridPlan, Change)
+
+    Raises
+    ------
+    EditRefusedError
+        A building or grid that does not exist; a locked grid; a building that does not
+        touch the target grid; a grid the move would break in two; a piece that would
+        divide a building or unit the rules keep whole.
+    """
+    to = str(to)
+    target = plan._row(to)
+    wanted = [p if isinstance(p, Piece) else Piece.parse(p) for p in pieces]
+    if not wanted:
+        msg = N_("Nothing to move: name at least one building.")
+        raise EditRefusedError(msg)
+    high = plan.rules.grid_max_households
+    records = plan._member_records
+    # which member rows move, grid by grid
+    moving: dict[str, list[Row]] = {}
+    staying: dict[str, list[Row]] = {}
+    touched_rows: set[int] = set()
+    for piece in wanted:
+        rows = plan._building_positions.get(piece.building_id, ())
+        if piece.building_id not in plan._footprints or not len(rows):
+            msg = N_("There is no building {building} among the grids' members.")
+            raise EditRefusedError(msg, building=piece.building_id)
+        found = False
+        for r in rows:
+            if int(r) in touched_rows:
+                continue
+            row = dict(records[r])
+            code = str(row["grid_code"])
+            if code == to:
+                continue
+            inside, rest = _cut_row(row, piece)
+            if inside is None:
+                continue
+            found = True
+            touched_rows.add(int(r))
+            moving.setdefault(code, []).append(inside)
+            staying.setdefault(code, []).extend(rest)
+            if rest:
+                _check_divisible(plan, piece, row, high)
+        if not found:
+            msg = N_("{piece} is not in any grid other than {code}: there is nothing to move.")
+            raise EditRefusedError(msg, piece=str(piece), code=to)
+    sources = sorted(moving)
+    for code in sources:
+        _check_same_community(plan, code, to)
+    _check_unlocked(plan, to, *sources)
+    target_geom = target[plan._geometry]
+    frame = _Frame.around(target_geom)
+    new_target = target_geom
+    new_rows: list[Row] = []
+    new_members: list[Row] = []
+    target_buildings = {str(m["building_id"]) for m in plan._rows_of(to)}
+    pieces_moved: list[tuple[str, shapely.Geometry]] = []
+    for code in sources:
+        grid = plan._row(code)
+        geom = grid[plan._geometry]
+        positions = plan._member_positions.get(code, ())
+        own = [dict(records[i]) for i in positions]
+        remaining = [
+            dict(records[i]) for i in positions if int(i) not in touched_rows
+        ] + staying.get(code, [])
+        moved = moving[code]
+        ids = list(dict.fromkeys(str(m["building_id"]) for m in own))
+        cells = _cells(geom, _seeds(plan, geom, ids), frame)
+        cell_of = dict(zip(ids, cells, strict=True))
+        land = []
+        left_ids = {str(m["building_id"]) for m in remaining}
+        for b in dict.fromkeys(str(m["building_id"]) for m in moved):
+            if b not in left_ids:
+                land.append((b, cell_of[b]))
+            elif b not in target_buildings:
+                fraction = _households(moved, b) / max(_households(own, b), 1)
+                footprint = plan._footprints.get(b)
+                options = _share_of_cell(cell_of[b], footprint, fraction, target_geom, frame)
+                choice = None
+                for option in options:
+                    pair = _divide(geom, option, frame)
+                    if pair is not None and _shared_m(pair[0], target_geom, frame) >= _TOUCH_M:
+                        choice = pair[0]
+                        break
+                if choice is None:
+                    msg = N_(
+                        "Building {building}'s share of land cannot go to grid {to}: it does not "
+                        "touch it, or taking it would break grid {code} in two. Move the whole "
+                        "building, or a piece next to grid {to}."
+                    )
+                    raise EditRefusedError(msg, building=b, to=to, code=code)
+                land.append((b, choice))
+        moving_land = shapely.union_all([g for _, g in land]) if land else shapely.Polygon()
+        if remaining:
+            pair = _divide(geom, moving_land, frame) if land else (moving_land, geom)
+            rest = None if pair is None else pair[1]
+            if pair is not None:
+                moving_land = pair[0]
+            if rest is None:
+                msg = N_(
+                    "Moving {buildings} out of grid {code} would break grid {code} in two. Move "
+                    "the buildings between them too, or merge the grids."
+                )
+                raise EditRefusedError(msg, buildings=", ".join(b for b, _ in land), code=code)
+            new_rows.append(_refresh(plan, grid, remaining, rest, lang=lang))
+            new_members.extend(remaining)
+        else:  # the grid's last households leave: all its land goes with them
+            moving_land = geom
+            land = [(", ".join(dict.fromkeys(str(m["building_id"]) for m in moved)), geom)]
+        pieces_moved.extend(land)
+        new_target = _union(new_target, moving_land)
+    joined = _one_piece(new_target, frame)
+    if joined is None:
+        far = [b for b, g in pieces_moved if _shared_m(g, target_geom, frame) < _TOUCH_M]
+        msg = N_(
+            "Building {buildings} does not touch grid {to}. Choose a grid next to it, or move "
+            "the buildings between them too."
+        )
+        names = list(dict.fromkeys(far or [b for b, _ in pieces_moved]))
+        raise EditRefusedError(msg, buildings=", ".join(names), to=to)
+    arriving = [{**m, "grid_code": to} for c in sources for m in moving[c]]
+    target_members = _coalesce(plan._rows_of(to) + arriving)
+    new_rows.append(_refresh(plan, target, target_members, joined, lang=lang))
+    new_members.extend(target_members)
+    return _commit(
+        plan,
+        "move",
+        [to, *sources],
+        new_rows,
+        new_members,
+        buildings=[str(p) for p in wanted],
+        households=sum(int(m["households"]) for m in arriving),
+    )
+
+
+def _households(rows: Iterable[Row], building: str) -> int:
+    return sum(int(m["households"]) for m in rows if str(m["building_id"]) == building)
+
+
+def _check_divisible(plan: GridPlan, piece: Piece, row: Mapping[str, Any], high: int) -> None:
+    """Refuse a piece that divides a building (or a unit) the rules keep whole."""
+    total = int(plan._building_stats.get(piece.building_id, (0.0, 0.0, 0.0))[0])
+    if total <= high:
+        msg = N_(
+            "Building {building} has {n} households, no more than a grid's maximum of {high}: "
+            "it is never divided. Move it whole."
+        )
+        raise EditRefusedError(msg, building=piece.building_id, n=total, high=high)
+    if piece.floor_from is not None:
+        units = plan._units.get(piece.building_id)
+        u0, u1 = _int(row["unit_from"]), _int(row["unit_to"])
+        units = units or ((u1 - u0 + 1) if u0 is not None and u1 is not None else 1)
+        per_unit = total / max(units, 1)
+        if per_unit <= high:
+            msg = N_(
+                "A unit of building {building} has about {n} households, no more than a grid's "
+                "maximum of {high}: a unit is divided by floors only when it alone is larger. "
+                "Move whole units."
+            )
+            raise EditRefusedError(msg, building=piece.building_id, n=round(per_unit), high=high)
+
+
+def _coalesce(members: Sequence[Row]) -> list[Row]:
+    """Join member rows of one building that fit together again (same units, adjacent floors,
+    or same floors, adjacent units)."""
+    rows = [dict(m) for m in members]
+    if len({str(m["building_id"]) for m in rows}) == len(rows):
+        return rows
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(rows)):
+            for j in range(len(rows)):
+                a, b = rows[i], rows[j]
+                if i == j or a["building_id"] != b["building_id"] or a["grid_code"] != b["grid_code"]:
+                    continue
+                same_units = (_int(a["unit_from"]), _int(a["unit_to"])) == (_int(b["unit_from"]), _int(b["unit_to"]))
+                same_floors = (_int(a["floor_from"]), _int(a["floor_to"])) == (_int(b["floor_from"]), _int(b["floor_to"]))
+                if same_units and _int(a["floor_to"]) is not None and _int(b["floor_from"]) == _int(a["floor_to"]) + 1:
+                    a["floor_to"] = b["floor_to"]
+                elif same_floors and _int(a["unit_to"]) is not None and _int(b["unit_from"]) == _int(a["unit_to"]) + 1:
+                    a["unit_to"] = b["unit_to"]
+                else:
+                    continue
+                a["households"] = int(a["households"]) + int(b["households"])
+                rows.pop(j)
+                changed = True
+                break
+            if changed:
+                break
+    return rows
+
+
+def merge(plan: GridPlan, a: str, b: str, *, lang: str = "en") -> tuple[GridPlan, Change]:
+    """Merge two touching grids; the merged grid keeps ``a``'s code and details.
+
+    Raises
+    ------
+    EditRefusedError
+        A grid that does not exist or is locked; grids that do not touch, or lie in
+        different communities.
+    """
+    a, b = str(a), str(b)
+    if a == b:
+        msg = N_("Grid {code} cannot be merged with itself. Choose two different grids.")
+        raise EditRefusedError(msg, code=a)
+    ga, gb = plan._row(a), plan._row(b)
+    _check_same_community(plan, a, b)
+    _check_unlocked(plan, a, b)
+    frame = _Frame.around(ga[plan._geometry])
+    if _shared_m(ga[plan._geometry], gb[plan._geometry], frame) < _TOUCH_M:
+        msg = N_("Grids {a} and {b} do not touch, so they cannot be merged. Choose neighbouring grids.")
+        raise EditRefusedError(msg, a=a, b=b)
+    joined = _one_piece(_union(ga[plan._geometry], gb[plan._geometry]), frame)
+    if joined is None:  # pragma: no cover - touching grids make one piece
+        msg = N_("Grids {a} and {b} do not touch, so they cannot be merged. Choose neighbouring grids.")
+        raise EditRefusedError(msg, a=a, b=b)
+    members = _coalesce([{**m, "grid_code": a} for m in plan._rows_of(a) + plan._rows_of(b)])
+    row = _refresh(plan, ga, members, joined, lang=lang)
+    for column in DETAIL_COLUMNS:
+        if not str(row.get(column) or "") and str(gb.get(column) or ""):
+            row[column] = gb[column]
+    return _commit(
+        plan, "merge", [a, b], [row], members, households=sum(int(m["households"]) for m in plan._rows_of(b))
+    )
+
+
+def split(
+    plan: GridPlan,
+    code: str,
+    *,
+    line: shapely.Geometry | None = None,
+    lang: str = "en",
+) -> tuple[GridPlan, Change]:
+    """Split a grid in two: along a drawn ``line`` (EPSG:4490), or by the engine's best cut.
+
+    The engine's cut divides the grid's buildings into two connected groups as balanced as
+    the band allows (:func:`planning.partition.partition`); a grid of one tower is divided
+    by unit, or by floors when the rules allow. Along a line, each building goes to the
+    side holding most of its footprint and takes its land with it; the empty land follows
+    the line. The part with more households keeps the code; the other is numbered after
+    the highest code of the community.
+
+    Raises
+    ------
+    EditRefusedError
+        A locked or unknown grid; a line that does not cross the grid, or crosses it more
+        than once; a side with no households; a grid that cannot be divided further.
+    """
+    code = str(code)
+    grid = plan._row(code)
+    _check_unlocked(plan, code)
+    geom = grid[plan._geometry]
+    frame = _Frame.around(geom)
+    own = plan._rows_of(code)
+    ids = list(dict.fromkeys(str(m["building_id"]) for m in own))
+    seeds = _seeds(plan, geom, ids)
+    if line is not None:
+        parts, groups = _split_by_line(plan, code, geom, ids, seeds, line, frame)
+        first = [m for m in own if str(m["building_id"]) in groups[0]]
+        second = [m for m in own if str(m["building_id"]) in groups[1]]
+    elif len(ids) >= 2:
+        cells = _cells(geom, seeds, frame)
+        parts, groups = _split_by_engine(plan, code, ids, cells, frame)
+        first = [m for m in own if str(m["building_id"]) in groups[0]]
+        second = [m for m in own if str(m["building_id"]) in groups[1]]
+    else:
+        parts, first, second = _split_tower(plan, code, geom, own, frame)
+    if sum(int(m["households"]) for m in first) < sum(int(m["households"]) for m in second):
+        parts = parts[::-1]
+        first, second = second, first
+    fresh = _next_code(plan, code)
+    first = _coalesce([{**m, "grid_code": code} for m in first])
+    second = _coalesce([{**m, "grid_code": fresh} for m in second])
+    row_a = _refresh(plan, grid, first, parts[0], lang=lang)
+    row_b = _refresh(plan, grid, second, parts[1], lang=lang)
+    row_b["grid_code"] = fresh
+    for column in DETAIL_COLUMNS:
+        row_b[column] = ""
+    return _commit(
+        plan, "split", [code], [row_a, row_b], first + second,
+        households=sum(int(m["households"]) for m in second),
+    )
+
+
+def _split_by_engine(
+    plan: GridPlan, code: str, ids: list[str], cells: list[shapely.Geometry], frame: _Frame
+) -> tuple[list[shapely.Geometry], list[set[str]]]:
+    own = plan._rows_of(code)
+    weights = np.array([_households(own, b) for b in ids], dtype=float)
+    cells_m = np.array([frame.to_m(c) for c in cells], dtype=object)
+    nb = rook_neighbours(cells_m)
+    cent = shapely.centroid(cells_m)
+    x, y = shapely.get_x(cent), shapely.get_y(cent)
+    rules = plan.rules
+    low, high = rules.grid_min_households, rules.grid_max_households
+    total = float(weights.sum())
+    half = total / 2
+    lab = partition(weights, x, y, nb, low=min(low, half * 0.5), high=max(half * 1.5, 1.0), target=half)
+    lab = exactly_k(lab, 2, weights, x, y, nb)
+    if lab.max(initial=0) != 1 or any(
+        len(components(np.flatnonzero(lab == g), nb)) != 1 for g in (0, 1)
+    ):
+        msg = N_(
+            "Grid {code} cannot be divided into two connected parts of its buildings. Draw the "
+            "line to split it along, or move buildings out of it instead."
+        )
+        raise EditRefusedError(msg, code=code)
+    parts = []
+    groups = []
+    for g in (0, 1):
+        idx = np.flatnonzero(lab == g)
+        groups.append({ids[i] for i in idx})
+        parts.append(shapely.union_all([cells[i] for i in idx]))
+    pair = _divide(plan._row(code)[plan._geometry], parts[0], frame)
+    first, second = pair if pair is not None else (None, None)
+    if first is None or second is None:
+        msg = N_(
+            "Grid {code} cannot be divided into two connected parts of its buildings. Draw the "
+            "line to split it along, or move buildings out of it instead."
+        )
+        raise EditRefusedError(msg, code=code)
+    return [first, second], groups
+
+
+def _split_by_line(
+    plan: GridPlan,
+    code: str,
+    geom: shapely.Geometry,
+    ids: list[str],
+    seeds: list[shapely.Geometry],
+    line: shapely.Geometry,
+    frame: _Frame,
+) -> tuple[list[shapely.Geometry], list[set[str]]]:
+    pieces = _pieces(shapely.ops.split(geom, line) if line.intersects(geom) else geom, frame)
+    if len(pieces) != 2:
+        msg = N_(
+            "The line must cross grid {code} once, from edge to edge (it makes {n} parts). "
+            "Draw it again across the grid."
+        )
+        raise EditRefusedError(msg, code=code, n=len(pieces))
+    side: dict[str, int] = {}
+    crossed: set[str] = set()
+    for b, seed in zip(ids, seeds, strict=True):
+        if shapely.get_type_id(seed) in (3, 6):
+            areas = [float(shapely.area(shapely.intersection(seed, p))) for p in pieces]
+            side[b] = int(np.argmax(areas))
+            if min(areas) > 0.01 * max(sum(areas), 1e-30):
+                crossed.add(b)
+        else:
+            side[b] = 0 if pieces[0].distance(seed) <= pieces[1].distance(seed) else 1
+    groups = [{b for b in ids if side[b] == s} for s in (0, 1)]
+    if not groups[0] or not groups[1]:
+        msg = N_(
+            "The line leaves no building on one side of grid {code}. Draw it between buildings."
+        )
+        raise EditRefusedError(msg, code=code)
+    first = pieces[0]
+    if crossed:
+        cells = dict(zip(ids, _cells(geom, seeds, frame), strict=True))
+        add = [cells[b] for b in crossed if side[b] == 0]
+        cut = [cells[b] for b in crossed if side[b] == 1]
+        if add:
+            first = _union(first, shapely.union_all(add))
+        if cut:
+            first = _difference(first, shapely.union_all(cut))
+    pair = _divide(geom, first, frame)
+    one, two = pair if pair is not None else (None, None)
+    if one is None or two is None:
+        msg = N_(
+            "Along this line a building on the edge would leave grid {code}'s parts in several "
+            "pieces. Draw the line around the buildings, not through them."
+        )
+        raise EditRefusedError(msg, code=code)
+    return [one, two], groups
+
+
+def _split_tower(
+    plan: GridPlan, code: str, geom: shapely.Geometry, own: list[Row], frame: _Frame
+) -> tuple[list[shapely.Geometry], list[Row], list[Row]]:
+    """Split a grid holding one building: its rows in two, or its one row by unit or floors."""
+    high = plan.rules.grid_max_households
+    rows = sorted(own, key=lambda m: (_int(m["unit_from"]) or 0, _int(m["floor_from"]) or 0))
+    b = str(own[0]["building_id"]) if own else "?"
+    if len(rows) == 1:
+        row = rows[0]
+        u0, u1 = _int(row["unit_from"]), _int(row["unit_to"])
+        f0, f1 = _int(row["floor_from"]), _int(row["floor_to"])
+        if u0 is not None and u1 is not None and u1 > u0:
+            mid = (u0 + u1) // 2
+            piece = Piece(b, u0, mid)
+        elif f0 is not None and f1 is not None and f1 > f0:
+            mid = (f0 + f1) // 2
+            piece = Piece(b, u0, u1, f0, mid)
+        else:
+            msg = N_(
+                "Grid {code} holds one building part ({building}, {n} households) that cannot be "
+                "divided further."
+            )
+            raise EditRefusedError(msg, code=code, building=b, n=int(row["households"]))
+        _check_divisible(plan, piece, row, high)
+        inside, rest = _cut_row(row, piece)
+        rows = [r for r in [inside, *rest] if r is not None]
+    if len(rows) < 2:
+        msg = N_(
+            "Grid {code} holds one building part ({building}, {n} households) that cannot be "
+            "divided further."
+        )
+        raise EditRefusedError(msg, code=code, building=b, n=_households(own, b))
+    counts = np.cumsum([int(r["households"]) for r in rows])
+    k = int(np.argmin(np.abs(counts[:-1] - counts[-1] / 2))) + 1
+    first, second = rows[:k], rows[k:]
+    fraction = sum(int(m["households"]) for m in second) / float(counts[-1])
+    footprint = plan._footprints.get(b)
+    for option in _share_of_cell(geom, footprint, fraction, None, frame):
+        pair = _divide(geom, option, frame)
+        if pair is not None:
+            return [pair[1], pair[0]], first, second
+    msg = N_(
+        "Grid {code} holds one building part ({building}, {n} households) that cannot be "
+        "divided further."
+    )
+    raise EditRefusedError(msg, code=code, building=b, n=_households(own, b))
+
+
+def lock(plan: GridPlan, codes: Iterable[str], *, locked: bool = True) -> tuple[GridPlan, Change]:
+    """Lock grids (or unlock them with ``locked=False``): a locked grid is kept as it is by
+    edits and by re-running the engine."""
+    codes = [str(c) for c in codes]
+    rows = []
+    for code in codes:
+        row = plan._row(code)
+        row["locked"] = bool(locked)
+        rows.append(row)
+    members = [m for code in codes for m in plan._rows_of(code)]
+    return _commit(plan, "lock" if locked else "unlock", codes, rows, members)
+
+
+def assign(
+    plan: GridPlan,
+    code: str,
+    *,
+    name: str | None = None,
+    worker: str | None = None,
+    phone: str | None = None,
+    note: str | None = None,
+) -> tuple[GridPlan, Change]:
+    """Set a grid's name, worker, phone or note (``None`` leaves a field as it is).
+
+    Allowed on a locked grid: a lock keeps the grid's land and households, not who works it.
+    """
+    code = str(code)
+    row = plan._row(code)
+    values = {"name": name, "worker": worker, "phone": phone, "note": note}
+    if phone is not None and phone.strip() and not re.fullmatch(r"[0-9+\-() ]{3,20}", phone.strip()):
+        msg = N_("{phone} is not a phone number. Write digits, with + - ( ) or spaces if needed.")
+        raise EditRefusedError(msg, phone=phone)
+    for column, value in values.items():
+        if value is not None:
+            row[column] = value.strip()
+    return _commit(plan, "assign", [code], [row], plan._rows_of(code))
