@@ -249,9 +249,10 @@ def _recode_shapefile(path: Path, encoding: str, layer: str) -> tuple[gpd.GeoDat
         renamed[column] = name
         if was_cut:
             cut.append(name)
-    for column in gdf.columns:
-        if column != gdf.geometry.name and _is_text(gdf[column]):
-            gdf[column] = gdf[column].map(
+    for j, column in enumerate(gdf.columns):  # by position: a .dbf may repeat a name
+        values = gdf.iloc[:, j]
+        if column != gdf.geometry.name and _is_text(values):
+            gdf.iloc[:, j] = values.map(
                 lambda v: _decode_cut(v.encode("latin1"), encoding)[0] if isinstance(v, str) else v
             )
     gdf = gdf.rename(columns=renamed)
@@ -667,8 +668,48 @@ def _read_vector(
         )
     if suffix == ".kml":
         gdf = _drop_kml_boilerplate(gdf)
+    gdf = _unique_columns(gdf, path, role, notes)
     _check_mojibake(gdf, path, role)
     return gdf, notes
+
+
+def _unique_columns(
+    gdf: gpd.GeoDataFrame, path: Path, role: str, notes: list[Note]
+) -> gpd.GeoDataFrame:
+    """Refuse two columns of one contract field's name; number other repeated names.
+
+    A .dbf edited by hand (or cut to 10 bytes) can hold two fields of one name: which of
+    two 户数 holds the households cannot be guessed.
+    """
+    names = [str(c) for c in gdf.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if not repeated:
+        return gdf
+    _, mapping = map_fields(pd.DataFrame(columns=repeated), layer=role)
+    if mapping:
+        column, field_name = next(iter(mapping.items()))
+        msg = N_(
+            "{file} has {count} columns named {column}, so gridplan cannot tell which one holds "
+            "the {field}. Rename or delete the extra ones in your GIS."
+        )
+        raise FieldError(
+            msg, file=path.name, count=names.count(column), column=column, field=field_name
+        )
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    gdf = gdf.copy()
+    gdf.columns = unique
+    notes.append(
+        Note(
+            role,
+            N_("{file} has several columns named {names}; the later ones were numbered _2, _3…"),
+            {"file": path.name, "names": ", ".join(repeated)},
+        )
+    )
+    return gdf
 
 
 _TEXT_FORMATS = (".geojson", ".json", ".kml")

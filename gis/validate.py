@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.errors import GEOSException
 
 from gis.crs import to_metric
 from gis.errors import GridplanError
@@ -529,6 +530,10 @@ def _check_duplicate_shapes(
     )
 
 
+_NOISE_M2 = 1.0
+"""Overlaps and holes under 1 m² along a shared boundary are reprojection noise, not data."""
+
+
 def _community_ids(communities: gpd.GeoDataFrame) -> list[str]:
     if "community_id" in communities:
         return [
@@ -558,7 +563,7 @@ def _repair_coverage(
     for i, j in zip(left[keep], right[keep], strict=True):
         piece = shapely.intersection(geoms[i], geoms[j])
         area = float(shapely.area(piece))
-        if area <= 0:
+        if area <= _NOISE_M2:
             continue
         if area <= sliver_max_m2:
             geoms[j] = _polygonal_part(shapely.make_valid(shapely.difference(geoms[j], piece)))
@@ -595,14 +600,17 @@ def _repair_coverage(
     else:
         # Without overlaps the layer is a coverage: dissolving shared edges is linear in the
         # vertices (a general union with snap-rounding took a minute on survey boundaries).
-        union = shapely.make_valid(shapely.coverage_union_all(geoms))
+        try:
+            union = shapely.make_valid(shapely.coverage_union_all(geoms))
+        except GEOSException:  # boundaries not noded alike (a vertex on one side only)
+            union = shapely.union_all(geoms)
     holes = [
         shapely.Polygon(ring)
         for poly in shapely.get_parts(union)
         if poly.geom_type == "Polygon"
         for ring in poly.interiors
     ]
-    holes = [h for h in holes if h.area > 0]
+    holes = [h for h in holes if h.area > _NOISE_M2]
     small = [h for h in holes if h.area <= sliver_max_m2]
     gaps = [h for h in holes if h.area > sliver_max_m2]
     filled = []
@@ -756,8 +764,12 @@ def _check_communities(
     return project
 
 
+_SAME_DATUM = {"EPSG:4326": "EPSG:4490"}
+"""WGS84 and CGCS2000 longitude/latitude agree within a metre: not "different systems"."""
+
+
 def _check_crs(project: Project, problems: list[Problem], source_crs: dict[str, str]) -> None:
-    if len(set(source_crs.values())) > 1:
+    if len({_SAME_DATUM.get(c, c) for c in source_crs.values()}) > 1:
         rows = tuple(f"{layer}: {crs}" for layer, crs in source_crs.items())
         problems.append(
             Problem(

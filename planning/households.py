@@ -194,7 +194,7 @@ def fill_households(
     ...     geometry=[shapely.box(116.3, 40.0, 116.3004, 40.0004)] * 2, crs=4490)
     >>> out, warnings = fill_households(b)
     >>> out["households"].tolist(), [w.kind for w in warnings]
-    ([49, 101], ['households_rounded', 'implausible_households', 'no_residential_flag', 'households_estimated'])
+    ([49, 101], ['households_rounded', 'implausible_households', 'households_estimated', 'no_residential_flag'])
     """
     rules = rules or get_preset()
     out = buildings.copy()
@@ -292,19 +292,6 @@ def fill_households(
                 layer="buildings",
             )
         )
-    if residential_from == "none":
-        warnings.append(
-            DataWarning(
-                "no_residential_flag",
-                N_(
-                    "The buildings say nothing about their use (no is_residential/是否住宅 or "
-                    "use/用途 field), so all {count} are counted as housing: shops, offices, "
-                    "schools and stations too. Add a 是否住宅 or 用途 field, or check the totals"
-                ),
-                _labels(out, pd.Series(True, index=index)),
-                layer="buildings",
-            )
-        )
     out["households"] = households.round().astype("int64")
     if estimated.any():
         warnings.append(
@@ -321,6 +308,20 @@ def fill_households(
                     "area": rules.area_per_dwelling_m2,
                     "assumed": int((estimated & (floors_source == "assumed_default")).sum()),
                 },
+                layer="buildings",
+            )
+        )
+    if residential_from == "none" and estimated.any():
+        warnings.append(
+            DataWarning(
+                "no_residential_flag",
+                N_(
+                    "The buildings say nothing about their use (no is_residential/是否住宅 or "
+                    "use/用途 field), so all {count} buildings without a household count are "
+                    "estimated as housing: shops, offices, schools and stations too. Add a "
+                    "是否住宅 or 用途 field, or check the totals"
+                ),
+                _labels(out, estimated),
                 layer="buildings",
             )
         )
