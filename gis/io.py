@@ -1211,6 +1211,10 @@ def _read_osm(path: Path, names: list[str]) -> Project:
 # --------------------------------------------------------------------------------------
 # projects
 # --------------------------------------------------------------------------------------
+_GIS_TABLES = frozenset({"layer_styles", "qgis_projects", "layer_metadata", "qgis_layer_metadata"})
+"""Tables GIS software keeps beside the layers (QGIS styles, projects, metadata): not layers."""
+
+
 def _collect_files(
     path: Path, workdir: Path, limits: ZipLimits | None
 ) -> list[tuple[Path, str | None]]:
@@ -1227,7 +1231,7 @@ def _collect_files(
     pairs: list[tuple[Path, str | None]] = []
     for file in files:
         if file.suffix.lower() == ".gpkg":
-            names = _layer_names(file)
+            names = [n for n in _layer_names(file) if n.lower() not in _GIS_TABLES]
             pairs.extend((file, name) for name in names) if names else pairs.append((file, None))
         else:
             pairs.append((file, None))
