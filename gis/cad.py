@@ -663,7 +663,8 @@ def read_dxf(
                 geoms.append(point)
         layers[role] = _frame(rows, geoms)
 
-    stray = _assign_labels(found.labels, layers, mapping, notes)
+    shape_layers = {shape.layer for shape in found.shapes if shape.kind == "ring"}
+    stray = _assign_labels(found.labels, layers, mapping, shape_layers, notes)
     for role in POLYGON_ROLES:
         if role in layers:
             layers[role], holes = _holes(layers[role])
@@ -774,15 +775,29 @@ def _assign_labels(
     labels: list[_Label],
     layers: dict[str, gpd.GeoDataFrame],
     mapping: Mapping[str, str],
+    shape_layers: set[str],
     notes: list[tuple[str, str, dict[str, Any]]],
 ) -> pd.DataFrame:
     """Fill each polygon's fields from the labels inside it; return the labels left over.
 
-    A label on a mapped polygon layer goes to that layer's polygons; other labels go to
-    the smallest polygon that holds them (a label ending in 社区 or 小区 to a community
-    or compound first). Several labels on one polygon: the largest text wins a field.
+    A label on a mapped polygon layer, or on a layer named after it (``网格-标注`` beside
+    ``网格``), goes to that layer's polygons; a label on a layer named after an unmapped
+    layer of outlines (``片区-标注``) belongs to that layer and is left alone; other labels
+    go to the smallest polygon that holds them (a label ending in 社区 or 小区 to a
+    community or compound first). Several labels on one polygon: the largest text wins.
     """
     label_layers = {name for name, role in mapping.items() if role == "labels"}
+    owners = sorted(shape_layers, key=len, reverse=True)
+
+    def owner(layer: str) -> tuple[bool, str | None]:
+        """Whether a label layer belongs to a layer of outlines, and that layer's role."""
+        if layer in mapping:
+            return True, mapping[layer]
+        for name in owners:
+            if layer.startswith(name):
+                return True, mapping.get(name)
+        return False, None
+
     targets = {
         role: frame
         for role, frame in layers.items()
@@ -794,7 +809,9 @@ def _assign_labels(
     stray: list[dict[str, Any]] = []
     conflicts = 0
     for label in labels:
-        own = mapping.get(label.layer)
+        owned, own = owner(label.layer)
+        if owned and own is None:
+            continue  # the label of an unmapped layer (a patch's, a road's)
         if label_layers and own is None and label.layer not in label_layers:
             continue
         if own is not None and own not in POLYGON_ROLES and own != "labels":

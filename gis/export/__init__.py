@@ -11,7 +11,15 @@
 ``xlsx``    an Excel report: plan, communities before and after, grids, grid members,
             lineage, patches, the rules with their sources (bold frozen headers)
 ``pdf``     the atlas (:func:`gis.export.atlas.write_atlas`)
+``dxf``     a CAD drawing in metres, a layer per kind, codes and households as text
+            (:func:`gis.export.dxf.to_dxf`)
 ==========  ===========================================================================
+
+``out_crs`` writes the coordinates in another CRS (any CGCS2000 Gauss–Krüger zone, or a
+city's local grid as a PROJ string) for every format but KML, which is WGS84 by
+definition; a DXF is in the plan's own Gauss–Krüger zone unless told otherwise.
+GeoPackages carry QGIS styles (``layer_styles``), shapefile zips ``.qml`` sidecars
+(:mod:`gis.export.qgis`).
 
 One module per format (``gpkg``, ``shp``, ``geojson``, ``kml``, ``xlsx``, ``atlas``), each
 reading the plan only through :mod:`gis.store`'s public API, with what they share (labels,
@@ -43,8 +51,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
+from gis.crs import reproject
 from gis.errors import GridplanError
 from gis.export._common import (
     _SUFFIX_FORMAT,
@@ -55,6 +65,7 @@ from gis.export._common import (
     colour_classes,
     column_label,
 )
+from gis.export.dxf import parse_out_crs, to_dxf
 from gis.export.geojson import to_geojson
 from gis.export.gpkg import to_gpkg
 from gis.export.kml import to_kml
@@ -73,6 +84,7 @@ __all__ = [
     "export_plan",
     "read_shapefile_zip",
     "shorten_field_names",
+    "to_dxf",
     "to_geojson",
     "to_gpkg",
     "to_kml",
@@ -94,6 +106,7 @@ def export_plan(
     attribution: str = "",
     context: Mapping[str, pd.DataFrame] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    out_crs: str | int | Any = None,
 ) -> list[Path]:
     """Export a plan in one of :data:`FORMATS`; return the files written.
 
@@ -122,6 +135,9 @@ def export_plan(
         ``communities``) when the plan does not hold them.
     progress
         Called with ``(page, pages)`` while the atlas is drawn.
+    out_crs
+        The CRS to write coordinates in (``EPSG:4547``, a PROJ string…); by default
+        EPSG:4490 as stored (a DXF: the plan's Gauss–Krüger zone). Not for KML/KMZ.
 
     Returns
     -------
@@ -148,14 +164,25 @@ def export_plan(
         raise GridplanError(msg, format=format or Path(out).suffix, formats=", ".join(FORMATS))
     layers = _load(plan, version)
     out = Path(out)
+    if fmt == "dxf":
+        return [to_dxf(layers, out, out_crs=out_crs, lang=lang, context=context)]
+    if out_crs is not None:
+        target = parse_out_crs(out_crs, fmt=fmt)
+        if fmt in {"gpkg", "shp", "geojson"}:
+            layers = {
+                name: reproject(frame, target)
+                if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None
+                else frame
+                for name, frame in layers.items()
+            }
     if fmt == "gpkg":
-        return [to_gpkg(layers, out)]
+        return [to_gpkg(layers, out, lang=lang)]
     if fmt == "shp":
         if out.suffix.lower() != ".zip":
             out = out.with_suffix(".zip")
         return [to_shp_zip(layers, out, encoding=encoding, lang=lang)]
     if fmt == "geojson":
-        return to_geojson(layers, out)
+        return to_geojson(layers, out, out_crs=out_crs)
     if fmt in {"kml", "kmz"}:
         if fmt == "kmz" and out.suffix.lower() != ".kmz":
             out = out.with_suffix(".kmz")

@@ -20,7 +20,7 @@ import shapely
 
 from gis.i18n import N_, translator
 
-FORMATS: tuple[str, ...] = ("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf")
+FORMATS: tuple[str, ...] = ("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf", "dxf")
 """The export formats, as ``--format`` takes them."""
 
 ENCODINGS: dict[str, str] = {"utf-8": "UTF-8", "utf8": "UTF-8", "gbk": "GBK", "gb18030": "GB18030"}
@@ -36,6 +36,7 @@ _SUFFIX_FORMAT = {
     ".kmz": "kmz",
     ".xlsx": "xlsx",
     ".pdf": "pdf",
+    ".dxf": "dxf",
 }
 _MAP_LAYERS = ("grids", "patches", "proposals", "communities")
 _NAME_COLUMN = {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyogrio
+from pyproj import CRS
 
+from gis.crs import reproject
 from gis.errors import GridplanError
 from gis.export._common import (
     _MAP_LAYERS,
@@ -20,12 +23,16 @@ from gis.store.files import atomic_path
 __all__ = ["to_geojson"]
 
 
-def to_geojson(plan: Mapping[str, pd.DataFrame], out: str | Path) -> list[Path]:
+def to_geojson(
+    plan: Mapping[str, pd.DataFrame], out: str | Path, *, out_crs: Any = None
+) -> list[Path]:
     """Write the map layers as RFC 7946 GeoJSON (WGS84, 7 decimals).
 
     The grids (or the first map layer) go to ``out``; every other map layer to
     ``<stem>_<layer>.geojson`` beside it. Tables have no place in GeoJSON: use the
-    GeoPackage or Excel export for them.
+    GeoPackage or Excel export for them. With a projected ``out_crs`` the file is the
+    older GeoJSON that names its CRS (a ``crs`` member, millimetre precision), which QGIS
+    and GDAL read; RFC 7946 itself allows WGS84 only.
 
     Examples
     --------
@@ -45,14 +52,15 @@ def to_geojson(plan: Mapping[str, pd.DataFrame], out: str | Path) -> list[Path]:
     written: list[Path] = []
     for i, (name, frame) in enumerate(layers.items()):
         target = out if i == 0 else out.with_name(f"{out.stem}_{name}{out.suffix or '.geojson'}")
-        flat = _plain_frame(frame).to_crs(4326)
+        projected = out_crs is not None and not CRS.from_user_input(out_crs).is_geographic
+        flat = _plain_frame(frame)
+        flat = reproject(flat, out_crs) if projected else flat.to_crs(4326)
+        options = (
+            {"RFC7946": "NO", "COORDINATE_PRECISION": 3, "WRITE_NAME": "NO"}
+            if projected
+            else {"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"}
+        )
         with atomic_path(target) as tmp:
-            pyogrio.write_dataframe(
-                flat,
-                tmp,
-                driver="GeoJSON",
-                layer=name,
-                layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"},
-            )
+            pyogrio.write_dataframe(flat, tmp, driver="GeoJSON", layer=name, layer_options=options)
         written.append(target)
     return written

@@ -10,15 +10,18 @@ import pandas as pd
 from gis.export._common import (
     _plans_row,
 )
+from gis.export.qgis import write_layer_styles
 
 __all__ = ["to_gpkg"]
 
 
-def to_gpkg(plan: Mapping[str, pd.DataFrame], out: str | Path) -> Path:
+def to_gpkg(plan: Mapping[str, pd.DataFrame], out: str | Path, *, lang: str | None = "zh_CN") -> Path:
     """Write the plan as a one-version plan GeoPackage (same plan id, version and status).
 
     It reads back with :class:`gis.store.PlanStore`, :func:`gis.store.read_exported` or
-    :func:`gis.store.read_plan`, and opens in QGIS as it is (one file, no WAL).
+    :func:`gis.store.read_plan`, and opens in QGIS as it is (one file, no WAL), styled:
+    its ``layer_styles`` table colours grids and communities by status and labels them
+    (:func:`gis.export.qgis.write_layer_styles`, legend in ``lang``).
 
     Examples
     --------
@@ -36,7 +39,7 @@ def to_gpkg(plan: Mapping[str, pd.DataFrame], out: str | Path) -> Path:
 
     row = _plans_row(plan)
     layers = {k: v for k, v in plan.items() if k not in {"plans", "reviews"}}
-    return write_version(
+    written = write_version(
         out,
         layers,
         plan_id=row.get("plan_id"),
@@ -47,3 +50,5 @@ def to_gpkg(plan: Mapping[str, pd.DataFrame], out: str | Path) -> Path:
         note=str(row.get("note") or ""),
         rules=row.get("rules"),
     )
+    write_layer_styles(written, lang=lang)
+    return written

@@ -29,6 +29,7 @@ from gis.export._common import (
     _plans_row,
     column_label,
 )
+from gis.export.qgis import write_qml
 from gis.i18n import N_, translator
 from gis.layers import encode_layer
 from gis.store.files import atomic_path
@@ -108,6 +109,9 @@ def to_shp_zip(
 ) -> Path:
     """Write one zip with a shapefile per layer, a ``.cpg`` each and ``field_names.csv``.
 
+    Styled layers (grids, patches, communities, proposals) carry a ``.qml`` beside them,
+    so QGIS opens them coloured and labelled (:mod:`gis.export.qgis`).
+
     Parameters
     ----------
     plan
@@ -178,6 +182,7 @@ def to_shp_zip(
                 pyogrio.write_dataframe(
                     renamed, folder / file, driver="ESRI Shapefile", encoding=codec
                 )
+                write_qml(folder / file, name, lang=lang, columns=columns, rename=short)
             else:
                 pyogrio.write_dataframe(
                     pd.DataFrame(renamed), folder / file, driver="ESRI Shapefile", encoding=codec

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from gis.io import read_project
-from gis.qgis import STYLED_LAYERS, layer_qml, read_layer_styles, write_layer_styles, write_qml
+from gis.export.qgis import STYLED_LAYERS, layer_qml, read_layer_styles, write_layer_styles, write_qml
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -265,11 +265,27 @@ def _quote_expression(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_qml(base: str | Path, layer: str, *, lang: str | None = "zh_CN", columns: Sequence[str] = ()) -> Path | None:
-    """Write ``base.qml`` (the sidecar QGIS reads beside ``base.shp``); ``None`` if unstyled."""
+def write_qml(
+    base: str | Path,
+    layer: str,
+    *,
+    lang: str | None = "zh_CN",
+    columns: Sequence[str] = (),
+    rename: Mapping[str, str] | None = None,
+) -> Path | None:
+    """Write ``base.qml`` (the sidecar QGIS reads beside ``base.shp``); ``None`` if unstyled.
+
+    ``rename`` maps the plan's column names to the names in the file (a shapefile's
+    10-byte field names), so the style's categories and labels find their fields.
+    """
     qml = layer_qml(layer, lang=lang, columns=columns)
     if qml is None:
         return None
+    for old, new in (rename or {}).items():
+        if old != new:
+            qml = qml.replace(f"&quot;{old}&quot;", f"&quot;{new}&quot;").replace(
+                f'"{old}"', f'"{new}"'
+            )
     out = Path(base).with_suffix(".qml")
     out.write_text(qml, encoding="utf-8")
     return out
