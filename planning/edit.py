@@ -14,6 +14,10 @@ and a :class:`Change` recording what changed (enough to undo it). Every edit
 - leaves the codes, shapes and attributes of the grids it does not touch unchanged;
 - refuses to touch a locked grid (lock it to keep it through edits and re-runs).
 
+:func:`regrid` runs the grid engine again around the locked grids: they stay as they are,
+grids that barely change keep their codes, new ones are numbered after the highest code,
+and a crosswalk (``old_code``, ``new_code``, ``overlap_share``) says which is which.
+
 Territory without households follows its buildings: a grid's land is divided among its
 buildings by a Voronoi tessellation of their footprints (the engine's enclosed
 tessellation, limited to the grid), and a building moves with its share of the land. A
@@ -75,6 +79,7 @@ __all__ = [
     "lock",
     "merge",
     "move",
+    "regrid",
     "redo",
     "split",
     "undo",
@@ -1412,3 +1417,116 @@ def assign(
         if value is not None:
             row[column] = value.strip()
     return _commit(plan, "assign", [code], [row], plan._rows_of(code))
+
+
+# --------------------------------------------------------------------------------------
+# re-running the engine around the planner's locks
+# --------------------------------------------------------------------------------------
+def regrid(
+    plan: GridPlan,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    waterways: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    keep_share: float = 0.8,
+    lang: str = "en",
+) -> tuple[GridPlan, pd.DataFrame]:
+    """Run the grid engine again, keeping locked grids and the codes of grids that barely change.
+
+    Locked grids stay exactly as they are (land, members, code, details); the engine grids
+    the rest of each community (the community less its locked grids) with the buildings'
+    remaining households. A new grid keeps the code of the old grid it barely changed from
+    (each covers at least ``keep_share`` of the other, :func:`planning.grids.stable_codes`);
+    the others are numbered after the highest code of their community, locked ones included.
+
+    Parameters
+    ----------
+    plan
+        The plan, with its ``communities``.
+    roads, waterways, barriers, compounds
+        What bounds blocks and zones, as for :func:`planning.grids.make_grids`.
+    keep_share
+        How much two grids must overlap (each of the other) for the new one to keep the code.
+    lang
+        Language of the reasons.
+
+    Returns
+    -------
+    (GridPlan, pandas.DataFrame)
+        The new plan and the crosswalk ``old_code``, ``new_code``, ``overlap_share``
+        (locked grids map to themselves with share 1).
+    """
+    from planning.grids import make_grids
+
+    if plan.communities is None:
+        msg = N_("Re-running the engine needs the communities layer of the plan.")
+        raise EditRefusedError(msg)
+    locked_mask = plan.grids["locked"].fillna(False).astype(bool).to_numpy()
+    locked = plan.grids[locked_mask]
+    locked_codes = set(locked["grid_code"].astype(str))
+    communities = plan.communities.to_crs(STORAGE_CRS).copy()
+    communities["community_id"] = communities["community_id"].astype(str)
+    if len(locked):
+        held = locked.groupby(locked["community_id"].astype(str)).geometry.apply(
+            lambda s: shapely.union_all(s.values)
+        )
+        communities["geometry"] = [
+            _difference(geom, held[c]) if c in held.index else geom
+            for c, geom in zip(communities["community_id"], communities.geometry.values, strict=True)
+        ]
+    # the households that locked grids hold are taken out of their buildings
+    members = plan.grid_members
+    in_locked = members["grid_code"].astype(str).isin(locked_codes)
+    taken = members[in_locked].groupby(members["building_id"].astype(str))["households"].sum()
+    buildings = plan.buildings.copy()
+    ids = buildings["building_id"].astype(str)
+    left = buildings["households"].to_numpy(dtype=float) - taken.reindex(ids).fillna(0).to_numpy()
+    buildings["households"] = np.maximum(left, 0).astype(int)
+    if len(locked):
+        # footprints (their parts outside the locked grids) must lie in the land left to grid
+        hole = shapely.union_all(locked.geometry.values)
+        geoms = buildings.geometry.values.copy()
+        for i in np.flatnonzero((left > 0) & shapely.intersects(geoms, hole)):
+            clipped = _polygonal(shapely.difference(geoms[i], hole))
+            if clipped.is_empty or shapely.area(clipped) < 0.05 * shapely.area(geoms[i]):
+                # all inside a locked grid: a small square just outside it, where it is nearest
+                point = shapely.ops.nearest_points(shapely.boundary(hole), geoms[i])[0]
+                side = 2.0 / _M_PER_DEG
+                outside = _polygonal(shapely.difference(shapely.buffer(point, side, cap_style="square"), hole))
+                clipped = outside if not outside.is_empty else clipped
+            geoms[i] = clipped
+        buildings = buildings.set_geometry(gpd.GeoSeries(geoms, index=buildings.index, crs=buildings.crs))
+    buildings = buildings[(buildings["households"] > 0) | ~ids.isin(taken.index)]
+    previous = plan.grids[["grid_code", plan._geometry]]
+    result = make_grids(
+        buildings,
+        communities=communities,
+        roads=roads,
+        waterways=waterways,
+        barriers=barriers,
+        compounds=compounds,
+        rules=plan.rules,
+        lang=lang,
+        previous=gpd.GeoDataFrame(previous, geometry=plan._geometry, crs=plan.grids.crs),
+    )
+    fresh = result.grids.copy()
+    for column in plan.grids.columns:
+        if column not in fresh:
+            fresh[column] = False if column == "locked" else ""
+    grids = pd.concat([locked, fresh[plan.grids.columns]], ignore_index=True)
+    grids = grids.sort_values("grid_code", kind="stable").reset_index(drop=True)
+    new_members = pd.concat(
+        [members[in_locked], result.grid_members[plan.grid_members.columns]], ignore_index=True
+    )
+    walk = result.crosswalk
+    walk = (
+        walk[["old_code", "new_code", "overlap_share"]]
+        if len(walk)
+        else pd.DataFrame(columns=["old_code", "new_code", "overlap_share"])
+    )
+    kept = pd.DataFrame(
+        {"old_code": sorted(locked_codes), "new_code": sorted(locked_codes), "overlap_share": 1.0}
+    )
+    walk = pd.concat([kept, walk], ignore_index=True)
+    return replace(plan, grids=gpd.GeoDataFrame(grids, geometry=plan._geometry, crs=plan.grids.crs), grid_members=new_members), walk

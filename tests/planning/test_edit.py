@@ -23,6 +23,7 @@ from planning.edit import (
     merge,
     move,
     redo,
+    regrid,
     split,
     undo,
 )
@@ -320,3 +321,28 @@ def test_random_edits_keep_the_plan_whole(plan, layers, edits):
         _assert_untouched(current, after, change)
         current = after
     _assert_plan_holds(current, total, layers["buildings"])
+
+
+def test_regrid_keeps_locked_grids_and_stable_codes(plan, layers):
+    codes = plan.grids["grid_code"].tolist()
+    first = codes[3]
+    merged, _ = merge(plan, first, _neighbours(plan, first)[0])
+    locked, _ = lock(merged, [first, codes[10]])
+    named, _ = assign(locked, first, worker="王芳")
+    total = int(plan.grids["households"].sum())
+    after, walk = regrid(named, roads=layers["roads"], compounds=layers["compounds"])
+    _assert_plan_holds(after, total, layers["buildings"])
+    for code in (first, codes[10]):  # locked grids: the same land, households, details
+        assert after.grid(code).geometry.equals_exact(named.grid(code).geometry, 0)
+        assert int(after.grid(code)["households"]) == int(named.grid(code)["households"])
+    assert after.grid(first)["worker"] == "王芳" and bool(after.grid(first)["locked"])
+    locked_rows = walk[walk["old_code"].isin([first, codes[10]])]
+    assert (locked_rows["old_code"] == locked_rows["new_code"]).all()
+    assert (locked_rows["overlap_share"] == 1.0).all()
+    # new codes come after the highest old code; kept codes barely changed
+    highest = max(codes)
+    new_codes = set(after.grids["grid_code"]) - set(codes)
+    assert all(c > highest for c in new_codes)
+    kept = walk[(walk["old_code"] == walk["new_code"]) & ~walk["old_code"].isin([first, codes[10]])]
+    assert len(kept) and (kept["overlap_share"] >= 0.8).all()
+    assert set(walk["new_code"]) == set(after.grids["grid_code"])
