@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from ui import auth, state
+from ui import auth, project, widgets
 from ui.i18n import gettext as _
 
 st.set_page_config(page_title="gridplan", page_icon=":material/map:", layout="wide")
-state.init()
-state.language_picker()
+project.init()
+widgets.language_picker()
 auth.gate()  # sign-in, when turned on by settings (off by default)
 auth.sidebar()
-state.basemap_picker()
+widgets.basemap_picker()
 
 pages = [
     st.Page(
@@ -27,9 +27,9 @@ pages = [
     st.Page("ui/pages/export.py", title=_("Export"), icon=":material/download:"),
 ]
 navigation = st.navigation(pages)
-loaded = state.loaded()
-rules = state.rules()
+loaded = project.loaded()
+rules = project.rules()
 st.sidebar.caption(
-    _("Project: {source} · rules: {rules}").format(source=state.source_label(), rules=rules.name)
+    _("Project: {source} · rules: {rules}").format(source=project.source_label(), rules=rules.name)
 )
 navigation.run()

@@ -2,7 +2,7 @@
 
 AppTest does not run custom components (the maps come back as ``UnknownElement``), so a
 drawing is injected the way the map's ``all_drawings`` arrive: copied into session state
-under ``drawing`` (``ui.state.drawing``), which the split page reads.
+under ``drawing`` (``ui.session.drawing``), which the split page reads.
 """
 
 from __future__ import annotations
@@ -337,7 +337,7 @@ def test_grids_page_generates_grids(app):
 def test_base_map_tiles_and_local_leaflet():
     """Tile sources per base map; Leaflet and Leaflet.draw come from the app, not a CDN."""
     from ui.maps import base_map, draw_control
-    from ui.state import Basemap
+    from ui.session import Basemap
 
     bounds = (116.30, 39.98, 116.34, 40.01)
 
@@ -376,10 +376,10 @@ def test_a_sessions_temporary_folders_go_when_the_session_does(monkeypatch):
     def script():
         import streamlit as st
 
-        from ui import state
+        from ui import session
 
-        st.session_state["seen"] = str(state.session_dir("w_test_dir", prefix="gridplan-test-"))
-        state.upload_dir()
+        st.session_state["seen"] = str(session.session_dir("w_test_dir", prefix="gridplan-test-"))
+        session.upload_dir()
 
     monkeypatch.chdir(REPO)
     at = AppTest.from_function(script, default_timeout=120).run()

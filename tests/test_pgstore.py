@@ -539,16 +539,16 @@ def test_cli_db_defaults_to_gridplan_db(url, monkeypatch):
 def test_app_plan_store_uses_the_configured_database(url, monkeypatch, tmp_path):
     import streamlit as st
 
-    from ui import state
+    from ui import project
 
     monkeypatch.setenv("GRIDPLAN_DB", url)
     st.session_state["plan_id"] = f"app-{uuid.uuid4().hex[:6]}"
     try:
-        with state.plan_store() as store:
+        with project.plan_store() as store:
             assert isinstance(store, PostGISPlanStore)
             assert store.plan_id == st.session_state["plan_id"]
         monkeypatch.delenv("GRIDPLAN_DB")
-        with state.plan_store() as store:
+        with project.plan_store() as store:
             assert isinstance(store, PlanStore)
     finally:
         del st.session_state["plan_id"]

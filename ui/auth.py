@@ -12,15 +12,14 @@ settings, in this order:
    checks the name and password with :func:`gis.users.verify_password`.
 
 Pages disable what the planner's role does not allow (:func:`allowed`, :func:`why_not`)
-and call :func:`require` before acting; plan-store writes go through
-:class:`gis.users.GuardedStore` (``ui.state``). Both record every attempt in the plan
+and call :func:`ui.project.require` before acting; plan-store writes go through
+:class:`gis.users.GuardedStore` (``ui.project``). Both record every attempt in the plan
 store's audit. The signed-in user lives in this session's state only.
 """
 
 from __future__ import annotations
 
 import importlib.util
-
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from gis.errors import GridplanError
 from gis.users import (
     LOCAL_USER,
     ROLE_LABELS,
@@ -41,7 +41,6 @@ from gis.users import (
     role_for,
     verify_password,
 )
-from gis.errors import GridplanError
 from ui.i18n import gettext as _
 from ui.i18n import language
 
@@ -50,7 +49,6 @@ __all__ = [
     "enabled",
     "gate",
     "mode",
-    "require",
     "sidebar",
     "user",
     "users_file",
@@ -158,24 +156,6 @@ def why_not(action: str) -> str | None:
     except PermissionDenied as err:
         return err.render(language())
     return None
-
-
-def require(action: str, *, target: str = "", detail: str = "") -> User:
-    """Check ``action`` before doing it and record the attempt in the plan store's audit.
-
-    A refused action shows the planner why (``st.error``) and stops the page.
-    """
-    from ui import state  # ui.state uses this module
-
-    who = user()
-    try:
-        authorize(who, action)
-    except PermissionDenied as err:
-        state.record(action, who, allowed=False, target=target, detail=detail)
-        st.error(err.render(language()))
-        st.stop()
-    state.record(action, who, allowed=True, target=target, detail=detail)
-    return who
 
 
 # --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 
 from gis.gcj import wgs_to_gcj
 from ui.i18n import gettext as _
-from ui.state import Basemap
+from ui.session import Basemap
 
 __all__ = [
     "GRID_COLOURS",

@@ -8,15 +8,17 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
-from gis.i18n import N_
+from gis.i18n import LANGUAGES, N_
 from planning.rules import PRESETS, RuleSet, get_preset, preset_names
-from ui import auth, state
+from ui import auth, project, session
 from ui.i18n import gettext as _
 
 __all__ = [
+    "basemap_picker",
     "column_label",
     "community_picker",
     "label_columns",
+    "language_picker",
     "layer_label",
     "mapping_frame",
     "rule_editor",
@@ -180,12 +182,12 @@ def wkey(name: str) -> str:
     A keyed selectbox keeps showing its options' labels in the language it was created
     in; a key per language makes a new widget when the language changes.
     """
-    return f"{name}.{state.language()}"
+    return f"{name}.{session.language()}"
 
 
 def show_error(err: GridplanError) -> None:
     """Show a planner's error in their language (never a traceback)."""
-    st.error(err.render(state.language()))
+    st.error(err.render(session.language()))
 
 
 def community_picker(
@@ -197,7 +199,7 @@ def community_picker(
     default: str | None = None,
 ) -> str | None:
     """A selectbox of communities (``None`` = all, when allowed), shown as "name (code, households)"."""
-    table = state.loaded().communities
+    table = project.loaded().communities
     names = dict(zip(table["community_id"].astype(str), table["name"].astype(str), strict=True))
     households = dict(
         zip(table["community_id"].astype(str), table["households"].astype(int), strict=True)
@@ -228,7 +230,7 @@ def _number_input(rule: str, value: float | int, key: str, help_text: str) -> fl
 
 def rule_editor() -> None:
     """Choose a rule preset and edit any of its numbers; errors are shown, not raised."""
-    current = state.rules()
+    current = project.rules()
     names = preset_names()
     base_name = current.name if current.name in PRESETS else "default"
     with st.form("rules_form"):
@@ -242,7 +244,7 @@ def rule_editor() -> None:
         values = {k: v for k, v in current.values().items() if k not in {"name", "title"}}
         columns = st.columns(3)
         edited: dict[str, float | int] = {}
-        version = state.token()  # fresh inputs whenever the rules in use change
+        version = project.token()  # fresh inputs whenever the rules in use change
         for i, (rule, value) in enumerate(values.items()):
             with columns[i % 3]:
                 edited[rule] = _number_input(
@@ -269,12 +271,12 @@ def rule_editor() -> None:
     except GridplanError as err:
         show_error(err)
         return
-    auth.require(
+    project.require(
         "edit_rules",
         target=new.name,
         detail="; ".join(f"{k}={v}" for k, v in changes.items()),
     )
-    err = state.set_rules(new)
+    err = project.set_rules(new)
     if err is not None:
         show_error(err)
         return
@@ -286,3 +288,74 @@ def mapping_frame(mapping: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"original": k, "field": v} for k, v in mapping.items()], columns=["original", "field"]
     )
+
+
+# --------------------------------------------------------------------------------------
+# sidebar: language and base map
+# --------------------------------------------------------------------------------------
+def language_picker() -> None:
+    """A sidebar language switch (zh-CN / English); the project's texts follow it."""
+    labels = {"zh_CN": "中文", "en": "English"}
+    current = session.language()
+    choice = st.sidebar.radio(
+        _("Language"),
+        LANGUAGES,
+        index=LANGUAGES.index(current),
+        format_func=labels.__getitem__,
+        horizontal=True,
+    )
+    if choice != current:
+        project.set_language(choice)
+        st.rerun()
+
+
+def basemap_picker() -> None:
+    """A sidebar choice of base map, with the custom URL or Tianditu key when needed."""
+    labels = {
+        "osm": _("OpenStreetMap"),
+        "none": _("None (offline)"),
+        "custom": _("Custom tile URL"),
+        "tianditu": _("Tianditu (needs a key)"),
+        "amap": _("AMap (GCJ-02)"),
+    }
+    # The widget's key names the language: a selectbox keyed alone keeps showing the labels
+    # of the language it was created in. Its value is copied to the app's own key.
+    widget = f"w_basemap_kind_{session.language()}"
+    current = str(st.session_state.get(session.BASEMAP_KIND, "osm"))
+
+    def _copy() -> None:
+        st.session_state[session.BASEMAP_KIND] = st.session_state[widget]
+
+    kind = st.sidebar.selectbox(
+        _("Base map"),
+        session.BASEMAPS,
+        index=session.BASEMAPS.index(current) if current in session.BASEMAPS else 0,
+        format_func=labels.__getitem__,
+        key=widget,
+        on_change=_copy,
+    )
+    st.session_state[session.BASEMAP_KIND] = kind
+    if kind == "custom":
+        st.sidebar.text_input(
+            _("Tile URL"),
+            key=session.BASEMAP_URL,
+            placeholder="https://tiles.example.gov.cn/{z}/{x}/{y}.png",
+            help=_(
+                "An XYZ tile address with {z}, {x} and {y}, e.g. your province's Tianditu node."
+            ),
+        )
+    elif kind == "tianditu":
+        st.sidebar.text_input(
+            _("Tianditu key (tk)"),
+            key=session.BASEMAP_TK,
+            type="password",
+            help=_(
+                "A browser-type key from the Tianditu console; it is visible to the browser, so restrict it to this site."
+            ),
+        )
+    elif kind == "amap":
+        st.sidebar.caption(
+            _(
+                "AMap tiles are in GCJ-02: the layers are shifted to match them, and drawings are shifted back."
+            )
+        )

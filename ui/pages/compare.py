@@ -14,27 +14,27 @@ from planning.compare import (
     mean_distance_to_centres,
     ratios,
 )
-from ui import cache, state
+from ui import cache, project, session
 from ui.i18n import gettext as _
 from ui.widgets import column_label, show_table, wkey
 
-loaded = state.loaded()
-rules = state.rules()
-lang = state.language()
-token = state.token()
+loaded = project.loaded()
+rules = project.rules()
+lang = session.language()
+token = project.token()
 st.title(_("Compare"))
 st.caption(
     _("Service ratios before and after: per actual worker where the staff numbers are known.")
 )
 
 # -- which plan is "after" --------------------------------------------------------------------------
-saved = state.proposals()
+saved = project.proposals()
 candidates: dict[str, tuple[str, gpd.GeoDataFrame, pd.DataFrame]] = {}
-for prop in sorted(saved, key=lambda p: state.status_of(p.proposal_id) != "accepted"):
-    status = state.status_of(prop.proposal_id)
+for prop in sorted(saved, key=lambda p: project.status_of(p.proposal_id) != "accepted"):
+    status = project.status_of(prop.proposal_id)
     label = _("{proposal} ({status})").format(proposal=prop.proposal_id, status=_(status))
     candidates[label] = (prop.community_id, prop.parts, prop.lineage)
-request = state.split_request()
+request = session.split_request()
 if request is not None:
     try:
         result, _dropped, _error = cache.run_split(
@@ -68,7 +68,7 @@ after["community_id"] = after["community_id"].astype(str)
 if "parent_community_id" not in after:
     after["parent_community_id"] = after["community_id"].str.split("-").str[0]
 
-grid_result, _scope = state.grids()
+grid_result, _scope = project.grids()
 if grid_result is not None and len(grid_result.grids):
     grids = grid_result.grids
     before["grids"] = before["community_id"].map(
@@ -183,4 +183,4 @@ with right:
         .resolve_scale(x="independent")
     )
     st.altair_chart(chart)
-state.set_comparison(whole=whole, per_community=per)
+project.set_comparison(whole=whole, per_community=per)

@@ -13,7 +13,7 @@ from gis.errors import GridplanError
 from gis.fields import ALIASES
 from gis.io import Project
 from gis.validate import ValidationError
-from ui import auth, cache, state
+from ui import auth, cache, project, session
 from ui.i18n import gettext as _
 from ui.widgets import layer_label, mapping_frame, rule_editor, show_error, show_table, wkey
 
@@ -38,7 +38,7 @@ UPLOAD_MB = 200
 _SAMPLES = ("beijing", "shanghai")
 _NONE = ""
 
-lang = state.language()
+lang = session.language()
 st.title(_("Data"))
 may_upload = auth.allowed("upload")
 if not may_upload:
@@ -78,40 +78,40 @@ def _safe_name(name: str) -> str:
 
 
 if load_clicked and files:
-    auth.require("upload", target=", ".join(f.name for f in files))
+    project.require("upload", target=", ".join(f.name for f in files))
     digest = hashlib.sha1()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode("utf-8"))
         digest.update(f.getbuffer())
-    folder = state.upload_dir() / digest.hexdigest()[:16]
+    folder = session.upload_dir() / digest.hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
-    state.clear_uploads(keep=folder)
+    session.clear_uploads(keep=folder)
     written = []
     for f in files:
         target = folder / _safe_name(f.name)
         target.write_bytes(f.getbuffer())
         written.append(target)
     path = written[0] if len(written) == 1 else folder
-    src = state.Source(kind="upload", name=path.name, path=str(path), digest=digest.hexdigest())
-    if state.set_source(src) is None:
+    src = project.Source(kind="upload", name=path.name, path=str(path), digest=digest.hexdigest())
+    if project.set_source(src) is None:
         st.rerun()
 if sample_clicked:
-    auth.require("upload", target=f"sample {sample}")
-    if state.set_source(state.Source(kind="sample", name=sample)) is None:
+    project.require("upload", target=f"sample {sample}")
+    if project.set_source(project.Source(kind="sample", name=sample)) is None:
         st.rerun()
 
-src = state.source()
-error = state.load_error()
-loaded = state.loaded()
+src = project.source()
+error = project.load_error()
+loaded = project.loaded()
 
 # -- what was read ------------------------------------------------------------------------
-project: Project | None = None
+opened: Project | None = None
 read_error: GridplanError | None = None
 if src.is_sample:
-    project = loaded.project if error is None else None
+    opened = loaded.project if error is None else None
 else:
     try:
-        project = cache.read_upload(src.path, src.token, src.overrides)
+        opened = cache.read_upload(src.path, src.token, src.overrides)
     except GridplanError as err:
         read_error = err
 
@@ -122,34 +122,34 @@ else:
     st.write(_("Uploaded: {name}").format(name=src.name))
 if error is not None:
     show_error(error)
-    st.warning(_("Until this is fixed, the app keeps planning with the last project that loaded."))
+    st.warning(_("Until this is fixed, the app keeps planning with the last opened that loaded."))
     if isinstance(error, ValidationError):
         st.markdown("**" + _("Validation report") + "**")
         show_table(error.report.to_frame(lang), key="w_report_errors")
 elif read_error is not None:
     show_error(read_error)
 
-if project is not None:
-    layers = project.layers()
+if opened is not None:
+    layers = opened.layers()
     summary = pd.DataFrame(
         [
             {
                 "layer": name,
                 "features": len(frame),
-                "crs": project.source_crs.get(name, "EPSG:4490"),
+                "crs": opened.source_crs.get(name, "EPSG:4490"),
             }
             for name, frame in layers.items()
         ]
     )
     show_table(summary, key="w_layers")
-    if project.notes:
+    if opened.notes:
         with st.expander(_("What the reader detected or repaired"), expanded=False):
-            for note in project.notes:
+            for note in opened.notes:
                 st.write("• " + note.render(lang))
 
     # -- field mapping ----------------------------------------------------------------------
     st.subheader(_("Field mapping"))
-    for name, mapping in project.mapping.items():
+    for name, mapping in opened.mapping.items():
         with st.expander(_("Layer {layer}").format(layer=layer_label(name)), expanded=False):
             show_table(mapping_frame(mapping), key=f"w_mapping_{name}")
     if src.is_sample:
@@ -164,7 +164,7 @@ if project is not None:
             for name in ("buildings", "communities", "compounds", "roads", "service_centres")
             if name in layers
         ]
-        if project.roster is not None:
+        if opened.roster is not None:
             editable.append("roster")
         if editable:
             with st.form("mapping_form"):
@@ -174,8 +174,8 @@ if project is not None:
                     format_func=layer_label,
                     key=wkey("w_map_layer"),
                 )
-                frame = project.roster if layer == "roster" else layers[layer]
-                current = project.mapping.get(layer, {})
+                frame = opened.roster if layer == "roster" else layers[layer]
+                current = opened.mapping.get(layer, {})
                 inverse = {v: k for k, v in current.items()}
                 originals = [inverse.get(c, c) for c in frame.columns if c != "geometry"]
                 chosen: dict[str, str] = {}
@@ -200,7 +200,7 @@ if project is not None:
                     help=auth.why_not("upload"),
                 )
             if apply_mapping:
-                auth.require("upload", target=src.name, detail=f"field mapping of {layer}")
+                project.require("upload", target=src.name, detail=f"field mapping of {layer}")
                 overrides = src.overrides_dict()
                 picked = dict(overrides.get(layer, {}))
                 for field, original in chosen.items():
@@ -213,7 +213,7 @@ if project is not None:
                             ""  # unmapped: ignored, so no alias takes it again
                         )
                 overrides[layer] = picked
-                err = state.set_source(src.with_overrides(overrides))
+                err = project.set_source(src.with_overrides(overrides))
                 if err is None:
                     st.rerun()
                 show_error(err)
@@ -237,4 +237,4 @@ if error is None:
 st.subheader(_("Rules"))
 rule_editor()
 with st.expander(_("Rules and their sources")):
-    show_table(pd.DataFrame(state.rules().sources()), key="w_rule_sources")
+    show_table(pd.DataFrame(project.rules().sources()), key="w_rule_sources")

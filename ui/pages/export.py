@@ -14,7 +14,7 @@ import streamlit as st
 
 from gis.errors import GridplanError
 from gis.store import write_plan
-from ui import auth, state
+from ui import auth, project, session
 from ui.i18n import gettext as _
 from ui.widgets import label_columns, show_error, show_table, wkey
 
@@ -25,9 +25,9 @@ except ImportError:  # pragma: no cover - depends on the library version
 
 _PREPARED = "export_prepared"
 
-loaded = state.loaded()
-rules = state.rules()
-lang = state.language()
+loaded = project.loaded()
+rules = project.rules()
+lang = session.language()
 st.title(_("Export"))
 
 
@@ -37,25 +37,25 @@ def _plan_layers() -> dict[str, pd.DataFrame]:
     communities = loaded.communities.copy()
     communities["reasons"] = communities["reasons"].map(lambda rs: " ".join(rs))
     layers["communities"] = communities
-    saved = state.proposals()
+    saved = project.proposals()
     if saved:
         parts = pd.concat(
-            [p.parts.assign(status=state.status_of(p.proposal_id)) for p in saved],
+            [p.parts.assign(status=project.status_of(p.proposal_id)) for p in saved],
             ignore_index=True,
         )
         layers["proposals"] = gpd.GeoDataFrame(parts, geometry="geometry", crs=saved[0].parts.crs)
         layers["lineage"] = pd.concat(
             [p.lineage.assign(proposal_id=p.proposal_id) for p in saved], ignore_index=True
         )
-        layers["review_trail"] = state.trail()
-    result, _scope = state.grids()
+        layers["review_trail"] = project.trail()
+    result, _scope = project.grids()
     if result is not None:
         layers["grids"] = result.grids
         layers["grid_members"] = result.grid_members
         layers["patches"] = result.patches
         if not result.divided_buildings.empty:
             layers["divided_buildings"] = result.divided_buildings
-    for name, table in state.comparison().items():
+    for name, table in project.comparison().items():
         layers[f"compare_{name}"] = table
     return layers
 
@@ -83,7 +83,7 @@ if gis_export is not None:
         for f in gis_export.FORMATS
         if f != "pdf" or importlib.util.find_spec("gis.export.atlas") is not None
     ]
-signature = (state.token(), len(layers), sum(len(f) for f in layers.values()), len(state.trail()))
+signature = (project.token(), len(layers), sum(len(f) for f in layers.values()), len(project.trail()))
 
 
 def _spatial_only(plan: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -140,7 +140,7 @@ with st.form("export_form"):
         help=auth.why_not("export"),
     )
 if prepare:
-    auth.require("export", target=fmt)
+    project.require("export", target=fmt)
     try:
         with st.spinner(_("Writing the file…")):
             name, data = _build(fmt, encoding)

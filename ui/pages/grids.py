@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
-from ui import auth, cache, maps, state
+from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, show_error, show_table
 
@@ -19,11 +19,11 @@ except ImportError:  # pragma: no cover - an older library: one colour for all g
         return [0] * len(geometries)  # type: ignore[arg-type]
 
 
-loaded = state.loaded()
-rules = state.rules()
-lang = state.language()
-basemap = state.basemap()
-token = state.token()
+loaded = project.loaded()
+rules = project.rules()
+lang = session.language()
+basemap = session.basemap()
+token = project.token()
 st.title(_("Grids"))
 st.caption(
     _("Basic grids of {low}–{high} households ({source}).").format(
@@ -33,7 +33,7 @@ st.caption(
     )
 )
 
-result, scope = state.grids()
+result, scope = project.grids()
 with st.form("grids_form"):
     chosen = community_picker(_("Communities to grid"), key="w_grid_scope", allow_all=True)
     go = st.form_submit_button(
@@ -44,14 +44,14 @@ with st.form("grids_form"):
     )
 if go:
     wanted = None if chosen is None else (chosen,)
-    auth.require("run", target="grids " + (chosen or "all"))
+    project.require("run", target="grids " + (chosen or "all"))
     try:
         with st.spinner(_("Dividing buildings into grids…")):
             result = cache.run_grids(token, wanted, rules, lang, _loaded=loaded)
     except GridplanError as err:
         show_error(err)
         result = None
-    state.set_grids(result, wanted)
+    project.set_grids(result, wanted)
     scope = wanted
 
 if result is None:
@@ -73,7 +73,7 @@ shown = grids.assign(
     colour_class=_colour_classes(grids.geometry.values),
 )
 grids_display = cache.display_copy(
-    f"{token}:grids:{scope}:{state.language()}",
+    f"{token}:grids:{scope}:{session.language()}",
     shown,
     columns=("grid_code", "households", "patch_id", "status", "status_label", "colour_class"),
     coverage=True,

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.datasets import ATTRIBUTION
-from ui import cache, maps, state
+from ui import cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, show_table, wkey
 
@@ -14,10 +14,10 @@ _MAX_BUILDINGS_SHOWN = 5_000
 _PICK = "w_overview_community"
 _LAST_ROW = "overview_last_row"
 
-loaded = state.loaded()
-rules = state.rules()
-basemap = state.basemap()
-token = state.token()
+loaded = project.loaded()
+rules = project.rules()
+basemap = session.basemap()
+token = project.token()
 st.title(_("Communities"))
 st.caption(_("Rule preset: **{name}** — {title}").format(name=rules.name, title=rules.title))
 
@@ -33,7 +33,7 @@ if estimated:
 status_label = {s: _(s) for s in maps.STATUS_COLOURS}
 shown = table.assign(status_label=table["status"].map(lambda s: status_label.get(s, s)))
 communities = cache.display_copy(
-    f"{token}:communities:{state.language()}",
+    f"{token}:communities:{session.language()}",
     shown,
     columns=("community_id", "name", "households", "status", "status_label"),
     coverage=True,
@@ -101,6 +101,6 @@ if chosen is not None:
 
 with st.expander(_("Rules and their sources")):
     show_table(pd.DataFrame(rules.sources()))
-origin = state.loaded_source()
+origin = project.loaded_source()
 if origin.is_sample and origin.name in ATTRIBUTION:
     st.caption(ATTRIBUTION[origin.name])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gis.users import ACTIONS, ROLE_LABELS
 from gis.errors import GridplanError
-from ui import auth, cache, maps, state
+from gis.users import ACTIONS, ROLE_LABELS
+from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
@@ -18,28 +18,28 @@ _STATUS_LABELS = {
     "draft": _("sent back"),
 }
 
-basemap = state.basemap()
+basemap = session.basemap()
 st.title(_("Review"))
 st.caption(_("Every decision is kept, with who made it and when, in this session's plan store."))
 if auth.enabled():
-    st.caption(_("Your reviews are signed {name}.").format(name=state.reviewer()))
+    st.caption(_("Your reviews are signed {name}.").format(name=session.reviewer()))
 else:
     name = st.text_input(
-        _("Your name (signs your reviews)"), value=state.reviewer(), key="w_reviewer"
+        _("Your name (signs your reviews)"), value=session.reviewer(), key="w_reviewer"
     )
-    if name.strip() != state.reviewer():
-        state.set_reviewer(name)
+    if name.strip() != session.reviewer():
+        session.set_reviewer(name)
 may_review = auth.allowed("review")
 if not may_review:
     st.info(auth.why_not("review") or "")
 
-saved = state.proposals()
+saved = project.proposals()
 if not saved:
     st.info(_("No proposals yet: save one on the Split page."))
     st.stop()
 
 for prop in saved:
-    status = state.status_of(prop.proposal_id)
+    status = project.status_of(prop.proposal_id)
     origin = _("drawn by hand") if prop.origin == "drawn" else _("split engine")
     header = _("{proposal} — {status} ({origin})").format(
         proposal=prop.proposal_id, status=_STATUS_LABELS.get(status, status), origin=origin
@@ -103,19 +103,19 @@ for prop in saved:
                 st.error(_("Say in the comment what should change before sending it back."))
             elif action is not None:
                 try:
-                    state.set_status(prop.proposal_id, action, comment=comment.strip())
+                    project.set_status(prop.proposal_id, action, comment=comment.strip())
                 except GridplanError as err:
                     show_error(err)
                 else:
                     st.rerun()
 
 st.subheader(_("Status trail"))
-trail = state.trail()
+trail = project.trail()
 trail["status"] = trail["status"].map(lambda s: _STATUS_LABELS.get(s, s))
 show_table(pd.DataFrame(trail), key="w_trail")
 
 with st.expander(_("Audit: who did or tried what")):
-    audit = state.audit()
+    audit = project.audit()
     audit["action"] = audit["action"].map(lambda a: _(ACTIONS[a].label) if a in ACTIONS else a)
     audit["role"] = audit["role"].map(lambda r: _(ROLE_LABELS[r]) if r in ROLE_LABELS else r)
     audit["allowed"] = audit["allowed"].map(lambda ok: _("yes") if ok else _("refused"))

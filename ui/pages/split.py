@@ -2,7 +2,7 @@
 
 A drawn polygon is snapped to the split's atoms (planning.manual.snap_to_atoms), so the
 drawn parts tile the community exactly; their figures update as soon as the drawing
-changes. The drawing is read from session state (``state.drawing()``), into which the
+changes. The drawing is read from session state (``session.drawing()``), into which the
 map's ``all_drawings`` are copied — a test injects its drawing the same way.
 """
 
@@ -20,17 +20,17 @@ from gis.draw import drawings_to_gdf, drawn_polygons
 from gis.errors import GridplanError
 from gis.gcj import frame_from_gcj, frame_to_gcj
 from planning.manual import snap_to_atoms
-from ui import auth, cache, maps, state
+from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, layer_label, show_error, show_table
 
 _PART_COLUMNS = ["part", "households", "residents", "special_service_households", "required_staff"]
 
-loaded = state.loaded()
-rules = state.rules()
-lang = state.language()
-basemap = state.basemap()
-token = state.token()
+loaded = project.loaded()
+rules = project.rules()
+lang = session.language()
+basemap = session.basemap()
+token = project.token()
 table = loaded.communities
 st.title(_("Split"))
 if not auth.allowed("run"):
@@ -40,7 +40,7 @@ if not auth.allowed("run"):
 oversized = (
     table[table["status"].isin(["may_split", "must_split"])]["community_id"].astype(str).tolist()
 )
-request = state.split_request()
+request = session.split_request()
 default = request["community_id"] if request else (oversized[0] if oversized else None)
 available = [
     name for name in cache.FOLLOW_LAYERS if getattr(loaded.project, name, None) is not None
@@ -72,11 +72,11 @@ with st.form("split_form"):
         help=auth.why_not("run"),
     )
 if run and community_id is not None:
-    auth.require("run", target=f"split {community_id}")
-    state.set_split_request(
+    project.require("run", target=f"split {community_id}")
+    session.set_split_request(
         {"community_id": community_id, "parts": int(parts) or None, "follow": tuple(follow)}
     )
-    request = state.split_request()
+    request = session.split_request()
 
 if not request:
     st.info(
@@ -162,7 +162,7 @@ for column, alt in zip(columns, result.alternatives, strict=True):
         ):
             chosen = proposals[proposals["rank"] == alt.rank]
             try:
-                saved = state.add_proposal(
+                saved = project.add_proposal(
                     community_id=cid,
                     origin="engine",
                     parts=chosen,
@@ -194,7 +194,7 @@ def _draw_section() -> None:
             "community."
         )
     )
-    map_key = f"split_draw_{cid}_{state.draw_map_version()}"
+    map_key = f"split_draw_{cid}_{session.draw_map_version()}"
 
     def _copy_drawing() -> None:
         """Copy the map's drawings into the session's state (back from GCJ-02 on AMap)."""
@@ -209,9 +209,9 @@ def _draw_section() -> None:
             with contextlib.suppress(GridplanError):
                 back = frame_from_gcj(drawings_to_gdf(features))
                 features = json.loads(back.to_json(drop_id=True))["features"]
-        state.set_drawing(features, community_id=cid)
+        session.set_drawing(features, community_id=cid)
 
-    drawing = state.drawing() if state.drawing_community() in (None, cid) else []
+    drawing = session.drawing() if session.drawing_community() in (None, cid) else []
     snapped = None
     snap_error: GridplanError | None = None
     drawn = None
@@ -308,7 +308,7 @@ def _draw_section() -> None:
             help=auth.why_not("save"),
         ):
             try:
-                saved = state.add_proposal(
+                saved = project.add_proposal(
                     community_id=cid,
                     origin="drawn",
                     parts=snapped.proposals(f"{cid}-D", rules=rules, lang=lang),
@@ -326,8 +326,8 @@ def _draw_section() -> None:
         if clear_col.button(
             _("Clear the drawing"), key="w_clear_drawing", disabled=not auth.allowed("draw")
         ):
-            state.set_drawing([], community_id=cid)
-            state.bump_draw_map()
+            session.set_drawing([], community_id=cid)
+            session.bump_draw_map()
             st.rerun()
 
 

@@ -1,9 +1,13 @@
-"""Typed accessors over ``st.session_state``; every key is named here.
+"""What belongs to the planner's project: layers, rules, proposals, grids, reviews, the plan store.
 
-App data (the project, the rules, proposals, the review trail, grids) lives under the
-keys below, apart from widget keys, so it survives page switches (a widget on a page
-loses its state when the page is left). Pages read and write it only through these
-functions.
+Typed accessors over ``st.session_state``; every key of the project is named here, apart
+from widget keys, so it survives page switches (a widget on a page loses its state when
+the page is left). Pages read and write the project only through these functions. The
+next issue persists this state; what lasts only as long as the browser tab (language,
+base map, a drawing in progress) is in :mod:`ui.session`.
+
+Actions on the project are checked and audited by :func:`require` (the role rules are in
+:mod:`gis.users`, the signed-in planner in :mod:`ui.auth`).
 """
 
 from __future__ import annotations
@@ -11,48 +15,39 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gis.users import GuardedStore, User
 from gis.errors import GridplanError
-from gis.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from gis.store import PlanStore
+from gis.users import GuardedStore, PermissionDenied, User, authorize
 from planning.communities import Loaded
 from planning.grids import GridResult
 from planning.rules import RuleSet, get_preset
-from ui import auth, cache
+from ui import auth, cache, session
 from ui.i18n import gettext as _
+from ui.session import language, reviewer, session_dir
 
 if TYPE_CHECKING:
     from gis.store.postgis import PostGISPlanStore
 
+
 __all__ = [
-    "BASEMAPS",
-    "Basemap",
+    "REVIEW_ACTIONS",
+    "TRAIL_COLUMNS",
     "Proposal",
     "Source",
     "add_proposal",
     "audit",
-    "basemap",
-    "basemap_picker",
-    "bump_draw_map",
     "comparison",
-    "draw_map_version",
-    "drawing",
-    "drawing_community",
     "grids",
     "init",
-    "language",
-    "language_picker",
     "load_error",
     "loaded",
     "loaded_source",
@@ -60,48 +55,32 @@ __all__ = [
     "proposal",
     "proposals",
     "record",
-    "reviewer",
+    "require",
     "rules",
     "set_comparison",
-    "set_drawing",
     "set_grids",
-    "set_reviewer",
+    "set_language",
     "set_rules",
     "set_source",
-    "set_split_request",
     "set_status",
     "source",
     "source_label",
-    "split_request",
     "status_of",
     "token",
     "trail",
-    "upload_dir",
 ]
 
-# -- app data keys ---------------------------------------------------------------------
-_LANG = "lang"
+# -- project keys ----------------------------------------------------------------------
 _RULES = "rules"
 _LOADED = "loaded"
 _SOURCE = "source"
 _LOADED_SOURCE = "loaded_source"
 _LOAD_ERROR = "load_error"
-_UPLOAD_DIR = "upload_dir"
-_SPLIT_REQUEST = "split_request"
-_DRAWING = "drawing"
-_DRAWING_COMMUNITY = "drawing_community"
-_DRAW_MAP_VERSION = "draw_map_version"
 _PROPOSALS = "proposals"
 _STORE_PATH = "plan_store_path"
 _COMPARISON = "comparison"
-_REVIEWER = "reviewer"
 _GRIDS = "grids"
 _GRIDS_SCOPE = "grids_scope"
-# -- widget keys owned by the entry point (kept across pages) --------------------------
-BASEMAP_KIND = "basemap_kind"  # app data; the selectbox's key is per language (see basemap_picker)
-BASEMAP_URL = "w_basemap_url"
-BASEMAP_TK = "w_basemap_tk"
-LANG_WIDGET = "w_lang"
 
 TRAIL_COLUMNS = ["proposal_id", "status", "by", "at", "comment"]
 
@@ -156,33 +135,24 @@ def _load(src: Source, rules_: RuleSet, lang: str) -> Loaded:
 
 def _reset_derived() -> None:
     """Forget what was computed on the previous project."""
-    for key in (_SPLIT_REQUEST, _DRAWING, _DRAWING_COMMUNITY, _GRIDS, _GRIDS_SCOPE, _COMPARISON):
+    for key in (_GRIDS, _GRIDS_SCOPE, _COMPARISON):
         st.session_state.pop(key, None)
+    session.forget_drawing()
     st.session_state[_PROPOSALS] = []
     st.session_state.pop(_STORE_PATH, None)  # a new project, a new plan store
 
 
 def init() -> None:
-    """Initialise this session's keys once: language, rules and the bundled sample."""
-    st.session_state.setdefault(_LANG, DEFAULT_LANGUAGE)
+    """Initialise the session's keys once (:func:`ui.session.init`), the rules and the sample."""
+    session.init()
     st.session_state.setdefault(_RULES, get_preset("default"))
     st.session_state.setdefault(_PROPOSALS, [])
-    st.session_state.setdefault(_DRAW_MAP_VERSION, 0)
-    st.session_state.setdefault(_REVIEWER, "")
-    st.session_state.setdefault(BASEMAP_KIND, "osm")
-    st.session_state.setdefault(BASEMAP_URL, "")
-    st.session_state.setdefault(BASEMAP_TK, "")
     if _LOADED not in st.session_state:
         src = Source()
         st.session_state[_SOURCE] = src
         st.session_state[_LOADED] = _load(src, rules(), language())
         st.session_state[_LOADED_SOURCE] = src
         st.session_state[_LOAD_ERROR] = None
-
-
-def language() -> str:
-    """The session's language."""
-    return str(st.session_state[_LANG])
 
 
 def rules() -> RuleSet:
@@ -262,174 +232,12 @@ def source_label() -> str:
     return Path(src.path).name or src.path
 
 
-def session_dir(key: str, *, prefix: str) -> Path:
-    """A temporary folder owned by this session, deleted when the session ends.
-
-    The folder is a :class:`tempfile.TemporaryDirectory` kept in the session's state:
-    when Streamlit drops a closed session, the object is collected and its finalizer
-    removes the folder (and at the latest when the server stops).
-    """
-    held = st.session_state.get(key)
-    if not isinstance(held, tempfile.TemporaryDirectory) or not Path(held.name).is_dir():
-        held = tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)
-        st.session_state[key] = held
-    return Path(held.name)
-
-
-def upload_dir() -> Path:
-    """This session's own temporary folder for uploaded files."""
-    return session_dir(_UPLOAD_DIR, prefix="gridplan-upload-")
-
-
-def clear_uploads(keep: Path | None = None) -> None:
-    """Delete earlier uploads of this session (all but ``keep``)."""
-    root = upload_dir()
-    for child in root.iterdir():
-        if keep is None or child != keep:
-            shutil.rmtree(child, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------
-# sidebar: language and base map
-# --------------------------------------------------------------------------------------
-def language_picker() -> None:
-    """A sidebar language switch (zh-CN / English); the project's texts follow it."""
-    labels = {"zh_CN": "中文", "en": "English"}
-    current = language()
-    choice = st.sidebar.radio(
-        _("Language"),
-        LANGUAGES,
-        index=LANGUAGES.index(current),
-        format_func=labels.__getitem__,
-        horizontal=True,
-    )
-    if choice != current:
-        st.session_state[_LANG] = choice
-        err = _reload(_loaded_source(), rules(), choice)
-        if err is None:
-            st.session_state[_LOAD_ERROR] = None
-        st.rerun()
-
-
-@dataclass(frozen=True)
-class Basemap:
-    """The base map: ``osm``, ``none`` (offline), ``custom`` (a tile URL), ``tianditu`` or ``amap``."""
-
-    kind: str = "osm"
-    url: str = ""
-    tk: str = ""
-
-    @property
-    def gcj02(self) -> bool:
-        """Whether the tiles are in GCJ-02 (AMap), so display copies must be shifted."""
-        return self.kind == "amap"
-
-
-BASEMAPS: tuple[str, ...] = ("osm", "none", "custom", "tianditu", "amap")
-
-
-def basemap() -> Basemap:
-    """The base map chosen in the sidebar."""
-    return Basemap(
-        kind=str(st.session_state.get(BASEMAP_KIND, "osm")),
-        url=str(st.session_state.get(BASEMAP_URL, "") or "").strip(),
-        tk=str(st.session_state.get(BASEMAP_TK, "") or "").strip(),
-    )
-
-
-def basemap_picker() -> None:
-    """A sidebar choice of base map, with the custom URL or Tianditu key when needed."""
-    labels = {
-        "osm": _("OpenStreetMap"),
-        "none": _("None (offline)"),
-        "custom": _("Custom tile URL"),
-        "tianditu": _("Tianditu (needs a key)"),
-        "amap": _("AMap (GCJ-02)"),
-    }
-    # The widget's key names the language: a selectbox keyed alone keeps showing the labels
-    # of the language it was created in. Its value is copied to the app's own key.
-    widget = f"w_basemap_kind_{language()}"
-    current = str(st.session_state.get(BASEMAP_KIND, "osm"))
-
-    def _copy() -> None:
-        st.session_state[BASEMAP_KIND] = st.session_state[widget]
-
-    kind = st.sidebar.selectbox(
-        _("Base map"),
-        BASEMAPS,
-        index=BASEMAPS.index(current) if current in BASEMAPS else 0,
-        format_func=labels.__getitem__,
-        key=widget,
-        on_change=_copy,
-    )
-    st.session_state[BASEMAP_KIND] = kind
-    if kind == "custom":
-        st.sidebar.text_input(
-            _("Tile URL"),
-            key=BASEMAP_URL,
-            placeholder="https://tiles.example.gov.cn/{z}/{x}/{y}.png",
-            help=_(
-                "An XYZ tile address with {z}, {x} and {y}, e.g. your province's Tianditu node."
-            ),
-        )
-    elif kind == "tianditu":
-        st.sidebar.text_input(
-            _("Tianditu key (tk)"),
-            key=BASEMAP_TK,
-            type="password",
-            help=_(
-                "A browser-type key from the Tianditu console; it is visible to the browser, so restrict it to this site."
-            ),
-        )
-    elif kind == "amap":
-        st.sidebar.caption(
-            _(
-                "AMap tiles are in GCJ-02: the layers are shifted to match them, and drawings are shifted back."
-            )
-        )
-
-
-# --------------------------------------------------------------------------------------
-# the split page: the request, the drawing
-# --------------------------------------------------------------------------------------
-def split_request() -> dict[str, Any] | None:
-    """The last split the planner ran: ``community_id``, ``parts``, ``follow``."""
-    return st.session_state.get(_SPLIT_REQUEST)
-
-
-def set_split_request(request: dict[str, Any] | None) -> None:
-    """Remember the split to show (``None`` to forget it)."""
-    if request is None:
-        st.session_state.pop(_SPLIT_REQUEST, None)
-    else:
-        st.session_state[_SPLIT_REQUEST] = dict(request)
-
-
-def drawing() -> list[dict[str, Any]]:
-    """The shapes drawn on the split map, as GeoJSON Features in WGS84 lon/lat."""
-    return list(st.session_state.get(_DRAWING) or [])
-
-
-def drawing_community() -> str | None:
-    """The community the drawing divides."""
-    return st.session_state.get(_DRAWING_COMMUNITY)
-
-
-def set_drawing(features: list[dict[str, Any]] | None, community_id: str | None = None) -> None:
-    """Keep drawn shapes (copied from ``st_folium``'s ``all_drawings``, or injected by a test)."""
-    st.session_state[_DRAWING] = list(features or [])
-    if community_id is not None:
-        st.session_state[_DRAWING_COMMUNITY] = community_id
-
-
-def draw_map_version() -> int:
-    """Bumped to remount the drawing map (clearing what Leaflet still shows)."""
-    return int(st.session_state.get(_DRAW_MAP_VERSION, 0))
-
-
-def bump_draw_map() -> None:
-    """Remount the drawing map on the next run."""
-    st.session_state[_DRAW_MAP_VERSION] = draw_map_version() + 1
+def set_language(lang: str) -> None:
+    """Switch the session to ``lang`` and prepare the project's texts in it."""
+    session.set_language(lang)
+    err = _reload(_loaded_source(), rules(), lang)
+    if err is None:
+        st.session_state[_LOAD_ERROR] = None
 
 
 # --------------------------------------------------------------------------------------
@@ -588,20 +396,6 @@ def status_of(proposal_id: str) -> str:
     return str(rows["status"].iloc[-1]) if len(rows) else "proposed"
 
 
-def reviewer() -> str:
-    """The name the planner signs proposals and reviews with.
-
-    The signed-in planner's when sign-in is on; otherwise the name typed on the Review page.
-    """
-    if auth.enabled():
-        return auth.user().label
-    return str(st.session_state.get(_REVIEWER, "") or "")
-
-
-def set_reviewer(name: str) -> None:
-    """Remember the reviewer's name (ignored when sign-in is on: the signed-in name is used)."""
-    st.session_state[_REVIEWER] = name.strip()
-
 
 def audit() -> pd.DataFrame:
     """The plan store's audit, newest first: who did or tried what, when, and whether allowed."""
@@ -627,6 +421,22 @@ def record(
                 target=target,
                 detail=detail,
             )
+
+
+def require(action: str, *, target: str = "", detail: str = "") -> User:
+    """Check ``action`` before doing it and record the attempt in the plan store's audit.
+
+    A refused action shows the planner why (``st.error``) and stops the page.
+    """
+    who = auth.user()
+    try:
+        authorize(who, action)
+    except PermissionDenied as err:
+        record(action, who, allowed=False, target=target, detail=detail)
+        st.error(err.render(language()))
+        st.stop()
+    record(action, who, allowed=True, target=target, detail=detail)
+    return who
 
 
 # --------------------------------------------------------------------------------------
