@@ -1080,7 +1080,7 @@ def _score(
     twice the edges they share, so Polsby–Popper needs no union; contiguity is checked on
     the adjacency graph. ``barrier_share`` is the share of the new boundary near a road,
     river or wall of any class, ``boundary_score`` the same with each metre counted by the
-    ``weights`` of its class (per class of :data:`BOUNDARY_CLASSES`: a campus footway
+    ``class_weights`` of its class (per class of :data:`BOUNDARY_CLASSES`: a campus footway
     counts less than a street), ``new_boundary_m`` its length and ``on_<class>`` its
     metres along each class.
     """
@@ -1331,6 +1331,9 @@ def propose_splits(
             )
         return out
 
+    def score(labels: np.ndarray, k: int) -> dict[str, float]:
+        return _score(labels, atoms, edges, k, centres, nb, edge_classes, class_weights)
+
     def scored_for(k: int) -> list[tuple[np.ndarray, dict[str, float]]]:
         scored = []
         seen: set[tuple[int, ...]] = set()
@@ -1350,7 +1353,7 @@ def propose_splits(
             if key in seen:
                 continue
             seen.add(key)
-            scored.append((labels, _score(labels, atoms, edges, k, centres, nb, edge_classes, class_weights)))
+            scored.append((labels, score(labels, k)))
         scored.sort(key=rank_key)
         # The best few made more compact, as long as they stay as balanced (or within 5 %)
         # and as much on roads, rivers and walls (or at least 90 %).
@@ -1367,7 +1370,7 @@ def propose_splits(
             key = _canonical(tighter)
             if key not in seen:
                 seen.add(key)
-                scored.append((tighter, _score(tighter, atoms, edges, k, centres, nb, edge_classes, class_weights)))
+                scored.append((tighter, score(tighter, k)))
         scored.sort(key=rank_key)
         return scored
 
@@ -1524,7 +1527,10 @@ def _boundary_reasons(
     elif none >= 0.005:
         out = [
             tr(
-                N_("the new boundary ({length} m) follows {classes}; {none:.0%} follows no road, river or wall")
+                N_(
+                    "the new boundary ({length} m) follows {classes}; {none:.0%} follows no road, "
+                    "river or wall"
+                )
             ).format(length=length, classes=tr(N_(", ")).join(items), none=none)
         ]
     else:
