@@ -49,6 +49,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -112,6 +113,23 @@ _GRID_DEG = 1e-10  # edited grids are snap-rounded to this (about 0.01 mm): an o
 
 class EditRefusedError(InfeasibleError):
     """A hand edit that cannot hold; the plan is unchanged."""
+
+
+def _refuse_geometry_failures(edit: Any) -> Any:
+    """Turn a GEOS failure on a degenerate shape into a refusal (the plan is unchanged)."""
+
+    @functools.wraps(edit)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return edit(*args, **kwargs)
+        except shapely.errors.GEOSException as err:
+            msg = N_(
+                "The shapes of these grids could not be cut ({error}). The plan is unchanged; "
+                "try the edit on a neighbouring grid, or repair the grid's shape in your GIS."
+            )
+            raise EditRefusedError(msg, error=str(err).split(" at ")[0]) from err
+
+    return guarded
 
 
 # --------------------------------------------------------------------------------------
@@ -589,6 +607,14 @@ def _union(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
     return _overlay(shapely.union, a, b)
 
 
+def _intersection(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
+    """The polygons two areas share (on repaired inputs where GEOS fails)."""
+    try:
+        return _polygonal(shapely.intersection(a, b))
+    except shapely.errors.GEOSException:
+        return _polygonal(shapely.intersection(shapely.make_valid(a), shapely.make_valid(b)))
+
+
 def _overlay(op: Any, a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
     """``op`` snap-rounded to :data:`_GRID_DEG`; in floating point where snap-rounding fails
     (GEOS can miss a ring edge), then on repaired inputs."""
@@ -665,7 +691,7 @@ def _seeds(plan: GridPlan, grid_geom: shapely.Geometry, building_ids: Sequence[s
         if footprint is None or footprint.is_empty:
             out.append(shapely.point_on_surface(grid_geom))
             continue
-        inside = _polygonal(shapely.intersection(footprint, grid_geom))
+        inside = _intersection(footprint, grid_geom)
         if inside.is_empty:
             out.append(shapely.ops.nearest_points(grid_geom, footprint)[0])
         else:
@@ -714,7 +740,9 @@ def _cells(grid_geom: shapely.Geometry, seeds: Sequence[shapely.Geometry], frame
             mine = envelope if i == int(who[0]) else shapely.Polygon()
         else:
             mine = shapely.union_all(shapely.make_valid(regions[who == i]))
-        cells.append(_polygonal(shapely.intersection(frame.to_deg(mine), grid_geom)) if not mine.is_empty else shapely.Polygon())
+        cells.append(
+            _intersection(frame.to_deg(mine), grid_geom) if not mine.is_empty else shapely.Polygon()
+        )
     # an exact partition: each cell less the ones before it; what no cell took (a floating-point
     # seam) joins the cell it shares most boundary with
     covered = shapely.Polygon()
@@ -777,9 +805,12 @@ def _share_of_cell(
     for a in (angle, angle + 90):
         for first in (True, False):
             weights = [fraction, 1 - fraction] if first else [1 - fraction, fraction]
-            strips = split_equal_area(cell_m, weights, angle=a)
+            try:
+                strips = split_equal_area(cell_m, weights, angle=a)
+            except shapely.errors.GEOSException:
+                strips = split_equal_area(shapely.make_valid(cell_m), weights, angle=a)
             share = strips[0] if first else strips[1]
-            piece = _polygonal(shapely.intersection(frame.to_deg(share), cell))
+            piece = _intersection(frame.to_deg(share), cell)
             if not piece.is_empty:
                 out.append(piece)
     if toward is not None:
@@ -933,6 +964,7 @@ def _commit(
 # --------------------------------------------------------------------------------------
 # the edits
 # --------------------------------------------------------------------------------------
+@_refuse_geometry_failures
 def move(
     plan: GridPlan,
     pieces: Iterable[str | Piece],
@@ -1149,6 +1181,7 @@ def _coalesce(members: Sequence[Row]) -> list[Row]:
     return rows
 
 
+@_refuse_geometry_failures
 def merge(plan: GridPlan, a: str, b: str, *, lang: str = "en") -> tuple[GridPlan, Change]:
     """Merge two touching grids; the merged grid keeps ``a``'s code and details.
 
@@ -1183,6 +1216,7 @@ def merge(plan: GridPlan, a: str, b: str, *, lang: str = "en") -> tuple[GridPlan
     )
 
 
+@_refuse_geometry_failures
 def split(
     plan: GridPlan,
     code: str,
