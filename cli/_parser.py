@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from cli._output import EXIT_BAD_INPUT
+from cli.analyses import run_access, run_growth, run_overlap
 from cli.check import run_check, run_staff
 from cli.compare import run_compare
 from cli.export import run_export
@@ -183,6 +184,67 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         "after", type=Path, help="the plan after (from gridplan split) or a project"
     )
     compare.set_defaults(func=run_compare)
+    access = sub.add_parser(
+        "access",
+        parents=[common, rules, reading],
+        help=tr(N_("walking distances to the service centres, along the roads")),
+    )
+    access.add_argument("input", type=Path, help=tr(N_("the project (layers, with roads)")))
+    access.add_argument(
+        "--plan",
+        type=Path,
+        help=tr(N_("a plan from gridplan split: measure the communities after its best split")),
+    )
+    access.add_argument(
+        "--out", type=Path, help=tr(N_("a GeoPackage for the walk of every building"))
+    )
+    access.set_defaults(func=run_access)
+    overlap = sub.add_parser(
+        "overlap",
+        parents=[common, rules, reading],
+        help=tr(N_("how the plan's grids sit on another grid system (多网合一)")),
+    )
+    overlap.add_argument("plan", type=Path, help=tr(N_("the plan GeoPackage with grids")))
+    overlap.add_argument(
+        "--other", type=Path, required=True, help=tr(N_("the other system's units (polygons)"))
+    )
+    overlap.add_argument("--other-layer", help=tr(N_("the layer inside --other")))
+    overlap.add_argument("--other-id", help=tr(N_("the column of --other holding the unit codes")))
+    overlap.add_argument(
+        "--snap",
+        type=Path,
+        metavar="INPUT",
+        help=tr(
+            N_(
+                "the project's layers: re-make the grids with the other system's boundaries as "
+                "barriers and report the cost"
+            )
+        ),
+    )
+    overlap.add_argument(
+        "--out", type=Path, help=tr(N_("the plan GeoPackage of the snapped grids"))
+    )
+    overlap.set_defaults(func=run_overlap)
+    growth = sub.add_parser(
+        "growth",
+        parents=[common, rules, reading],
+        help=tr(N_("households, status and staff year by year as new housing is delivered")),
+    )
+    growth.add_argument("input", type=Path, help=tr(N_("the project (layers)")))
+    growth.add_argument(
+        "--deliveries",
+        type=Path,
+        required=True,
+        help=tr(N_("planned or delivering housing: households and year (交付年份/预计交付)")),
+    )
+    growth.add_argument("--deliveries-layer", help=tr(N_("the layer inside --deliveries")))
+    growth.add_argument(
+        "--plan", type=Path, help=tr(N_("a plan with grids: find the grids that will overflow"))
+    )
+    growth.add_argument(
+        "--base-year", type=int, help=tr(N_("the year of today's data (this year by default)"))
+    )
+    growth.set_defaults(func=run_growth)
     export = sub.add_parser(
         "export",
         parents=[common, rules, database],

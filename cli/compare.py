@@ -6,9 +6,16 @@ import argparse
 
 from cli._inputs import read_options, rules_of
 from cli._output import clean, emit, progress
-from gis.i18n import translator
+from gis.i18n import N_, translator
 
-__all__ = ["run_compare"]
+__all__ = ["WALK_LABELS", "run_compare"]
+
+WALK_LABELS: tuple[str, ...] = (
+    N_("mean_walk_m"),
+    N_("share_within_5min"),
+    N_("share_within_10min"),
+    N_("share_within_15min"),
+)
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -34,6 +41,27 @@ def run_compare(args: argparse.Namespace) -> int:
         after_table = load(
             args.after, rules=rules, lang=args.lang, **read_options(args)
         ).communities.drop(columns="geometry")
+    notes: list[str] = []
+    if before.project.roads is not None and len(before.project.roads):
+        from cli.analyses import access_figures
+
+        progress(args, N_("measuring walks along the roads…"))
+        walk_before = access_figures(before, None)
+        before_table = walk_before.add_to(before_table)
+        if "proposals" in plan:
+            walk_after = access_figures(before, plan)
+            after_table = walk_after.add_to(after_table)
+        else:
+            after_loaded = load(args.after, rules=rules, lang=args.lang, **read_options(args))
+            walk_after = access_figures(after_loaded, None)
+            after_table = walk_after.add_to(after_table)
+        notes = [*walk_before.messages(args.lang), *walk_after.messages(args.lang)]
+    else:
+        notes = [
+            translator(args.lang).gettext(
+                N_("No roads layer: walking distances are not measured (add 道路 to the project).")
+            )
+        ]
     table = compare_plans(before_table, after_table, rules=rules)
     payload = {
         "before": {k: clean(v) for k, v in table["before"].items()},
@@ -46,6 +74,7 @@ def run_compare(args: argparse.Namespace) -> int:
             {k: clean(v) for k, v in r.items()}
             for r in ratios(after_table, rules=rules).to_dict("records")
         ],
+        "notes": list(dict.fromkeys(notes)),
     }
     tr = translator(args.lang).gettext
 
@@ -53,8 +82,11 @@ def run_compare(args: argparse.Namespace) -> int:
         width = max(len(tr(m)) for m in table.index)
         lines = [f"{'':<{width}}  {tr('before'):>12}  {tr('after'):>12}"]
         for metric, r in table.iterrows():
-            lines.append(f"{tr(metric):<{width}}  {r['before']:>12.1f}  {r['after']:>12.1f}")
-        return "\n".join(lines)
+            digits = 3 if str(metric).startswith("share") else 1
+            lines.append(
+                f"{tr(metric):<{width}}  {r['before']:>12.{digits}f}  {r['after']:>12.{digits}f}"
+            )
+        return "\n".join([*lines, *payload["notes"]])
 
     emit(args, payload, human)
     return 0

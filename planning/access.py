@@ -58,6 +58,7 @@ __all__ = [
     "AccessResult",
     "Joins",
     "WalkingNetwork",
+    "access_after_split",
     "access_for",
     "p_median",
     "walking_access",
@@ -503,6 +504,26 @@ class AccessResult:
         t = translator(lang)
         return [t.gettext(msgid).format(**params) for msgid, params in self.notes]
 
+    def add_to(self, communities: pd.DataFrame) -> pd.DataFrame:
+        """Return a community table with these walking figures (for :mod:`planning.compare`).
+
+        ``mean_distance_m`` becomes the straight-line mean to the same centre; the walking
+        mean and the life-circle shares are added by ``community_id``.
+        """
+        figures = self.communities.set_index("community_id")
+        out = communities.copy()
+        key = out["community_id"].astype(str)
+        out["mean_distance_m"] = key.map(figures["straight_mean_m"]).to_numpy()
+        for column in (
+            "mean_walk_m",
+            "p90_walk_m",
+            "share_within_5min",
+            "share_within_10min",
+            "share_within_15min",
+        ):
+            out[column] = key.map(figures[column]).to_numpy()
+        return out
+
 
 def _centres_by_community(
     centres: gpd.GeoDataFrame | None, communities: gpd.GeoDataFrame | None, crs: Any
@@ -877,5 +898,90 @@ def access_for(loaded: Loaded, *, rules: RuleSet | None = None) -> AccessResult:
         roads=project.roads,
         communities=loaded.communities,
         service_centres=project.service_centres,
+        rules=rules or loaded.rules,
+    )
+
+
+def access_after_split(
+    loaded: Loaded,
+    proposals: gpd.GeoDataFrame,
+    *,
+    lineage: pd.DataFrame | None = None,
+    rank: int | None = None,
+    rules: RuleSet | None = None,
+) -> AccessResult:
+    """Measure walking access as if a proposed split were made (new communities, centres).
+
+    Parameters
+    ----------
+    loaded
+        The project before the split.
+    proposals
+        The ``proposals`` layer of a plan (from :func:`planning.split.propose_splits` or
+        ``gridplan split``): part polygons with ``parent_community_id``, ``part``, ``rank``.
+    lineage
+        The plan's ``lineage`` (``building_id`` → ``to_community_id``) of that alternative;
+        buildings are placed by location where it is missing.
+    rank
+        The alternative (the best by default).
+    rules
+        The life-circle distances (the project's rules by default).
+
+    Returns
+    -------
+    AccessResult
+        New communities are ``PARENT-PART`` (as in
+        :func:`planning.compare.communities_after_split`); a part with no service centre
+        inside is measured to its recommended site.
+    """
+    project = loaded.project
+    if project.roads is None or project.roads.empty:
+        msg = N_(
+            "The project has no roads layer, so walking distances cannot be measured. "
+            "Add the roads, footpaths and service roads (道路) to the project."
+        )
+        raise InfeasibleError(msg)
+    rank = int(proposals["rank"].min()) if rank is None else rank
+    parts = proposals[proposals["rank"] == rank].to_crs("EPSG:4490").copy()
+    parts["community_id"] = [
+        f"{parent}-{int(part)}"
+        for parent, part in zip(parts["parent_community_id"], parts["part"], strict=True)
+    ]
+    parents = set(parts["parent_community_id"].astype(str))
+    before = loaded.communities.to_crs("EPSG:4490")
+    kept = before[~before["community_id"].astype(str).isin(parents)]
+    communities = gpd.GeoDataFrame(
+        pd.concat([kept[["community_id", "geometry"]], parts[["community_id", "geometry"]]]),
+        crs="EPSG:4490",
+    )
+    buildings = project.buildings.copy()
+    moved = buildings["community_id"].astype(str).isin(parents)
+    new_id = pd.Series(pd.NA, index=buildings.index, dtype="string")
+    if lineage is not None and len(lineage) and "building_id" in buildings:
+        mapping = dict(
+            zip(
+                lineage["building_id"].astype(str),
+                lineage["to_community_id"].astype(str),
+                strict=False,
+            )
+        )
+        new_id = buildings["building_id"].astype(str).map(mapping).astype("string")
+    if (moved & new_id.isna()).any():
+        from planning.communities import assign_by_location
+
+        located = assign_by_location(buildings, parts, id_column="community_id")
+        new_id = new_id.fillna(located.astype("string"))
+    buildings.loc[moved, "community_id"] = new_id[moved].fillna("").to_numpy()
+    centres = project.service_centres
+    if centres is not None and len(centres):
+        centres = centres.copy()
+        if "community_id" in centres:  # a parent's centre now serves the part it stands in
+            old = centres["community_id"].astype(str).isin(parents)
+            centres.loc[old, "community_id"] = pd.NA
+    return walking_access(
+        buildings,
+        roads=project.roads,
+        communities=communities,
+        service_centres=centres,
         rules=rules or loaded.rules,
     )

@@ -3,7 +3,9 @@
 :func:`compare_plans` turns two community tables (before and after) into the ratio table:
 households and residents per worker, required versus actual staff, special-service
 households per worker, grids per community and households per grid, and the household
-distance to the service centre — for the whole area and per community.
+distance to the service centre (straight, and walking along the roads with the shares within
+the 5-, 10- and 15-minute life circles when :mod:`planning.access` measured them) — for the
+whole area and per community.
 
 Examples
 --------
@@ -31,6 +33,7 @@ from planning.rules import RuleSet, get_preset
 
 __all__ = [
     "METRICS",
+    "WALK_COLUMNS",
     "communities_after_split",
     "compare_plans",
     "mean_distance_to_centres",
@@ -51,7 +54,18 @@ METRICS: tuple[str, ...] = (
     "grids",
     "households_per_grid",
     "mean_distance_m",
+    "mean_walk_m",
+    "share_within_5min",
+    "share_within_10min",
+    "share_within_15min",
 )
+WALK_COLUMNS: tuple[str, ...] = (
+    "mean_walk_m",
+    "share_within_5min",
+    "share_within_10min",
+    "share_within_15min",
+)
+"""Walking figures (:mod:`planning.access`) compared when the community tables carry them."""
 
 
 def ratios(communities: pd.DataFrame, *, rules: RuleSet | None = None) -> pd.DataFrame:
@@ -96,6 +110,8 @@ def ratios(communities: pd.DataFrame, *, rules: RuleSet | None = None) -> pd.Dat
     out["mean_distance_m"] = (
         pd.to_numeric(c["mean_distance_m"], errors="coerce") if "mean_distance_m" in c else np.nan
     )
+    for column in WALK_COLUMNS:
+        out[column] = pd.to_numeric(c[column], errors="coerce") if column in c else np.nan
     return out
 
 
@@ -110,7 +126,17 @@ def _whole(r: pd.DataFrame) -> dict[str, float]:
     if r["mean_distance_m"].notna().any():
         w = r["households"].where(r["mean_distance_m"].notna(), 0)
         distance = float((r["mean_distance_m"].fillna(0) * w).sum() / max(w.sum(), 1))
+    walking = {}
+    for column in WALK_COLUMNS:  # household-weighted over the communities measured
+        known = r[column].notna() & (r["households"] > 0)
+        w = r["households"].where(known, 0)
+        walking[column] = (
+            round(float((r[column].fillna(0) * w).sum() / w.sum()), 4 if "share" in column else 1)
+            if w.sum() > 0
+            else math.nan
+        )
     return {
+        **walking,
         "communities": float(len(r)),
         "households": total("households"),
         "residents": total("residents"),
@@ -142,7 +168,8 @@ def compare_plans(
     ----------
     before, after
         Community tables with ``households`` and, where known, ``residents``, ``staff``,
-        ``special_service_households``, ``grids`` and ``mean_distance_m``.
+        ``special_service_households``, ``grids``, ``mean_distance_m`` and the walking
+        figures of :data:`WALK_COLUMNS`.
     rules
         For the required staff.
     """
@@ -195,6 +222,7 @@ def communities_after_split(
             "special_service_households",
             "grids",
             "mean_distance_m",
+            *WALK_COLUMNS,
         )
         if c in new.columns
     ]
