@@ -1454,10 +1454,30 @@ def _part_frame(
                 "residents": int(round(atoms.loc[mask, "residents"].sum())),
                 "special_service_households": int(round(atoms.loc[mask, "special"].sum())),
                 "required_staff": math.ceil(households / rules.households_per_worker),
-                "geometry": shapely.union_all(geoms[mask], grid_size=1e-6),
+                "geometry": _without_cracks(shapely.union_all(geoms[mask], grid_size=1e-6)),
             }
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=atoms.crs)
+
+
+_CRACK_AREA_M2 = 1.0  # a hole in a part smaller than this is a crack between its atoms
+
+
+def _without_cracks(geom: shapely.Geometry) -> shapely.Geometry:
+    """``geom`` without its holes of less than ``_CRACK_AREA_M2``: the hair-thin cracks
+    left where neighbouring atoms do not quite meet (they hold no building and belong to
+    no other part, but a GIS counts their edges in the perimeter)."""
+    polygons = shapely.get_parts(geom)
+    kept = []
+    for polygon in polygons:
+        if shapely.get_type_id(polygon) != 3:  # not a polygon: leave as it is
+            kept.append(polygon)
+            continue
+        holes = [r for r in polygon.interiors if shapely.Polygon(r).area >= _CRACK_AREA_M2]
+        kept.append(shapely.Polygon(polygon.exterior, holes))
+    if len(kept) == 1:
+        return kept[0]
+    return shapely.union_all(kept, grid_size=1e-6)
 
 
 def _reasons(

@@ -407,3 +407,22 @@ def test_class_weights_never_raise_the_share(campus_scoring, weights):
         assert s["boundary_score"] == pytest.approx(along @ w / s["new_boundary_m"], abs=1e-9)
         assert s["boundary_score"] <= s["barrier_share"] + 1e-9
         assert s["barrier_share"] == pytest.approx(alt.barrier_share)  # weights change no share
+
+
+def test_parts_keep_real_holes_and_lose_cracks():
+    from planning.split import _without_cracks
+
+    # a part around a 10 m courtyard (a real hole: another part's plot) with a 1 mm × 20 m
+    # crack inside it, as tessellation cells that do not quite meet leave
+    courtyard = box(45, 45, 55, 55)
+    crack = box(20, 20, 20.001, 40)
+    cracked = shapely.Polygon(
+        box(0, 0, 100, 100).exterior, [courtyard.exterior.coords, crack.exterior.coords]
+    )
+    clean = _without_cracks(cracked)
+    assert [shapely.Polygon(r).area for r in clean.interiors] == pytest.approx([100.0])
+    assert clean.area == pytest.approx(cracked.area, abs=0.1)
+    assert clean.length == pytest.approx(cracked.length - 40.002)  # the crack's sides are gone
+    # a part in two pieces keeps both
+    two = shapely.MultiPolygon([cracked, box(200, 0, 210, 10)])
+    assert shapely.get_num_geometries(_without_cracks(two)) == 2
