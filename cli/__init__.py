@@ -32,13 +32,58 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from cli._output import EXIT_BAD_INPUT, EXIT_INTERNAL, progress
 from cli._parser import argv_language, build_parser
-from gis.errors import GridplanError
+from gis.errors import GridplanError, Problems
 from gis.i18n import N_, translator
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "main"]
+
+
+_ERROR_KINDS = {
+    "LayerReadError": "layer_read",
+    "CRSError": "crs",
+    "FieldError": "field",
+    "GeometryError": "geometry",
+    "RulesError": "rules",
+    "InfeasibleError": "infeasible",
+    "ValidationError": "validation",
+    "Problems": "several",
+}
+
+
+def _report_error(args: Any, exc: GridplanError) -> None:
+    """Say what is wrong: every problem, on stderr (and as ``{"error": …}`` with ``--json``).
+
+    The first line is the message as before; each further problem of the same run (a
+    project's validation errors, several problems of ``--out``) follows on its own line.
+    """
+    import json
+
+    lang = args.lang
+    from gis.validate import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = [p.render(lang) for p in exc.report.errors]
+    elif isinstance(exc, Problems):
+        problems = [e.render(lang) for e in exc.errors]
+    else:
+        problems = [exc.render(lang)]
+    first = exc.render(lang) if not isinstance(exc, Problems) else problems[0]
+    print(f"gridplan: {first}", file=sys.stderr)
+    for more in problems[1:]:
+        print(f"gridplan: {more}", file=sys.stderr)
+    if getattr(args, "json", False):
+        payload = {
+            "error": {
+                "kind": _ERROR_KINDS.get(type(exc).__name__, "input"),
+                "message": first,
+                "problems": problems,
+            }
+        }
+        print(json.dumps(payload, ensure_ascii=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(args.func(args))
     except GridplanError as exc:
-        print(f"gridplan: {exc.render(args.lang)}", file=sys.stderr)
+        _report_error(args, exc)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"gridplan: {translator(args.lang).gettext(N_('interrupted'))}", file=sys.stderr)

@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from cli._output import progress
-from gis.errors import GridplanError
+from gis.errors import GridplanError, Problems
 from gis.i18n import N_
 
-__all__ = ["check_destination", "find_community", "read_options", "rules_of", "save_to_db"]
+__all__ = [
+    "check_destination",
+    "find_community",
+    "output_problems",
+    "read_options",
+    "rules_of",
+    "save_to_db",
+]
 
 
 def rules_of(args: argparse.Namespace) -> Any:
@@ -25,13 +32,75 @@ def rules_of(args: argparse.Namespace) -> Any:
 
 
 def check_destination(args: argparse.Namespace) -> None:
-    """Fail early (before any work) when a plan would be saved nowhere."""
+    """Fail early (before any work) when a plan would be saved nowhere, or over an input.
+
+    Every problem of ``--out`` is listed at once: the planner's input as the output, a name
+    that is not ``.gpkg`` (a GeoPackage under a ``.shp`` name), a folder, a missing or
+    read-only folder.
+    """
     if args.out is None and not args.db:
         msg = N_(
             "Say where to save the plan: --out PLAN.gpkg, --db URL (or the GRIDPLAN_DB "
             "variable), or both."
         )
         raise GridplanError(msg)
+    if args.out is not None:
+        inputs = [getattr(args, "input", None)]
+        problems = output_problems(Path(args.out), inputs=inputs, suffixes=(".gpkg",))
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            raise Problems(problems)
+
+
+def output_problems(
+    out: Path, *, inputs: list[Any], suffixes: tuple[str, ...] | None = None
+) -> list[GridplanError]:
+    """What stops writing ``out`` safely: every problem, checked before any work starts."""
+    import os
+
+    problems: list[GridplanError] = []
+    for source in inputs:
+        if source is None:
+            continue
+        source = Path(source)
+        same = False
+        try:
+            same = out.exists() and source.exists() and out.resolve() == source.resolve()
+            same = same or (out.exists() and source.exists() and os.path.samefile(out, source))
+        except OSError:
+            same = False
+        if same:
+            msg = N_(
+                "--out {out} is the input itself: writing the plan there would destroy your "
+                "layers. Choose another file name."
+            )
+            problems.append(GridplanError(msg, out=str(out)))
+    if out.is_dir():
+        msg = N_("--out {out} is a folder. Name the file to write, e.g. {example}.")
+        problems.append(GridplanError(msg, out=str(out), example=str(out / "plan.gpkg")))
+        return problems
+    if suffixes and out.suffix.lower() not in suffixes:
+        msg = N_(
+            "--out {out} would hold a GeoPackage under a {suffix} name, which GIS software "
+            "would then misread. Name it {expected} (gridplan export writes other formats)."
+        )
+        problems.append(
+            GridplanError(
+                msg, out=str(out), suffix=out.suffix or "bare", expected=out.stem + suffixes[0]
+            )
+        )
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.exists():
+        msg = N_("The folder {folder} of --out does not exist. Create it, or choose another.")
+        problems.append(GridplanError(msg, folder=str(folder)))
+    elif not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        msg = N_(
+            "gridplan cannot write {out}: the file or its folder is read-only. Choose a folder "
+            "you can write to."
+        )
+        problems.append(GridplanError(msg, out=str(out)))
+    return problems
 
 
 def save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any) -> dict[str, Any]:
@@ -61,7 +130,10 @@ def save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any) 
 
 
 def read_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"encoding": args.encoding, "crs": args.crs}
+    options = {"encoding": args.encoding, "crs": args.crs}
+    if getattr(args, "households_from", None):
+        options["households_from"] = args.households_from
+    return options
 
 
 def find_community(loaded: Any, community: str | None) -> Any:

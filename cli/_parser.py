@@ -85,6 +85,18 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         "--encoding", help=tr(N_("text encoding of files without one (gbk, utf-8)"))
     )
     reading.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    counting = ArgumentParser(add_help=False)
+    counting.add_argument(
+        "--households-from",
+        choices=("official", "buildings"),
+        default=None,
+        help=tr(
+            N_(
+                "where the communities layer gives its own household count: use it (official, "
+                "the default) or the sum of the buildings"
+            )
+        ),
+    )
     batch = ArgumentParser(add_help=False)
     batch.add_argument(
         "--jobs",
@@ -138,7 +150,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     staff.set_defaults(func=run_staff)
     check = sub.add_parser(
         "check",
-        parents=[common, rules, reading, batch],
+        parents=[common, rules, reading, counting, batch],
         help=tr(N_("check every community against the rules")),
     )
     check.add_argument(
@@ -151,7 +163,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     check.set_defaults(func=run_check)
     grids = sub.add_parser(
         "grids",
-        parents=[common, rules, reading, database, batch],
+        parents=[common, rules, reading, counting, database, batch],
         help="divide communities into grids",
     )
     grids.add_argument("input", type=Path)
@@ -162,7 +174,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     grids.set_defaults(func=run_grids)
     split = sub.add_parser(
         "split",
-        parents=[common, rules, reading, database, batch],
+        parents=[common, rules, reading, counting, database, batch],
         help="propose ways to split a community",
     )
     split.add_argument("input", type=Path)

@@ -48,9 +48,15 @@ def run_check(args: argparse.Namespace) -> int:
         "required_staff",
         "staff",
         "shortfall",
+        "households_official",
+        "households_buildings",
+        "households_source",
     ]
     table = loaded.communities
-    communities = [{c: clean(row.get(c)) for c in columns} for _, row in table.iterrows()]
+    communities = [
+        {c: clean(row.get(c)) for c in columns if c != "households_official" or c in table}
+        for _, row in table.iterrows()
+    ]
     tr = translator(args.lang).gettext
     payload = {
         "communities": communities,
@@ -60,6 +66,7 @@ def run_check(args: argparse.Namespace) -> int:
         "problems": [p.render(args.lang) for p in loaded.report.problems],
         "notes": [n.render(args.lang) for n in loaded.project.notes],
         "warnings": loaded.warnings(args.lang),
+        "accounting": loaded.accounting(),
     }
 
     def human() -> str:
@@ -77,7 +84,18 @@ def run_check(args: argparse.Namespace) -> int:
                 )
             )
             lines.append(msg.format(n=estimated, m=loaded.assumed_floor_rows()))
-        lines.extend(f"! {p}" for p in payload["problems"])
+        books = payload["accounting"]
+        if books["excluded"] or books["added"]:
+            msg = tr(
+                N_(
+                    "Households: {households_in} in the data, {added} estimated, {in_totals} in "
+                    "the totals, {excluded} left out (see the warnings)."
+                )
+            )
+            lines.append(msg.format(**books))
+        lines.extend(f"! {w['kind']}: {w['message']}" for w in payload["warnings"])
+        shown = {w["message"] for w in payload["warnings"]}
+        lines.extend(f"! {p}" for p in payload["problems"] if not any(p.endswith(m) for m in shown))
         lines.extend(f"· {n}" for n in payload["notes"])
         return "\n".join(lines)
 

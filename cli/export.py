@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from cli._inputs import rules_of
+from cli._inputs import output_problems, rules_of
 from cli._output import emit, progress
-from gis.errors import GridplanError
+from gis.errors import GridplanError, Problems
 from gis.i18n import N_
 
 __all__ = ["run_export"]
@@ -24,6 +25,11 @@ def run_export(args: argparse.Namespace) -> int:
     from gis.export import export_plan
     from gis.store import read_exported
 
+    problems = output_problems(Path(args.out), inputs=[args.plan, args.project])
+    if len(problems) > 1:
+        raise Problems(problems)
+    if problems:
+        raise problems[0]
     progress(args, N_("reading the plan…"))
     if args.plan is not None:
         plan = read_exported(args.plan, version=args.version)

@@ -99,3 +99,22 @@ class PlanConflictError(PlanStoreError):
     ``N``; nothing is written. ``params`` holds ``latest``, ``base``, ``plan_id``,
     ``author`` and ``at`` (who saved the newer version, and when).
     """
+
+
+class Problems(GridplanError):
+    """Several problems found together (every one is listed, not only the first).
+
+    Examples
+    --------
+    >>> both = Problems([RulesError(N_("a")), CRSError(N_("b"))])
+    >>> str(both), [type(e).__name__ for e in both.errors]
+    ('a b', ['RulesError', 'CRSError'])
+    """
+
+    def __init__(self, errors: list[GridplanError]) -> None:
+        self.errors = list(errors)
+        super().__init__("{text}", text=" ".join(e.render("en") for e in self.errors))
+
+    def render(self, lang: str | None = None) -> str:
+        """Return every problem in ``lang``, one after the other."""
+        return " ".join(e.render(lang) for e in self.errors)

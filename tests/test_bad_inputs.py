@@ -590,7 +590,11 @@ def test_cli_exits_2_with_the_message_on_one_line(case: Case, tmp_path: Path, ca
     assert code == 2
     assert out == ""
     assert "Traceback" not in err
-    assert err == f"gridplan: {_expected(case, tmp_path, source)}\n"
+    first, *more = err.splitlines()
+    assert first == f"gridplan: {_expected(case, tmp_path, source)}"
+    # every further problem of the same input follows on a line of its own
+    assert len(more) == (2 if case.id == "several_problems_at_once" else 0)
+    assert all(line.startswith("gridplan: ") for line in more)
 
 
 ZH_SAMPLE = [

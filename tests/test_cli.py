@@ -44,6 +44,8 @@ COMMUNITY_KEYS = [
     "required_staff",
     "staff",
     "shortfall",
+    "households_buildings",
+    "households_source",
 ]
 
 # The default rules as published (DOMAIN.md): Ningbo 2013 staffing, Gaoping 2024 grids.

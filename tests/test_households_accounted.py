@@ -709,3 +709,119 @@ def test_households_in_equal_households_out_plus_reported(data):
     books = loaded.accounting()
     assert books["households_in"] + books["added"] == books["in_totals"] + books["excluded"]
     assert books["in_totals"] == int(loaded.communities["households_buildings"].sum())
+
+
+# -- the CLI: warnings and accounting in check --json, refusals before any work ------------------
+def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    import cli
+
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_json_lists_warnings_with_their_households(tmp_path: Path, capsys):
+    import json
+
+    source = mh.make_roster(tmp_path, ROSTER_ALL + [["HD-099", "101", 2]])
+    code, out, err = _cli(["check", str(source), "--json", "--lang", "en", "--quiet"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    (w,) = [w for w in payload["warnings"] if w["kind"] == "roster_unmatched"]
+    assert w == {
+        "kind": "roster_unmatched",
+        "count": 1,
+        "message": "1 roster rows (1 households) name a building_id that no building has; they "
+        "are left out of the totals",
+        "rows": ["77 (HD-099)"],
+        "households": 1,
+    }
+    assert payload["accounting"] == {"households_in": 76, "added": 0, "in_totals": 75, "excluded": 1}
+    assert [c["households_source"] for c in payload["communities"]] == ["buildings", "buildings"]
+
+
+def test_check_households_from_buildings(tmp_path: Path, capsys):
+    import json
+
+    source = mh.make_official(tmp_path, [3200, 216])
+    argv = ["check", str(source), "--json", "--lang", "en", "--quiet"]
+    official = json.loads(_cli(argv, capsys)[1])["communities"]
+    summed = json.loads(_cli([*argv, "--households-from", "buildings"], capsys)[1])["communities"]
+    assert [c["households"] for c in official] == [3200, 216]
+    assert [c["households"] for c in summed] == [114, 216]
+    assert [c["households_official"] for c in summed] == [3200, 216]
+    assert official[0]["status"] == "ok" and summed[0]["status"] == "small"
+
+
+def test_json_error_on_stdout_lists_every_problem(tmp_path: Path, capsys):
+    import json
+
+    import bad_inputs.make_corpus as mc
+
+    source = mc.make_several_value_problems(tmp_path)
+    code, out, err = _cli(["check", str(source), "--json", "--lang", "en", "--quiet"], capsys)
+    assert code == 2
+    error = json.loads(out)["error"]
+    assert error["kind"] == "validation"
+    assert len(error["problems"]) == 3 == len(err.splitlines())
+    assert err.splitlines()[0] == f"gridplan: {error['message']}"
+
+
+def test_out_equal_to_input_is_refused_before_any_work(tmp_path: Path, capsys):
+    source = mh.project(tmp_path)
+    before = source.read_bytes()
+    code, out, err = _cli(["grids", str(source), "--out", str(source), "--lang", "en"], capsys)
+    assert code == 2
+    assert err == (
+        f"gridplan: --out {source} is the input itself: writing the plan there would destroy "
+        "your layers. Choose another file name.\n"
+    )
+    assert source.read_bytes() == before
+
+
+def test_out_with_a_shapefile_name_in_a_missing_folder(tmp_path: Path, capsys):
+    import json
+
+    source = mh.project(tmp_path)
+    out_path = tmp_path / "nowhere" / "plan.shp"
+    argv = ["grids", str(source), "--out", str(out_path), "--lang", "en", "--json"]
+    code, out, err = _cli(argv, capsys)
+    assert code == 2
+    assert json.loads(out)["error"]["problems"] == [
+        f"--out {out_path} would hold a GeoPackage under a .shp name, which GIS software would "
+        "then misread. Name it plan.gpkg (gridplan export writes other formats).",
+        f"The folder {out_path.parent} of --out does not exist. Create it, or choose another.",
+    ]
+    assert not out_path.parent.exists()
+
+
+def test_out_that_is_a_folder(tmp_path: Path, capsys):
+    source = mh.project(tmp_path)
+    code, _, err = _cli(["split", str(source), "--out", str(tmp_path), "--lang", "en"], capsys)
+    assert code == 2
+    assert err == (
+        f"gridplan: --out {tmp_path} is a folder. Name the file to write, e.g. "
+        f"{tmp_path / 'plan.gpkg'}.\n"
+    )
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes anywhere")
+def test_out_in_a_read_only_folder(tmp_path: Path, capsys):
+    source = mh.project(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code, _, err = _cli(["grids", str(source), "--out", str(locked / "p.gpkg")], capsys)
+    finally:
+        locked.chmod(0o755)
+    assert code == 2 and "read-only" in err
+
+
+def test_export_refuses_to_overwrite_its_plan(tmp_path: Path, capsys):
+    plan = mh.project(tmp_path)  # any GeoPackage stands for the plan: nothing is read
+    before = plan.read_bytes()
+    code, _, err = _cli(["export", str(plan), "--out", str(plan), "--lang", "en"], capsys)
+    assert code == 2 and "is the input itself" in err
+    assert plan.read_bytes() == before
