@@ -82,3 +82,8 @@ def test_notebook_runs(notebook, venv_kernel):
     assert "9762 households, 25563 residents: may_split" in text
     assert "9762 households: ok, 33 workers required" in text
     assert "reads back the same: True" in text
+    # the analyses: the sample has no service centre, so a site is recommended and said so
+    assert "has no service centre in the data" in text
+    assert "first year may_split: {'000000000000': 2026}" in text
+    assert "aligned_share" in text and "in_band_share" in text
+    assert "plan.xlsx True" in text
