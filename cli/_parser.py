@@ -18,6 +18,7 @@ from cli._output import EXIT_BAD_INPUT
 from cli.analyses import run_access, run_growth, run_overlap
 from cli.check import run_check, run_staff
 from cli.compare import run_compare
+from cli.edit import run_edit
 from cli.export import run_export
 from cli.grids import run_grids, run_split
 from cli.projects import run_projects
@@ -369,6 +370,36 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     )
     projects_history.add_argument("name", help=tr(N_("the project's name, e.g. 海淀-清华园")))
     projects.set_defaults(func=run_projects)
+    editing = sub.add_parser(
+        "edit",
+        parents=[common, where],
+        help=tr(N_("correct a project's grids: move buildings, merge, split, lock, assign")),
+    )
+    editing.add_argument(
+        "--project", required=True, help=tr(N_("the project's name, e.g. 海淀-清华园"))
+    )
+    what = editing.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--move",
+        metavar="ID[,ID…]",
+        help=tr(N_("buildings to move (B12, or B12:2 / B12:2:5-10 for a piece of a tower)")),
+    )
+    what.add_argument(
+        "--merge", nargs=2, metavar="CODE", help=tr(N_("merge two touching grids"))
+    )
+    what.add_argument("--split", metavar="CODE", help=tr(N_("split a grid by the engine's cut")))
+    what.add_argument("--lock", metavar="CODE", help=tr(N_("lock a grid (kept by edits and re-runs)")))
+    what.add_argument("--unlock", metavar="CODE", help=tr(N_("unlock a grid")))
+    what.add_argument("--assign", metavar="CODE", help=tr(N_("set a grid's worker, phone, name or note")))
+    editing.add_argument("--to", metavar="CODE", help=tr(N_("the grid that takes the buildings")))
+    editing.add_argument(
+        "--parts", type=int, default=2, help=tr(N_("how many parts --split makes (2 by default)"))
+    )
+    editing.add_argument("--worker", help=tr(N_("the grid worker's name")))
+    editing.add_argument("--phone", help=tr(N_("the grid worker's phone")))
+    editing.add_argument("--name", help=tr(N_("the grid's name")))
+    editing.add_argument("--note", help=tr(N_("a note on the grid")))
+    editing.set_defaults(func=run_edit)
     # usage errors in the planner's language
     for each in (
         parser,

@@ -1,0 +1,94 @@
+"""``gridplan edit --project``: scripted corrections saved as project versions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli import main
+from gis.datasets.synthetic import make_district
+from planning.edit import GridPlan
+from planning.grids import make_grids
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A workspace with project 测试 holding a 1,500-household district and its grids."""
+    from planning.projects import create_project, workspace
+
+    folder = tmp_path_factory.mktemp("home")
+    layers = make_district(1_500, seed=2)
+    source = folder / "district.gpkg"
+    for name in ("buildings", "communities", "roads", "compounds"):
+        layers[name].to_file(source, layer=name, driver="GPKG")
+    ws = workspace(folder / "ws")
+    project = create_project(ws, "测试", source, author="tester")
+    result = make_grids(
+        layers["buildings"],
+        communities=layers["communities"],
+        roads=layers["roads"],
+        compounds=layers["compounds"],
+    )
+    project.save(
+        layers={"grids": result.grids, "grid_members": result.grid_members},
+        action="grids",
+        author="tester",
+    )
+    project.close()
+    return folder / "ws", GridPlan.from_result(result, buildings=layers["buildings"])
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_merge_lock_and_assign_are_saved_as_versions(home, capsys):
+    ws, plan = home
+    codes = plan.grids["grid_code"].tolist()
+    a = codes[0]
+    geom = plan.grid(a).geometry
+    b = next(
+        c for c in codes[1:] if plan.grid(c).geometry.intersection(geom).length > 1e-6
+    )
+    code, out, err = _run(
+        capsys, "edit", "--project", "测试", "--home", str(ws), "--merge", a, b, "--json",
+        "--lang", "en", "--author", "wang",
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["removed"] == [b]
+    assert [g["grid_code"] for g in payload["grids"]] == [a]
+    merged = int(plan.grid(a)["households"]) + int(plan.grid(b)["households"])
+    assert payload["grids"][0]["households"] == merged
+    version = payload["version"]
+    code, out, _ = _run(capsys, "edit", "--project", "测试", "--home", str(ws), "--lock", a, "--json")
+    assert code == 0 and json.loads(out)["version"] == version + 1
+    code, out, err = _run(
+        capsys, "edit", "--project", "测试", "--home", str(ws), "--assign", a,
+        "--worker", "王芳", "--phone", "13800000000", "--json",
+    )
+    assert code == 0, err
+    code, out, _ = _run(capsys, "projects", "history", "测试", "--home", str(ws), "--json")
+    history = json.loads(out)["versions"]
+    assert [v["action"] for v in history[-3:]] == ["edit", "edit", "edit"]
+    assert "Merged" in history[-3]["note"] or "合并" in history[-3]["note"]
+    # a locked grid refuses a merge: one line, non-zero, nothing saved
+    code, out, err = _run(
+        capsys, "edit", "--project", "测试", "--home", str(ws), "--merge", a, codes[2], "--lang", "en",
+    )
+    assert code != 0 and err.count("\n") == 1 and "locked" in err and "Traceback" not in err
+    code, out, _ = _run(capsys, "projects", "history", "测试", "--home", str(ws), "--json")
+    assert len(json.loads(out)["versions"]) == len(history)
+
+
+def test_a_code_that_does_not_exist(home, capsys):
+    ws, _plan = home
+    code, out, err = _run(
+        capsys, "edit", "--project", "测试", "--home", str(ws), "--move", "B000001",
+        "--to", "110108001001999", "--json", "--lang", "en",
+    )
+    assert code != 0
+    assert json.loads(out)["error"]["message"].startswith("There is no grid 110108001001999")
