@@ -17,6 +17,8 @@ __all__ = [
     "check_destination",
     "find_community",
     "output_problems",
+    "load_input",
+    "open_project",
     "read_options",
     "rules_of",
     "save_to_db",
@@ -24,11 +26,41 @@ __all__ = [
 
 
 def rules_of(args: argparse.Namespace) -> Any:
+    """The rules asked for (``--rules``, ``--preset``), else a project's own."""
     from planning.rules import get_preset, load_rules
 
     if getattr(args, "rules", None):
         return load_rules(args.rules)
+    if getattr(args, "project", None) and args.preset == "default":
+        from planning.projects import project_rules
+
+        with open_project(args) as project:
+            return project_rules(project)
     return get_preset(args.preset)
+
+
+def open_project(args: argparse.Namespace) -> Any:
+    """Open project ``--project`` of the workspace (``GRIDPLAN_HOME`` / ``GRIDPLAN_DB``)."""
+    from planning.projects import workspace
+
+    home = getattr(args, "home", None)
+    db = getattr(args, "project_db", None)
+    return (workspace(home, db=db) if (home or db) else workspace()).open(args.project)
+
+
+def load_input(args: argparse.Namespace, *, rules: Any) -> Any:
+    """Read INPUT, or the current data of ``--project``, ready to plan."""
+    if getattr(args, "project", None):
+        from planning.projects import open_loaded
+
+        with open_project(args) as project:
+            return open_loaded(project, rules=rules, lang=args.lang)
+    if args.input is None:
+        msg = N_("Say what to read: a file (INPUT) or a project (--project NAME).")
+        raise GridplanError(msg)
+    from planning.communities import load
+
+    return load(args.input, rules=rules, lang=args.lang, **read_options(args))
 
 
 def check_destination(args: argparse.Namespace) -> None:
@@ -38,7 +70,7 @@ def check_destination(args: argparse.Namespace) -> None:
     that is not ``.gpkg`` (a GeoPackage under a ``.shp`` name), a folder, a missing or
     read-only folder.
     """
-    if args.out is None and not args.db:
+    if args.out is None and not args.db and not getattr(args, "project", None):
         msg = N_(
             "Say where to save the plan: --out PLAN.gpkg, --db URL (or the GRIDPLAN_DB "
             "variable), or both."
@@ -104,7 +136,24 @@ def output_problems(
 
 
 def save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any) -> dict[str, Any]:
-    """Save ``layers`` as a new version of plan ``--plan-id`` in ``--db``; describe it."""
+    """Save ``layers`` as a new version of ``--project`` or of plan ``--plan-id`` in ``--db``."""
+    if getattr(args, "project", None):
+        import getpass
+
+        try:
+            author = getpass.getuser()
+        except (KeyError, OSError):
+            author = "gridplan"
+        progress(args, N_("saving a new version of the project…"))
+        with open_project(args) as project:
+            version = project.save(
+                layers=layers,
+                action=str(args.command),
+                author=author,
+                note=f"gridplan {args.command}",
+                rules=rules,
+            )
+        return {"project": project.name, "version": version}
     if not args.db:
         return {}
     import getpass

@@ -138,6 +138,18 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         help=tr(N_("the plan's id in the database (grids and split: the input file's name)")),
     )
 
+    in_project = ArgumentParser(add_help=False)
+    in_project.add_argument(
+        "--project",
+        metavar="NAME",
+        help=tr(
+            N_(
+                "read the current data of this project (GRIDPLAN_HOME or GRIDPLAN_DB) instead "
+                "of INPUT, and save the results in it as a new version"
+            )
+        ),
+    )
+
     parser = ArgumentParser(prog="gridplan", description=tr(N_("Plan community sizes and grids.")))
     sub = parser.add_subparsers(dest="command", required=True)
     staff = sub.add_parser(
@@ -151,12 +163,13 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     staff.set_defaults(func=run_staff)
     check = sub.add_parser(
         "check",
-        parents=[common, rules, reading, counting, batch],
+        parents=[common, rules, reading, counting, batch, in_project],
         help=tr(N_("check every community against the rules")),
     )
     check.add_argument(
         "input",
         type=Path,
+        nargs="?",
         help=tr(
             N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
         ),
@@ -164,10 +177,10 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     check.set_defaults(func=run_check)
     grids = sub.add_parser(
         "grids",
-        parents=[common, rules, reading, counting, database, batch],
+        parents=[common, rules, reading, counting, database, batch, in_project],
         help="divide communities into grids",
     )
-    grids.add_argument("input", type=Path)
+    grids.add_argument("input", type=Path, nargs="?")
     grids.add_argument("--out", type=Path, help="the plan GeoPackage to write")
     grids.add_argument("--community", help="only this community_id")
     grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
@@ -175,10 +188,10 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     grids.set_defaults(func=run_grids)
     split = sub.add_parser(
         "split",
-        parents=[common, rules, reading, counting, database, batch],
+        parents=[common, rules, reading, counting, database, batch, in_project],
         help="propose ways to split a community",
     )
-    split.add_argument("input", type=Path)
+    split.add_argument("input", type=Path, nargs="?")
     split.add_argument(
         "--community", help="the community_id to split (needed when there are several)"
     )

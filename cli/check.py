@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli._inputs import read_options, rules_of
+from cli._inputs import load_input, rules_of
 from cli._output import clean, display_width, emit, progress
 from gis.i18n import N_, translator
 
@@ -33,10 +33,9 @@ def run_staff(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """Check every community of ``input`` against the rules; print each one's status."""
-    from planning.communities import load
 
     progress(args, N_("reading layers…"))
-    loaded = load(args.input, rules=rules_of(args), lang=args.lang, **read_options(args))
+    loaded = load_input(args, rules=rules_of(args))
     progress(args, N_("checking communities…"))
     columns = [
         "community_id",

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from cli._inputs import check_destination, find_community, read_options, rules_of, save_to_db
+from cli._inputs import check_destination, find_community, load_input, rules_of, save_to_db
 from cli._output import emit, progress
 from gis.i18n import N_, translator
 
@@ -24,7 +24,6 @@ def run_grids(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gis.store import write_plan
-    from planning.communities import load
     from planning.grids import make_grids
 
     started = time.perf_counter()
@@ -37,7 +36,7 @@ def run_grids(args: argparse.Namespace) -> int:
         changes["grid_max_households"] = args.max_households
     rules = rules.with_values(**changes) if changes else rules
     progress(args, "reading layers…")
-    loaded = load(args.input, rules=rules, lang=args.lang, **read_options(args))
+    loaded = load_input(args, rules=rules)
     project = loaded.project
     communities = loaded.communities
     wanted = [args.community] if args.community else None
@@ -204,14 +203,13 @@ def _split_batch(args: argparse.Namespace, loaded: Any, rules: Any, started: flo
 def run_split(args: argparse.Namespace) -> int:
     """Propose ranked ways to split an oversized community (or all of them, batched)."""
     from gis.store import write_plan
-    from planning.communities import load
     from planning.split import propose_splits
 
     started = time.perf_counter()
     check_destination(args)
     rules = rules_of(args)
     progress(args, "reading layers…")
-    loaded = load(args.input, rules=rules, lang=args.lang, **read_options(args))
+    loaded = load_input(args, rules=rules)
     project = loaded.project
     if args.community is None and _batched(args) and len(loaded.communities) > 1:
         return _split_batch(args, loaded, rules, started)

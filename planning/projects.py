@@ -54,6 +54,7 @@ __all__ = [
     "create_project",
     "open_loaded",
     "project_layers",
+    "project_rules",
     "sample_layers",
     "save_data",
     "workspace",
@@ -202,7 +203,7 @@ def save_data(
     )
 
 
-def _rules_of(project: Project, version: int | None) -> RuleSet:
+def project_rules(project: Project, version: int | None = None) -> RuleSet:
     """The rule set saved with a version (the default preset when there is none)."""
     from planning.rules import PRESETS
 
@@ -225,7 +226,7 @@ def community_table(
     The totals are those of the last data change; the status follows ``rules`` (the
     project's own by default).
     """
-    rules = rules or _rules_of(project, version)
+    rules = rules or project_rules(project, version)
     layers = project.load(version, layers=("communities", "community_summary"))
     communities = layers["communities"]
     summary = layers.get("community_summary")
@@ -263,13 +264,22 @@ def open_loaded(
     community
         Only this community (or these): a whole city is planned one community at a time.
     """
-    rules = rules or _rules_of(project, version)
+    rules = rules or project_rules(project, version)
     names = [n for n in project.layer_names(version) if n in INPUT_LAYERS]
-    layers = project.load(version, layers=names, community=community)
-    if community is not None and "communities" in layers:
-        ids = {community} if isinstance(community, str) else set(community)
-        communities = layers["communities"]
-        layers["communities"] = communities[communities["community_id"].astype(str).isin(ids)]
+    if community is None:
+        layers = project.load(version, layers=names)
+    else:  # the community's own rows, and the roads, rivers… around it
+        own = [n for n in names if n in {"buildings", "communities", "community_summary"}]
+        layers = project.load(version, layers=own, community=community)
+        area = layers["communities"]
+        x0, y0, x1, y1 = area.total_bounds
+        pad = 0.005  # degrees, about 500 m: the roads and walls just outside count too
+        around = [n for n in names if n not in own]
+        if around:
+            near = project.load(
+                version, layers=around, bbox=(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+            )
+            layers.update({k: v for k, v in near.items() if k != "plans"})
     spatial = {k: v for k, v in layers.items() if k in LAYERS and isinstance(v, gpd.GeoDataFrame)}
     info = project.info(version)
     data = LayerSet(

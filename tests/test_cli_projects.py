@@ -37,3 +37,35 @@ def test_bad_names_and_missing_projects_end_with_one_line(tmp_path, capsys, beij
     assert main(["projects", "history", "没有", *home]) == 2
     assert "no project called" in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.gpkg"))
+
+
+def test_grids_and_split_with_project_save_new_versions(tmp_path, capsys, monkeypatch):
+    from gis.datasets.synthetic import make_district, write_district
+
+    district = write_district(make_district(1_200, seed=1), tmp_path / "d.gpkg")
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))
+    opts = ["--json", "--lang", "en", "--quiet"]
+    assert main(["projects", "create", "区", "--from", str(district), *opts]) == 0
+    created = _json(capsys)
+    assert main(["check", "--project", "区", *opts]) == 0
+    checked = _json(capsys)
+    assert sum(c["households"] for c in checked["communities"]) == created["households"]
+    assert main(["grids", "--project", "区", *opts]) == 0
+    grids = _json(capsys)
+    assert (grids["project"], grids["version"]) == ("区", 2)
+    assert main(["projects", "history", "区", *opts]) == 0
+    assert [v["action"] for v in _json(capsys)["versions"]] == ["create", "grids"]
+    assert main(["projects", "list", *opts]) == 0
+    assert _json(capsys)["projects"][0]["grids"] == grids["grids"]
+    from planning.projects import open_loaded, workspace
+
+    project = workspace().open("区")
+    saved = project.load(layers=["grids"])["grids"]
+    assert len(saved) == grids["grids"]
+    assert int(saved["households"].sum()) == created["households"]
+    # one community opens alone, with the roads around it and not the district's
+    first = str(saved["community_id"].iloc[0])
+    one = open_loaded(project, community=first)
+    assert set(one.buildings["community_id"]) == {first}
+    everything = open_loaded(project)
+    assert 0 < len(one.project.roads) <= len(everything.project.roads)

@@ -258,11 +258,13 @@ class _StoreCommon:
         manifest: Mapping[str, Any],
         *,
         where: Mapping[str, Collection[Any]] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """Return the layers of committed ``version``, each checked against its row count.
 
         ``where`` (``{column: values}``) keeps only the rows whose column is one of the
-        values, in the layers that have the column (then rows are not counted).
+        values, in the layers that have the column (then rows are not counted); ``bbox``
+        keeps the shapes of the other spatial layers that meet it.
         """
         raise NotImplementedError
 
@@ -470,6 +472,7 @@ class _StoreCommon:
         *,
         layers: Collection[str] | None = None,
         where: Mapping[str, Collection[Any]] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """Return the layers of ``version`` (the latest by default), plus its ``plans`` row.
 
@@ -486,6 +489,10 @@ class _StoreCommon:
             ``{column: values}``: in the layers that have the column, read only the rows
             whose value is one of ``values`` (e.g. ``{"community_id": ["110108001001"]}``
             to open one community of a whole city).
+        bbox
+            ``(xmin, ymin, xmax, ymax)`` in the layers' CRS: the spatial layers that
+            ``where`` does not filter are read only where they meet it (the roads and
+            rivers around one community, not the city's).
 
         Raises
         ------
@@ -503,7 +510,7 @@ class _StoreCommon:
             by_version.setdefault(int(entry.get("same_as", v)), {})[name] = entry
         read: dict[str, pd.DataFrame] = {}
         for held_in, entries in by_version.items():
-            read.update(self._read_layers(held_in, entries, where=where))
+            read.update(self._read_layers(held_in, entries, where=where, bbox=bbox))
         out = {name: read[name] for name in manifest}
         plans_row = {k: row[k] for k in _PLANS_COLUMNS if k != "layers"}
         plans_row["version"] = v

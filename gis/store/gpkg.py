@@ -519,14 +519,18 @@ class PlanStore(_StoreCommon):
         manifest: Mapping[str, Any],
         *,
         where: Mapping[str, Collection[Any]] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         for name, entry in manifest.items():
             filtered = _where_sql(where, entry.get("columns", []))
             sql = f"version = {int(version)}{filtered}"
+            box = bbox if bbox is not None and entry.get("geometry") and not filtered else None
             try:
                 if entry.get("geometry"):
-                    frame: pd.DataFrame = pyogrio.read_dataframe(self.path, layer=name, where=sql)
+                    frame: pd.DataFrame = pyogrio.read_dataframe(
+                        self.path, layer=name, where=sql, bbox=box
+                    )
                 else:
                     frame = pyogrio.read_dataframe(
                         self.path, layer=name, where=sql, read_geometry=False
@@ -536,7 +540,7 @@ class PlanStore(_StoreCommon):
                 raise PlanStoreError(
                     msg, layer=name, version=version, file=self.path.name, error=str(exc)
                 ) from None
-            if not filtered and len(frame) != int(entry.get("rows", len(frame))):
+            if not filtered and box is None and len(frame) != int(entry.get("rows", len(frame))):
                 msg = N_(
                     "Layer {layer} of version {version} in {file} has {actual} rows but was saved "
                     "with {saved}: the file was changed outside gridplan. Load another version, "

@@ -635,6 +635,7 @@ class PostGISPlanStore(_StoreCommon):
         manifest: Mapping[str, Any],
         *,
         where: Mapping[str, Collection[Any]] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         with self._connect() as con:
@@ -662,6 +663,12 @@ class PostGISPlanStore(_StoreCommon):
                 for i, (column, values) in enumerate(filters):
                     extra += f" AND {_quote(column)}::text = ANY(:w{i})"
                     params[f"w{i}"] = [str(v) for v in values]
+                boxed = bbox is not None and bool(entry.get("geometry")) and not filters
+                if boxed:
+                    assert bbox is not None
+                    extra += " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, Find_SRID(:s, :t, 'geom'))"
+                    params.update(dict(zip(("x0", "y0", "x1", "y1"), map(float, bbox), strict=True)))
+                    params.update({"s": self.schema, "t": name})
                 sql_where = f"WHERE plan_id = :p AND version = :v{extra} ORDER BY fid"
                 if entry.get("geometry"):
                     srid = self._srid(con, name)
@@ -677,7 +684,7 @@ class PostGISPlanStore(_StoreCommon):
                     frame = pd.read_sql(
                         sa.text(f"SELECT {fields} FROM {table} {sql_where}"), con, params=params
                     )
-                if not filters and len(frame) != int(entry.get("rows", len(frame))):
+                if not filters and not boxed and len(frame) != int(entry.get("rows", len(frame))):
                     msg = N_(
                         "Layer {layer} of version {version} of plan {plan_id} has {actual} rows "
                         "in the database but was saved with {saved}: the table was changed "

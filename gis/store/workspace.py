@@ -483,6 +483,7 @@ class Project:
         *,
         layers: Collection[str] | None = None,
         community: str | Collection[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """Return the layers of a version (the shown one by default) and its ``plans`` row.
 
@@ -495,6 +496,9 @@ class Project:
         community
             Only the rows of this community (or these) in the layers with a
             ``community_id`` column: a whole city opens one community at a time.
+        bbox
+            ``(xmin, ymin, xmax, ymax)`` (EPSG:4490): the other spatial layers only where
+            they meet it.
         """
         self._allow("view")
         where = None
@@ -502,7 +506,7 @@ class Project:
             ids = [community] if isinstance(community, str) else list(community)
             where = {"community_id": [str(c) for c in ids]}
         return self.store.load(
-            self.pinned if version is None else version, layers=layers, where=where
+            self.pinned if version is None else version, layers=layers, where=where, bbox=bbox
         )
 
     def save(
