@@ -182,6 +182,8 @@ def read_options(args: argparse.Namespace) -> dict[str, Any]:
     options = {"encoding": args.encoding, "crs": args.crs}
     if getattr(args, "households_from", None):
         options["households_from"] = args.households_from
+    if getattr(args, "layer_map", None):
+        options["layer_map"] = args.layer_map
     return options
 
 

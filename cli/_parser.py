@@ -22,7 +22,9 @@ from cli.edit import run_edit
 from cli.export import run_export
 from cli.grids import run_grids, run_split
 from cli.projects import run_projects
+from cli.template import run_template
 from cli.users import run_users
+from gis.export._common import FORMATS
 from gis.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
 
 __all__ = ["ArgumentParser", "argv_language", "build_parser", "default_language"]
@@ -85,7 +87,26 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     reading.add_argument(
         "--encoding", help=tr(N_("text encoding of files without one (gbk, utf-8)"))
     )
-    reading.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    reading.add_argument(
+        "--crs",
+        help=tr(
+            N_(
+                "CRS of layers that declare none, e.g. EPSG:4490, a Gauss–Krüger zone such as "
+                "EPSG:4548 (a CAD drawing needs one), or GCJ-02 / BD-09 for points picked on AMap "
+                "or Baidu maps"
+            )
+        ),
+    )
+    reading.add_argument(
+        "--layer-map",
+        metavar="CADLAYER=layer,…",
+        help=tr(
+            N_(
+                "for a CAD drawing (.dxf): which CAD layer holds which layer, e.g. "
+                "建筑=buildings,社区边界=communities,文字=labels"
+            )
+        ),
+    )
     counting = ArgumentParser(add_help=False)
     counting.add_argument(
         "--households-from",
@@ -274,7 +295,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         parents=[common, rules, database],
-        help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas)")),
+        help=tr(N_("export a plan to hand on (GPKG, SHP, KML, Excel, PDF atlas, DXF)")),
     )
     export.add_argument(
         "plan",
@@ -284,9 +305,21 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--format",
-        choices=("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf"),
+        choices=FORMATS,
         help=tr(N_("the format (guessed from --out by default)")),
     )
+    export.add_argument(
+        "--out-crs",
+        metavar="CRS",
+        help=tr(
+            N_(
+                "write the coordinates in this CRS: a CGCS2000 Gauss–Krüger zone such as EPSG:4547, "
+                "or a PROJ string for a city's local grid (not for KML; a DXF is in the plan's "
+                "Gauss–Krüger zone by default)"
+            )
+        ),
+    )
+
     export.add_argument("--out", type=Path, required=True, help=tr(N_("the file to write")))
     export.add_argument(
         "--encoding",
@@ -306,6 +339,19 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--title", help=tr(N_("title of the atlas and the KML")))
     export.add_argument("--attribution", help=tr(N_("data attribution printed on the maps")))
     export.set_defaults(func=run_export)
+    template = sub.add_parser(
+        "template", help=tr(N_("write a template for the office to fill (roster: 花名册模板.xlsx)"))
+    )
+    template_sub = template.add_subparsers(dest="template_command", required=True)
+    template_roster = template_sub.add_parser(
+        "roster",
+        parents=[common],
+        help=tr(N_("the household roster template (花名册模板.xlsx) with checked columns")),
+    )
+    template_roster.add_argument(
+        "--out", type=Path, help=tr(N_("the file to write (花名册模板.xlsx by default)"))
+    )
+    template.set_defaults(func=run_template)
     users = sub.add_parser(
         "users", help=tr(N_("add, remove or list the users who may sign in to the app"))
     )
@@ -419,6 +465,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         *sub.choices.values(),
         *users_sub.choices.values(),
         *projects_sub.choices.values(),
+        *template_sub.choices.values(),
     ):
         each.lang = lang
     return parser

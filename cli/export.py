@@ -1,4 +1,4 @@
-"""``gridplan export``: a plan (a file or a database version) to GPKG, SHP, KML, Excel or PDF."""
+"""``gridplan export``: a plan (a file or a database version) to GPKG, SHP, KML, Excel, PDF or DXF."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def run_export(args: argparse.Namespace) -> int:
         attribution=attribution or "",
         context=context,
         progress=pages,
+        out_crs=args.out_crs,
     )
     bar.close()
     payload = {"written": [str(path) for path in written]}

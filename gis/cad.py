@@ -1049,8 +1049,8 @@ def write_dxf(
         stacked = np.vstack(all_bounds)
         lo = stacked[:, :2].min(axis=0)
         hi = stacked[:, 2:].max(axis=0)
-        doc.header["$EXTMIN"] = (float(lo[0]), float(lo[1]), 0.0)
-        doc.header["$EXTMAX"] = (float(hi[0]), float(hi[1]), 0.0)
+        msp.dxf.extmin = (float(lo[0]), float(lo[1]), 0.0)  # ezdxf writes them as $EXTMIN/MAX
+        msp.dxf.extmax = (float(hi[0]), float(hi[1]), 0.0)
         doc.set_modelspace_vport(height=float(hi[1] - lo[1]) * 1.1 or 100.0,
                                  center=(float(lo[0] + hi[0]) / 2, float(lo[1] + hi[1]) / 2))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -179,7 +179,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "unit": ("unit", "单元", "单元号"),
         "floor": ("floor", "楼层", "层"),
         "room": ("room", "房号", "室", "门牌号"),
-        "residents": ("residents", "人口", "人数", "家庭人口"),
+        "residents": ("residents", "人口", "人数", "家庭人口", "常住人口"),
         "households": ("households", "户数"),
         "special_service": ("special_service", "民政对象", "是否民政对象", "重点人群"),
     },
