@@ -11,6 +11,8 @@
 ``grids``         30–50 household grids, towers by unit and floor, patches, codes
 ``split``         ranked splits of oversized communities, lineage, bootstrapping
 ``manual``        a boundary drawn by hand, snapped to blocks and compounds
+``edit``          hand edits of grids (move, merge, split, lock, assign), re-runs with locks
+``existing``      a city's existing grid layer imported and audited against the rules
 ``compare``       service ratios before and after
 ``access``        walking distance to the service centre along the roads; site search
 ``overlap``       the audit against another grid system (多网合一); snap to it
@@ -26,6 +28,8 @@ __all__ = [
     "batch",
     "communities",
     "compare",
+    "edit",
+    "existing",
     "grids",
     "growth",
     "households",
@@ -43,6 +47,8 @@ _LAZY = {
     "access",
     "batch",
     "compare",
+    "edit",
+    "existing",
     "grids",
     "growth",
     "manual",
