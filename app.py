@@ -24,6 +24,7 @@ pages = [
     st.Page("ui/pages/review.py", title=_("Review"), icon=":material/fact_check:"),
     st.Page("ui/pages/grids.py", title=_("Grids"), icon=":material/grid_on:"),
     st.Page("ui/pages/compare.py", title=_("Compare"), icon=":material/compare_arrows:"),
+    st.Page("ui/pages/analyses.py", title=_("Analyses"), icon=":material/insights:"),
     st.Page("ui/pages/export.py", title=_("Export"), icon=":material/download:"),
 ]
 navigation = st.navigation(pages)

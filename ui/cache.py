@@ -19,6 +19,7 @@ from gis.errors import InfeasibleError
 from gis.gcj import frame_to_gcj
 from gis.io import Project, read_project
 from gis.zipsafe import ZipLimits
+from planning.access import AccessResult, access_for
 from planning.communities import Loaded, load, prepare
 from planning.grids import GridResult, make_grids
 from planning.rules import RuleSet
@@ -31,6 +32,7 @@ __all__ = [
     "load_sample",
     "load_upload",
     "read_upload",
+    "run_access",
     "run_grids",
     "run_split",
 ]
@@ -42,6 +44,12 @@ _NOT_RETRIED = ("has no households", "within the normal range")
 
 FOLLOW_LAYERS: tuple[str, ...] = ("roads", "waterways", "barriers", "compounds", "service_centres")
 """The layers a split's new boundaries may follow (and service centres, for distances)."""
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_access(token: str, rules: RuleSet, _loaded: Loaded) -> AccessResult:
+    """Measure walking access (``token`` names the project; ``rules`` the life circles)."""
+    return access_for(_loaded, rules=rules)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
