@@ -336,6 +336,16 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         help=tr(N_("the project's layers, to draw buildings and roads in the atlas")),
     )
     export.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
+    export.add_argument(
+        "--paper",
+        choices=("a4", "a3"),
+        default="a4",
+        type=str.lower,
+        help=tr(N_("paper of the atlas and of the Excel report's print setup (a4 by default)")),
+    )
+    export.add_argument(
+        "--landscape", action="store_true", help=tr(N_("lay the atlas's pages out landscape"))
+    )
     export.add_argument("--title", help=tr(N_("title of the atlas and the KML")))
     export.add_argument("--attribution", help=tr(N_("data attribution printed on the maps")))
     export.set_defaults(func=run_export)

@@ -77,6 +77,8 @@ def run_export(args: argparse.Namespace) -> int:
         context=context,
         progress=pages,
         out_crs=args.out_crs,
+        paper=args.paper,
+        landscape=args.landscape,
     )
     bar.close()
     payload = {"written": [str(path) for path in written]}

@@ -107,6 +107,8 @@ def export_plan(
     context: Mapping[str, pd.DataFrame] | None = None,
     progress: Callable[[int, int], None] | None = None,
     out_crs: str | int | Any = None,
+    paper: str = "a4",
+    landscape: bool = False,
 ) -> list[Path]:
     """Export a plan in one of :data:`FORMATS`; return the files written.
 
@@ -138,6 +140,9 @@ def export_plan(
     out_crs
         The CRS to write coordinates in (``EPSG:4547``, a PROJ string…); by default
         EPSG:4490 as stored (a DXF: the plan's Gauss–Krüger zone). Not for KML/KMZ.
+    paper, landscape
+        The atlas's paper (``a4`` or ``a3``) and orientation; the Excel report's paper
+        (its sheets turn landscape by themselves when wide).
 
     Returns
     -------
@@ -188,7 +193,7 @@ def export_plan(
             out = out.with_suffix(".kmz")
         return [to_kml(layers, out, lang=lang, title=title)]
     if fmt == "xlsx":
-        return [to_xlsx(layers, out, lang=lang, rules=rules)]
+        return [to_xlsx(layers, out, lang=lang, rules=rules, paper=paper)]
     from gis.export.atlas import write_atlas
 
     merged = {**dict(context or {}), **layers}
@@ -201,5 +206,7 @@ def export_plan(
             title=title,
             attribution=attribution,
             progress=progress,
+            paper=paper,
+            landscape=landscape,
         )
     ]

@@ -93,6 +93,8 @@ FONT_CANDIDATES: tuple[str, ...] = (
 or ``font_path=`` names another."""
 
 A4_PORTRAIT = (8.27, 11.69)
+PAPERS: dict[str, tuple[float, float]] = {"a4": A4_PORTRAIT, "a3": (11.69, 16.54)}
+"""Portrait page sizes in inches (ISO 216)."""
 _PASTELS = ("#b3e2cd", "#fdcdac", "#cbd5e8", "#f4cae4", "#e6f5c9", "#fff2ae", "#f1e2cc", "#d9d9d9")
 _ROAD_WIDTH = {"motorway": 2.6, "trunk": 2.6, "primary": 2.4, "secondary": 1.9, "tertiary": 1.6}
 _INK = "#252525"
@@ -500,6 +502,8 @@ class _Atlas:
     community_names: dict[str, str]
     community_shapes: dict[str, Any]
     members: dict[str, list[dict[str, Any]]]
+    page: tuple[float, float] = (8.27, 11.69)
+    """The page (width, height) in inches: A4 or A3, portrait or landscape."""
 
 
 def _prepare(plan: Mapping[str, pd.DataFrame]) -> _Atlas:
@@ -720,7 +724,7 @@ class _Page:
         self.fonts = fonts
         self.tr = tr
         self.lang = lang
-        self.fig = Figure(figsize=A4_PORTRAIT)
+        self.fig = Figure(figsize=atlas.page)
         FigureCanvasAgg(self.fig)
         self.ax = self.fig.add_axes((map_box[0], map_box[1], map_box[2], map_box[3]))
         self.ax.set_axis_off()
@@ -737,7 +741,7 @@ class _Page:
                 clip_on=False,
             )
         )
-        self.aspect = (map_box[2] * A4_PORTRAIT[0]) / (map_box[3] * A4_PORTRAIT[1])
+        self.aspect = (map_box[2] * atlas.page[0]) / (map_box[3] * atlas.page[1])
         self.points_per_unit = 1.0
         self._dynamic: list[Any] = []
         # north arrow (axes coordinates)
@@ -767,7 +771,7 @@ class _Page:
             width = _measure(prop, attribution) / 6.5
             self.ax.add_patch(
                 Rectangle(
-                    (1 - (width * 6.5 + 6) / (map_box[2] * A4_PORTRAIT[0] * 72), 0),
+                    (1 - (width * 6.5 + 6) / (map_box[2] * atlas.page[0] * 72), 0),
                     1,
                     0.022,
                     transform=self.ax.transAxes,
@@ -857,7 +861,7 @@ class _Page:
         """One line of text with a swatch before each label: (kind, colour, label)."""
         size = 7.5
         prop = self.fonts.get("sans", size)
-        fig_w_pt = A4_PORTRAIT[0] * 72
+        fig_w_pt = self.atlas.page[0] * 72
         gap = "\u3000\u3000"  # room for a swatch: two ideographic spaces
         text = ""
         for kind, colour, label in entries:
@@ -903,7 +907,7 @@ class _Page:
         x0, x1, y0, y1 = _fit_view(bounds, aspect=self.aspect, margin=margin)
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(y0, y1)
-        width_pt = self.ax.get_position().width * A4_PORTRAIT[0] * 72
+        width_pt = self.ax.get_position().width * self.atlas.page[0] * 72
         self.points_per_unit = width_pt / (x1 - x0)
         length = _nice_length(x1 - x0)
         h = (y1 - y0) * 0.012
@@ -989,7 +993,7 @@ def _cover(
     lang: str | None,
 ) -> None:
     """Draw the cover: title, area, plan, totals, an overview map, the rules and sources."""
-    fig = Figure(figsize=A4_PORTRAIT)
+    fig = Figure(figsize=atlas.page)
     FigureCanvasAgg(fig)
     fig.text(0.08, 0.93, title, color=_INK, fontproperties=fonts.get("bold", 22))
     fig.text(0.08, 0.905, area, fontproperties=fonts.get("sans", 12), color=_MUTED)
@@ -1051,7 +1055,7 @@ def _cover(
     )
     vx0, vx1, vy0, vy1 = _fit_view(
         atlas.grids.total_bounds,
-        aspect=(box[2] * A4_PORTRAIT[0]) / (box[3] * A4_PORTRAIT[1]),
+        aspect=(box[2] * atlas.page[0]) / (box[3] * atlas.page[1]),
         margin=0.04,
     )
     ax.set_xlim(vx0, vx1)
@@ -1291,14 +1295,14 @@ class _GridPage(_Page):
         y = 0.075
         worker, phone = tr(_UI["worker"]), tr(_UI["phone"])
         self.figure_label(0.06, y, worker, size=10)
-        start = 0.06 + (_measure(self.fonts.get("sans", 10), worker) + 8) / (A4_PORTRAIT[0] * 72)
+        start = 0.06 + (_measure(self.fonts.get("sans", 10), worker) + 8) / (self.atlas.page[0] * 72)
         self.fig.add_artist(
             Line2D(
                 [start, 0.50], [y - 0.003] * 2, color=_INK, lw=0.7, transform=self.fig.transFigure
             )
         )
         self.figure_label(0.54, y, phone, size=10)
-        start = 0.54 + (_measure(self.fonts.get("sans", 10), phone) + 8) / (A4_PORTRAIT[0] * 72)
+        start = 0.54 + (_measure(self.fonts.get("sans", 10), phone) + 8) / (self.atlas.page[0] * 72)
         self.fig.add_artist(
             Line2D(
                 [start, 0.94], [y - 0.003] * 2, color=_INK, lw=0.7, transform=self.fig.transFigure
@@ -1520,6 +1524,8 @@ def write_atlas(
     font_path: str | Path | None = None,
     max_rows: int = 14,
     progress: Callable[[int, int], None] | None = None,
+    paper: str = "a4",
+    landscape: bool = False,
 ) -> Path:
     """Write the PDF atlas of a plan: a cover, a page per community, a page per grid.
 
@@ -1544,6 +1550,9 @@ def write_atlas(
         Table rows on a grid page; more are summarised in the last row.
     progress
         Called with ``(page, pages)`` after each page.
+    paper, landscape
+        ``a4`` (default) or ``a3``, portrait or landscape: the layout keeps its proportions
+        and its type sizes, so an A3 page shows the same map larger, with more room.
 
     Returns
     -------
@@ -1570,7 +1579,12 @@ def write_atlas(
     """
     font = find_cjk_font(font_path)
     tr = translator(lang).gettext
+    if paper.lower() not in PAPERS:
+        msg = N_("{paper!r} is not a paper size gridplan prints on. Use a4 or a3.")
+        raise GridplanError(msg, paper=paper)
     atlas = _prepare(plan)
+    width, height = PAPERS[paper.lower()]
+    atlas.page = (height, width) if landscape else (width, height)
     plan_row = _plans_row(plan)
     rules_data = _rules_data(plan, rules)
     communities = list(dict.fromkeys(atlas.community_of))

@@ -18,6 +18,7 @@ from gis.export._common import (
     _rules_data,
     column_label,
 )
+from gis.errors import GridplanError
 from gis.i18n import N_, translator
 from gis.store.files import atomic_path
 
@@ -134,19 +135,45 @@ def _sheet_name(text: str, taken: set[str]) -> str:
     return name
 
 
+_PAPER_CODES = {"a4": 9, "a3": 8}
+"""Excel's paper codes."""
+_PORTRAIT_WIDTH = {"a4": 95, "a3": 135}
+"""Column widths (in characters) that fit across a portrait page of that paper; wider
+sheets are printed landscape (A4 portrait holds about 95 characters at 11 pt)."""
+
+
+def _print_setup(sheet: Any, width: float, *, paper: str) -> None:
+    """Make a sheet print as planners file it: paper, landscape when wide, header on every
+    page, all columns on the page's width, page numbers in the footer."""
+    sheet.set_paper(_PAPER_CODES[paper])
+    if width > _PORTRAIT_WIDTH[paper]:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.repeat_rows(0)
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.set_footer("&C&P / &N")
+
+
 def to_xlsx(
     plan: Mapping[str, pd.DataFrame],
     out: str | Path,
     *,
     lang: str | None = "zh_CN",
     rules: Any = None,
+    paper: str = "a4",
 ) -> Path:
     """Write the Excel report: one formatted sheet per table.
 
     Sheets: the plan (id, version, status, author, totals), communities before and
     after, grids (with their area), grid members, lineage, patches, proposals and the
     rules with their sources — those the plan has. Headers are bold and frozen, with a
-    filter; columns are as wide as their content (CJK characters count double).
+    filter; columns are as wide as their content (CJK characters count double). Every
+    sheet is ready to print on ``paper`` (``a4`` or ``a3``): landscape when its columns
+    are wider than a portrait page, the header row repeated on every page, all columns
+    fitted to the page width, page numbers in the footer. Codes are text (a 15-digit grid
+    code stays whole in Excel and WPS).
 
     Parameters
     ----------
@@ -171,6 +198,11 @@ def to_xlsx(
     ['Plan', 'Grids']
     """
     import xlsxwriter
+
+    paper = paper.lower()
+    if paper not in _PAPER_CODES:
+        msg = N_("{paper!r} is not a paper size gridplan prints on. Use a4 or a3.")
+        raise GridplanError(msg, paper=paper)
 
     tr = translator(lang).gettext
     out = Path(out)
@@ -276,10 +308,12 @@ def to_xlsx(
                         sheet.write_string(i, j, text)
                     if i <= 2000:
                         widths[j] = max(widths[j], _display_width(text))
-            for j, width in enumerate(widths):
-                sheet.set_column(j, j, min(max(width + 2, 8), 60))
+            shown = [min(max(width + 2, 8), 60) for width in widths]
+            for j, width in enumerate(shown):
+                sheet.set_column(j, j, width)
             sheet.freeze_panes(1, 0)
             if len(frame):
                 sheet.autofilter(0, 0, len(frame), max(len(columns) - 1, 0))
+            _print_setup(sheet, sum(shown), paper=paper)
         book.close()
     return out

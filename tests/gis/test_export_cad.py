@@ -162,3 +162,58 @@ def test_shapefile_zip_carries_qml_sidecars_with_short_field_names(plan, tmp_pat
     from gis.store import read_exported
 
     assert len(read_exported(out)["grids"]) == len(plan["grids"])
+
+
+def test_xlsx_report_is_ready_to_print(plan, tmp_path):
+    import re
+
+    (out,) = export_plan(plan, tmp_path / "plan.xlsx", lang="zh_CN")
+    (a3,) = export_plan(plan, tmp_path / "plan_a3.xlsx", lang="zh_CN", paper="a3")
+    with zipfile.ZipFile(out) as zf:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8")
+        sheets = {
+            name: zf.read(name).decode("utf-8")
+            for name in zf.namelist()
+            if name.startswith("xl/worksheets/sheet")
+        }
+    assert sheets
+    for xml in sheets.values():
+        assert 'paperSize="9"' in xml  # A4
+        assert 'fitToWidth="1"' in xml or "fitToPage" in xml
+        assert 'fitToHeight="0"' in xml  # as many pages down as needed, one across
+    orientations = [re.search(r'orientation="(\w+)"', xml).group(1) for xml in sheets.values()]
+    assert "landscape" in orientations and "portrait" in orientations  # the wide grids sheet turns
+    assert workbook.count("_xlnm.Print_Titles") == len(sheets)  # the header row on every page
+    with zipfile.ZipFile(a3) as zf:
+        assert all(
+            'paperSize="8"' in zf.read(n).decode("utf-8")
+            for n in zf.namelist()
+            if n.startswith("xl/worksheets/sheet")
+        )
+    with pytest.raises(GridplanError, match="a4 or a3"):
+        export_plan(plan, tmp_path / "p.xlsx", paper="letter")
+
+
+def test_csv_keeps_long_codes_as_text(plan):
+    import io
+
+    import pandas as pd
+
+    from gis.export.tables import csv_for_excel
+
+    table = pd.DataFrame(plan["grids"].drop(columns="geometry"))
+    data = csv_for_excel(table)
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel and WPS open it as UTF-8
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+    assert back["grid_code"].tolist() == [f'="{c}"' for c in table["grid_code"]]
+    assert back["community_id"].str.fullmatch(r'="\d{12}"').all()
+    assert back["households"].tolist() == table["households"].astype(str).tolist()  # numbers stay
+
+
+@pytest.mark.parametrize(("paper", "landscape", "points"), [("a3", True, (1190.88, 841.68)), ("a4", True, (841.68, 595.44))])
+def test_atlas_on_a3_and_landscape(plan, tmp_path, paper, landscape, points):
+    import re
+
+    (out,) = export_plan(plan, tmp_path / "atlas.pdf", paper=paper, landscape=landscape)
+    boxes = re.findall(rb"/MediaBox \[ ?0 0 ([\d.]+) ([\d.]+) ?\]", out.read_bytes())
+    assert boxes and {(float(w), float(h)) for w, h in boxes} == {points}

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
+from gis.export.tables import csv_for_excel
 from gis.store import write_plan
 from ui import auth, project, session
 from ui.i18n import gettext as _
@@ -166,9 +167,8 @@ tables = {
     for name, frame in layers.items()
 }
 table_name = st.selectbox(_("Table"), list(tables), key="w_export_table")
-csv = (
-    label_columns(tables[table_name]).to_csv(index=False).encode("utf-8-sig")
-)  # BOM: Excel opens it as UTF-8
+# BOM so Excel opens it as UTF-8; 12- and 15-digit codes written so Excel/WPS keep them as text
+csv = csv_for_excel(label_columns(tables[table_name]))
 st.download_button(
     _("Download {table} as CSV").format(table=table_name),
     data=csv,
