@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
-from ui import auth, cache, maps, project, session
+from ui import auth, cache, grid_edit, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, show_error, show_table
 
@@ -53,6 +53,7 @@ if go:
         result = None
     project.set_grids(result, wanted)
     scope = wanted
+    grid_edit.reset_history()
 
 if result is None:
     st.info(_("Choose the communities and press “Generate grids”."))
@@ -72,8 +73,9 @@ shown = grids.assign(
     status_label=grids["status"].map(lambda s: status_label.get(s, s)),
     colour_class=_colour_classes(grids.geometry.values),
 )
+revision = grid_edit.revision()  # hand edits change the grids under the same token
 grids_display = cache.display_copy(
-    f"{token}:grids:{scope}:{session.language()}",
+    f"{token}:grids:{scope}:{session.language()}:{revision}",
     shown,
     columns=("grid_code", "households", "patch_id", "status", "status_label", "colour_class"),
     coverage=True,
@@ -106,12 +108,20 @@ maps.add_polygons(
 )
 maps.add_polygons(m, patches_display, colour="#1a237e", weight=2.5, fill_opacity=0.0, dash="6 3")
 with st.container(key="grids_map"):
-    maps.show(m, key=f"grids_map_{token}_{scope}", height=520)
+    maps.show(m, key=f"grids_map_{token}_{scope}_{revision}", height=520)
 st.caption(
     _(
         "Grids in soft colours (neighbours differ; red: outside the band); dashed blue outlines: workers' patches. Hover a grid for its code."
     )
 )
+
+# -- hand edits ----------------------------------------------------------------------------------
+edited = grid_edit.edit_panel(
+    result, loaded=loaded, rules=rules, lang=lang, allowed=auth.allowed("run")
+)
+if edited is not None:
+    project.set_grids(edited, scope)
+    st.rerun()
 
 # -- households per grid ------------------------------------------------------------------------
 st.subheader(_("Households per grid"))

@@ -1,0 +1,182 @@
+"""The Grids page's hand editing: move buildings, merge, split, lock, name and staff grids.
+
+Each edit is one call of :mod:`planning.edit` on the grids shown; the result replaces them
+at once (households, band status and the map follow), and the change goes on an undo
+stack kept in the session (``grid_edits``: done changes; ``grid_redo``: undone ones).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import shapely
+import streamlit as st
+
+from planning import edit
+from ui.i18n import gettext as _
+from ui.widgets import show_error, show_table
+
+__all__ = ["edit_panel", "reset_history"]
+
+_DONE = "grid_edits"  # session key: the changes that can be undone, last last
+_UNDONE = "grid_redo"  # session key: the changes that can be redone
+_REVISION = "grid_revision"  # session key: how many edits, undos and redos were made
+
+
+def reset_history() -> None:
+    """Forget the undo and redo stacks (new grids were generated)."""
+    st.session_state[_DONE] = []
+    st.session_state[_UNDONE] = []
+
+
+def revision() -> int:
+    """A number that changes with every edit, undo and redo (for cache and map keys)."""
+    return int(st.session_state.get(_REVISION, 0))
+
+
+def _stack(key: str) -> list[Any]:
+    return st.session_state.setdefault(key, [])
+
+
+def _plan_of(result: Any, loaded: Any, rules: Any) -> edit.GridPlan:
+    return edit.GridPlan(
+        grids=result.grids,
+        grid_members=result.grid_members,
+        buildings=loaded.buildings,
+        communities=loaded.communities,
+        rules=rules,
+    )
+
+
+def _result_of(result: Any, plan: edit.GridPlan) -> Any:
+    return dataclasses.replace(result, grids=plan.grids, grid_members=plan.grid_members)
+
+
+def _neighbours(plan: edit.GridPlan, code: str) -> list[str]:
+    geom = plan.grid(code).geometry
+    grids = plan.grids
+    touching = grids[grids.geometry.intersects(geom)]
+    shared = shapely.length(shapely.intersection(touching.geometry.values, geom.boundary))
+    return [c for c, s in zip(touching["grid_code"], shared, strict=True) if c != code and s > 0]
+
+
+def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool) -> Any:
+    """Show the editing tools under the map; return the grids after the planner's edit.
+
+    Parameters
+    ----------
+    result
+        The grids shown (a :class:`planning.grids.GridResult`).
+    loaded
+        The project (its buildings and communities).
+    rules
+        The band the grids are judged by.
+    lang
+        The planner's language.
+    allowed
+        Whether the planner may change the plan (an editor).
+
+    Returns
+    -------
+    The new grids when an edit, an undo or a redo was made, else ``None``.
+    """
+    st.subheader(_("Edit the grids"))
+    plan = _plan_of(result, loaded, rules)
+    codes = plan.grids["grid_code"].astype(str).tolist()
+    if not codes:
+        return None
+    code = st.selectbox(_("Grid"), codes, key="w_edit_grid")
+    row = plan.grid(code)
+    members = plan.members_of(code)
+    cols = st.columns(4)
+    cols[0].metric(_("households"), int(row["households"]))
+    cols[1].metric(_("buildings"), int(members["building_id"].nunique()))
+    cols[2].metric(_("status"), _("ok") if row.get("status") == "ok" else _("out of range"))
+    cols[3].metric(_("locked"), _("yes") if bool(row.get("locked", False)) else _("no"))
+    show_table(
+        members[["building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]],
+        key="w_edit_members",
+    )
+    actions = {
+        "move": _("Move buildings to a neighbouring grid"),
+        "merge": _("Merge with a neighbouring grid"),
+        "split": _("Split in two"),
+        "lock": _("Lock or unlock"),
+        "assign": _("Name, worker and phone"),
+    }
+    action = st.radio(
+        _("Edit"), list(actions), format_func=actions.get, key="w_edit_action", horizontal=True
+    )
+    near = _neighbours(plan, code)
+    done: tuple[edit.GridPlan, Any] | None = None
+    with st.form("w_edit_form"):
+        pieces: list[str] = []
+        target = None
+        worker = phone = name = None
+        if action == "move":
+            options = [str(b) for b in dict.fromkeys(members["building_id"].astype(str))]
+            pieces = st.multiselect(
+                _("Buildings (or a tower's unit, e.g. B12:2)"), options, key="w_edit_pieces"
+            )
+            extra = st.text_input(_("Pieces of towers, comma separated (B12:2:5-10)"), key="w_edit_extra")
+            pieces += [p.strip() for p in extra.split(",") if p.strip()]
+            target = st.selectbox(_("To grid"), near, key="w_edit_target")
+        elif action == "merge":
+            target = st.selectbox(_("With grid"), near, key="w_edit_merge")
+        elif action == "assign":
+            name = st.text_input(_("Name"), value=str(row.get("name") or ""), key="w_edit_name")
+            worker = st.text_input(_("Worker"), value=str(row.get("worker") or ""), key="w_edit_worker")
+            phone = st.text_input(_("Phone"), value=str(row.get("phone") or ""), key="w_edit_phone")
+        apply = st.form_submit_button(
+            _("Apply"), type="primary", disabled=not allowed, help=None if allowed else _("Editors only")
+        )
+    if apply:
+        try:
+            if action == "move":
+                done = edit.move(plan, pieces, str(target), lang=lang)
+            elif action == "merge":
+                done = edit.merge(plan, code, str(target), lang=lang)
+            elif action == "split":
+                done = edit.split(plan, code, lang=lang)
+            elif action == "lock":
+                done = edit.lock(plan, [code], locked=not bool(row.get("locked", False)))
+            else:
+                done = edit.assign(plan, code, name=name, worker=worker, phone=phone)
+        except edit.EditRefusedError as err:
+            show_error(err)
+    back, again = st.columns(2)
+    undo = back.button(
+        _("Undo"), key="w_edit_undo", disabled=not _stack(_DONE) or not allowed
+    )
+    redo = again.button(
+        _("Redo"), key="w_edit_redo", disabled=not _stack(_UNDONE) or not allowed
+    )
+    new_plan = None
+    if done is not None:
+        new_plan, change = done
+        _stack(_DONE).append(change)
+        _stack(_UNDONE).clear()
+    elif undo and _stack(_DONE):
+        change = _stack(_DONE).pop()
+        try:
+            new_plan = edit.undo(plan, change)
+            _stack(_UNDONE).append(change)
+        except edit.EditRefusedError as err:
+            show_error(err)
+    elif redo and _stack(_UNDONE):
+        change = _stack(_UNDONE).pop()
+        try:
+            new_plan = edit.redo(plan, change)
+            _stack(_DONE).append(change)
+        except edit.EditRefusedError as err:
+            show_error(err)
+    if new_plan is not None:
+        st.session_state[_REVISION] = revision() + 1
+    if new_plan is None:
+        history = _stack(_DONE)
+        if history:
+            st.caption(history[-1].describe(lang))
+        return None
+    return _result_of(result, new_plan)
+
