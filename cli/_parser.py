@@ -24,7 +24,7 @@ from cli.grids import run_grids, run_split
 from cli.projects import run_projects
 from cli.template import run_template
 from cli.users import run_users
-from gis.export._common import FORMATS
+from gis.export import FORMATS
 from gis.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
 
 __all__ = ["ArgumentParser", "argv_language", "build_parser", "default_language"]

@@ -13,6 +13,7 @@ Reading (modules)
 ``cad``            DXF drawings in (a layer map says which CAD layer is what) and out
 ``datasets``       bundled samples and synthetic districts
 ``layers``         a plan layer as a plain table and back (used by stores and exports)
+``accounting``     warnings that account for every household left out, guessed or repaired
 =================  ===========================================================
 
 Plans, outputs and people (packages and modules)
@@ -33,6 +34,7 @@ import (thin re-exports of the modules above).
 from gis import crs, datasets, errors, fields, i18n, io, validate
 
 __all__ = [
+    "accounting",
     "cad",
     "crs",
     "datasets",
@@ -51,13 +53,16 @@ __all__ = [
 ]
 
 
+_LAZY = frozenset(
+    {"store", "export", "users", "accounting", "cad", "draw", "gcj", "zipsafe", "layers"}
+)
 _OLD_PATHS = frozenset({"plan", "pgstore", "atlas", "auth"})
 
 
 def __getattr__(name: str) -> object:
     # store, export, users (and the old paths) pull in sqlite/matplotlib/SQLAlchemy/argon2:
     # imported on first use
-    if name in {"store", "export", "users", "cad", "draw", "gcj", "zipsafe", "layers"} | _OLD_PATHS:
+    if name in _LAZY | _OLD_PATHS:
         import importlib
 
         return importlib.import_module(f"gis.{name}")

@@ -143,7 +143,7 @@ def test_staff_json_matches_the_published_rules(capsys, households, residents, s
 
 
 def test_staff_json_anchor(capsys):
-    # The figures of cli.py's docstring: 9,762 households, 12 workers.
+    # The figures of the cli package's docstring: 9,762 households, 12 workers.
     code, out, _ = run(capsys, "staff", "--households", "9762", "--staff", "12", "--json")
     assert code == 0
     payload = single_json(out)

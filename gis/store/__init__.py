@@ -7,6 +7,8 @@
 ``postgis``         :class:`PostGISPlanStore`, many plans in a team's PostGIS database
 ``files``           :func:`atomic_path` (every writer's temp-file-then-rename) and
                     :func:`write_plan` (layers to a plain GeoPackage)
+``workspace``       projects that last (:class:`~gis.store.workspace.Workspace`): named
+                    projects, each a versioned plan store, with layers, rules, runs, history
 ``_tables``         private: what both stores share (the API, checks, rows to frames)
 ==================  ================================================================
 

@@ -218,7 +218,7 @@ class PlanStore(_StoreCommon):
             if not is_plan_store(self.path):
                 msg = N_(
                     "{file} is not a gridplan plan store (it has no plans table). Choose a new "
-                    "file name for the plan, or open the file with gis.plan.read_plan."
+                    "file name for the plan, or open the file with gis.store.read_plan."
                 )
                 raise PlanStoreError(msg, file=self.path.name)
             stored = self._stored_plan_id()

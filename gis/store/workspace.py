@@ -359,7 +359,7 @@ class Project:
         Pin the project to this version (see :meth:`at`); ``None`` follows the latest.
     user
         Who acts: every action is authorized for the user's role (viewer, editor,
-        approver; see :mod:`gis.auth`) and recorded in the project's audit. ``None``
+        approver; see :mod:`gis.users`) and recorded in the project's audit. ``None``
         acts without checks (the command line, scripts).
     """
 

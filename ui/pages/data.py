@@ -122,7 +122,7 @@ else:
     st.write(_("Uploaded: {name}").format(name=src.name))
 if error is not None:
     show_error(error)
-    st.warning(_("Until this is fixed, the app keeps planning with the last opened that loaded."))
+    st.warning(_("Until this is fixed, the app keeps planning with the last project that loaded."))
     if isinstance(error, ValidationError):
         st.markdown("**" + _("Validation report") + "**")
         show_table(error.report.to_frame(lang), key="w_report_errors")

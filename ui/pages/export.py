@@ -19,7 +19,7 @@ from ui import auth, project, session
 from ui.i18n import gettext as _
 from ui.widgets import label_columns, show_error, show_table, wkey
 
-try:  # the exports module (gis/export.py); the GeoPackage and tables below work without it
+try:  # the exports module (gis/export/); the GeoPackage and tables below work without it
     from gis import export as gis_export
 except ImportError:  # pragma: no cover - depends on the library version
     gis_export = None
