@@ -19,7 +19,7 @@ from gis.errors import InfeasibleError
 from gis.gcj import frame_to_gcj
 from gis.io import Project, read_project
 from gis.zipsafe import ZipLimits
-from planning.access import AccessResult, access_for
+from planning.access import AccessResult, access_after_split, access_for
 from planning.communities import Loaded, load, prepare
 from planning.grids import GridResult, make_grids
 from planning.rules import RuleSet
@@ -33,6 +33,7 @@ __all__ = [
     "load_upload",
     "read_upload",
     "run_access",
+    "run_access_after",
     "run_grids",
     "run_split",
 ]
@@ -50,6 +51,19 @@ FOLLOW_LAYERS: tuple[str, ...] = ("roads", "waterways", "barriers", "compounds",
 def run_access(token: str, rules: RuleSet, _loaded: Loaded) -> AccessResult:
     """Measure walking access (``token`` names the project; ``rules`` the life circles)."""
     return access_for(_loaded, rules=rules)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def run_access_after(
+    token: str,
+    parts_key: str,
+    rules: RuleSet,
+    _loaded: Loaded,
+    _parts: gpd.GeoDataFrame,
+    _lineage: object,
+) -> AccessResult:
+    """Measure walking access after a split (``parts_key`` names the parts and lineage)."""
+    return access_after_split(_loaded, _parts, lineage=_lineage, rules=rules)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

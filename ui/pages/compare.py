@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import altair as alt
 import geopandas as gpd
 import pandas as pd
@@ -9,6 +11,7 @@ import streamlit as st
 
 from gis.errors import GridplanError
 from planning.compare import (
+    WALK_COLUMNS,
     communities_after_split,
     compare_plans,
     mean_distance_to_centres,
@@ -16,7 +19,7 @@ from planning.compare import (
 )
 from ui import cache, project, session
 from ui.i18n import gettext as _
-from ui.widgets import column_label, show_table, wkey
+from ui.widgets import column_label, show_error, show_table, wkey
 
 loaded = project.loaded()
 rules = project.rules()
@@ -107,6 +110,36 @@ else:
             "The project has no service-centre layer, so distances to service centres cannot be measured."
         )
     )
+
+roads = loaded.project.roads
+if roads is not None and len(roads):
+    parts_key = hashlib.sha1(
+        b"".join(parts.geometry.to_wkb()) + str(sorted(lineage.itertuples(index=False))).encode()
+    ).hexdigest()
+    try:
+        with st.spinner(_("Measuring walks along the roads…")):
+            walk_before = cache.run_access(token, rules, _loaded=loaded)
+            walk_after = cache.run_access_after(
+                token,
+                parts_key,
+                rules,
+                _loaded=loaded,
+                _parts=parts.assign(rank=1, parent_community_id=parent_id),
+                _lineage=lineage,
+            )
+    except GridplanError as err:
+        show_error(err)
+    else:
+        for table, walked in ((before, walk_before), (after, walk_after)):
+            figures = walked.communities.set_index("community_id")
+            for column in WALK_COLUMNS:
+                table[column] = table["community_id"].map(figures[column])
+        st.caption(
+            _(
+                "Walking figures go along the roads to each community's service centre, or to its "
+                "recommended site where it has none (see the Analyses page)."
+            )
+        )
 
 whole = compare_plans(before, after, rules=rules).reset_index()
 whole["metric"] = whole["metric"].map(column_label)
