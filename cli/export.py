@@ -31,6 +31,21 @@ def run_export(args: argparse.Namespace) -> int:
     if problems:
         raise problems[0]
     progress(args, N_("reading the plan…"))
+    if args.format == "handover":
+        from gis.export.handover import to_handover
+        from gis.store import open_store
+
+        if args.plan is None and not args.db:
+            msg = N_("Name the plan to export: a plan file, or --db URL with --plan-id ID.")
+            raise GridplanError(msg)
+        source = args.plan if args.plan is not None else args.db
+        options = {} if args.plan is not None else {"plan_id": args.plan_id}
+        progress(args, N_("writing the export…"))
+        with open_store(source, **options) as store:
+            written = [to_handover(store, args.out, lang=args.lang)]
+        payload = {"written": [str(path) for path in written]}
+        emit(args, payload, lambda: "\n".join(payload["written"]))
+        return 0
     if args.plan is not None:
         plan = read_exported(args.plan, version=args.version)
     elif args.db:

@@ -13,6 +13,8 @@
 ``pdf``     the atlas (:func:`gis.export.atlas.write_atlas`)
 ``dxf``     a CAD drawing in metres, a layer per kind, codes and households as text
             (:func:`gis.export.dxf.to_dxf`)
+``handover`` a plan store's hand-over GeoPackage: the latest version as plain layers,
+            every version in ``history_*`` tables (:func:`gis.export.handover.to_handover`)
 ==========  ===========================================================================
 
 ``out_crs`` writes the coordinates in another CRS (any CGCS2000 Gauss–Krüger zone, or a
@@ -66,6 +68,7 @@ from gis.export._common import (
     column_label,
 )
 from gis.export.dxf import parse_out_crs, to_dxf
+from gis.export.handover import to_handover
 from gis.export.geojson import to_geojson
 from gis.export.gpkg import to_gpkg
 from gis.export.kml import to_kml
@@ -87,6 +90,7 @@ __all__ = [
     "to_dxf",
     "to_geojson",
     "to_gpkg",
+    "to_handover",
     "to_kml",
     "to_shp_zip",
     "to_xlsx",
@@ -167,6 +171,18 @@ def export_plan(
     if fmt not in FORMATS:
         msg = N_("{format!r} is not an export format. Use one of: {formats}.")
         raise GridplanError(msg, format=format or Path(out).suffix, formats=", ".join(FORMATS))
+    if fmt == "handover":
+        if isinstance(plan, Mapping):
+            msg = N_(
+                "A hand-over copy is made from the plan store (the .gpkg the plan is saved in, or "
+                "the database), which holds its history; name the file or --db."
+            )
+            raise GridplanError(msg)
+        from gis.export.handover import to_handover
+        from gis.store import open_store
+
+        with open_store(plan) as store:
+            return [to_handover(store, out, lang=lang)]
     layers = _load(plan, version)
     out = Path(out)
     if fmt == "dxf":

@@ -20,7 +20,17 @@ import shapely
 
 from gis.i18n import N_, translator
 
-FORMATS: tuple[str, ...] = ("gpkg", "shp", "geojson", "kml", "kmz", "xlsx", "pdf", "dxf")
+FORMATS: tuple[str, ...] = (
+    "gpkg",
+    "shp",
+    "geojson",
+    "kml",
+    "kmz",
+    "xlsx",
+    "pdf",
+    "dxf",
+    "handover",
+)
 """The export formats, as ``--format`` takes them."""
 
 ENCODINGS: dict[str, str] = {"utf-8": "UTF-8", "utf8": "UTF-8", "gbk": "GBK", "gb18030": "GB18030"}

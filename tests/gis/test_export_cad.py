@@ -217,3 +217,36 @@ def test_atlas_on_a3_and_landscape(plan, tmp_path, paper, landscape, points):
     (out,) = export_plan(plan, tmp_path / "atlas.pdf", paper=paper, landscape=landscape)
     boxes = re.findall(rb"/MediaBox \[ ?0 0 ([\d.]+) ([\d.]+) ?\]", out.read_bytes())
     assert boxes and {(float(w), float(h)) for w, h in boxes} == {points}
+
+
+def test_handover_shows_one_plan_and_keeps_the_history(plan, tmp_path):
+    from gis.store import PlanStore
+
+    path = tmp_path / "plan.gpkg"
+    first = {k: plan[k] for k in ("grids", "patches", "grid_members")}
+    second = {**first, "grids": plan["grids"].assign(worker="王芳")}
+    with PlanStore(path) as store:
+        store.save(first, author="王芳", note="第一稿")
+        store.save(second, author="李强", note="第二稿")
+        store.set_status(2, "accepted", author="张伟", comment="同意")
+    (out,) = export_plan(path, tmp_path / "交接.gpkg", format="handover")
+    layers = {str(n): t for n, t in pyogrio.list_layers(out)}
+    assert layers["grids"] == "MultiPolygon" and layers["patches"] == "MultiPolygon"
+    spatial = {n for n, t in layers.items() if t is not None}
+    assert spatial == {"grids", "patches"}  # QGIS draws one plan: no history layer on the map
+    grids = gpd.read_file(out, layer="grids")
+    assert len(grids) == len(plan["grids"])  # one row per grid, not one per version
+    assert set(grids["worker"]) == {"王芳"}  # the latest version
+    assert grids["grid_code"].is_unique
+    history = pyogrio.read_dataframe(out, layer="history_grids", read_geometry=False)
+    assert sorted(history["version"].unique()) == [1, 2]
+    assert len(history) == 2 * len(plan["grids"])
+    back = gpd.GeoSeries.from_wkt(history.loc[history["version"] == 1, "geometry_wkt"], crs=4490)
+    assert back.reset_index(drop=True).geom_equals_exact(
+        plan["grids"].geometry.reset_index(drop=True), tolerance=1e-7
+    ).all()
+    plans = pyogrio.read_dataframe(out, layer="plans", read_geometry=False)
+    assert plans["note"].tolist() == ["第一稿", "第二稿"] and plans["status"].tolist()[-1] == "accepted"
+    assert sorted(read_layer_styles(out)["f_table_name"]) == ["grids", "patches"]
+    with pytest.raises(GridplanError, match="plan store"):
+        export_plan(plan, tmp_path / "x.gpkg", format="handover")
