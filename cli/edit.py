@@ -50,9 +50,9 @@ def run_edit(args: argparse.Namespace) -> int:
             rules=loaded.rules,
         )
         changes = _apply(plan, args, edit)
-        new = changes[-1][0]
+        new, patches = edit.refresh_patches(changes[-1][0], lang=args.lang)
         note = " ".join(change.describe(args.lang) for _, change in changes)
-        saved = {"grids": new.grids, "grid_members": new.grid_members}
+        saved = {"grids": new.grids, "grid_members": new.grid_members, "patches": patches}
         version = project.save(
             layers=saved,
             action="edit",
@@ -72,11 +72,16 @@ def run_edit(args: argparse.Namespace) -> int:
         if code in present.index
     ]
     removed = sorted({c for _, change in changes for c in change.removed})
+    flagged = patches[patches["status"] != "ok"]
     payload: dict[str, Any] = {
         "version": version,
         "grids": grids,
         "removed": removed,
         "change": note,
+        "patches_flagged": [
+            {"patch_id": r.patch_id, "households": int(r.households), "reason": r.reason}
+            for r in flagged.itertuples()
+        ],
     }
 
     def human() -> str:

@@ -72,16 +72,17 @@ from planning.territory import split_equal_area
 
 __all__ = [
     "DETAIL_COLUMNS",
-    "EditRefusedError",
     "Change",
+    "EditRefusedError",
     "GridPlan",
     "Piece",
     "assign",
     "lock",
     "merge",
     "move",
-    "regrid",
     "redo",
+    "refresh_patches",
+    "regrid",
     "split",
     "undo",
 ]
@@ -1564,3 +1565,93 @@ def regrid(
     )
     walk = pd.concat([kept, walk], ignore_index=True)
     return replace(plan, grids=gpd.GeoDataFrame(grids, geometry=plan._geometry, crs=plan.grids.crs), grid_members=new_members), walk
+
+
+# --------------------------------------------------------------------------------------
+# worker patches after edits
+# --------------------------------------------------------------------------------------
+def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.GeoDataFrame]:
+    """Worker patches (片区) of the plan's grids as they are now, each checked against its target.
+
+    A grid keeps its patch through edits (the parts of a split grid stay in its patch, a
+    merged grid keeps the first one's); a grid without a patch (an imported layer) joins
+    the patch of the neighbour it shares most boundary with, or, in a community where no
+    grid has one, the community's grids are grouped afresh like the engine does
+    (:func:`planning.partition.partition`, one contiguous patch per required worker). Each
+    patch is the union of its grids, with its households, and ``status`` ``ok`` or
+    ``out_of_range`` when it is more than ``rules.patch_tolerance`` away from the
+    community's households divided by its patches (``reason`` says by how much).
+
+    Returns
+    -------
+    (GridPlan, geopandas.GeoDataFrame)
+        The plan (``patch_id`` filled in) and the patches: ``patch_id``, ``community_id``,
+        ``households``, ``n_grids``, ``target``, ``status``, ``reason``.
+    """
+    rules = plan.rules
+    tr = translator(lang).gettext
+    grids = plan.grids.copy()
+    if "patch_id" not in grids:
+        grids["patch_id"] = ""
+    patch = grids["patch_id"].astype(object).where(grids["patch_id"].notna(), "").astype(str)
+    grids["patch_id"] = patch.to_numpy()
+    metric_frame = _Frame.around(shapely.union_all(grids.geometry.values))
+    geoms_m = np.array([metric_frame.to_m(g) for g in grids.geometry.values], dtype=object)
+    nb = rook_neighbours(geoms_m)
+    community = grids["community_id"].astype(str).to_numpy()
+    for c in np.unique(community):
+        rows = np.flatnonzero(community == c)
+        if not (grids["patch_id"].iloc[rows] != "").any():
+            weights = grids["households"].to_numpy(dtype=float)[rows]
+            total = float(weights.sum())
+            k = max(1, math.ceil(total / rules.patch_households)) if total > 0 else 1
+            target = total / k if total > 0 else float(rules.patch_households)
+            local = {int(r): i for i, r in enumerate(rows)}
+            local_nb = [{local[b] for b in nb[r] if b in local} for r in rows]
+            cent = shapely.centroid(geoms_m[rows])
+            x, y = shapely.get_x(cent), shapely.get_y(cent)
+            labels = partition(weights, x, y, local_nb, low=target * 0.6, high=target * 1.4, target=target)
+            labels = exactly_k(labels, k, weights, x, y, local_nb)
+            prefix = str(grids["grid_code"].iloc[rows[0]])[:12]
+            grids.iloc[rows, grids.columns.get_loc("patch_id")] = [
+                f"{prefix}P{int(label) + 1:02d}" for label in labels
+            ]
+            continue
+        for _ in range(len(rows)):  # grids without a patch join their neighbour's
+            missing = [r for r in rows if grids["patch_id"].iloc[r] == ""]
+            if not missing:
+                break
+            for r in missing:
+                options = [b for b in nb[r] if grids["patch_id"].iloc[b] != "" and community[b] == c]
+                if options:
+                    best = max(options, key=lambda b: _shared_m(geoms_m[r], geoms_m[b], _Frame(0, 0, 1, 1)))
+                    grids.iloc[r, grids.columns.get_loc("patch_id")] = grids["patch_id"].iloc[best]
+    frame = gpd.GeoDataFrame(
+        {
+            "patch_id": grids["patch_id"].to_numpy(),
+            "community_id": community,
+            "households": grids["households"].to_numpy(dtype=float),
+            "n_grids": 1,
+        },
+        geometry=grids.geometry.values,
+        crs=grids.crs,
+    )
+    patches = frame.dissolve(
+        "patch_id", aggfunc={"community_id": "first", "households": "sum", "n_grids": "sum"}
+    ).reset_index()
+    per_community = patches.groupby("community_id")["households"].transform("sum")
+    count = patches.groupby("community_id")["patch_id"].transform("count")
+    patches["target"] = (per_community / count).round(1)
+    off = (patches["households"] - patches["target"]) / patches["target"].where(patches["target"] > 0)
+    bad = off.abs() > rules.patch_tolerance
+    patches["status"] = np.where(bad, "out_of_range", "ok")
+    patches["reason"] = [
+        tr(
+            N_("{n} households, {share:.0%} from the patch's target of {target}: regroup the grids")
+        ).format(n=int(h), share=abs(o), target=int(round(t)))
+        if b
+        else ""
+        for h, o, t, b in zip(patches["households"], off.fillna(0), patches["target"], bad, strict=True)
+    ]
+    patches["households"] = patches["households"].astype(int)
+    return replace(plan, grids=grids), patches

@@ -189,6 +189,12 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         "(10 %) are flagged",
     ),
     Citation(
+        "patch_tolerance",
+        _ASSUMED,
+        "a worker's patch more than 0.4 (40 %) above or below its share of the community's "
+        "households is flagged: the grid engine groups patches within the same band",
+    ),
+    Citation(
         "boundary_weight_street",
         _GAOPING,
         "clear boundaries (界限清晰): a new boundary along a street counts in full (1.0)",
@@ -287,6 +293,9 @@ class RuleSet:
     official_households_tolerance
         A community's official household count and its buildings' sum differing by more
         than this share are flagged.
+    patch_tolerance
+        A worker's patch whose households differ from its target by more than this share
+        is flagged (after hand edits of its grids).
     boundary_weight_street, boundary_weight_railway, boundary_weight_river, boundary_weight_wall
         How much a metre of a split's new boundary counts when it runs along a street, a
         railway, a river or a compound wall (between 0 and 1).
@@ -326,6 +335,7 @@ class RuleSet:
     community_sliver_max_m2: float = 1000.0
     duplicate_footprint_share: float = 0.95
     official_households_tolerance: float = 0.1
+    patch_tolerance: float = 0.4
     boundary_weight_street: float = 1.0
     boundary_weight_railway: float = 1.0
     boundary_weight_river: float = 1.0
@@ -436,6 +446,7 @@ _NUMBERS = (
     "overlap_sliver_share",
     "community_sliver_max_m2",
     "official_households_tolerance",
+    "patch_tolerance",
     *(f"boundary_weight_{c}" for c in BOUNDARY_CLASSES),
 )
 

@@ -49,8 +49,11 @@ def _plan_of(result: Any, loaded: Any, rules: Any) -> edit.GridPlan:
     )
 
 
-def _result_of(result: Any, plan: edit.GridPlan) -> Any:
-    return dataclasses.replace(result, grids=plan.grids, grid_members=plan.grid_members)
+def _result_of(result: Any, plan: edit.GridPlan, lang: str) -> Any:
+    plan, patches = edit.refresh_patches(plan, lang=lang)  # the patches follow the grids
+    return dataclasses.replace(
+        result, grids=plan.grids, grid_members=plan.grid_members, patches=patches
+    )
 
 
 def _neighbours(plan: edit.GridPlan, code: str) -> list[str]:
@@ -178,5 +181,5 @@ def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
         if history:
             st.caption(history[-1].describe(lang))
         return None
-    return _result_of(result, new_plan)
+    return _result_of(result, new_plan, lang)
 

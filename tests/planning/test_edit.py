@@ -23,6 +23,7 @@ from planning.edit import (
     merge,
     move,
     redo,
+    refresh_patches,
     regrid,
     split,
     undo,
@@ -346,3 +347,26 @@ def test_regrid_keeps_locked_grids_and_stable_codes(plan, layers):
     kept = walk[(walk["old_code"] == walk["new_code"]) & ~walk["old_code"].isin([first, codes[10]])]
     assert len(kept) and (kept["overlap_share"] >= 0.8).all()
     assert set(walk["new_code"]) == set(after.grids["grid_code"])
+
+
+def test_patches_follow_the_edits_and_far_ones_are_flagged(plan):
+    total = int(plan.grids["households"].sum())
+    kept, patches = refresh_patches(plan)
+    assert int(patches["households"].sum()) == total
+    assert set(patches["patch_id"]) == set(kept.grids["patch_id"])
+    # merge every grid of one patch into its neighbours' patch: that patch grows far beyond
+    # its target and is flagged with the reason
+    grids = kept.grids.assign(patch_id=kept.grids["patch_id"].where(
+        kept.grids["patch_id"] != patches["patch_id"].iloc[0], patches["patch_id"].iloc[1]
+    ))
+    crowded = GridPlan(grids=grids, grid_members=kept.grid_members, buildings=kept.buildings,
+                       communities=kept.communities, rules=kept.rules)
+    _, after = refresh_patches(crowded, lang="zh_CN")
+    big = after.set_index("patch_id").loc[patches["patch_id"].iloc[1]]
+    assert big["status"] == "out_of_range" and big["reason"]
+    # an imported layer without patches is grouped afresh: one per required worker
+    bare = GridPlan(grids=kept.grids.assign(patch_id=""), grid_members=kept.grid_members,
+                    buildings=kept.buildings, communities=kept.communities, rules=kept.rules)
+    regrouped, fresh = refresh_patches(bare)
+    assert len(fresh) == max(1, -(-total // kept.rules.patch_households))
+    assert (regrouped.grids["patch_id"] != "").all()
