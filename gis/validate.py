@@ -733,11 +733,23 @@ def _check_communities(
     communities = _repair_coverage(communities, problems, sliver_max_m2=sliver_max_m2)
     project = project.replace(communities=communities)
     buildings = project.buildings
-    points = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=buildings.crs)
-    joined = gpd.sjoin(points, communities[["geometry"]], predicate="within", how="left")
-    outside_index = joined.index[joined["index_right"].isna()].unique()
-    if len(outside_index):
-        mask = buildings.index.isin(outside_index)
+    # In no community: neither its representative point (edges included) nor any part of
+    # its footprint in one (the rule by which check and grids place a building).
+    tree = shapely.STRtree(communities.geometry.values)
+    points = buildings.geometry.representative_point().values
+    placed = np.zeros(len(buildings), dtype=bool)
+    placed[tree.query(points, predicate="intersects")[0]] = True
+    if not placed.all():
+        rest = np.flatnonzero(~placed)
+        hits = tree.query(buildings.geometry.values[rest], predicate="intersects")
+        pairs = shapely.area(
+            shapely.intersection(
+                buildings.geometry.values[rest][hits[0]], communities.geometry.values[hits[1]]
+            )
+        )
+        placed[rest[np.unique(hits[0][pairs > 0])]] = True
+    if not placed.all():
+        mask = ~placed
         problems.append(
             Problem(
                 "outside",

@@ -121,11 +121,31 @@ def _study_area_community(project: Project) -> gpd.GeoDataFrame:
 def assign_by_location(
     buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, id_column: str
 ) -> pd.Series:
-    """Return the id of the area each building's representative point lies in (aligned to buildings)."""
-    points = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=buildings.crs)
-    joined = gpd.sjoin(points, areas[[id_column, "geometry"]], predicate="within", how="left")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return joined[id_column].reindex(buildings.index)
+    """Return the id of the area holding each building (aligned to buildings; NA: none).
+
+    The rule of the grid engine (:func:`planning.grids.buildings_by_community`), so ``check``
+    and ``grids`` count every building in the same community: the area holding the
+    building's representative point, the first of them when the point lies on a shared
+    edge; for a point in no area, the area the footprint overlaps most.
+    """
+    if len(buildings) == 0 or len(areas) == 0:
+        return pd.Series(pd.NA, index=buildings.index, dtype=object)
+    geoms = areas.geometry.values
+    points = buildings.geometry.representative_point().values
+    out = np.full(len(buildings), -1, dtype=np.int64)
+    idx_point, idx_area = shapely.STRtree(geoms).query(points, predicate="intersects")
+    order = np.lexsort((idx_area, idx_point))
+    idx_point, idx_area = idx_point[order], idx_area[order]
+    first = np.r_[True, idx_point[1:] != idx_point[:-1]] if len(idx_point) else np.zeros(0, bool)
+    out[idx_point[first]] = idx_area[first]
+    footprints = buildings.geometry.values
+    for i in np.flatnonzero(out < 0):
+        overlaps = shapely.area(shapely.intersection(footprints[i], geoms))
+        if len(overlaps) and overlaps.max() > 0:
+            out[i] = int(np.argmax(overlaps))
+    ids = areas[id_column].to_numpy(dtype=object)
+    values = [ids[k] if k >= 0 else pd.NA for k in out]
+    return pd.Series(values, index=buildings.index, dtype=object)
 
 
 def summarize(
