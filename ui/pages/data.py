@@ -232,6 +232,31 @@ if error is None:
             "{n} of {total} buildings' households are estimated from footprint × floors ({m} of them with assumed floors)."
         ).format(n=estimated, total=len(loaded.buildings), m=loaded.assumed_floor_rows())
     )
+    st.subheader(_("Households accounted for"))
+    books = loaded.accounting()
+    st.markdown(
+        _(
+            "Households: {households_in} in the data, {added} estimated, {in_totals} in the "
+            "totals, {excluded} left out (see the warnings)."
+        ).format(**books)
+    )
+    warnings = loaded.warnings(lang)
+    if warnings:
+        show_table(
+            pd.DataFrame(
+                [
+                    {
+                        _("kind"): w["kind"],
+                        _("count"): w["count"],
+                        _("households left out"): w["households"],
+                        _("message"): w["message"],
+                        _("rows"): ", ".join(map(str, w["rows"][:10])),
+                    }
+                    for w in warnings
+                ]
+            ),
+            key="w_warnings",
+        )
 
 # -- rules ----------------------------------------------------------------------------------
 st.subheader(_("Rules"))
