@@ -62,6 +62,7 @@ __all__ = [
     "CadSettings",
     "DxfLayer",
     "DxfTextStyle",
+    "cad_layers",
     "is_dwg",
     "parse_label",
     "parse_layer_map",
@@ -465,6 +466,43 @@ def _collect(doc: Any, settings: CadSettings) -> _Collected:
         else:
             found.shapes.append(_Shape(layer, handle, "line", vertices, gap))
     return found
+
+
+def cad_layers(path: str | Path, *, settings: CadSettings | None = None) -> pd.DataFrame:
+    """List a drawing's CAD layers for a planner to map: what each holds, and a suggestion.
+
+    Returns one row per CAD layer with drawn entities: ``cad_layer``, ``closed`` (closed
+    outlines), ``open`` (open lines), ``labels`` (texts) and ``suggested`` (the gridplan
+    layer its name stands for, or ``""``), layers with closed outlines first.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, ezdxf
+    >>> doc = ezdxf.new("R2013")
+    >>> _ = doc.modelspace().add_lwpolyline([(0, 0), (9, 0), (9, 9)], close=True,
+    ...                                     dxfattribs={"layer": "建筑"})
+    >>> _ = doc.modelspace().add_text("1号楼", dxfattribs={"layer": "文字"})
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.dxf"
+    >>> doc.saveas(path)
+    >>> cad_layers(path).to_dict("records")[0]
+    {'cad_layer': '建筑', 'closed': 1, 'open': 0, 'labels': 0, 'suggested': 'buildings'}
+    """
+    settings = settings or CadSettings()
+    found = _collect(_open(Path(path)), settings)
+    rows: dict[str, dict[str, Any]] = {
+        name: {"cad_layer": name, "closed": 0, "open": 0, "labels": 0} for name in found.counts
+    }
+    for shape in found.shapes:
+        key = "closed" if shape.kind == "ring" else "open"
+        rows[shape.layer][key] += 1
+    for label in found.labels:
+        rows[label.layer]["labels"] += 1
+    for name, row in rows.items():
+        role = _role(name)
+        row["suggested"] = role or ""
+    table = pd.DataFrame(list(rows.values()), columns=["cad_layer", "closed", "open", "labels"])
+    table["suggested"] = [rows[n]["suggested"] for n in table["cad_layer"]]
+    return table.sort_values(["closed", "labels"], ascending=False).reset_index(drop=True)
 
 
 def _resolve_map(

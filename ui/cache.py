@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import streamlit as st
 
@@ -30,7 +31,9 @@ __all__ = [
     "UPLOAD_LIMITS",
     "display_copy",
     "load_sample",
+    "READ_OPTIONS",
     "load_upload",
+    "scan_cad",
     "read_upload",
     "run_access",
     "run_access_after",
@@ -66,6 +69,10 @@ def run_access_after(
     return access_after_split(_loaded, _parts, lineage=_lineage, rules=rules)
 
 
+READ_OPTIONS = "_read"
+"""The pseudo-layer of a Source's overrides that carries the reading options."""
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_sample(name: str, rules: RuleSet, lang: str) -> Loaded:
     """Load a bundled sample, prepared under ``rules``."""
@@ -74,9 +81,29 @@ def load_sample(name: str, rules: RuleSet, lang: str) -> Loaded:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def read_upload(path: str, token: str, overrides: tuple) -> Project:
-    """Read the planner's uploaded files (a file or a folder of them) with a hand-chosen mapping."""
+    """Read the planner's uploaded files (a file or a folder of them) with a hand-chosen mapping.
+
+    The pseudo-layer ``_read`` of ``overrides`` carries the reading options chosen on the
+    Data page: ``crs`` (declared for layers without one, a CAD drawing's, or GCJ-02/BD-09)
+    and ``layer_map`` (a CAD drawing's layers, ``CADLAYER=layer,…``).
+    """
     mapping = {layer: dict(pairs) for layer, pairs in overrides}
-    return read_project(path, overrides=mapping, limits=UPLOAD_LIMITS)
+    options = mapping.pop(READ_OPTIONS, {})
+    return read_project(
+        path,
+        overrides=mapping,
+        limits=UPLOAD_LIMITS,
+        crs=options.get("crs") or None,
+        layer_map=options.get("layer_map") or None,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def scan_cad(path: str, token: str) -> pd.DataFrame:
+    """The CAD layers of an uploaded drawing, for the Data page's mapping table."""
+    from gis.cad import cad_layers
+
+    return cad_layers(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -69,6 +69,16 @@ TIANDITU_URL = (
     "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
 )
 TIANDITU_LABELS_URL = TIANDITU_URL.replace("vec_w", "cva_w").replace("LAYER=vec", "LAYER=cva")
+TIANDITU_IMAGERY_URL = TIANDITU_URL.replace("vec_w", "img_w").replace("LAYER=vec", "LAYER=img")
+TIANDITU_IMAGERY_LABELS_URL = TIANDITU_URL.replace("vec_w", "cia_w").replace("LAYER=vec", "LAYER=cia")
+AMAP_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7"
+    "&x={x}&y={y}&z={z}"
+)
+AMAP_SATELLITE_URL = "https://webst0{s}.is.autonavi.com/appmaptile?style=6&x={x}&y={y}&z={z}"
+AMAP_SATELLITE_LABELS_URL = (
+    "https://webst0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}"
+)
 
 
 def _tiles(basemap: Basemap) -> list[folium.TileLayer]:
@@ -76,9 +86,14 @@ def _tiles(basemap: Basemap) -> list[folium.TileLayer]:
         return [folium.TileLayer("OpenStreetMap", max_zoom=19)]
     if basemap.kind == "custom" and basemap.url:
         return [folium.TileLayer(tiles=basemap.url, attr=_("Custom tiles"), max_zoom=20)]
-    if basemap.kind == "tianditu" and basemap.tk:
+    if basemap.kind in {"tianditu", "tianditu_imagery"} and basemap.tk:
+        pairs = (
+            ((TIANDITU_URL, "vec"), (TIANDITU_LABELS_URL, "cva"))
+            if basemap.kind == "tianditu"
+            else ((TIANDITU_IMAGERY_URL, "img"), (TIANDITU_IMAGERY_LABELS_URL, "cia"))
+        )
         layers = []
-        for url, name in ((TIANDITU_URL, "vec"), (TIANDITU_LABELS_URL, "cva")):
+        for url, name in pairs:
             provider = xyzservices.TileProvider(
                 name=f"Tianditu.{name}",
                 url=url,
@@ -87,17 +102,29 @@ def _tiles(basemap: Basemap) -> list[folium.TileLayer]:
                 subdomains="01234567",
                 max_zoom=18,
             )
-            layers.append(folium.TileLayer(tiles=provider, overlay=name == "cva", control=False))
+            layers.append(
+                folium.TileLayer(tiles=provider, overlay=name in {"cva", "cia"}, control=False)
+            )
         return layers
-    if basemap.kind == "amap":
-        provider = xyzservices.TileProvider(
-            name="Gaode.Normal",
-            url="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7&x={x}&y={y}&z={z}",
-            attribution="© 高德地图 AMap",
-            subdomains="1234",
-            max_zoom=18,
+    if basemap.kind in {"amap", "amap_satellite"}:
+        urls = (
+            ((AMAP_URL, "Normal"),)
+            if basemap.kind == "amap"
+            else ((AMAP_SATELLITE_URL, "Satellite"), (AMAP_SATELLITE_LABELS_URL, "Labels"))
         )
-        return [folium.TileLayer(tiles=provider)]
+        layers = []
+        for url, name in urls:
+            provider = xyzservices.TileProvider(
+                name=f"Gaode.{name}",
+                url=url,
+                attribution="© 高德地图 AMap",
+                subdomains="1234",
+                max_zoom=18,
+            )
+            layers.append(
+                folium.TileLayer(tiles=provider, overlay=name == "Labels", control=False)
+            )
+        return layers
     return []  # none (offline), or a custom/Tianditu choice still missing its URL/key
 
 
@@ -106,7 +133,9 @@ def attribution(basemap: Basemap) -> str:
     return {
         "osm": "© OpenStreetMap contributors",
         "tianditu": "© 天地图 Tianditu",
+        "tianditu_imagery": "© 天地图 Tianditu",
         "amap": "© 高德地图 AMap",
+        "amap_satellite": "© 高德地图 AMap",
     }.get(basemap.kind, "")
 
 

@@ -106,7 +106,8 @@ def clear_uploads(keep: Path | None = None) -> None:
 
 @dataclass(frozen=True)
 class Basemap:
-    """The base map: ``osm``, ``none`` (offline), ``custom`` (a tile URL), ``tianditu`` or ``amap``."""
+    """The base map: ``osm``, ``none`` (offline), ``custom`` (a tile URL), ``tianditu`` or
+    ``tianditu_imagery`` (vector or imagery, with labels), ``amap`` or ``amap_satellite``."""
 
     kind: str = "osm"
     url: str = ""
@@ -115,10 +116,23 @@ class Basemap:
     @property
     def gcj02(self) -> bool:
         """Whether the tiles are in GCJ-02 (AMap), so display copies must be shifted."""
-        return self.kind == "amap"
+        return self.kind in {"amap", "amap_satellite"}
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether the tiles need a Tianditu key (tk)."""
+        return self.kind in {"tianditu", "tianditu_imagery"}
 
 
-BASEMAPS: tuple[str, ...] = ("osm", "none", "custom", "tianditu", "amap")
+BASEMAPS: tuple[str, ...] = (
+    "osm",
+    "none",
+    "custom",
+    "tianditu",
+    "tianditu_imagery",
+    "amap",
+    "amap_satellite",
+)
 
 
 def basemap() -> Basemap:

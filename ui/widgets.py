@@ -316,7 +316,9 @@ def basemap_picker() -> None:
         "none": _("None (offline)"),
         "custom": _("Custom tile URL"),
         "tianditu": _("Tianditu (needs a key)"),
+        "tianditu_imagery": _("Tianditu imagery with labels (needs a key)"),
         "amap": _("AMap (GCJ-02)"),
+        "amap_satellite": _("AMap satellite (GCJ-02)"),
     }
     # The widget's key names the language: a selectbox keyed alone keeps showing the labels
     # of the language it was created in. Its value is copied to the app's own key.
@@ -344,7 +346,7 @@ def basemap_picker() -> None:
                 "An XYZ tile address with {z}, {x} and {y}, e.g. your province's Tianditu node."
             ),
         )
-    elif kind == "tianditu":
+    elif kind in {"tianditu", "tianditu_imagery"}:
         st.sidebar.text_input(
             _("Tianditu key (tk)"),
             key=session.BASEMAP_TK,
@@ -353,7 +355,7 @@ def basemap_picker() -> None:
                 "A browser-type key from the Tianditu console; it is visible to the browser, so restrict it to this site."
             ),
         )
-    elif kind == "amap":
+    elif kind in {"amap", "amap_satellite"}:
         st.sidebar.caption(
             _(
                 "AMap tiles are in GCJ-02: the layers are shifted to match them, and drawings are shifted back."

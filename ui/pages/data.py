@@ -33,6 +33,8 @@ UPLOAD_TYPES = [
     "csv",
     "xlsx",
     "xls",
+    "dxf",
+    "dwg",
 ]
 UPLOAD_MB = 200
 _SAMPLES = ("beijing", "shanghai")
@@ -55,7 +57,8 @@ with left:
         help=_(
             "A GeoPackage, a zip of shapefiles, GeoJSON, KML/KMZ or FlatGeobuf files, or a shapefile's "
             "parts (.shp, .shx, .dbf, .prj, .cpg) together; a CSV or Excel roster may come with them. "
-            "Name the files by layer: 楼栋/buildings, 社区/communities, 小区/compounds, 道路/roads…"
+            "Name the files by layer: 楼栋/buildings, 社区/communities, 小区/compounds, 道路/roads… "
+            "A CAD drawing (.dxf) is read with the layer table below."
         ),
         key="w_upload",
         disabled=not may_upload,
@@ -128,6 +131,81 @@ if error is not None:
         show_table(error.report.to_frame(lang), key="w_report_errors")
 elif read_error is not None:
     show_error(read_error)
+
+# -- coordinates and CAD layers (reading options) ---------------------------------------------
+if not src.is_sample:
+    options = dict(src.overrides_dict().get(cache.READ_OPTIONS, {}))
+    is_cad = Path(src.path).suffix.lower() == ".dxf"
+    if is_cad or read_error is not None or options:
+        with st.form("read_options_form"):
+            st.markdown("**" + _("Coordinates and CAD layers") + "**")
+            crs = st.text_input(
+                _("Coordinate system of layers that declare none"),
+                value=options.get("crs", ""),
+                placeholder="EPSG:4548",
+                help=_(
+                    "A CAD drawing never says its coordinate system: give it, e.g. EPSG:4548 for "
+                    "CGCS2000 Gauss–Krüger 117°E (Beijing), EPSG:4549 for 120°E (Shanghai). For "
+                    "points picked on AMap or Baidu maps give GCJ-02 or BD-09: they are converted."
+                ),
+                key=wkey(f"w_read_crs_{src.token}"),
+            )
+            chosen_map: dict[str, str] = {}
+            if is_cad:
+                from gis.cad import CAD_ROLES, parse_layer_map
+
+                try:
+                    table = cache.scan_cad(src.path, src.token)
+                except GridplanError as err:
+                    show_error(err)
+                    table = None
+                if table is not None:
+                    given = parse_layer_map(options.get("layer_map") or None)
+                    table = table.assign(
+                        layer=[given.get(n, s) for n, s in zip(table["cad_layer"], table["suggested"])]
+                    )
+                    st.caption(
+                        _(
+                            "Say which CAD layer holds what. Closed outlines on a buildings, "
+                            "communities or compounds layer become polygons; text inside an outline "
+                            "fills its name, floors (18F, 18层) or households (120户)."
+                        )
+                    )
+                    edited = st.data_editor(
+                        table[["cad_layer", "closed", "open", "labels", "layer"]],
+                        column_config={
+                            "cad_layer": st.column_config.TextColumn(_("CAD layer"), disabled=True),
+                            "closed": st.column_config.NumberColumn(_("closed outlines"), disabled=True),
+                            "open": st.column_config.NumberColumn(_("open lines"), disabled=True),
+                            "labels": st.column_config.NumberColumn(_("labels"), disabled=True),
+                            "layer": st.column_config.SelectboxColumn(
+                                _("gridplan layer"), options=["", *CAD_ROLES]
+                            ),
+                        },
+                        hide_index=True,
+                        key=wkey(f"w_cad_map_{src.token}"),
+                    )
+                    chosen_map = {
+                        str(row.cad_layer): str(row.layer)
+                        for row in edited.itertuples(index=False)
+                        if isinstance(row.layer, str) and row.layer
+                    }
+            apply_options = st.form_submit_button(
+                _("Read again with these settings"),
+                disabled=not may_upload,
+                help=auth.why_not("upload"),
+            )
+        if apply_options:
+            project.require("upload", target=src.name, detail="coordinates and CAD layers")
+            new_options = {"crs": crs.strip()}
+            if chosen_map:
+                new_options["layer_map"] = ",".join(f"{k}={v}" for k, v in chosen_map.items())
+            overrides = src.overrides_dict()
+            overrides[cache.READ_OPTIONS] = {k: v for k, v in new_options.items() if v}
+            err = project.set_source(src.with_overrides(overrides))
+            if err is None:
+                st.rerun()
+            show_error(err)
 
 if opened is not None:
     layers = opened.layers()
@@ -257,6 +335,30 @@ if error is None:
             ),
             key="w_warnings",
         )
+
+# -- roster template ----------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=4)
+def _roster_template(language: str) -> bytes:
+    import tempfile
+
+    from gis.export.roster import write_roster_template
+
+    with tempfile.TemporaryDirectory(prefix="gridplan-roster-") as tmp:
+        out = write_roster_template(Path(tmp) / "roster.xlsx", lang=language)
+        return out.read_bytes()
+
+
+st.download_button(
+    _("Download the roster template (花名册模板.xlsx)"),
+    data=_roster_template(lang),
+    file_name=_("roster template") + ".xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    help=_(
+        "The columns gridplan reads (地址, 楼栋编号, 单元, 楼层, 房号, 常住人口, 民政对象), checked as "
+        "they are typed, with an example row: give it to the community office to fill."
+    ),
+    key="w_roster_template",
+)
 
 # -- rules ----------------------------------------------------------------------------------
 st.subheader(_("Rules"))
