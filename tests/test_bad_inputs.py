@@ -64,6 +64,11 @@ class Case:
 DAMAGED_ZIP = (
     "楼栋.zip is not a readable zip file (it is damaged or not a zip). Zip the files again."
 )
+DWG = (
+    "{name} is a DWG drawing, and DWG (AutoCAD's own format) has no free reader. Save it as "
+    "DXF: in AutoCAD with Save As → DXF (另存为 DXF), or convert it with the free ODA File "
+    "Converter, or open it in QCAD or LibreCAD and save it as DXF. Then read the .dxf."
+)
 NOT_A_LAYER = (
     "{name} is not a map layer gridplan can read (not GeoPackage, shapefile, GeoJSON, KML, "
     "FlatGeobuf, CSV or Excel). Export it from your GIS in one of these."
@@ -231,7 +236,7 @@ ERRORS: list[Case] = [
         LayerReadError,
         NOT_A_LAYER.format(name="项目.gpkg"),
     ),
-    Case("dwg_drawing", mc.make_dwg_renamed, LayerReadError, NOT_A_LAYER.format(name="楼栋.dwg")),
+    Case("dwg_drawing", mc.make_dwg_renamed, LayerReadError, DWG.format(name="楼栋.dwg")),
     Case(
         "no_features",
         mc.make_empty_featurecollection,
