@@ -460,6 +460,16 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     what.add_argument("--lock", metavar="CODE", help=tr(N_("lock a grid (kept by edits and re-runs)")))
     what.add_argument("--unlock", metavar="CODE", help=tr(N_("unlock a grid")))
     what.add_argument("--assign", metavar="CODE", help=tr(N_("set a grid's worker, phone, name or note")))
+    what.add_argument(
+        "--regrid",
+        action="store_true",
+        help=tr(
+            N_(
+                "make the grids again around the locked ones, keeping the codes of grids that "
+                "barely change (saves the grid_crosswalk layer)"
+            )
+        ),
+    )
     editing.add_argument("--to", metavar="CODE", help=tr(N_("the grid that takes the buildings")))
     editing.add_argument(
         "--parts", type=int, default=2, help=tr(N_("how many parts --split makes (2 by default)"))

@@ -49,10 +49,25 @@ def run_edit(args: argparse.Namespace) -> int:
             communities=loaded.communities,
             rules=loaded.rules,
         )
-        changes = _apply(plan, args, edit)
+        walk = None
+        if args.regrid:
+            data = loaded.project
+            regridded, walk = edit.regrid(
+                plan,
+                roads=data.roads,
+                waterways=data.waterways,
+                barriers=data.barriers,
+                compounds=data.compounds,
+                lang=args.lang,
+            )
+            changes = [(regridded, _regrid_change(plan, regridded, walk, edit))]
+        else:
+            changes = _apply(plan, args, edit)
         new, patches = edit.refresh_patches(changes[-1][0], lang=args.lang)
         note = " ".join(change.describe(args.lang) for _, change in changes)
         saved = {"grids": new.grids, "grid_members": new.grid_members, "patches": patches}
+        if walk is not None:
+            saved["grid_crosswalk"] = walk
         version = project.save(
             layers=saved,
             action="edit",
@@ -91,6 +106,25 @@ def run_edit(args: argparse.Namespace) -> int:
 
     emit(args, payload, human)
     return 0
+
+
+def _regrid_change(before: Any, after: Any, walk: Any, edit: Any) -> Any:
+    """A change record for a re-run: every grid that is not kept as it was."""
+    kept = set(walk.loc[walk["overlap_share"] >= 1.0, "new_code"])
+    old = set(before.grids["grid_code"]) - kept
+    new = set(after.grids["grid_code"]) - kept
+    return edit.Change(
+        action="regrid",
+        codes=tuple(sorted(old | new)),
+        removed=tuple(sorted(old - new)),
+        added=tuple(sorted(new - old)),
+        buildings=(),
+        households=0,
+        grids_before=before.grids[before.grids["grid_code"].isin(old)],
+        grids_after=after.grids[after.grids["grid_code"].isin(new)],
+        members_before=before.grid_members[before.grid_members["grid_code"].isin(old)],
+        members_after=after.grid_members[after.grid_members["grid_code"].isin(new)],
+    )
 
 
 def _apply(plan: Any, args: argparse.Namespace, edit: Any) -> list[tuple[Any, Any]]:

@@ -343,6 +343,9 @@ class Change:
         if self.action in ("lock", "unlock"):
             msgid = N_("Locked {codes}.") if self.action == "lock" else N_("Unlocked {codes}.")
             return tr(msgid).format(codes=", ".join(self.codes))
+        if self.action == "regrid":
+            msgid = N_("Grids made again around the locked ones: {changed} changed, {new} new codes.")
+            return tr(msgid).format(changed=len(self.grids_after), new=len(self.added))
         return tr(N_("Changed the details of {codes}.")).format(codes=", ".join(self.codes))
 
 

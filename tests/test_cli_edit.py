@@ -92,3 +92,32 @@ def test_a_code_that_does_not_exist(home, capsys):
     )
     assert code != 0
     assert json.loads(out)["error"]["message"].startswith("There is no grid 110108001001999")
+
+
+def test_regrid_keeps_the_locked_grid_and_saves_the_crosswalk(home, capsys):
+    from planning.projects import workspace
+
+    ws, plan = home
+    code = plan.grids["grid_code"].iloc[-1]
+    assert _run(capsys, "edit", "--project", "测试", "--home", str(ws), "--lock", code)[0] == 0
+    before = workspace(ws).open("测试").load(layers=["grids"])["grids"].set_index("grid_code")
+    status, out, err = _run(
+        capsys, "edit", "--project", "测试", "--home", str(ws), "--regrid", "--json", "--lang", "en"
+    )
+    assert status == 0, err
+    assert json.loads(out)["change"].startswith("Grids made again")
+    with workspace(ws).open("测试") as project:
+        layers = project.load(layers=["grids", "grid_crosswalk"])
+    walk = layers["grid_crosswalk"]
+    row = walk[walk["old_code"] == code].iloc[0]
+    assert row["new_code"] == code and row["overlap_share"] == 1.0
+    after = layers["grids"].set_index("grid_code")
+    assert after.loc[code].geometry.equals_exact(before.loc[code].geometry, 1e-12)
+    assert int(after["households"].sum()) == int(before["households"].sum())
+    # the crosswalk goes out with the plan's Excel report
+    import pandas as pd
+
+    from gis.export import export_plan
+
+    path = export_plan(layers, ws.parent / "plan.xlsx", lang="en")[0]
+    assert "Grid code crosswalk" in pd.ExcelFile(path, engine="calamine").sheet_names

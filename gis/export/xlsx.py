@@ -251,6 +251,7 @@ def to_xlsx(
         ("grid_members", N_("Grid members")),
         ("lineage", N_("Lineage")),
         ("patches", N_("Worker patches")),
+        ("grid_crosswalk", N_("Grid code crosswalk")),
         ("proposals", N_("Split proposals")),
     ):
         frame = plan.get(key)
