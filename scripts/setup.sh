@@ -15,7 +15,8 @@ spec="."
 .venv/bin/uv pip install --quiet --python .venv/bin/python -c requirements.lock -e "$spec"
 # Debian packages, installed once when we are root: the CJK font the PDF atlas embeds
 # (fonts-noto-cjk) and, for the tests, poppler-utils (pdffonts, pdftoppm), chromium for
-# the real-browser test and PostgreSQL 15 with PostGIS 3 for the plan-database tests.
+# the real-browser test, PostgreSQL 15 with PostGIS 3 for the plan-database tests and
+# QGIS (python3-qgis) to check that exported styles open in QGIS.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
   [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
@@ -26,6 +27,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     command -v pg_ctl >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null \
       || need+=(postgresql)
     [ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
+    # tests/gis/test_qgis.py opens the exported GeoPackage's styles with QGIS itself
+    /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || need+=(python3-qgis qgis-providers)
   fi
   if [ "${#need[@]}" -gt 0 ]; then
     echo "gridplan setup: installing ${need[*]} (Debian packages)" >&2
