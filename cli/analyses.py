@@ -97,8 +97,12 @@ def run_access(args: argparse.Namespace) -> int:
             geometry=loaded.project.buildings.geometry.to_crs(STORAGE_CRS).values,
             crs=STORAGE_CRS,
         )
-        buildings.to_file(args.out, layer="access_buildings", driver="GPKG")
-        result.centres.to_file(args.out, layer="access_centres", driver="GPKG")
+        from gis.store import write_plan
+
+        write_plan(
+            args.out,
+            {"access": table, "access_buildings": buildings, "access_centres": result.centres},
+        )
     payload = {
         "communities": _records(table),
         "centres": _records(result.centres.drop(columns="geometry")),

@@ -168,3 +168,22 @@ def test_compare_prints_walking_figures_before_and_after(capsys, tmp_path):
         "000000000000-1",
         "000000000000-2",
     }
+
+
+def test_access_out_feeds_the_excel_report(capsys, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "access.gpkg"
+    code, _, _ = run(
+        capsys, "access", datasets.get_path("beijing"), "--out", out, "--json", "--quiet"
+    )
+    assert code == 0
+    xlsx = tmp_path / "access.xlsx"
+    code, _, _ = run(
+        capsys, "export", out, "--format", "xlsx", "--out", xlsx, "--lang", "en", "--quiet"
+    )
+    assert code == 0
+    sheets = pd.read_excel(xlsx, sheet_name=None, engine="calamine")
+    assert {"Walking access", "Walk of each building"} <= set(sheets)
+    walks = sheets["Walk of each building"]
+    assert len(walks) == 521 and (walks["walk (m)"] >= walks["to the road (m)"]).all()

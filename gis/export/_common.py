@@ -94,6 +94,16 @@ COLUMN_LABELS: dict[str, str] = {
     "author": N_("author"),
     "created_at": N_("saved at"),
     "note": N_("note"),
+    "centre_source": "centre_source",
+    "mean_walk_m": "mean_walk_m",
+    "p90_walk_m": "p90_walk_m",
+    "share_within_5min": "share_within_5min",
+    "share_within_10min": "share_within_10min",
+    "share_within_15min": "share_within_15min",
+    "straight_mean_m": "straight_mean_m",
+    "walk_m": N_("walk (m)"),
+    "connector_m": N_("to the road (m)"),
+    "centre": N_("service centre"),
 }
 """Display labels (gettext msgids) of the plan's columns, for reports and maps."""
 

@@ -167,8 +167,9 @@ def to_xlsx(
     """Write the Excel report: one formatted sheet per table.
 
     Sheets: the plan (id, version, status, author, totals), communities before and
-    after, grids (with their area), grid members, lineage, patches, proposals and the
-    rules with their sources — those the plan has. Headers are bold and frozen, with a
+    after, grids (with their area), grid members, lineage, patches, proposals, walking
+    access per community and per building (``gridplan access --out``) and the rules with
+    their sources — those the plan has. Headers are bold and frozen, with a
     filter; columns are as wide as their content (CJK characters count double). Every
     sheet is ready to print on ``paper`` (``a4`` or ``a3``): landscape when its columns
     are wider than a portrait page, the header row repeated on every page, all columns
@@ -253,6 +254,8 @@ def to_xlsx(
         ("patches", N_("Worker patches")),
         ("grid_crosswalk", N_("Grid code crosswalk")),
         ("proposals", N_("Split proposals")),
+        ("access", N_("Walking access")),
+        ("access_buildings", N_("Walk of each building")),
     ):
         frame = plan.get(key)
         if isinstance(frame, pd.DataFrame) and len(frame):
