@@ -178,8 +178,16 @@ def save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any) 
     return {"db": where, "plan_id": plan_id, "version": version}
 
 
+def _crs_option(value: str | None) -> Any:
+    """``--crs EPSG:4490`` for every layer, or ``--crs buildings=GCJ-02[,roads=EPSG:4548]``."""
+    if not value or "=" not in value:
+        return value
+    pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+    return {layer.strip(): crs.strip() for layer, crs in pairs}
+
+
 def read_options(args: argparse.Namespace) -> dict[str, Any]:
-    options = {"encoding": args.encoding, "crs": args.crs}
+    options = {"encoding": args.encoding, "crs": _crs_option(args.crs)}
     if getattr(args, "households_from", None):
         options["households_from"] = args.households_from
     if getattr(args, "layer_map", None):

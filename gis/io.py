@@ -58,6 +58,7 @@ __all__ = [
     "Note",
     "Project",
     "detect_dbf_encoding",
+    "layer_crs",
     "read_layer",
     "read_project",
     "read_shapefile_zip",
@@ -491,6 +492,22 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except (OSError, ValueError):
         return False
+
+
+def layer_crs(crs: Any, role: str) -> Any:
+    """The CRS declared for one layer: ``crs`` itself, or its entry when it is per layer.
+
+    ``{"buildings": "GCJ-02"}`` declares the buildings only (traced on AMap) and leaves the
+    other layers as they are; the CLI writes it ``--crs buildings=GCJ-02``.
+
+    Examples
+    --------
+    >>> layer_crs("EPSG:4490", "roads"), layer_crs({"buildings": "GCJ-02"}, "roads")
+    ('EPSG:4490', None)
+    """
+    if isinstance(crs, Mapping):
+        return crs.get(role)
+    return crs
 
 
 def _shown(text: str, limit: int = 160) -> str:
@@ -1381,7 +1398,7 @@ def _assemble(
             layer=layer,
             role=role,
             encoding=encoding,
-            crs=crs,
+            crs=layer_crs(crs, role),
             overrides=overrides.get(role),
             limits=limits,
         )
@@ -1487,7 +1504,7 @@ def _read_cad(
     source_crs: dict[str, str] = {}
     for role, frame in frames.items():
         out, layer_mapping = _to_contract(
-            frame, role=role, crs=crs, overrides=overrides.get(role)
+            frame, role=role, crs=layer_crs(crs, role), overrides=overrides.get(role)
         )
         notes.extend(_offset_notes(out, role))
         layers[role] = out

@@ -715,8 +715,8 @@ def _check_gcj_offset(project: Project, problems: list[Problem]) -> None:
                 "offset): the buildings were probably traced on AMap (高德)"
             ),
             N_(
-                "If they were, read them with --crs GCJ-02 (in the app: choose GCJ-02 for the "
-                "buildings on the Data page); otherwise check the communities' boundaries."
+                "If they were, read them with --crs buildings=GCJ-02 (the buildings only); "
+                "otherwise check the communities' boundaries."
             ),
             (),
             {"crossing": before, "checked": len(sample), "after": after},

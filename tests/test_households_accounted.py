@@ -497,7 +497,15 @@ CASES: list[Accounted] = [
         mh.make_gcj_buildings,
         None,  # type: ignore[arg-type]
         {"gcj02_suspected": 0, "outside": None},  # type: ignore[dict-item]
-        lambda loaded: "--crs GCJ-02" in _message("gcj02_suspected")(loaded),
+        lambda loaded: "--crs buildings=GCJ-02" in _message("gcj02_suspected")(loaded),
+    ),
+    Accounted(
+        "gcj02_buildings_read_as_declared",
+        mh.make_gcj_buildings,
+        None,  # type: ignore[arg-type]
+        {"mixed_crs": 0},  # said: the buildings came in GCJ-02, the communities in EPSG:4490
+        lambda loaded: loaded.communities["households"].sum() == 60 * 48 + 15 * (6 + 12 + 18),
+        kwargs={"crs": {"buildings": "GCJ-02"}},
     ),
     Accounted(
         "no_gcj02_warning_for_true_positions",
