@@ -470,6 +470,23 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
             )
         ),
     )
+    what.add_argument(
+        "--import",
+        dest="import_grids",
+        type=Path,
+        metavar="FILE",
+        help=tr(
+            N_(
+                "a grid layer the city already has (any format the readers take): audit it "
+                "and keep it as the project's grids"
+            )
+        ),
+    )
+    editing.add_argument("--layer", help=tr(N_("the layer inside FILE (for --import)")))
+    editing.add_argument(
+        "--encoding", help=tr(N_("text encoding of files without one (gbk, utf-8)"))
+    )
+    editing.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
     editing.add_argument("--to", metavar="CODE", help=tr(N_("the grid that takes the buildings")))
     editing.add_argument(
         "--parts", type=int, default=2, help=tr(N_("how many parts --split makes (2 by default)"))

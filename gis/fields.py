@@ -173,6 +173,13 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "community_id": _COMMON["community_id"],
         "name": ("name", "项目名称", "楼盘名称", "名称"),
     },
+    "grids": {
+        "grid_code": ("grid_code", "code", "网格编码", "网格代码", "网格编号", "编码"),
+        "name": ("name", "grid_name", "网格名称", "名称"),
+        "worker": ("worker", "网格员", "网格长", "负责人"),
+        "phone": ("phone", "tel", "联系电话", "电话", "手机"),
+        "community_id": _COMMON["community_id"],
+    },
     "roster": {
         "address": ("address", "地址", "门牌地址", "住址"),
         "building_id": ("building_id", "楼栋编号", "楼栋编码", "楼号"),
@@ -217,6 +224,7 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
         "社区服务中心",
     ),
     "roster": ("roster", "花名册", "住户", "households"),
+    "grids": ("grids", "grid", "网格", "网格边界", "网格范围"),
 }
 
 

@@ -121,3 +121,39 @@ def test_regrid_keeps_the_locked_grid_and_saves_the_crosswalk(home, capsys):
 
     path = export_plan(layers, ws.parent / "plan.xlsx", lang="en")[0]
     assert "Grid code crosswalk" in pd.ExcelFile(path, engine="calamine").sheet_names
+
+
+def test_import_a_citys_grid_layer_and_audit_it(tmp_path, capsys):
+    """A GBK shapefile zip of grids (网格编码, 网格员), one grid damaged: audited and kept."""
+    import zipfile
+
+    from planning.projects import create_project, workspace
+
+    layers = make_district(1_500, seed=2)
+    source = tmp_path / "district.gpkg"
+    for name in ("buildings", "communities", "roads"):
+        layers[name].to_file(source, layer=name, driver="GPKG")
+    ws = tmp_path / "ws"
+    create_project(workspace(ws), "导入", source, author="tester").close()
+    grids = make_grids(
+        layers["buildings"], communities=layers["communities"], roads=layers["roads"]
+    ).grids[["grid_code", "geometry"]]
+    grids = grids.rename(columns={"grid_code": "网格编码"}).assign(网格员="王芳")
+    grids.loc[0, "网格编码"] = None
+    grids.to_file(tmp_path / "网格.shp", encoding="gbk")
+    with zipfile.ZipFile(tmp_path / "grids.zip", "w") as z:
+        for part in tmp_path.glob("网格.*"):
+            z.write(part, part.name)
+    code, out, err = _run(
+        capsys, "edit", "--project", "导入", "--home", str(ws), "--import",
+        str(tmp_path / "grids.zip"), "--json", "--lang", "en",
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["grids"] == len(grids)
+    assert payload["households"] == int(layers["buildings"]["households"].sum())
+    assert payload["problems"].get("no_code") == 1
+    with workspace(ws).open("导入") as project:
+        saved = project.load(layers=["grids", "grid_audit"])
+    assert (saved["grids"]["worker"] == "王芳").all()
+    assert len(saved["grid_audit"]) == len(payload["audit"])
