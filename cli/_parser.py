@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from cli._argparse_i18n import argparse_language
 from cli._output import EXIT_BAD_INPUT
 from cli.analyses import run_access, run_growth, run_overlap
 from cli.check import run_check, run_staff
@@ -54,6 +55,30 @@ class ArgumentParser(argparse.ArgumentParser):
 
     lang: str = DEFAULT_LANGUAGE
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse in the parser's language (argparse's own messages too)."""
+        with argparse_language(self.lang):
+            return super().parse_known_args(args, namespace)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """Parse in the parser's language ("unrecognized arguments" included)."""
+        with argparse_language(self.lang):
+            return super().parse_args(args, namespace)
+
+    def format_help(self) -> str:
+        """The help in the parser's language, argparse's "usage:" and "options:" included."""
+        with argparse_language(self.lang):
+            return super().format_help()
+
+    def format_usage(self) -> str:
+        """The usage line in the parser's language."""
+        with argparse_language(self.lang):
+            return super().format_usage()
+
     def error(self, message: str) -> NoReturn:
         msg = translator(self.lang).gettext(N_("{error} (see {prog} --help)"))
         self.exit(EXIT_BAD_INPUT, f"gridplan: {msg.format(error=message, prog=self.prog)}\n")
@@ -62,6 +87,11 @@ class ArgumentParser(argparse.ArgumentParser):
 def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     """The ``gridplan`` parser, its messages and help in ``lang`` (the environment's by default)."""
     lang = normalize_language(lang or default_language())
+    with argparse_language(lang):  # the group titles argparse names when a parser is made
+        return _build_parser(lang)
+
+
+def _build_parser(lang: str) -> argparse.ArgumentParser:
     tr = translator(lang).gettext
     common = ArgumentParser(add_help=False)
     common.add_argument(
@@ -199,36 +229,50 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     grids = sub.add_parser(
         "grids",
         parents=[common, rules, reading, counting, database, batch, in_project],
-        help="divide communities into grids",
+        help=tr(N_("divide communities into grids")),
     )
-    grids.add_argument("input", type=Path, nargs="?")
-    grids.add_argument("--out", type=Path, help="the plan GeoPackage to write")
-    grids.add_argument("--community", help="only this community_id")
-    grids.add_argument("--min-households", type=int, help="smallest grid (30 by default)")
-    grids.add_argument("--max-households", type=int, help="largest grid (50 by default)")
+    grids.add_argument(
+        "input",
+        type=Path,
+        nargs="?",
+        help=tr(
+            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
+        ),
+    )
+    grids.add_argument("--out", type=Path, help=tr(N_("the plan GeoPackage to write")))
+    grids.add_argument("--community", help=tr(N_("only this community_id")))
+    grids.add_argument("--min-households", type=int, help=tr(N_("smallest grid (30 by default)")))
+    grids.add_argument("--max-households", type=int, help=tr(N_("largest grid (50 by default)")))
     grids.set_defaults(func=run_grids)
     split = sub.add_parser(
         "split",
         parents=[common, rules, reading, counting, database, batch, in_project],
-        help="propose ways to split a community",
+        help=tr(N_("propose ways to split a community")),
     )
-    split.add_argument("input", type=Path, nargs="?")
     split.add_argument(
-        "--community", help="the community_id to split (needed when there are several)"
+        "input",
+        type=Path,
+        nargs="?",
+        help=tr(
+            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
+        ),
     )
-    split.add_argument("--out", type=Path, help="the plan GeoPackage to write")
     split.add_argument(
-        "--parts", type=int, help="number of new communities (smallest that fits by default)"
+        "--community", help=tr(N_("the community_id to split (needed when there are several)"))
     )
-    split.add_argument("--alternatives", type=int, default=3, help="how many ranked alternatives")
-    split.add_argument("--seed", type=int, default=0, help="seed for the random bisections")
+    split.add_argument("--out", type=Path, help=tr(N_("the plan GeoPackage to write")))
+    split.add_argument(
+        "--parts", type=int, help=tr(N_("number of new communities (smallest that fits by default)"))
+    )
+    split.add_argument("--alternatives", type=int, default=3, help=tr(N_("how many ranked alternatives")))
+    split.add_argument("--seed", type=int, default=0, help=tr(N_("seed for the random bisections")))
     split.set_defaults(func=run_split)
     compare = sub.add_parser(
-        "compare", parents=[common, rules, reading], help="service ratios before and after"
+        "compare", parents=[common, rules, reading], help=tr(N_("service ratios before and after"))
     )
-    compare.add_argument("before", type=Path, help="the project before (layers)")
+    compare.add_argument("before", type=Path, help=tr(N_("the project before (layers)")))
     compare.add_argument(
-        "after", type=Path, help="the plan after (from gridplan split) or a project"
+        "after", type=Path, help=tr(N_("the plan after (from gridplan split) or a project"))
     )
     compare.set_defaults(func=run_compare)
     access = sub.add_parser(

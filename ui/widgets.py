@@ -12,6 +12,7 @@ from gis.i18n import LANGUAGES, N_
 from planning.rules import PRESETS, RuleSet, get_preset, preset_names
 from ui import auth, project, session
 from ui.i18n import gettext as _
+from ui.tables import report_view
 
 __all__ = [
     "basemap_picker",
@@ -163,16 +164,16 @@ def label_columns(frame: pd.DataFrame) -> pd.DataFrame:
 def show_table(
     frame: pd.DataFrame, *, key: str | None = None, height: int | None = None, **kwargs: object
 ) -> object:
-    """A full-width table with translated headers and no geometry column."""
-    view = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame]))
-    for column in view.columns:
-        if view[column].map(lambda v: isinstance(v, list | tuple)).any():
-            view[column] = view[column].map(
-                lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v
-            )
+    """A full-width table that reads like a report (``ui.tables``): translated headers, no
+    geometry column, blanks as "—", thousands separators, codes as text."""
     extra = {"height": height} if height else {}
     return st.dataframe(
-        label_columns(view), hide_index=True, width="stretch", key=key, **extra, **kwargs
+        report_view(frame, rename=column_label),
+        hide_index=True,
+        width="stretch",
+        key=key,
+        **extra,
+        **kwargs,
     )
 
 
