@@ -305,3 +305,29 @@ def test_streamlit_in_the_library_is_found(tmp_path):
         "cli:1 imports streamlit_folium",
         "gis.a:2 imports streamlit",
     ]
+
+
+def test_the_paths_planners_scripts_use_still_import():
+    import gis
+    from gis.export import export_plan, read_shapefile_zip
+    from gis.store import PlanStore, open_store, read_plan
+
+    from gis.atlas import write_atlas  # old module paths: thin re-exports
+    from gis.auth import GuardedStore
+    from gis.pgstore import PostGISPlanStore
+    from gis.plan import read_plan as old_read_plan
+
+    from gis.export.atlas import write_atlas as new_write_atlas
+    from gis.io import read_shapefile_zip as new_read_zip
+    from gis.store.postgis import PostGISPlanStore as new_pg
+    from gis.users import GuardedStore as new_guarded
+
+    assert (write_atlas, GuardedStore, PostGISPlanStore, old_read_plan) == (
+        new_write_atlas,
+        new_guarded,
+        new_pg,
+        read_plan,
+    )
+    assert read_shapefile_zip is new_read_zip and callable(export_plan)
+    assert gis.store.PlanStore is PlanStore and gis.plan.read_plan is read_plan
+    assert open_store.__module__ == "gis.store"
