@@ -1074,13 +1074,16 @@ def write_dxf(
                 if geom.geom_type in {"LineString", "MultiLineString"}
                 else geom
             )
+            height = spec.text_height
+            if geom.geom_type in {"Polygon", "MultiPolygon"}:
+                # Narrow grids: shrink the text (down to a quarter) so it stays inside.
+                x0, _, x1, _ = geom.bounds
+                longest = max(len(line) for line in lines)
+                fits = (x1 - x0) * 0.9 / (_GLYPH_WIDTH * longest)
+                height = max(min(height, fits), height / 4)
             mtext = msp.add_mtext(
                 "\\P".join(_escape_mtext(line) for line in lines),
-                dxfattribs={
-                    "layer": label_layer,
-                    "style": style.name,
-                    "char_height": spec.text_height,
-                },
+                dxfattribs={"layer": label_layer, "style": style.name, "char_height": height},
             )
             mtext.set_location((anchor.x, anchor.y), attachment_point=MTextEntityAlignment.MIDDLE_CENTER)
     if all_bounds:
@@ -1101,6 +1104,11 @@ def write_dxf(
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+_GLYPH_WIDTH = 0.9
+"""Width of a glyph as a share of the text height (CJK glyphs are nearly square; digits
+narrower, so this errs on the side of fitting)."""
 
 
 def _escape_mtext(text: str) -> str:
