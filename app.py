@@ -14,10 +14,16 @@ widgets.basemap_picker()
 
 pages = [
     st.Page(
+        "ui/pages/projects.py",
+        title=_("Projects"),
+        icon=":material/folder_open:",
+        default=project.project_name() is None,
+    ),
+    st.Page(
         "ui/pages/overview.py",
         title=_("Communities"),
         icon=":material/location_city:",
-        default=True,
+        default=project.project_name() is not None,
     ),
     st.Page("ui/pages/data.py", title=_("Data"), icon=":material/upload_file:"),
     st.Page("ui/pages/split.py", title=_("Split"), icon=":material/content_cut:"),
@@ -26,6 +32,7 @@ pages = [
     st.Page("ui/pages/compare.py", title=_("Compare"), icon=":material/compare_arrows:"),
     st.Page("ui/pages/analyses.py", title=_("Analyses"), icon=":material/insights:"),
     st.Page("ui/pages/export.py", title=_("Export"), icon=":material/download:"),
+    st.Page("ui/pages/history.py", title=_("History"), icon=":material/history:"),
 ]
 navigation = st.navigation(pages)
 loaded = project.loaded()
@@ -34,3 +41,5 @@ st.sidebar.caption(
     _("Project: {source} · rules: {rules}").format(source=project.source_label(), rules=rules.name)
 )
 navigation.run()
+if project.project_name() is not None:  # after the page: its saves are counted
+    st.sidebar.caption(project.saved_label())

@@ -26,6 +26,8 @@ PAGES = {
     "ui/pages/grids.py": "Grids",
     "ui/pages/compare.py": "Compare",
     "ui/pages/export.py": "Export",
+    "ui/pages/projects.py": "Projects",
+    "ui/pages/history.py": "History",
 }
 
 
@@ -34,9 +36,13 @@ def zh(msgid: str) -> str:
 
 
 @pytest.fixture
-def app(monkeypatch):
+def app(monkeypatch, tmp_path):
     monkeypatch.chdir(REPO)  # st.Page paths are relative to the repo root
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))  # never the planner's own
+    monkeypatch.delenv("GRIDPLAN_DB", raising=False)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+    assert [t.value for t in at.title] == [zh("Projects")]  # the app opens on the projects
+    return at.switch_page("ui/pages/overview.py").run()
 
 
 def _ok(at: AppTest) -> AppTest:
@@ -392,3 +398,55 @@ def test_a_sessions_temporary_folders_go_when_the_session_does(monkeypatch):
     del at
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_project_keeps_proposals_grids_and_reviews_for_the_next_session(monkeypatch, tmp_path):
+    """Create a project from the sample, save a proposal and grids; a new session (another
+    planner's tab, or the same after a restart) opening ?project=NAME sees all of it."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GRIDPLAN_DB", raising=False)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    _ok(at)
+    at.text_input(key="w_project_new").set_value("清华园项目").run()
+    _button(at, zh("Create")).click().run()
+    _ok(at)
+    assert at.query_params["project"] in ("清华园项目", ["清华园项目"])
+    # split: save the engine's best alternative
+    at.switch_page("ui/pages/split.py").run()
+    _ok(at)
+    _button(at, zh("Propose splits")).click().run()
+    _ok(at)
+    next(b for b in at.button if b.key == "w_save_alt_1").click().run()
+    _ok(at)
+    at.switch_page("ui/pages/review.py").run()
+    _ok(at)
+    next(b for b in at.button if b.key == "w_accept_000000000000-R1").click().run()
+    _ok(at)
+    # grids
+    at.switch_page("ui/pages/grids.py").run()
+    _button(at, zh("Generate grids")).click().run()
+    _ok(at)
+    saved = zh("saved, version {version}, {at}").split("{")[0]
+    assert any(c.value.startswith(saved) and "3" in c.value for c in at.sidebar.caption), [
+        c.value for c in at.sidebar.caption
+    ]
+
+    # another planner's session (or this one after a restart) on the same project
+    other = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    other.query_params["project"] = "清华园项目"
+    other.run()
+    _ok(other)
+    other.switch_page("ui/pages/review.py").run()
+    _ok(other)
+    assert any("000000000000-R1" in e.label for e in other.expander)
+    trail = _table_with(other, zh("status"))
+    assert zh("accepted") in set(trail[zh("status")])
+    other.switch_page("ui/pages/grids.py").run()
+    _ok(other)
+    assert not any(zh("Choose the communities and press “Generate grids”.") in i.value
+                   for i in other.info)  # the grids are there
+    other.switch_page("ui/pages/history.py").run()
+    _ok(other)
+    table = _table_with(other, zh("what"))
+    assert list(table[zh("what")])[::-1] == ["create", "proposal", "grids"]

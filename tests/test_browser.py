@@ -17,6 +17,7 @@ import os
 import re
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.request
@@ -40,6 +41,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 120_000
+HOME = tempfile.mkdtemp(prefix="gridplan-browser-home-")  # the server's projects, not the planner's
+PROJECT = "清华园项目"
 TIMINGS: dict[str, float] = {}
 
 if not CHROMIUM.exists():
@@ -88,7 +91,7 @@ def server():
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "GRIDPLAN_HOME": HOME, "GRIDPLAN_DB": ""},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -172,8 +175,16 @@ def _numbers(text: str) -> list[int]:
 
 def test_a_planners_session(page):
     started = time.monotonic()
-    # -- 1. the app opens on the sample: the map, the status colours, the rules --------------
-    _title(page, zh("Communities"))
+    # -- 0. the app opens on the projects: a new project from the bundled sample ---------------
+    _title(page, zh("Projects"))
+    page.get_by_label(zh("Name"), exact=True).fill(PROJECT)
+    page.get_by_label(zh("Name"), exact=True).press("Enter")
+    page.get_by_role("button", name=zh("Create"), exact=True).click()
+    page.get_by_text(zh("Open: {name} · {saved}").split("{")[0] + PROJECT).first.wait_for()
+    _shot(page, "00_projects")
+    _go(page, "overview", zh("Communities"))
+
+    # -- 1. the project (the sample's data): the map, the status colours, the rules ------------
     page.get_by_text("default", exact=True).first.wait_for()
     # No tiles in the test: choose "none (offline)" as the base map.
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
@@ -300,6 +311,26 @@ def test_a_planners_session(page):
     assert {"communities", "proposals", "lineage", "grids", "grid_members", "patches"} <= layers
     _shot(page, "09_export")
     TIMINGS["whole session (s)"] = time.monotonic() - started
+
+    # -- 10. everything was saved as it happened: reload, and another planner's session -------
+    for session in ("reload", "second context"):
+        if session == "reload":
+            view = page
+            view.goto(f"{view.url.split('/')[0]}//{view.url.split('/')[2]}/?project={PROJECT}")
+        else:
+            context = page.context.browser.new_context(viewport={"width": 1400, "height": 1600})
+            view = context.new_page()
+            view.set_default_timeout(TIMEOUT_MS)
+            view.goto(f"{page.url.split('/')[0]}//{page.url.split('/')[2]}/?project={PROJECT}")
+        _idle(view)
+        _go(view, "review", zh("Review"))  # a new session: in Chinese again
+        view.get_by_text("000000000000-D1").first.wait_for()  # the drawn proposal, accepted
+        view.get_by_text(zh("accepted")).first.wait_for()
+        _go(view, "history", zh("History"))
+        view.get_by_text(zh("saved, version {version}, {at}").split("{")[0]).first.wait_for()
+        _go(view, "grids", zh("Grids"))
+        view.locator(".st-key-grids_map iframe").wait_for()  # the grids are there, not re-run
+        _shot(view, f"10_history_{session.replace(' ', '_')}")
     (SHOTS / "timings.txt").write_text(
         "\n".join(f"{k}: {v:.1f}" for k, v in TIMINGS.items()) + "\n", encoding="utf-8"
     )
@@ -310,7 +341,7 @@ def test_map_interaction_time_on_a_5000_household_community(page, tmp_path):
     from gis.datasets.synthetic import make_district, write_district
 
     gpkg = write_district(make_district(5_000, n_communities=1, seed=3), tmp_path / "district.gpkg")
-    _title(page, zh("Communities"))
+    _title(page, zh("Projects"))
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name=zh("None (offline)")).click()
     _idle(page)

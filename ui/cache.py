@@ -7,6 +7,7 @@ not hash them; the ``token`` beside them names the project and rules they come f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "FOLLOW_LAYERS",
     "UPLOAD_LIMITS",
     "display_copy",
+    "load_project",
     "load_sample",
     "READ_OPTIONS",
     "load_upload",
@@ -77,6 +79,15 @@ READ_OPTIONS = "_read"
 def load_sample(name: str, rules: RuleSet, lang: str) -> Loaded:
     """Load a bundled sample, prepared under ``rules``."""
     return load(datasets.get_path(name), rules=rules, lang=lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_project(name: str, version: int, rules: RuleSet, lang: str, *, _workspace: Any) -> Loaded:
+    """Load a project's data (``version``: the version holding its buildings), under ``rules``."""
+    from planning.projects import open_loaded
+
+    with _workspace.open(name) as proj:
+        return open_loaded(proj, rules=rules, lang=lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

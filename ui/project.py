@@ -36,18 +36,27 @@ from ui.session import language, reviewer, session_dir
 
 if TYPE_CHECKING:
     from gis.store.postgis import PostGISPlanStore
+    from gis.store.workspace import Project as WorkProject
+    from gis.store.workspace import Workspace
 
 
 __all__ = [
+    "PROJECT_PARAM",
     "REVIEW_ACTIONS",
     "TRAIL_COLUMNS",
     "Proposal",
     "Source",
     "add_proposal",
     "audit",
+    "close_project",
     "comparison",
+    "current",
     "grids",
     "init",
+    "open_project",
+    "project_name",
+    "saved_label",
+    "workspace",
     "load_error",
     "loaded",
     "loaded_source",
@@ -81,6 +90,10 @@ _STORE_PATH = "plan_store_path"
 _COMPARISON = "comparison"
 _GRIDS = "grids"
 _GRIDS_SCOPE = "grids_scope"
+_PROJECT = "project_name"  # the project open in this tab (its work lives in the project)
+_SAVED = "project_saved"  # (version, HH:MM) of this tab's last save
+PROJECT_PARAM = "project"
+"""The URL parameter that opens a project directly: ``?project=NAME``."""
 
 TRAIL_COLUMNS = ["proposal_id", "status", "by", "at", "comment"]
 
@@ -128,6 +141,10 @@ class Source:
 
 
 def _load(src: Source, rules_: RuleSet, lang: str) -> Loaded:
+    if src.kind == "project":
+        with _workspace().open(src.name) as proj:
+            held = proj.info()["layers"].get("buildings", {}).get("same_as", proj.version)
+        return cache.load_project(src.name, int(held or 0), rules_, lang, _workspace=_workspace())
     if src.is_sample:
         return cache.load_sample(src.name, rules_, lang)
     return cache.load_upload(src.path, src.token, src.overrides, rules_, lang)
@@ -147,6 +164,15 @@ def init() -> None:
     session.init()
     st.session_state.setdefault(_RULES, get_preset("default"))
     st.session_state.setdefault(_PROPOSALS, [])
+    wanted = st.query_params.get(PROJECT_PARAM)  # ?project=NAME: a shared link opens it
+    if wanted and wanted != st.session_state.get(_PROJECT):
+        if _LOADED not in st.session_state:
+            src = Source()
+            st.session_state[_SOURCE] = src
+            st.session_state[_LOADED] = _load(src, rules(), language())
+            st.session_state[_LOADED_SOURCE] = src
+        err = open_project(str(wanted))
+        st.session_state[_LOAD_ERROR] = err
     if _LOADED not in st.session_state:
         src = Source()
         st.session_state[_SOURCE] = src
@@ -227,6 +253,8 @@ def loaded_source() -> Source:
 def source_label() -> str:
     """A short name for the project in use: the sample's name or the uploaded file's."""
     src = _loaded_source()
+    if src.kind == "project":
+        return src.name
     if src.is_sample:
         return _("sample {name}").format(name=src.name)
     return Path(src.path).name or src.path
@@ -277,6 +305,9 @@ def plan_store() -> PlanStore | PostGISPlanStore:
     ``st.session_state["plan_id"]`` (``"app"`` by default). Without a URL the store is a
     GeoPackage in the session's temporary folder.
     """
+    name = project_name()
+    if name is not None:
+        return _workspace().open(name).store
     url = os.environ.get("GRIDPLAN_DB", "").strip()
     if not url:
         try:
@@ -299,7 +330,10 @@ def _database_store(url: str, plan_id: str) -> PlanStore | PostGISPlanStore:
 
 
 def proposals() -> list[Proposal]:
-    """Saved proposals, oldest first."""
+    """Saved proposals, oldest first (with a project open: every proposal of the project)."""
+    proj = current()
+    if proj is not None:
+        return _project_proposals(proj)
     return list(st.session_state.get(_PROPOSALS, []))
 
 
@@ -341,6 +375,27 @@ def add_proposal(
     parts["proposal_id"] = pid
     lineage = lineage.copy()
     author = reviewer() or _("planner")
+    proj = current()
+    if proj is not None:  # the project keeps every proposal; this version adds one
+        kept = proj.load(layers=["proposals", "lineage"])
+        old_parts, old_lineage = kept.get("proposals"), kept.get("lineage")
+        tagged = lineage.assign(proposal_id=pid)
+        all_parts = parts if old_parts is None else pd.concat([old_parts, parts], ignore_index=True)
+        all_lineage = (
+            tagged
+            if old_lineage is None or "proposal_id" not in old_lineage
+            else pd.concat([old_lineage, tagged], ignore_index=True)
+        )
+        version = _project_save(
+            {
+                "proposals": gpd.GeoDataFrame(all_parts, geometry="geometry", crs=parts.crs),
+                "lineage": all_lineage,
+            },
+            action="proposal",
+            note=pid,
+            status="proposed",
+        )
+        return Proposal(pid, community_id, origin, parts, lineage, version, _now(), author)
     with GuardedStore(plan_store(), auth.user(), author=author) as store:
         version = store.save(
             {"proposals": parts, "lineage": lineage},
@@ -361,6 +416,15 @@ def set_status(proposal_id: str, action: str, *, comment: str = "") -> None:
     """
     prop = proposal(proposal_id)
     if prop is None:
+        return
+    proj = current()
+    if proj is not None:
+        proj.review(
+            prop.version,
+            REVIEW_ACTIONS[action],
+            author=reviewer() or auth.user().label,
+            comment=comment,
+        )
         return
     with GuardedStore(plan_store(), auth.user(), author=reviewer() or _("planner")) as store:
         store.set_status(prop.version, REVIEW_ACTIONS[action], comment=comment)
@@ -443,12 +507,38 @@ def require(action: str, *, target: str = "", detail: str = "") -> User:
 # grids
 # --------------------------------------------------------------------------------------
 def grids() -> tuple[GridResult | None, tuple[str, ...] | None]:
-    """The last grids generated and the communities they cover (``None`` = all)."""
+    """The last grids generated and the communities they cover (``None`` = all).
+
+    With a project open: the project's latest grids, whoever generated them.
+    """
+    proj = current()
+    if proj is not None:
+        names = proj.layer_names()
+        if "grids" not in names:
+            return None, None
+        wanted = [n for n in ("grids", "grid_members", "patches") if n in names]
+        layers = proj.load(layers=wanted)
+        patches = layers.get("patches")
+        result = GridResult(
+            grids=layers["grids"],
+            grid_members=layers.get("grid_members", pd.DataFrame()),
+            patches=patches if patches is not None else gpd.GeoDataFrame(geometry=[], crs=4490),
+        )
+        scope = tuple(sorted(set(layers["grids"]["community_id"].astype(str))))
+        everything = set(loaded().communities["community_id"].astype(str))
+        return result, (None if set(scope) >= everything else scope)
     return st.session_state.get(_GRIDS), st.session_state.get(_GRIDS_SCOPE)
 
 
 def set_grids(result: GridResult | None, scope: tuple[str, ...] | None) -> None:
-    """Keep generated grids."""
+    """Keep generated grids (with a project open: saved as a new version)."""
+    if result is not None and current() is not None:
+        _project_save(
+            {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
+            action="grids",
+            note=", ".join(scope) if scope is not None else "",
+        )
+        return
     st.session_state[_GRIDS] = result
     st.session_state[_GRIDS_SCOPE] = scope
 
@@ -464,3 +554,135 @@ def comparison() -> dict[str, pd.DataFrame]:
 def set_comparison(**tables: pd.DataFrame) -> None:
     """Keep the before/after tables for the exports."""
     st.session_state[_COMPARISON] = dict(tables)
+
+
+# --------------------------------------------------------------------------------------
+# the project this tab works on (gis.store.workspace): everything saved as it happens
+# --------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _shared_workspace(home: str, db: str) -> Workspace:
+    """One workspace object per server (it keeps no state of its own)."""
+    from planning.projects import workspace as make
+
+    return make(home or None, db=db or None) if (home or db) else make()
+
+
+def _workspace() -> Workspace:
+    """The workspace of ``GRIDPLAN_HOME`` / ``GRIDPLAN_DB`` (or ``[gridplan] db`` in secrets)."""
+    db = os.environ.get("GRIDPLAN_DB", "").strip()
+    if not db:
+        try:
+            db = str(st.secrets["gridplan"]["db"]).strip()
+        except (KeyError, TypeError, FileNotFoundError):
+            db = ""
+    return _shared_workspace(os.environ.get("GRIDPLAN_HOME", "").strip(), db)
+
+
+def workspace() -> Workspace:
+    """The workspace the app's projects live in."""
+    return _workspace()
+
+
+def project_name() -> str | None:
+    """The project open in this tab (``None``: the tab works on a sample, unsaved)."""
+    name = st.session_state.get(_PROJECT)
+    return None if name is None else str(name)
+
+
+def current() -> WorkProject | None:
+    """The open project, acting as the signed-in planner (``None`` when none is open)."""
+    name = project_name()
+    if name is None:
+        return None
+    return _workspace().open(name, user=auth.user())
+
+
+def open_project(name: str) -> GridplanError | None:
+    """Open project ``name`` in this tab; on failure keep the current work and return why."""
+    try:
+        with _workspace().open(name) as proj:
+            name = proj.name
+    except GridplanError as err:
+        return err
+    previous = st.session_state.get(_PROJECT)
+    st.session_state[_PROJECT] = name
+    err = set_source(Source(kind="project", name=name))
+    if err is not None:
+        st.session_state[_PROJECT] = previous
+        return err
+    st.session_state.pop(_SAVED, None)
+    st.query_params[PROJECT_PARAM] = name
+    return None
+
+
+def close_project() -> None:
+    """Leave the project (it stays as it was saved) and go back to the bundled sample."""
+    st.session_state.pop(_PROJECT, None)
+    st.session_state.pop(_SAVED, None)
+    if PROJECT_PARAM in st.query_params:
+        del st.query_params[PROJECT_PARAM]
+    set_source(Source())
+
+
+def saved_label() -> str:
+    """“saved, version N, HH:MM” for the open project; empty without one."""
+    proj = current()
+    if proj is None:
+        return ""
+    mine = st.session_state.get(_SAVED)
+    latest = proj.latest_version()
+    if mine is not None and mine[0] == latest:
+        version, at = mine
+    else:
+        row = proj.history().iloc[-1]
+        version, at = int(row["version"]), str(row["at"])[11:16]
+    return _("saved, version {version}, {at}").format(version=version, at=at)
+
+
+def _project_save(
+    layers: dict[str, pd.DataFrame], *, action: str, note: str = "", status: str = "draft"
+) -> int:
+    """Save ``layers`` as a new version of the open project, as the signed-in planner."""
+    proj = current()
+    assert proj is not None
+    version = proj.save(
+        layers=layers,
+        action=action,
+        author=reviewer() or auth.user().label,
+        note=note,
+        rules=rules(),
+        status=status,
+    )
+    st.session_state[_SAVED] = (int(version), datetime.now().astimezone().strftime("%H:%M"))
+    return version
+
+
+def _project_proposals(proj: WorkProject) -> list[Proposal]:
+    """Every proposal saved in the project, whoever made it, oldest first."""
+    history = proj.history()
+    made = history[history["action"] == "proposal"]
+    if made.empty:
+        return []
+    layers = proj.load(layers=["proposals", "lineage"])
+    parts_all, lineage_all = layers.get("proposals"), layers.get("lineage")
+    if parts_all is None:
+        return []
+    out = []
+    for row in made.itertuples(index=False):
+        pid = str(row.note)
+        parts = parts_all[parts_all["proposal_id"] == pid]
+        if parts.empty:
+            continue
+        lineage = (
+            lineage_all[lineage_all["proposal_id"] == pid].drop(columns="proposal_id")
+            if lineage_all is not None and "proposal_id" in lineage_all
+            else pd.DataFrame()
+        )
+        community = str(parts["parent_community_id"].iloc[0])
+        origin = "drawn" if pid.startswith(f"{community}-D") else "engine"
+        out.append(
+            Proposal(
+                pid, community, origin, parts, lineage, int(row.version), str(row.at), str(row.author)
+            )
+        )
+    return out

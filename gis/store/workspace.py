@@ -637,15 +637,19 @@ class Project:
         """
         self._allow("view")
         b = self.store.latest_version() if b is None else b
-        wanted = ("grids", "grid_members", "buildings")
+        wanted = ("grids", "grid_members", "buildings", "community_summary")
         la = self.store.load(int(a), layers=wanted)
         lb = self.store.load(int(b), layers=wanted)
         grids = _diff_grids(la.get("grids"), lb.get("grids"))
         buildings = _diff_buildings(la, lb)
-        totals = {
+        totals = {  # the buildings' total as planned (estimates included) where it is kept
             layer: {
-                "a": _households(la.get(layer)),
-                "b": _households(lb.get(layer)),
+                "a": _households(la.get("community_summary", la.get(layer)))
+                if layer == "buildings"
+                else _households(la.get(layer)),
+                "b": _households(lb.get("community_summary", lb.get(layer)))
+                if layer == "buildings"
+                else _households(lb.get(layer)),
             }
             for layer in ("buildings", "grids")
         }

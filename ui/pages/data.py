@@ -110,7 +110,7 @@ loaded = project.loaded()
 # -- what was read ------------------------------------------------------------------------
 opened: Project | None = None
 read_error: GridplanError | None = None
-if src.is_sample:
+if src.is_sample or src.kind == "project":
     opened = loaded.project if error is None else None
 else:
     try:
@@ -119,7 +119,9 @@ else:
         read_error = err
 
 st.subheader(_("Project"))
-if src.is_sample:
+if src.kind == "project":
+    st.write(_("Project: {name}").format(name=src.name))
+elif src.is_sample:
     st.write(_("Bundled sample: {name}").format(name=src.name))
 else:
     st.write(_("Uploaded: {name}").format(name=src.name))
@@ -359,6 +361,34 @@ st.download_button(
     ),
     key="w_roster_template",
 )
+
+# -- keep the upload as a project -----------------------------------------------------------
+if error is None and src.kind == "upload":
+    st.subheader(_("Keep it as a project"))
+    with st.form("w_save_project"):
+        name = st.text_input(_("Project name"), placeholder="海淀-清华园")
+        keep = st.form_submit_button(
+            _("Save as a new project"), disabled=not may_upload, help=auth.why_not("upload")
+        )
+    if keep and name:
+        from planning.projects import create_project
+
+        try:
+            create_project(
+                project.workspace(),
+                name,
+                src.path,
+                author=auth.user().label,
+                rules=project.rules(),
+                overrides=src.overrides_dict(),
+                lang=lang,
+                user=auth.user(),
+            )
+        except GridplanError as err:
+            show_error(err)
+        else:
+            project.open_project(name.strip())
+            st.rerun()
 
 # -- rules ----------------------------------------------------------------------------------
 st.subheader(_("Rules"))

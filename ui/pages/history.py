@@ -1,0 +1,70 @@
+"""History: every version of the open project (who, when, what); restore one; compare two."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gis.errors import GridplanError
+from ui import auth, project
+from ui.i18n import gettext as _
+from ui.widgets import show_error, show_table
+
+st.title(_("History"))
+proj = project.current()
+if proj is None:
+    st.info(_("Open a project on the Projects page: its history is kept there."))
+    st.stop()
+
+history = proj.history()
+st.caption(project.saved_label())
+show_table(
+    history.iloc[::-1].rename(
+        columns={
+            "version": _("version"),
+            "author": _("by"),
+            "at": _("at"),
+            "action": _("what"),
+            "note": _("note"),
+            "status": _("status"),
+            "n_grids": _("grids"),
+        }
+    ),
+    key="w_history_table",
+)
+versions = history["version"].astype(int).tolist()
+left, right = st.columns(2)
+with left:
+    st.subheader(_("Restore"))
+    old = st.selectbox(_("Version"), versions[::-1], key="w_history_restore")
+    if st.button(
+        _("Restore as a new version"),
+        disabled=not auth.allowed("save") or old == versions[-1],
+        help=auth.why_not("save"),
+        key="w_history_restore_go",
+    ):
+        try:
+            version = proj.restore(int(old), author=auth.user().label)
+        except GridplanError as err:
+            show_error(err)
+        else:
+            st.success(_("Version {old} restored as version {new}.").format(old=old, new=version))
+            st.rerun()
+with right:
+    st.subheader(_("Compare two versions"))
+    a = st.selectbox(_("From"), versions, index=max(len(versions) - 2, 0), key="w_history_a")
+    b = st.selectbox(_("To"), versions, index=len(versions) - 1, key="w_history_b")
+    diff = proj.compare(int(a), int(b))
+    st.write(
+        _("Grids changed: {grids} · buildings changed: {buildings}").format(
+            grids=diff.grids_changed, buildings=diff.buildings_changed
+        )
+    )
+    st.write(
+        _("Households in grids: {a} → {b}").format(
+            a=diff.households["grids"]["a"], b=diff.households["grids"]["b"]
+        )
+    )
+    if len(diff.grids):
+        show_table(diff.grids, key="w_history_grids")
+    if len(diff.buildings):
+        show_table(diff.buildings, key="w_history_buildings")

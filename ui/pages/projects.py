@@ -1,0 +1,121 @@
+"""Projects: the list of the workspace's projects; create, open, rename, duplicate, archive.
+
+A project keeps everything (data, rules, proposals, grids, reviews) as it happens, so it is
+there tomorrow and for the rest of the team (``GRIDPLAN_HOME`` or ``GRIDPLAN_DB``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gis.errors import GridplanError
+from gis.store.workspace import SAMPLE_PREFIX
+from ui import auth, project
+from ui.i18n import gettext as _
+from ui.widgets import show_error, show_table
+
+st.title(_("Projects"))
+ws = project.workspace()
+may_change = auth.allowed("upload")
+author = auth.user().label
+open_now = project.project_name()
+if open_now:
+    st.success(_("Open: {name} · {saved}").format(name=open_now, saved=project.saved_label()))
+
+lines = ws.list()
+samples = [SAMPLE_PREFIX + s for s in ws.sample_names()]
+if lines:
+    table = pd.DataFrame([line.as_dict() for line in lines])
+    show_table(
+        table[["name", "version", "communities", "households", "grids", "area_km2", "author",
+               "updated_at", "action"]].rename(
+            columns={
+                "name": _("name"),
+                "version": _("version"),
+                "communities": _("communities"),
+                "households": _("households"),
+                "grids": _("grids"),
+                "area_km2": _("area (km²)"),
+                "author": _("last change by"),
+                "updated_at": _("last change at"),
+                "action": _("what"),
+            }
+        ),
+        key="w_projects_table",
+    )
+else:
+    st.info(_("No projects yet: create one from your data or from a bundled sample."))
+
+names = [line.name for line in lines]
+left, right = st.columns(2)
+with left:
+    st.subheader(_("Open"))
+    chosen = st.selectbox(
+        _("Project"), names + samples, key="w_project_open", index=None,
+        placeholder=_("choose a project"),
+    )
+    if st.button(_("Open"), type="primary", disabled=chosen is None, key="w_project_open_go"):
+        err = project.open_project(str(chosen))
+        if err is not None:
+            show_error(err)
+        else:
+            st.rerun()
+    if open_now and st.button(_("Close the project"), key="w_project_close"):
+        project.close_project()
+        st.rerun()
+with right:
+    st.subheader(_("New project"))
+    new_name = st.text_input(_("Name"), key="w_project_new", placeholder="海淀-清华园")
+    base = st.selectbox(
+        _("Start from"),
+        samples + names,
+        key="w_project_base",
+        help=_("A bundled sample or one of your projects (its latest version). To start from "
+               "your own files, upload them on the Data page and save them as a project there."),
+    )
+    if st.button(
+        _("Create"), disabled=not may_change or not new_name, help=auth.why_not("upload"),
+        key="w_project_create",
+    ):
+        try:
+            ws.duplicate(str(base), new_name, author=author, user=auth.user())
+        except GridplanError as err:
+            show_error(err)
+        else:
+            project.open_project(new_name.strip())
+            st.rerun()
+
+if names:
+    st.subheader(_("Rename, duplicate, archive"))
+    target = st.selectbox(_("Project"), names, key="w_project_target")
+    other = st.text_input(_("New name (rename, duplicate)"), key="w_project_other")
+    c1, c2, c3 = st.columns(3)
+    try:
+        if c1.button(_("Rename"), disabled=not may_change or not other, key="w_project_rename"):
+            ws.rename(target, other, author=author, user=auth.user())
+            if open_now == target:
+                project.open_project(other.strip())
+            st.rerun()
+        if c2.button(_("Duplicate"), disabled=not may_change or not other, key="w_project_dup"):
+            ws.duplicate(target, other, author=author, user=auth.user())
+            st.rerun()
+        if c3.button(_("Archive"), disabled=not may_change, key="w_project_archive"):
+            if open_now == target:
+                project.close_project()
+            ws.archive(target, author=author, user=auth.user())
+            st.rerun()
+    except GridplanError as err:
+        show_error(err)
+
+archived = ws.names(archived=True)
+if archived:
+    with st.expander(_("Archive ({n})").format(n=len(archived))):
+        back = st.selectbox(_("Project"), archived, key="w_project_archived")
+        if st.button(_("Restore from the archive"), disabled=not may_change, key="w_unarchive"):
+            try:
+                ws.unarchive(back, author=author, user=auth.user())
+            except GridplanError as err:
+                show_error(err)
+            else:
+                st.rerun()
