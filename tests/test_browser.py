@@ -177,12 +177,14 @@ def test_a_planners_session(page):
     started = time.monotonic()
     # -- 0. the app opens on the projects: a new project from the bundled sample ---------------
     _title(page, zh("Projects"))
-    page.get_by_label(zh("Name"), exact=True).fill(PROJECT)
-    page.get_by_label(zh("Name"), exact=True).press("Enter")
+    page.get_by_label(zh("Project name"), exact=True).fill(PROJECT)
+    page.get_by_label(zh("Project name"), exact=True).press("Enter")
     page.get_by_role("button", name=zh("Create"), exact=True).click()
     page.get_by_text(zh("Open: {name} · {saved}").split("{")[0] + PROJECT).first.wait_for()
     _shot(page, "00_projects")
-    _go(page, "overview", zh("Communities"))
+    # with a project open, Communities is the default page (the app's root URL)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(zh("Communities"), exact=True).click()
+    _title(page, zh("Communities"))
 
     # -- 1. the project (the sample's data): the map, the status colours, the rules ------------
     page.get_by_text("default", exact=True).first.wait_for()

@@ -530,12 +530,15 @@ def grids() -> tuple[GridResult | None, tuple[str, ...] | None]:
     return st.session_state.get(_GRIDS), st.session_state.get(_GRIDS_SCOPE)
 
 
-def set_grids(result: GridResult | None, scope: tuple[str, ...] | None) -> None:
-    """Keep generated grids (with a project open: saved as a new version)."""
+def set_grids(
+    result: GridResult | None, scope: tuple[str, ...] | None, *, action: str = "grids"
+) -> None:
+    """Keep generated (``action="grids"``) or hand-edited (``"edit"``) grids; with a project
+    open they are saved as a new version at once."""
     if result is not None and current() is not None:
         _project_save(
             {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
-            action="grids",
+            action=action,
             note=", ".join(scope) if scope is not None else "",
         )
         return

@@ -478,6 +478,7 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_save_leaves_the_last_version_whole(ws):
     name = unique()
     home = str(ws.home)
@@ -540,6 +541,7 @@ def _orphans(path: Path) -> int:
         con.close()
 
 
+@pytest.mark.slow
 def test_two_planners_on_one_project_take_turns_and_lose_nothing(ws):
     name = unique()
     ws.create(name, layers=city(2), author="王芳")

@@ -120,7 +120,7 @@ edited = grid_edit.edit_panel(
     result, loaded=loaded, rules=rules, lang=lang, allowed=auth.allowed("run")
 )
 if edited is not None:
-    project.set_grids(edited, scope)
+    project.set_grids(edited, scope, action="edit")
     st.rerun()
 
 # -- households per grid ------------------------------------------------------------------------

@@ -66,7 +66,7 @@ with left:
         st.rerun()
 with right:
     st.subheader(_("New project"))
-    new_name = st.text_input(_("Name"), key="w_project_new", placeholder="海淀-清华园")
+    new_name = st.text_input(_("Project name"), key="w_project_new", placeholder="海淀-清华园")
     base = st.selectbox(
         _("Start from"),
         samples + names,
