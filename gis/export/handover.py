@@ -8,7 +8,9 @@ the people the plan is handed to:
 ``grids``, ``patches``…  the latest version only, one row per feature, MultiPolygon,
                          styled for QGIS (``layer_styles``)
 ``grid_members``…        the latest version's tables
-``plans``                every version: number, status, author, time, note
+``versions``             every version: number, status, author, time, note (named so that
+                         the file is not taken for a plan store, whose ``plans`` table
+                         holds layers of every version)
 ``reviews``, ``audit``   the review and audit trails
 ``history_<layer>``      every version of every layer, as a table (geometry as WKT text in
                          ``geometry_wkt``): there to look things up, not drawn on the map
@@ -127,7 +129,7 @@ def to_handover(store: Any, out: str | Path, *, lang: str | None = "zh_CN") -> P
                 table = _table(frame.drop(columns=[c for c in _STORE_COLUMNS if c in frame]))
                 pyogrio.write_dataframe(table, tmp, layer=name, driver="GPKG", append=tmp.exists())
         for name, frame in (
-            ("plans", _table(versions)),
+            ("versions", _table(versions)),
             ("reviews", _table(store.reviews())),
             ("audit", _table(store.audit())),
         ):

@@ -245,8 +245,12 @@ def test_handover_shows_one_plan_and_keeps_the_history(plan, tmp_path):
     assert back.reset_index(drop=True).geom_equals_exact(
         plan["grids"].geometry.reset_index(drop=True), tolerance=1e-7
     ).all()
-    plans = pyogrio.read_dataframe(out, layer="plans", read_geometry=False)
+    plans = pyogrio.read_dataframe(out, layer="versions", read_geometry=False)
     assert plans["note"].tolist() == ["第一稿", "第二稿"] and plans["status"].tolist()[-1] == "accepted"
     assert sorted(read_layer_styles(out)["f_table_name"]) == ["grids", "patches"]
     with pytest.raises(GridplanError, match="plan store"):
         export_plan(plan, tmp_path / "x.gpkg", format="handover")
+    from gis.store import is_plan_store, read_exported
+
+    assert not is_plan_store(out)  # a plain GeoPackage: it reads back as one
+    assert len(read_exported(out)["grids"]) == len(plan["grids"])
