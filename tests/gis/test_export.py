@@ -299,6 +299,7 @@ def test_communities_before_and_after_from_grids_only():
 
 def test_cli_export_prints_the_written_files(plan_path, tmp_path, capsys):
     out = tmp_path / "exports" / "plan.zip"
+    out.parent.mkdir()  # a missing folder is refused before the work starts (issue 17)
     code = cli.main(
         [
             "export",
