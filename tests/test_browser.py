@@ -390,3 +390,61 @@ def test_map_interaction_time_on_a_5000_household_community(page, tmp_path):
     (SHOTS / "timings.txt").write_text(
         "\n".join(f"{k}: {v:.1f}" for k, v in TIMINGS.items()) + "\n", encoding="utf-8"
     )
+
+
+def _start(home: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``streamlit run app.py`` on ``port`` with ``GRIDPLAN_HOME=home``; wait until healthy."""
+    out = open(log, "a")  # noqa: SIM115 - the process keeps it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=REPO,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "GRIDPLAN_HOME": home, "GRIDPLAN_DB": ""},
+    )
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"streamlit did not start (see {log})")
+        time.sleep(0.3)
+
+
+def test_a_project_survives_a_sigkilled_server(browser, tmp_path):
+    """The server is killed with SIGKILL and started again: the project is as it was saved."""
+    import signal
+
+    from planning.projects import workspace
+
+    home = str(tmp_path / "home")
+    ws = workspace(home)
+    project = ws.duplicate("sample:beijing", "断电测试", author="王芳")
+    grids = project.load(layers=["communities"])["communities"][["community_id", "geometry"]]
+    project.save(
+        layers={"grids": grids.assign(grid_code="000000000000001", households=9762)},
+        action="grids",
+        author="王芳",
+    )
+    port = _free_port()
+    log = tmp_path / "server.log"
+    for attempt in ("before", "after"):
+        proc = _start(home, port, log)
+        context = browser.new_context(viewport={"width": 1400, "height": 1200})
+        view = context.new_page()
+        view.set_default_timeout(TIMEOUT_MS)
+        view.goto(f"http://127.0.0.1:{port}/?project=断电测试", wait_until="domcontentloaded")
+        view.get_by_text(zh("saved, version {version}, {at}").split("{")[0] + "2").first.wait_for()
+        _go(view, "history", zh("History"))
+        view.get_by_text(zh("saved, version {version}, {at}").split("{")[0] + "2").first.wait_for()
+        _shot(view, f"11_after_sigkill_{attempt}")
+        context.close()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert [v for v in ws.open("断电测试").history()["action"]] == ["create", "grids"]
