@@ -68,11 +68,53 @@ THREAD_ENV = {
 # --------------------------------------------------------------------------------------
 # the district
 # --------------------------------------------------------------------------------------
-def load_district(households: int, seed: int) -> dict[str, Any]:
-    from gis.datasets.synthetic import make_district
+CASES = {
+    "beijing": "the bundled Beijing sample (Tsinghua/Wudaokou, OSM, estimated households), one community",
+    "shanghai": "the bundled Shanghai sample (Lujiazui, OSM/Tilezen, estimated households), one community",
+    "beijing_blocks": (
+        "the Beijing sample in six street-block communities drawn along its major roads "
+        "(data/beijing_blocks.gpkg; not official boundaries)"
+    ),
+}
 
-    layers = make_district(households, seed=seed)
+
+def load_case(name: str) -> dict[str, Any]:
+    """The layers of a real-data case, as the CLI reads them (``planning.communities.load``)."""
+    import geopandas as gpd
+
+    from planning.communities import load
+
+    data = (Path(SOURCE_ROOT) if (Path(SOURCE_ROOT) / "data").exists() else ROOT) / "data"
+    source = data / ("shanghai.gpkg" if name == "shanghai" else "beijing.gpkg")
+    if name == "beijing_blocks":
+        communities = gpd.read_file(ROOT / "data" / "beijing_blocks.gpkg", layer="communities")
+        loaded = load(source)
+        communities = communities.to_crs(loaded.communities.crs)
+    else:
+        loaded = load(source)
+        communities = loaded.communities
+    p = loaded.project
+    buildings = p.buildings.copy()
+    buildings["households"] = buildings["households"].fillna(0).astype(int)
+    return {
+        "buildings": buildings,
+        "communities": communities[["community_id", "geometry"]].copy(),
+        "roads": p.roads,
+        "waterways": p.waterways,
+        "barriers": p.barriers,
+        "compounds": p.compounds,
+    }
+
+
+def load_district(households: int | str, seed: int) -> dict[str, Any]:
+    if isinstance(households, str):
+        layers = load_case(households)
+    else:
+        from gis.datasets.synthetic import make_district
+
+        layers = make_district(households, seed=seed)
     metric = {name: frame.to_crs(METRIC_CRS) for name, frame in layers.items() if frame is not None}
+    metric.setdefault("compounds", None)
     return {"layers": layers, "metric": metric}
 
 
@@ -114,6 +156,7 @@ class Grid:
     parts: list[Any]  # polygons in EPSG:4548 whose union is the grid
     buildings: set[Any]  # labels of the buildings with households it holds (whole or part)
     reason: str = ""
+    members: dict[Any, int] = field(default_factory=dict)  # building label → households here
     crossing_reason: str = ""  # gridplan only: why it holds more than one compound
 
 
@@ -124,6 +167,46 @@ def _polygon_parts(geom: Any) -> int:
         return 0
     parts = shapely.get_parts(geom)
     return int(sum(1 for p in parts if p.geom_type == "Polygon" and p.area > 0))
+
+
+def _planner_checks(grids: Sequence[Grid], shapes: Any, metric: dict[str, Any]) -> dict[str, Any]:
+    """What a planner checks first, from the grids and the buildings alone.
+
+    * ``small_buildings_cut``: buildings of at most 50 households whose households sit in
+      more than one grid.
+    * ``households_outside_share``: households whose grid is not where they live: a whole
+      building's representative point must lie in its grid (1 m tolerance), a piece of a
+      divided building must cover part of its footprint (over 0.5 m² and 1 %).
+    """
+    import shapely
+
+    footprints = metric["buildings"].geometry
+    grids_of: dict[Any, list[int]] = {}
+    total: dict[Any, int] = {}
+    for i, g in enumerate(grids):
+        for label, h in g.members.items():
+            grids_of.setdefault(label, []).append(i)
+            total[label] = total.get(label, 0) + int(h)
+    cut = sum(1 for label, where in grids_of.items() if len(set(where)) > 1 and total[label] <= HIGH)
+    outside = 0
+    for label, where in grids_of.items():
+        footprint = footprints.loc[label]
+        whole = len(set(where)) == 1
+        point = footprint.representative_point()
+        for i in set(where):
+            shape = shapes[i]
+            if whole:
+                ok = shapely.buffer(shape, 1.0).contains(point)
+            else:
+                ok = shapely.intersection(shape, footprint).area > max(0.5, 0.01 * footprint.area)
+            if not ok:
+                outside += grids[i].members[label]
+    households = max(sum(total.values()), 1)
+    return {
+        "small_buildings_cut": int(cut),
+        "households_outside_share": outside / households,
+        "households_outside": int(outside),
+    }
 
 
 def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +223,7 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
     import shapely
 
     communities = metric["communities"]
-    compound_of = building_compounds(metric)
+    compound_of = building_compounds(metric) if metric.get("compounds") is not None else {}
     shapes = np.array([shapely.union_all(g.parts, grid_size=0.001) for g in grids], dtype=object)
     hh = np.array([g.households for g in grids], dtype=float)
     n = len(grids)
@@ -154,6 +237,8 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
     crossing = np.array(
         [len({compound_of.get(b) for b in g.buildings}) > 1 for g in grids], dtype=bool
     )
+    home = hh > 0
+    planner = _planner_checks(grids, shapes, metric)
     # A crossing is "with a small compound" when one of the compounds it holds has fewer
     # households than a grid's minimum: such a compound cannot stand alone.
     compound_hh: dict[Any, float] = {}
@@ -193,13 +278,20 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
                 else 0.0,
             }
         )
-    out_of_range = ~in_range
+    out_of_range = ~in_range & home
     explained = sum(
         1 for g, bad in zip(grids, out_of_range, strict=True) if bad and g.reason.strip()
     )
+    home_pp = pp[home]
     return {
         "grids": n,
-        "in_range_share": float(in_range.mean()) if n else 1.0,
+        "household_grids": int(home.sum()),
+        "in_range_share": float(in_range[home].mean()) if home.any() else 1.0,
+        "median_polsby_popper": float(np.median(home_pp)) if len(home_pp) else 0.0,
+        "p5_polsby_popper": float(np.percentile(home_pp, 5)) if len(home_pp) else 0.0,
+        "dedicated_grids": int((~home).sum()),
+        "household_grids_over_20ha": int((area[home] > 200_000).sum()),
+        **planner,
         "min_households": int(hh.min()) if n else 0,
         "max_households": int(hh.max()) if n else 0,
         "contiguous_share": float(one_polygon.mean()) if n else 1.0,
@@ -296,6 +388,11 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
     buildings_of = members.groupby("grid_code")["building_id"].agg(
         lambda s: {label_of[str(b)] for b in s}
     )
+    households_of: dict[str, dict[Any, int]] = {}
+    for row in members.itertuples():
+        here = households_of.setdefault(str(row.grid_code), {})
+        label = label_of[str(row.building_id)]
+        here[label] = here.get(label, 0) + int(row.households)
     grids = [
         Grid(
             community_id=str(row.community_id),
@@ -304,6 +401,7 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
             buildings=buildings_of.get(row.grid_code, set()),
             reason=str(row.reason or "") if row.reason is not None else "",
             crossing_reason=str(getattr(row, "crossing_reason", "") or ""),
+            members=households_of.get(str(row.grid_code), {}),
         )
         for row in grids_m.itertuples()
     ]
@@ -350,7 +448,13 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
         "delivered_multipart_grids": multipart,
         "divided_buildings": len(result.divided_buildings),
         "grids_whose_members_do_not_sum": mismatched,
-        "status_out_of_range": int((result.grids["status"] != "ok").sum()),
+        "status_out_of_range": int((result.grids["status"] == "out_of_range").sum()),
+        # the data's bound: grids outside the band that no grouping of each compound's (or
+        # street block's) whole buildings inside it can avoid, from gridplan's exact search
+        "bound_out_of_range": int(result.zones["bound"].sum()) if "bound" in result.zones else None,
+        "bound_exact_zones": f"{int(result.zones['exact'].sum())} of {len(result.zones)}"
+        if "exact" in result.zones
+        else None,
     }
     return grids, {"timing": timing, "extra": extra}
 
@@ -476,9 +580,18 @@ def assemble(cid: str, atoms: Atoms, labels: Sequence[int]) -> list[Grid]:
                 households=int(hh[idx].sum()),
                 parts=[shapely.union_all(geoms[idx], grid_size=ASSEMBLY_GRID_SIZE)],
                 buildings={atoms.building[i] for i in idx if hh[i] > 0},
+                members=_members(atoms, idx),
             )
         )
     return grids
+
+
+def _members(atoms: Atoms, idx: Any) -> dict[Any, int]:
+    out: dict[Any, int] = {}
+    for i in idx:
+        if atoms.households[i] > 0:
+            out[atoms.building[i]] = out.get(atoms.building[i], 0) + int(atoms.households[i])
+    return out
 
 
 def _centroids(atoms: Atoms) -> Any:
@@ -784,7 +897,7 @@ def worker(method: str, size: int, seed: int) -> None:
 
     # Warm-up on a small district (lazy imports, caches, compiled code), so that every
     # method's seconds are warm; its memory is below the baseline.
-    warm = load_district(1_000, seed + 1)
+    warm = load_district(1_000, seed + 1)  # (real cases too: the same warm-up)
     if method == "gridplan":
         run_gridplan(warm, lambda _name: None)
     else:
@@ -824,7 +937,7 @@ def worker(method: str, size: int, seed: int) -> None:
             "households": int(district["metric"]["buildings"]["households"].fillna(0).sum()),
             "buildings": len(district["metric"]["buildings"]),
             "communities": len(district["metric"]["communities"]),
-            "compounds": len(district["metric"]["compounds"]),
+            "compounds": 0 if district["metric"]["compounds"] is None else len(district["metric"]["compounds"]),
         },
     }
     print("RESULT " + json.dumps(payload), flush=True)
@@ -953,6 +1066,12 @@ ROWS: list[tuple[str, str]] = [
     ("gap", "gap (m²)"),
     ("overlap", "overlap (m²)"),
     ("pp", "mean Polsby–Popper"),
+    ("pp_spread", "  median / 5th pct PP"),
+    ("small_cut", "buildings ≤ 50 hh cut"),
+    ("outside", "households drawn outside their grid (%)"),
+    ("over_20ha", "household grids > 20 ha"),
+    ("dedicated", "dedicated grids (no households)"),
+    ("bound", "data's bound: out-of-band grids"),
     ("crossing", "cross a compound (%)"),
     ("crossing_other", "  of which no compound < 30 hh"),
     ("crossing_explained", "  crossings explained"),
@@ -984,6 +1103,19 @@ def cell(entry: dict[str, Any], key: str) -> str:
         return f"{m['overlap_m2']:.3f}"
     if key == "pp":
         return f"{m['mean_polsby_popper']:.3f}"
+    if key == "pp_spread":
+        return f"{m['median_polsby_popper']:.2f} / {m['p5_polsby_popper']:.2f}"
+    if key == "small_cut":
+        return f"{m['small_buildings_cut']:,}"
+    if key == "outside":
+        return f"{100 * m['households_outside_share']:.1f}"
+    if key == "over_20ha":
+        return f"{m['household_grids_over_20ha']}"
+    if key == "dedicated":
+        return f"{m['dedicated_grids']}"
+    if key == "bound":
+        bound = entry.get("extra", {}).get("bound_out_of_range")
+        return "–" if bound is None else f"{bound} (out: {m['out_of_range']})"
     if key == "crossing":
         return f"{100 * m['compound_crossing_share']:.1f}"
     if key == "crossing_other":
@@ -1008,8 +1140,16 @@ def cell(entry: dict[str, Any], key: str) -> str:
     raise KeyError(key)
 
 
-def size_header(size: int, entries: list[dict[str, Any]], seed: int) -> str:
+def size_header(size: int | str, entries: list[dict[str, Any]], seed: int) -> str:
     d = next((e["district"] for e in entries if e["status"] == "ok"), None)
+    if isinstance(size, str):
+        head = f"{size}: {CASES.get(size, size)}"
+        if d is None:
+            return head
+        return (
+            f"{head} · {d['households']:,} households · {d['communities']} communities · "
+            f"{d['buildings']:,} buildings · {d['compounds']} compounds"
+        )
     if d is None:
         return f"{size:,} households (seed {seed})"
     return (
@@ -1116,14 +1256,24 @@ def gridplan_findings(entry: dict[str, Any]) -> list[str]:
     return out
 
 
+def _size(text: str) -> int | str:
+    if text in CASES:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        msg = f"{text!r} is neither a number of households nor a case ({', '.join(CASES)})"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sizes",
-        type=int,
+        type=_size,
         nargs="+",
         default=[3_000, 12_000, 100_000],
-        help="households per district",
+        help="households per generated district, or a real-data case: " + ", ".join(CASES),
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of make_district and of the peers"
@@ -1173,7 +1323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     entries: dict[int, list[dict[str, Any]]] = {}
     for size in sizes:
-        repeats = args.repeats if size < args.repeat_below else 1
+        repeats = args.repeats if isinstance(size, int) and size < args.repeat_below else 1
         runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
         for r in range(repeats):
             for method in methods:
@@ -1195,7 +1345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else res.get("reason", "")
                 )
                 print(
-                    f"[{time.perf_counter() - started:7.1f} s] {size:>7,} hh  {method:<19} "
+                    f"[{time.perf_counter() - started:7.1f} s] {size!s:>14}  {method:<19} "
                     f"run {r + 1}/{repeats}: "
                     f"{res['status']} {secs}",
                     file=sys.stderr,

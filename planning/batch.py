@@ -59,7 +59,13 @@ from gis.errors import GridplanError
 from gis.i18n import N_
 from gis.io import Project
 from planning.communities import Loaded, load, prepare
-from planning.grids import GridResult, buildings_by_community, make_grids, rows_touching
+from planning.grids import (
+    GridResult,
+    buildings_by_community,
+    community_prefixes,
+    make_grids,
+    rows_touching,
+)
 from planning.rules import RuleSet, get_preset
 
 __all__ = [
@@ -246,6 +252,7 @@ def grid_task(task: CommunityTask, options: BatchOptions) -> Frames:
         "grid_members": result.grid_members,
         "patches": result.patches,
         "divided_buildings": result.divided_buildings,
+        "zones": result.zones,
     }
 
 
@@ -415,6 +422,8 @@ def _tasks_from(
     project = loaded.project
     communities = loaded.communities.to_crs(STORAGE_CRS).copy()
     communities["community_id"] = communities["community_id"].astype(str)
+    if "grid_prefix" not in communities:  # grid codes as a whole run makes them
+        communities["grid_prefix"] = community_prefixes(communities)[0]
     if community_ids is not None:
         wanted = {str(c) for c in community_ids}
         communities = communities[communities["community_id"].isin(wanted)]
@@ -552,6 +561,7 @@ def _collect(kind: str, results: Mapping[str, Frames]) -> dict[str, Any]:
             grid_members=_concat(frames("grid_members")),
             patches=_concat(frames("patches")),
             divided_buildings=divided.reset_index(drop=True),
+            zones=_concat(frames("zones")) if frames("zones") else pd.DataFrame(),
         )
         return {"grids": grid_result}
     out: dict[str, Any] = {}

@@ -2,26 +2,31 @@
 
 How it works
 ------------
-1. **Atoms.** Every building's territory (:mod:`planning.territory`) is an atom. A
-   building with more households than a grid holds is divided by unit (单元) and floor
-   range into near-equal parts, and its territory into as many equal-area pieces (an r × c
-   arrangement, which keeps pieces compact); a building that cannot be divided into whole
-   in-range parts is divided by unit, and the units are grouped like small buildings.
-2. **Zones.** Each compound (小区) is a zone; so is the rest of each street block. Zones are
-   divided alone. A zone that cannot be divided alone (too few households, or households
-   on a lattice that no grouping fits) is joined to a neighbouring zone — the only case in
-   which a grid crosses a compound edge or a road.
-3. **Division.** Within a zone the atoms are ordered along several sweeps (straight and
-   serpentine, in four directions); for each order, dynamic programming cuts it into
-   consecutive runs minimising, in this order, the number of runs outside the band, the
-   runs that are not connected, and then the distance from the target and the spread
-   (compactness). Connectivity of each run is kept incrementally with a union–find. The
-   best cut over all orders wins; single moves of boundary atoms then repair what is left.
-4. **Territory.** Atoms with no households (parks, shops) join an adjacent grid; grids are
-   unions of their atoms' territories, snap-rounded so they tile the community exactly.
-5. **Patches and codes.** Whole grids are grouped the same way into contiguous patches of
-   about ``patch_households``, one per required worker; grids are coded district (6) +
-   street (3) + community (3) + sequence (3), numbered north→south, west→east.
+1. **Atoms: whole buildings.** Every building's territory (:mod:`planning.territory`) is
+   an atom. A building of at most ``grid_whole_building_households`` (50) is never
+   divided. A larger one is divided by whole units (单元) first, and a unit by floor range
+   only when it alone exceeds a grid's maximum (``grid_whole_unit_households``). Each
+   piece is drawn on the building's own territory: the cell is cut through the footprint
+   (units side by side along the building, floor ranges across it), so every piece holds
+   its part of the footprint.
+2. **Zones, searched exactly.** Each compound (小区) is a zone; so are the buildings of a
+   street block outside compounds. :func:`planning.grouping.group_exact` groups a zone's
+   atoms into connected grids, fewest outside the band first, then nearest 40
+   households, then most compact; the count it reaches alone is the zone's **bound**
+   (``GridResult.zones``). A zone left with grids outside the band is joined to the
+   neighbouring zone that brings the count down most — the only case in which a grid
+   crosses a compound edge or a road (and ``crossing_reason`` says why).
+3. **Empty land.** Cells without households that join a grid's buildings go to that grid;
+   land without households of at least ``dedicated_grid_min_area_m2`` (a campus, a
+   hospital, a park) becomes a **dedicated grid** (专属网格, ``kind = "dedicated"``); the
+   rest is shared among the touching grids by nearness, none growing past
+   ``grid_max_area_m2`` where another can take the land. Grids are unions of their atoms,
+   snap-rounded and without crack holes, so they tile the community exactly.
+4. **Patches and codes.** Whole grids are grouped into contiguous patches of about
+   ``patch_households``, one per required worker; grids are coded district (6) + street
+   (3) + community (3) + sequence (3), numbered north→south, west→east
+   (:func:`community_prefixes`: from the layers' codes, or numbered within the street,
+   unique across the plan).
 
 Every grid outside the band is reported with the reason (``status``, ``reason``).
 
@@ -45,25 +50,34 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely import affinity
 
 from gis.crs import STORAGE_CRS
 from gis.i18n import N_, translator
+from planning.grouping import Grouping, group_exact
 from planning.partition import (
     components,
     exactly_k,
-    is_connected,
     partition,
     polsby_popper,
     rook_neighbours,
 )
 from planning.rules import RuleSet, get_preset
-from planning.territory import split_equal_area, territories
+from planning.territory import territories
 
-__all__ = ["GridResult", "crosswalk", "make_grids", "partition", "polsby_popper", "stable_codes"]
+__all__ = [
+    "GridResult",
+    "community_prefixes",
+    "crosswalk",
+    "make_grids",
+    "partition",
+    "polsby_popper",
+    "stable_codes",
+]
 
 
 # --------------------------------------------------------------------------------------
-# atoms: cells, tower pieces, units
+# atoms: whole buildings, units, floor ranges
 # --------------------------------------------------------------------------------------
 @dataclass
 class _Atom:
@@ -80,6 +94,8 @@ class _Atom:
     block: int = -1
     units: int = 1
     floors: int = 1
+    footprint: shapely.Geometry | None = None  # the part of the building this atom holds
+    relaxed: bool = False  # divided only because a planner relaxed a whole-building rule
 
 
 def _floor_ranges(floors: int, parts: int) -> list[tuple[int, int]]:
@@ -89,7 +105,7 @@ def _floor_ranges(floors: int, parts: int) -> list[tuple[int, int]]:
 
 def _long_axis(geom: shapely.Geometry) -> float:
     rect = shapely.minimum_rotated_rectangle(geom)
-    coords = np.asarray(rect.exterior.coords)
+    coords = np.asarray(rect.exterior.coords) if rect.geom_type == "Polygon" else np.zeros((0, 2))
     if len(coords) < 4:
         return 0.0
     edges = np.diff(coords[:3], axis=0)
@@ -104,126 +120,6 @@ def _estimate_units(households: int, floors: int) -> int:
     return max(1, round(per_floor / per_unit_floor))
 
 
-def _divide_building(
-    row: pd.Series, cell: shapely.Geometry, footprint: shapely.Geometry, *, low: int, high: int
-) -> tuple[list[_Atom], str]:
-    """Divide a large building by unit and floor range; return its atoms and how."""
-    h = int(row["households"])
-    floors = int(row.get("floors") or 1) if pd.notna(row.get("floors")) else 1
-    units_known = "units" in row and pd.notna(row.get("units")) and int(row["units"]) > 0
-    units = int(row["units"]) if units_known else _estimate_units(h, floors)
-    how = "units_given" if units_known else "units_estimated"
-    angle = _long_axis(footprint)
-    special = float(row.get("special_service_households", 0) or 0)
-    residents = float(row.get("residents", 0) or 0)
-    fewest = math.ceil(h / high)
-    most = h // low
-    best: tuple[float, int, int] | None = None  # (spread, column groups, floor bands)
-    for k in range(fewest, most + 1):
-        for c in (d for d in range(1, units + 1) if units % d == 0):
-            if k % c:
-                continue
-            r = k // c
-            if r > floors:
-                continue
-            ranges = _floor_ranges(floors, r)
-            sizes = [h * (hi - lo + 1) / floors / c for lo, hi in ranges]
-            if min(sizes) < low or max(sizes) > high:
-                continue
-            score = (k - fewest) * 10 + abs(c - math.sqrt(k))
-            if best is None or score < best[0]:
-                best = (score, c, r)
-        if best is not None:
-            break
-    atoms: list[_Atom] = []
-    if best is not None:
-        _, c, r = best
-        per_group = units // c
-        columns = split_equal_area(cell, [1.0] * c, angle=angle)
-        counts = _apportion(h, [1.0] * (c * r))
-        ranges = _floor_ranges(floors, r)
-        weights = [(hi - lo + 1) for lo, hi in ranges]
-        i = 0
-        for ci, column in enumerate(columns):
-            pieces = split_equal_area(column, weights, angle=angle + 90)
-            col_counts = _apportion(sum(counts[ci * r : (ci + 1) * r]), weights)
-            for (lo, hi), piece, count in zip(ranges, pieces, col_counts, strict=True):
-                atoms.append(
-                    _Atom(
-                        piece,
-                        count,
-                        row.name,
-                        ci * per_group + 1,
-                        (ci + 1) * per_group,
-                        lo,
-                        hi,
-                        special * count / h,
-                        residents * count / h,
-                    )
-                )
-                i += 1
-        return atoms, how
-    # No whole in-range division: divide by unit and let the units group with neighbours.
-    return _divide_by_unit(row, cell, angle, units, floors, h, special, residents), how
-
-
-def _divide_by_unit(
-    row: pd.Series,
-    cell: shapely.Geometry,
-    angle: float,
-    units: int,
-    floors: int,
-    h: int,
-    special: float,
-    residents: float,
-) -> list[_Atom]:
-    """Divide a building into its units, or a one-unit building into two floor bands.
-
-    The parts are grouped with neighbours like small buildings (e.g. a 56-household
-    walk-up's four units of 14 go to two grids).
-    """
-    units = max(1, units)
-    if units == 1 and floors >= 2:
-        bands = _floor_ranges(floors, 2)
-        weights = [hi - lo + 1 for lo, hi in bands]
-        counts = _apportion(h, weights)
-        pieces = split_equal_area(cell, weights, angle=angle + 90)
-        return [
-            _Atom(
-                piece,
-                count,
-                row.name,
-                1,
-                1,
-                lo,
-                hi,
-                special * count / h,
-                residents * count / h,
-                units=1,
-                floors=floors,
-            )
-            for (lo, hi), piece, count in zip(bands, pieces, counts, strict=True)
-        ]
-    counts = _apportion(h, [1.0] * units)
-    pieces = split_equal_area(cell, [1.0] * units, angle=angle)
-    return [
-        _Atom(
-            piece,
-            count,
-            row.name,
-            u + 1,
-            u + 1,
-            1,
-            floors,
-            special * count / h,
-            residents * count / h,
-            units=1,
-            floors=floors,
-        )
-        for u, (piece, count) in enumerate(zip(pieces, counts, strict=True))
-    ]
-
-
 def _apportion(total: int, weights: Sequence[float]) -> list[int]:
     """Split an integer in proportion to weights (largest remainders)."""
     w = np.asarray(weights, dtype=float)
@@ -233,6 +129,205 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
     order = np.argsort(-(raw - base), kind="stable")
     base[order[:remainder]] += 1
     return base.tolist()
+
+
+def _cut_positions(
+    footprint: shapely.Geometry, fractions: Sequence[float], angle: float, origin: shapely.Point
+) -> tuple[list[float], tuple[float, float, float, float]]:
+    """Where to cut (along ``angle``, in a frame rotated about ``origin``) so that the
+    footprint's area is divided by ``fractions``; also the rotated footprint's bounds."""
+    rotated = affinity.rotate(footprint, -angle, origin=origin)
+    xmin, ymin, xmax, ymax = rotated.bounds
+    total = rotated.area
+    w = np.asarray(fractions, dtype=float)
+    targets = np.cumsum(w / w.sum())[:-1] * total
+    cuts = []
+    lo_bound = xmin
+    for target in targets:
+        lo, hi = lo_bound, xmax
+        for _ in range(24):  # to a millionth of the footprint's length
+            mid = (lo + hi) / 2
+            if shapely.clip_by_rect(rotated, xmin - 1, ymin - 1, mid, ymax + 1).area < target:
+                lo = mid
+            else:
+                hi = mid
+        cuts.append((lo + hi) / 2)
+        lo_bound = cuts[-1]
+    return cuts, (xmin, ymin, xmax, ymax)
+
+
+def _cut_cell(
+    cell: shapely.Geometry,
+    footprint: shapely.Geometry,
+    fractions: Sequence[float],
+    angle: float,
+) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
+    """Cut a building's cell into pieces around its footprint.
+
+    The cuts run across ``angle`` through the footprint, placed so that each piece holds
+    the share ``fractions`` of the footprint (a unit's stairwell, a floor range's part);
+    each cut is extended across the whole cell. Every piece is one polygon that contains
+    its part of the footprint, so a piece of a divided building is drawn on the building.
+    Returns (piece, footprint part) pairs.
+    """
+    if len(fractions) <= 1 or footprint.is_empty or footprint.area <= 0:
+        return [(cell, footprint)]
+    origin = footprint.centroid
+    cuts, _ = _cut_positions(footprint, fractions, angle, origin)
+    rotated_cell = affinity.rotate(cell, -angle, origin=origin)
+    cx0, cy0, cx1, cy1 = rotated_cell.bounds
+    pad = max(cx1 - cx0, cy1 - cy0) + 1.0
+    edges = np.array([cx0 - pad, *cuts, cx1 + pad])
+    theta = math.radians(angle)
+    cos, sin = math.cos(theta), math.sin(theta)
+    ox, oy = origin.x, origin.y
+    u = edges - ox
+    bottom, top = cy0 - pad - oy, cy1 + pad - oy
+    low_end = np.column_stack([ox + u * cos - bottom * sin, oy + u * sin + bottom * cos])
+    high_end = np.column_stack([ox + u * cos - top * sin, oy + u * sin + top * cos])
+    rings = np.stack([low_end[:-1], high_end[:-1], high_end[1:], low_end[1:], low_end[:-1]], axis=1)
+    strips = shapely.polygons(rings)
+    pieces = list(shapely.intersection(cell, strips))
+    feet = list(shapely.intersection(footprint, strips))
+    return list(zip(_keep_footprint_parts(pieces, feet), feet, strict=True))
+
+
+def _keep_footprint_parts(
+    pieces: list[shapely.Geometry], feet: list[shapely.Geometry]
+) -> list[shapely.Geometry]:
+    """Make each piece one polygon: keep the part holding most of its footprint share, give
+    stray parts to the piece they share the longest edge with."""
+    if all(p.geom_type == "Polygon" and not p.is_empty for p in pieces):
+        return pieces
+    pieces = [_polygonal_parts(p) for p in pieces]
+    out: list[list[shapely.Geometry]] = [[] for _ in pieces]
+    strays: list[shapely.Geometry] = []
+    for i, parts in enumerate(pieces):
+        if not parts:
+            continue
+        held = [shapely.area(shapely.intersection(p, feet[i])) if not feet[i].is_empty else 0.0 for p in parts]
+        keep = int(np.argmax(np.asarray(held) + 1e-9 * np.asarray([p.area for p in parts])))
+        out[i].append(parts[keep])
+        strays.extend(p for j, p in enumerate(parts) if j != keep)
+    for stray in sorted(strays, key=lambda g: -g.area):
+        shared = [
+            shapely.length(shapely.intersection(shapely.boundary(stray), shapely.buffer(shapely.union_all(o), 1e-6)))
+            if o
+            else -1.0
+            for o in out
+        ]
+        out[int(np.argmax(shared))].append(stray)
+    return [shapely.union_all(o) if len(o) > 1 else (o[0] if o else shapely.Polygon()) for o in out]
+
+
+def _polygonal_parts(geom: shapely.Geometry) -> list[shapely.Geometry]:
+    parts = shapely.get_parts(geom)
+    out: list[shapely.Geometry] = []
+    for p in parts:
+        if p.geom_type == "Polygon" and p.area > 1e-9:
+            out.append(p)
+        elif p.geom_type in ("MultiPolygon", "GeometryCollection"):
+            out.extend(_polygonal_parts(p))
+    return out
+
+
+def _arrange(
+    cell: shapely.Geometry, footprint: shapely.Geometry, weights: Sequence[float], angle: float
+) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
+    """Cut a cell into ``len(weights)`` pieces around its footprint: up to three side by
+    side across ``angle``, more in rows (an r × c arrangement keeps pieces compact)."""
+    n = len(weights)
+    if n <= 3:
+        return _cut_cell(cell, footprint, weights, angle + 90)
+    rows = max(1, round(math.sqrt(n)))
+    bounds = np.round(np.linspace(0, n, rows + 1)).astype(int)
+    groups = [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    row_pieces = _cut_cell(cell, footprint, [sum(weights[i] for i in g) for g in groups], angle + 90)
+    out: list[tuple[shapely.Geometry, shapely.Geometry]] = []
+    for g, (row, foot) in zip(groups, row_pieces, strict=True):
+        out.extend(_cut_cell(row, foot, [weights[i] for i in g], angle))
+    return out
+
+
+def _floor_parts(households: int, floors: int, rules: RuleSet) -> int:
+    """Into how many floor ranges a unit too large for one grid is divided.
+
+    The fewest ranges that each fit the band (a unit of 120: 3 × 40); else the fewest
+    whose ranges pair up into the band (a unit of 51: 3 × 17, two of which make 34); else
+    the fewest that fit under the maximum. Never more ranges than floors.
+
+    Examples
+    --------
+    >>> rules = get_preset()
+    >>> [_floor_parts(h, 30, rules) for h in (120, 51, 60, 55, 200)]
+    [3, 3, 2, 3, 4]
+    """
+    low, high = rules.grid_min_households, rules.grid_max_households
+    fewest = math.ceil(households / high)
+    for k in range(fewest, min(households // max(low, 1), floors) + 1):
+        if low <= households / k <= high:
+            return k
+    for k in range(fewest, floors + 1):
+        if low / 2 <= households / k <= high / 2:
+            return k
+    return min(fewest, max(floors, 1)) if floors >= fewest else fewest
+
+
+def _divide_building(
+    record: dict[str, object],
+    label: object,
+    cell: shapely.Geometry,
+    footprint: shapely.Geometry,
+    *,
+    rules: RuleSet,
+) -> tuple[list[_Atom], str]:
+    """Divide a building that no grid can hold: by whole units first, and a unit by floor
+    range only when it alone exceeds a grid's maximum. Each piece is drawn on the building's
+    own territory, around its part of the footprint. Returns the atoms and how the units
+    were known (``units_given`` or ``units_estimated``)."""
+    h = int(record["households"])
+    floors_value = record.get("floors")
+    floors = int(floors_value) if floors_value is not None and pd.notna(floors_value) else 1
+    floors = max(floors, 1)
+    units_value = record.get("units")
+    units_known = units_value is not None and pd.notna(units_value) and int(units_value) > 0
+    units = int(units_value) if units_known else _estimate_units(h, floors)
+    units = max(1, min(units, h))
+    how = "units_given" if units_known else "units_estimated"
+    special = float(record.get("special_service_households", 0) or 0)
+    residents = float(record.get("residents", 0) or 0)
+    foot = shapely.intersection(footprint, cell)
+    if foot.is_empty or foot.area <= 0:
+        foot = shapely.buffer(shapely.point_on_surface(cell), 1.0)
+    angle = _long_axis(foot)
+    unit_households = _apportion(h, [1.0] * units)
+    unit_cells = _cut_cell(cell, foot, [1.0] * units, angle)
+    limit = max(rules.grid_max_households, rules.grid_whole_unit_households)
+    atoms: list[_Atom] = []
+    for u, ((unit_cell, unit_foot), hu) in enumerate(zip(unit_cells, unit_households, strict=True)):
+        k = _floor_parts(hu, floors, rules) if hu > limit else 1
+        ranges = _floor_ranges(floors, k) if floors >= k else [(1, floors)] * k
+        weights = [float(b - a + 1) for a, b in ranges]
+        counts = _apportion(hu, weights)
+        pieces = _arrange(unit_cell, unit_foot, weights, angle) if k > 1 else [(unit_cell, unit_foot)]
+        for (lo, hi), (piece, piece_foot), count in zip(ranges, pieces, counts, strict=True):
+            atoms.append(
+                _Atom(
+                    piece,
+                    count,
+                    label,
+                    u + 1,
+                    u + 1,
+                    lo,
+                    hi,
+                    special * count / h,
+                    residents * count / h,
+                    units=units,
+                    floors=floors,
+                    footprint=piece_foot,
+                )
+            )
+    return atoms, how
 
 
 # --------------------------------------------------------------------------------------
@@ -245,18 +340,28 @@ class GridResult:
     Attributes
     ----------
     grids
-        Polygons in EPSG:4490 with ``grid_code``, ``community_id``, ``households``,
-        ``residents``, ``special_service_households``, ``workload``, ``patch_id``,
-        ``n_buildings``, ``status`` (``ok`` or ``out_of_range``) and ``reason``.
+        Polygons in EPSG:4490 with ``grid_code``, ``community_id``, ``kind``
+        (``residential``, or ``dedicated`` for a 专属网格 of land without households),
+        ``households``, ``residents``, ``special_service_households``, ``workload``,
+        ``patch_id``, ``n_buildings``, ``status`` (``ok``, ``out_of_range`` or
+        ``dedicated``) and ``reason``.
     grid_members
         ``grid_code``, ``building_id``, ``unit_from``, ``unit_to``, ``floor_from``,
         ``floor_to``, ``households``.
     patches
         Worker patches (片区): unions of whole grids, in EPSG:4490.
     divided_buildings
-        ``building_id``, ``parts``, ``how`` (``units_given`` or ``units_estimated``).
+        ``building_id``, ``parts``, ``how`` (``units_given``, ``units_estimated`` or
+        ``relaxed``).
     crosswalk
         ``old_code``, ``new_code``, ``overlap_share``, ``kept`` when re-gridding.
+    zones
+        The data's bound, per zone (a compound, or the buildings of a street block outside
+        compounds): ``community_id``, ``zone``, ``households``, ``bound`` (grids outside
+        the band that no grouping of the zone's whole buildings inside it can avoid) and
+        ``exact`` (whether the search was complete, so the bound is proven).
+    notes
+        What the engine assumed (e.g. how grid codes were made).
     """
 
     grids: gpd.GeoDataFrame
@@ -264,63 +369,42 @@ class GridResult:
     patches: gpd.GeoDataFrame
     divided_buildings: pd.DataFrame = field(default_factory=pd.DataFrame)
     crosswalk: pd.DataFrame = field(default_factory=pd.DataFrame)
+    zones: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: tuple[str, ...] = ()
 
     def summary(self, *, low: int = 30, high: int = 50) -> dict[str, float]:
-        """Share in range, min and max households, contiguity (the CLI's JSON)."""
-        hh = self.grids["households"]
-        parts = shapely.get_num_geometries(self.grids.geometry.values)
+        """Share in range, min and max households, contiguity (the CLI's JSON).
+
+        Household grids only: dedicated grids (no households) are counted apart.
+        """
+        grids = self.grids
+        kind = grids["kind"] if "kind" in grids else pd.Series("residential", index=grids.index)
+        home = grids[kind != "dedicated"]
+        hh = home["households"]
+        parts = shapely.get_num_geometries(grids.geometry.values)
+        bound = int(self.zones["bound"].sum()) if "bound" in self.zones else 0
         return {
-            "grids": int(len(self.grids)),
+            "grids": int(len(home)),
             "in_range_share": round(float(((hh >= low) & (hh <= high)).mean()), 4)
             if len(hh)
             else 1.0,
             "min_households": int(hh.min()) if len(hh) else 0,
             "max_households": int(hh.max()) if len(hh) else 0,
-            "contiguous_share": round(float((parts == 1).mean()), 4) if len(hh) else 1.0,
+            "contiguous_share": round(float((parts == 1).mean()), 4) if len(grids) else 1.0,
+            "dedicated_grids": int((kind == "dedicated").sum()),
+            "bound_out_of_range": bound,
         }
-
-
-def _grid_community(
-    atoms: list[_Atom],
-    *,
-    rules: RuleSet,
-    lang: str,
-) -> tuple[list[_Atom], np.ndarray, dict[int, str], set[str], list[set[int]]]:
-    """Group one community's atoms into grids; return the atoms used, labels, reasons,
-    the zones (compounds, street blocks) that could not be divided on their own and the
-    atoms' rook neighbours.
-
-    Zones that cannot be divided with whole buildings are tried again with their
-    multi-unit buildings divided by unit (a grid boundary between two stairwells), and
-    the better of the two passes is kept.
-    """
-    best = (atoms, *_grid_pass(atoms, rules=rules, lang=lang))
-    current = best
-    for _ in range(2):  # refine the zones still failing, at most twice
-        used, labels, _reasons, failed, _nb = current
-        failed = failed | _bad_zones(used, labels, rules)
-        if not failed:
-            break
-        refined = _refine(used, failed)
-        if len(refined) == len(used):
-            break
-        current = (refined, *_grid_pass(refined, rules=rules, lang=lang))
-        if _quality(current[0], current[1], current[4], rules) < _quality(
-            best[0], best[1], best[4], rules
-        ):
-            best = current
-    return best
 
 
 def _move_floors(
     atoms: list[_Atom], labels: np.ndarray, reasons: dict[int, str], *, low: int, high: int
 ) -> None:
-    """Move floors between the stacked parts of a divided building to bring grids into the band.
+    """Move floors between the stacked parts of a divided unit to bring grids into the band.
 
-    A tower divided into equal floor bands can leave a grid just outside the band (a
-    15-household compound next to a 36-household band makes 51). Moving the boundary
-    floor between two bands of the same units, in different grids, fixes it when both
-    grids end in the band. Floors stack, so the map territory stays as it is.
+    A unit divided into floor ranges can leave a grid just outside the band (a
+    15-household building next to a 36-household floor range makes 51). Moving the
+    boundary floor between two ranges of the same unit, in different grids, fixes it when
+    both grids end in the band. Floors stack, so the map territory stays as it is.
     """
     sums = np.bincount(labels, weights=[a.households for a in atoms]).astype(float)
     for g in [int(g) for g in np.flatnonzero((sums > 0) & ((sums < low) | (sums > high)))]:
@@ -364,429 +448,518 @@ def _move_floors(
                 break
 
 
-def _bad_zones(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> set[str]:
-    sums = np.bincount(labels, weights=[a.households for a in atoms])
-    bad = (sums < rules.grid_min_households) | (sums > rules.grid_max_households)
-    return {str(a.zone) for a, g in zip(atoms, labels, strict=True) if bad[g] and a.households > 0}
-
-
-def _out_count(atoms: list[_Atom], labels: np.ndarray, rules: RuleSet) -> int:
-    sums = np.bincount(labels, weights=[a.households for a in atoms])
-    used = np.bincount(labels, weights=[a.households > 0 for a in atoms]) > 0
-    bad = (sums < rules.grid_min_households) | (sums > rules.grid_max_households)
-    return int((bad & used).sum())
-
-
-def _crossing_count(atoms: list[_Atom], labels: np.ndarray) -> int:
-    """Grids holding households of more than one zone (compound or street block)."""
-    zones: dict[int, set[str]] = {}
-    for a, g in zip(atoms, labels, strict=True):
-        if a.households > 0:
-            zones.setdefault(int(g), set()).add(str(a.zone))
-    return sum(len(z) > 1 for z in zones.values())
-
-
-def _quality(
-    atoms: list[_Atom], labels: np.ndarray, nb: list[set[int]], rules: RuleSet
-) -> tuple[int, int, int]:
-    """What a pass is judged by: grids in pieces first, then grids out of the band, then
-    grids crossing a zone edge (fewer is better)."""
-    pieces = sum(len(components(np.flatnonzero(labels == g), nb)) > 1 for g in np.unique(labels))
-    return pieces, _out_count(atoms, labels, rules), _crossing_count(atoms, labels)
-
-
-def _refine(atoms: list[_Atom], zones: set[str]) -> list[_Atom]:
-    """Divide the buildings of ``zones`` one step further.
-
-    A whole building by unit (or a one-unit building into two floor bands); a part of a
-    tower (units × floor band) by unit, or a one-unit band by halving its floor range.
-    Each piece gets its share of the households and of the territory.
-    """
+def _relax(atoms: list[_Atom], zones: set[str], rules: RuleSet) -> list[_Atom]:
+    """Divide, in ``zones``, what the planner allowed to divide one step further: whole
+    buildings above ``grid_whole_building_households`` by unit, units above
+    ``grid_whole_unit_households`` into two floor ranges. Pieces stay on their building."""
     out: list[_Atom] = []
     for atom in atoms:
-        cut = _next_cut(atom) if str(atom.zone) in zones and atom.households > 0 else None
-        if cut is None:
+        if str(atom.zone) not in zones or atom.households < 2:
             out.append(atom)
             continue
-        parts, weights, across, units = cut
-        angle = _long_axis(atom.geometry) + (90 if across else 0)
-        pieces = split_equal_area(atom.geometry, weights, angle=angle)
+        whole = atom.unit_from in (None, 1) and atom.unit_to in (None, atom.units)
+        whole = whole and atom.floor_from in (None, 1) and atom.floor_to in (None, atom.floors)
+        foot = atom.footprint if atom.footprint is not None else shapely.buffer(
+            shapely.point_on_surface(atom.geometry), 1.0
+        )
+        angle = _long_axis(foot)
+        if whole and atom.units >= 2 and atom.households > rules.grid_whole_building_households:
+            ranges = [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)]
+            weights = [1.0] * atom.units
+            pieces = _cut_cell(atom.geometry, foot, weights, angle)
+        elif (
+            (whole or atom.unit_from == atom.unit_to)
+            and atom.households > rules.grid_whole_unit_households
+            and (atom.floor_to or atom.floors) > (atom.floor_from or 1)
+        ):
+            f0, f1 = atom.floor_from or 1, atom.floor_to or atom.floors
+            ranges = [
+                (atom.unit_from or 1, atom.unit_to or atom.units, f0 + lo - 1, f0 + hi - 1)
+                for lo, hi in _floor_ranges(f1 - f0 + 1, 2)
+            ]
+            weights = [float(r[3] - r[2] + 1) for r in ranges]
+            pieces = _cut_cell(atom.geometry, foot, weights, angle + 90)
+        else:
+            out.append(atom)
+            continue
         counts = _apportion(atom.households, weights)
-        for (u0, u1, f0, f1), piece, count in zip(parts, pieces, counts, strict=True):
+        for (u0, u1, f0, f1), (piece, piece_foot), count in zip(ranges, pieces, counts, strict=True):
             share = count / atom.households
             out.append(
                 _Atom(
-                    piece,
-                    count,
-                    atom.building,
-                    u0,
-                    u1,
-                    f0,
-                    f1,
-                    atom.special * share,
-                    atom.residents * share,
-                    atom.zone,
-                    atom.block,
-                    units,
-                    atom.floors,
+                    piece, count, atom.building, u0, u1, f0, f1,
+                    atom.special * share, atom.residents * share, atom.zone, atom.block,
+                    atom.units, atom.floors, piece_foot, True,
                 )
-            )
+            )  # fmt: skip
     return out
 
 
-def _next_cut(atom: _Atom) -> tuple[list[tuple[int, int, int, int]], list[float], bool, int] | None:
-    """How :func:`_refine` divides an atom, or None: the (unit, floor) ranges of the
-    pieces, their weights, whether the cut runs across the long axis (floors), and the
-    ``units`` the pieces keep (1 for pieces of a whole building)."""
-    whole = atom.unit_from in (None, 1) and (atom.unit_to is None or atom.unit_to == atom.units)
-    whole = (
-        whole
-        and atom.floor_from in (None, 1)
-        and (atom.floor_to is None or atom.floor_to == atom.floors)
+@dataclass
+class _Zone:
+    members: np.ndarray  # positions in the household-atom arrays
+    names: tuple[str, ...]  # the zones (compounds, street blocks) it holds
+    grouping: Grouping
+
+
+def _search_graph(
+    atoms: list[_Atom], nb: list[set[int]], *, rules: RuleSet
+) -> tuple[np.ndarray, np.ndarray, list[set[int]]]:
+    """The atoms the grouping works on and their rook adjacency (positions in ``nodes``).
+
+    Household atoms, and **connectors**: atoms without households smaller than a
+    dedicated grid that touch at least two household atoms (a shop's cell between two
+    homes, a small square between two compounds). A grid may take a connector to join
+    its buildings; each connector goes to one grid at most.
+    Returns the nodes (atom positions), whether each is a connector, and the adjacency.
+    """
+    hh = np.array([a.households > 0 for a in atoms])
+    area = shapely.area(np.array([a.geometry for a in atoms], dtype=object))
+    connector = np.array(
+        [
+            not hh[i]
+            and area[i] < rules.dedicated_grid_min_area_m2
+            and sum(1 for b in nb[i] if hh[b]) >= 2
+            for i in range(len(atoms))
+        ],
+        dtype=bool,
     )
-    if whole:
-        if atom.units >= 2:
-            return (
-                [(u + 1, u + 1, 1, atom.floors) for u in range(atom.units)],
-                [1.0] * atom.units,
-                False,
-                1,
-            )
-        if atom.floors >= 2 and atom.households >= 2:
-            bands = _floor_ranges(atom.floors, 2)
-            return (
-                [(1, 1, lo, hi) for lo, hi in bands],
-                [float(hi - lo + 1) for lo, hi in bands],
-                True,
-                1,
-            )
-        return None
-    if atom.households < 2 or None in (
-        atom.unit_from,
-        atom.unit_to,
-        atom.floor_from,
-        atom.floor_to,
-    ):
-        return None
-    u0, u1, f0, f1 = atom.unit_from, atom.unit_to, atom.floor_from, atom.floor_to
-    if u1 > u0:
-        return [(u, u, f0, f1) for u in range(u0, u1 + 1)], [1.0] * (u1 - u0 + 1), False, atom.units
-    if f1 > f0:
-        bands = [(f0 + lo - 1, f0 + hi - 1) for lo, hi in _floor_ranges(f1 - f0 + 1, 2)]
-        return (
-            [(u0, u1, lo, hi) for lo, hi in bands],
-            [float(hi - lo + 1) for lo, hi in bands],
-            True,
-            atom.units,
-        )
-    return None
+    nodes = np.flatnonzero(hh | connector)
+    pos = {int(a): i for i, a in enumerate(nodes)}
+    graph = [{pos[b] for b in nb[a] if b in pos} for a in nodes]
+    return nodes, connector[nodes], graph
 
 
-def _grid_pass(
-    atoms: list[_Atom],
-    *,
-    rules: RuleSet,
-    lang: str,
-) -> tuple[np.ndarray, dict[int, str], set[str], list[set[int]]]:
-    """One pass of zone division and merging; also returns the zones that failed alone and
-    the atoms' rook neighbours."""
+def _group_zones(
+    atoms: list[_Atom], nb: list[set[int]], *, rules: RuleSet
+) -> tuple[np.ndarray, list[_Zone], dict[str, tuple[int, bool, float]]]:
+    """Group household atoms zone by zone, exactly; join zones that cannot be divided alone.
+
+    Returns each atom's group (-1 for atoms without households that no grid took as a
+    connector), the final zones (``members`` are atom positions), and per original zone
+    its bound (grids out of band alone), whether the bound is exact, and its households.
+    """
     low, high = rules.grid_min_households, rules.grid_max_households
     target = (low + high) / 2
-    n = len(atoms)
-    geoms = np.array([a.geometry for a in atoms], dtype=object)
-    cent = shapely.centroid(geoms)
+    nodes, optional, graph = _search_graph(atoms, nb, rules=rules)
+    geoms = np.array([atoms[a].geometry for a in nodes], dtype=object)
+    cent = shapely.centroid(geoms) if len(geoms) else np.zeros(0, dtype=object)
     x, y = shapely.get_x(cent), shapely.get_y(cent)
-    hh = np.array([a.households for a in atoms], dtype=float)
-    extra = (rules.special_service_weight - 1.0) * np.array([a.special for a in atoms])
-    work = hh + extra
-    nb = rook_neighbours(geoms)
-    zone_of = np.array([str(a.zone) for a in atoms], dtype=object)
-    # Contract empty atoms: two atoms that touch the same empty atom of their zone are adjacent.
-    # Atoms with no households (parks, shops) take part in the division as connectors of
-    # weight 0, so every run found connected is connected on the map.
-    nb_full = nb
-    labels = np.full(n, -1, dtype=int)
-    next_label = 0
-    zones: dict[str, np.ndarray] = {}
-    for z in pd.unique(zone_of):
-        members = np.flatnonzero(zone_of == z)
-        for comp in components(members, nb_full):
-            if work[comp].sum() > 0:
-                zones[f"{z}#{len(zones)}"] = comp
+    area = shapely.area(geoms)
+    pp = np.clip(polsby_popper(geoms), 0.05, 1.0) if len(geoms) else np.zeros(0)
+    own = area**2 / (2 * math.pi * pp)
+    work = np.array(
+        [atoms[a].households + (rules.special_service_weight - 1.0) * atoms[a].special for a in nodes],
+        dtype=float,
+    )
+    zone_of = np.array([str(atoms[a].zone) for a in nodes], dtype=object)
+    for i in np.flatnonzero(optional):  # a connector belongs to the zone it touches most
+        touching = [zone_of[j] for j in graph[i] if not optional[j]]
+        zone_of[i] = max(set(touching), key=touching.count) if touching else zone_of[i]
 
-    # Merge zones that cannot stand alone into a neighbour, smallest first.
-    def zone_ok(members: np.ndarray) -> tuple[bool, np.ndarray]:
+    def solve_on(members: np.ndarray, nodes: int) -> Grouping:
         local = {int(a): i for i, a in enumerate(members)}
-        local_nb = [{local[b] for b in nb_full[a] if b in local} for a in members]
-        lab = partition(
-            work[members], x[members], y[members], local_nb, low=low, high=high, target=target
-        )
-        sums = np.bincount(lab, weights=work[members])
-        in_band = bool(((sums >= low) & (sums <= high)).all())
-        return in_band and all(
-            is_connected(np.flatnonzero(lab == g).tolist(), local_nb) for g in range(len(sums))
-        ), lab
+        local_nb = [{local[b] for b in graph[a] if b in local} for a in members]
+        return group_exact(
+            work[members], x[members], y[members], area[members], local_nb,
+            low=low, high=high, target=target, own_moment=own[members],
+            optional=optional[members], nodes=nodes,
+        )  # fmt: skip
 
-    results: dict[str, np.ndarray] = {}
-    pending = sorted(zones, key=lambda z: work[zones[z]].sum())
-    owner = np.full(n, "", dtype=object)
-    for z, members in zones.items():
-        owner[members] = z
-    reasons: dict[int, str] = {}
-    failed: set[str] = set()
-    tr = translator(lang).gettext
-    while pending:
-        z = pending.pop(0)
-        if z not in zones:
-            continue
-        members = zones[z]
-        ok, lab = zone_ok(members)
-        if ok:
-            results[z] = lab
-            continue
-        failed.update(str(atoms[a].zone) for a in members)
-        touching = {owner[b] for a in members for b in nb_full[a]} - {z, ""}
-        if not touching:
-            results[z] = lab
-            continue
-        # join the smallest neighbouring zone (by households) and try again
-        other = min(touching, key=lambda t: work[zones[t]].sum())
-        merged = np.concatenate([members, zones.pop(other)])
-        results.pop(other, None)
-        del zones[z]
-        name = f"{z}+{other}"
-        zones[name] = merged
-        owner[merged] = name
-        pending = [p for p in pending if p != other]
-        pending.insert(0, name)
-    zone_label: dict[int, str] = {}
-    for z, lab in results.items():
-        members = zones.get(z)
-        if members is None:
-            continue
-        for g in np.unique(lab):
-            idx = members[lab == g]
-            if work[idx].sum() <= 0:
-                continue  # only empty atoms: they join an adjacent grid below
-            labels[idx] = next_label
-            zone_label[next_label] = z
-            next_label += 1
-    labels = _improve(labels, work, x, y, nb_full, low=low, high=high, target=target)
-    labels = _absorb_small(labels, work, nb_full, zone_of, low=low, high=high, target=target)
-    sums = pd.Series(work).groupby(labels).sum()
-    for g, total in sums.items():
-        if g < 0 or low <= total <= high:
-            continue
-        members = np.flatnonzero(labels == g)
-        z = zone_label.get(int(g), "")
-        zone_members = zones.get(z, members)
-        touching = {owner[b] for a in zone_members for b in nb_full[a]} - {z, ""}
-        if work.sum() < low:
-            reasons[int(g)] = tr(
-                N_(
-                    "the whole community has only {n} households, fewer than a grid's minimum of {low}"
-                )
-            ).format(n=int(work.sum()), low=low)
-        elif not touching and "+" not in z:
-            reasons[int(g)] = tr(
-                N_(
-                    "an isolated area of {n} households with no neighbour it may join; "
-                    "it cannot be divided into {low}–{high} household grids"
-                )
-            ).format(n=int(work[zone_members].sum()), low=low, high=high)
-        elif (
-            total < low
-            and (joined := _best_join(members, labels, sums, nb_full, total)) is not None
-            and joined > high
-        ):
-            reasons[int(g)] = tr(
-                N_(
-                    "only {n} households here, and joining the smallest neighbouring grid would make "
-                    "{joined}, more than {high}"
-                )
-            ).format(n=int(total), joined=int(joined), high=high)
-        else:
-            reasons[int(g)] = tr(
-                N_(
-                    "{n} households here sit in buildings that cannot be grouped into "
-                    "{low}–{high} household grids without dividing a unit"
-                )
-            ).format(n=int(total), low=low, high=high)
-    _bridge(labels, nb)
-    # Empty atoms join the adjacent grid they share the longest boundary with.
-    for _ in range(n):
-        unassigned = np.flatnonzero(labels < 0)
-        if not len(unassigned):
-            break
-        progressed = False
-        for e in unassigned:
-            options = [labels[b] for b in nb[e] if labels[b] >= 0]
-            if options:
-                labels[e] = _longest_shared(geoms, e, [b for b in nb[e] if labels[b] >= 0], labels)
-                progressed = True
-        if not progressed:
-            for e in unassigned:  # an empty area touching nothing: its own (empty) grid
-                labels[e] = next_label
-                reasons[next_label] = tr(N_("an area with no households and no neighbouring grid"))
-                next_label += 1
-            break
-    return labels, reasons, failed, nb
+    def solve(members: np.ndarray) -> Grouping:
+        """Without connectors first (a smaller search); with them where that leaves grids
+        outside the band."""
+        homes = members[~optional[members]]
+        found = solve_on(homes, 300)
+        labels = np.full(len(members), -1, dtype=int)
+        labels[~optional[members]] = found.labels
+        plain = Grouping(labels, found.out_of_band, found.exact)
+        if not found.out_of_band or not optional[members].any():
+            return plain
+        joined = solve_on(members, 100)
+        return joined if joined.out_of_band < plain.out_of_band else plain
 
-
-def _absorb_small(
-    labels: np.ndarray,
-    work: np.ndarray,
-    nb: list[set[int]],
-    zone_of: np.ndarray,
-    *,
-    low: float,
-    high: float,
-    target: float,
-) -> np.ndarray:
-    """Join each grid under the band to a touching grid it fits into (two touching
-    connected grids make a connected one): one of its own zone first, then the one that
-    lands nearest the target."""
-    labels = labels.copy()
-    for _ in range(len(labels)):
-        sums = pd.Series(work).groupby(labels).sum()
-        small = [int(g) for g, s in sums.items() if g >= 0 and 0 < s < low]
-        merged = False
-        for g in small:
-            members = np.flatnonzero(labels == g)
-            zones = set(zone_of[members])
-            options = []
-            for t in _touching_grids(members, labels, nb):
-                total = float(sums[g] + sums[t])
-                if total <= high:
-                    other_zone = not zones & set(zone_of[labels == t])
-                    options.append((other_zone, abs(total - target), t))
-            if options:
-                labels[members] = min(options)[2]
-                merged = True
-                break
-        if not merged:
-            break
-    return labels
-
-
-def _best_join(
-    members: np.ndarray, labels: np.ndarray, sums: pd.Series, nb: list[set[int]], total: float
-) -> float | None:
-    """Households of the smallest grid ``members`` could join, once joined (None: none touch).
-
-    ``sums`` holds each grid's households (or workload) by label.
-    """
-    return min((total + float(sums[t]) for t in _touching_grids(members, labels, nb)), default=None)
-
-
-def _touching_grids(members: np.ndarray, labels: np.ndarray, nb: list[set[int]]) -> set[int]:
-    """The grids (labels) touching the grid made of ``members``, other than its own."""
-    own = int(labels[members[0]])
-    return {int(labels[b]) for a in members for b in nb[a]} - {own, -1}
-
-
-def _improve(
-    labels: np.ndarray,
-    work: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    nb: list[set[int]],
-    *,
-    low: float,
-    high: float,
-    target: float,
-    rounds: int = 3,
-) -> np.ndarray:
-    """Re-divide each grid outside the band together with the grids around it.
-
-    A large-neighbourhood search: the atoms of a bad grid and its neighbouring grids are
-    divided again as one small problem; the result is kept when fewer grids are out of
-    the band. This crosses a compound edge only next to a grid that cannot be fixed inside.
-    """
-    labels = labels.copy()
-    for _ in range(rounds):
-        sums = pd.Series(work).groupby(labels).sum()
-        bad = [int(g) for g, s in sums.items() if g >= 0 and not low <= s <= high]
-        if not bad:
-            break
+    zones: list[_Zone | None] = []
+    bounds: dict[str, tuple[int, bool, float]] = {}
+    for name in pd.unique(zone_of[~optional]):
+        members = np.flatnonzero(zone_of == name)
+        found = solve(members)
+        zones.append(_Zone(members, (str(name),), found))
+        bounds[str(name)] = (found.out_of_band, found.exact, float(work[members].sum()))
+    owner = np.full(len(nodes), -1, dtype=int)
+    for _ in range(4):  # join failing zones to the neighbour that helps most, a few rounds
         changed = False
-        for g in bad:
-            members = np.flatnonzero(labels == g)
-            if not len(members) or low <= work[members].sum() <= high:
+        failing = [i for i, z in enumerate(zones) if z is not None and z.grouping.out_of_band]
+        for zi in sorted(failing, key=lambda i: work[zones[i].members].sum()):  # type: ignore[union-attr]
+            zone = zones[zi]
+            if zone is None or not zone.grouping.out_of_band:
                 continue
-            around = _touching_grids(members, labels, nb)
-            for ring in (
-                around,
-                around
-                | {
-                    int(labels[c])
-                    for h in around
-                    for a in np.flatnonzero(labels == h)
-                    for c in nb[a]
-                }
-                - {-1},
-            ):
-                groups = sorted(ring | {g})
-                region = np.flatnonzero(np.isin(labels, groups))
-                local = {int(a): i for i, a in enumerate(region)}
-                local_nb = [{local[b] for b in nb[a] if b in local} for a in region]
-                lab = partition(
-                    work[region], x[region], y[region], local_nb, low=low, high=high, target=target
+            for i, z in enumerate(zones):
+                if z is not None:
+                    owner[z.members] = i
+            around = {int(owner[b]) for a in zone.members for b in graph[a]} - {zi, -1}
+            best: tuple[int, int, Grouping] | None = None
+            for other in sorted(around):
+                merged = np.concatenate([zone.members, zones[other].members])  # type: ignore[union-attr]
+                found = solve(merged)
+                gain = (
+                    zone.grouping.out_of_band
+                    + zones[other].grouping.out_of_band  # type: ignore[union-attr]
+                    - found.out_of_band
                 )
-                before = sum(1 for h in groups if not low <= work[labels == h].sum() <= high)
-                new_sums = np.bincount(lab, weights=work[region])
-                after = int(((new_sums < low) | (new_sums > high)).sum())
-                if after < before and all(
-                    is_connected(np.flatnonzero(lab == h).tolist(), local_nb)
-                    for h in np.unique(lab)
-                ):
-                    fresh = labels.max() + 1
-                    labels[region] = lab + fresh
-                    changed = True
-                    break
+                if gain > 0 and (best is None or gain > best[0]):
+                    best = (gain, other, found)
+            if best is None:
+                continue
+            _, other, found = best
+            partner = zones[other]
+            assert partner is not None
+            zones[zi] = _Zone(
+                np.concatenate([zone.members, partner.members]), zone.names + partner.names, found
+            )
+            zones[other] = None
+            changed = True
         if not changed:
             break
+    final = [z for z in zones if z is not None]
+    labels = np.full(len(atoms), -1, dtype=int)
+    next_label = 0
+    for z in final:
+        taken = z.grouping.labels >= 0
+        labels[nodes[z.members[taken]]] = z.grouping.labels[taken] + next_label
+        next_label += int(z.grouping.labels.max()) + 1 if taken.any() else 0
+        z.members = nodes[z.members]  # atom positions from here on
+    return labels, final, bounds
+
+
+def _grid_community(
+    atoms: list[_Atom], *, rules: RuleSet
+) -> tuple[list[_Atom], np.ndarray, list[set[int]], list[_Zone], dict[str, tuple[int, bool, float]]]:
+    """Group one community's household atoms into grids (labels; -1 for empty atoms).
+
+    Where the planner relaxed a whole-building rule, the zones still outside the band are
+    tried again with their buildings divided one step further, and kept when better.
+    """
+    nb = rook_neighbours(np.array([a.geometry for a in atoms], dtype=object))
+    labels, zones, bounds = _group_zones(atoms, nb, rules=rules)
+    relaxable = (
+        rules.grid_whole_building_households < rules.grid_max_households
+        or rules.grid_whole_unit_households < rules.grid_max_households
+    )
+    for _ in range(3 if relaxable else 0):
+        failing = {name for z in zones if z.grouping.out_of_band for name in z.names}
+        if not failing:
+            break
+        refined = _relax(atoms, failing, rules)
+        if len(refined) == len(atoms):
+            break
+        nb2 = rook_neighbours(np.array([a.geometry for a in refined], dtype=object))
+        labels2, zones2, _ = _group_zones(refined, nb2, rules=rules)
+        if sum(z.grouping.out_of_band for z in zones2) >= sum(z.grouping.out_of_band for z in zones):
+            break
+        atoms, nb, labels, zones = refined, nb2, labels2, zones2
+    return atoms, labels, nb, zones, bounds
+
+
+def _place_empty(
+    atoms: list[_Atom], labels: np.ndarray, nb: list[set[int]], *, rules: RuleSet
+) -> tuple[np.ndarray, set[int]]:
+    """Give every atom without households a grid; return the labels and the dedicated ones.
+
+    1. An empty atom that joins two parts of one grid (a shop's cell between its
+       buildings) goes to that grid.
+    2. Connected land without households of at least ``dedicated_grid_min_area_m2`` (a
+       campus, a hospital, a park) becomes a dedicated grid (专属网格).
+    3. The rest is shared among the neighbouring grids: each piece goes to the touching
+       grid whose households lie nearest (so the land is shared compactly, as a Voronoi
+       diagram of the grids would), a grid above ``grid_max_area_m2`` taking land only
+       when no other grid touches it.
+    """
+    import heapq
+
+    labels = labels.copy()
+    geoms = np.array([a.geometry for a in atoms], dtype=object)
+    area = shapely.area(geoms)
+    cent = shapely.centroid(geoms)
+    x, y = shapely.get_x(cent), shapely.get_y(cent)
+    empty = np.flatnonzero(labels < 0)
+    next_label = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    dedicated: set[int] = set()
+    for comp in components(empty, nb):
+        if area[comp].sum() >= rules.dedicated_grid_min_area_m2 or not (labels >= 0).any():
+            labels[comp] = next_label
+            dedicated.add(next_label)
+            next_label += 1
+    homes = labels >= 0
+    if not homes.any():
+        return labels, dedicated
+    n_labels = int(labels.max()) + 1
+    grid_area = np.bincount(labels[homes], weights=area[homes], minlength=n_labels)
+    weight = np.bincount(labels[homes], weights=area[homes], minlength=n_labels)
+    gx = np.bincount(labels[homes], weights=(area * x)[homes], minlength=n_labels) / np.maximum(weight, 1e-9)
+    gy = np.bincount(labels[homes], weights=(area * y)[homes], minlength=n_labels) / np.maximum(weight, 1e-9)
+    heap: list[tuple[float, int, int]] = []
+
+    def offer(e: int) -> None:
+        for b in nb[e]:
+            g = int(labels[b])
+            if g >= 0:
+                d = math.hypot(x[e] - gx[g], y[e] - gy[g])
+                over = grid_area[g] + area[e] > rules.grid_max_area_m2 and g not in dedicated
+                heapq.heappush(heap, (d + (1e12 if over else 0.0), int(e), g))
+
+    for e in np.flatnonzero(labels < 0):
+        offer(int(e))
+    while heap:
+        _, e, g = heapq.heappop(heap)
+        if labels[e] >= 0:
+            continue
+        labels[e] = g
+        grid_area[g] += area[e]
+        for b in nb[e]:
+            if labels[b] < 0:
+                offer(int(b))
+    for comp in components(np.flatnonzero(labels < 0), nb):  # touching no grid at all
+        labels[comp] = next_label = int(labels.max()) + 1
+        dedicated.add(next_label)
+    return labels, dedicated
+
+
+def _connect(labels: np.ndarray, nb: list[set[int]]) -> np.ndarray:
+    """Give each grid the empty atoms that join its parts; a grid whose bridge another grid
+    took first is divided into its connected parts (each then a grid of its own)."""
+    labels = labels.copy()
+    _bridge(labels, nb)
+    next_label = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    for group in np.unique(labels[labels >= 0]):
+        for piece in components(np.flatnonzero(labels == group), nb)[1:]:
+            labels[piece] = next_label
+            next_label += 1
     return labels
 
 
 def _bridge(labels: np.ndarray, nb: list[set[int]]) -> None:
-    """Give a grid the empty areas that connect its parts (they were its bridges in the division)."""
-    unassigned = np.flatnonzero(labels < 0)
-    if not len(unassigned):
-        return
-    empty_components = components(unassigned, nb)
+    """Give a grid the empty atoms that connect its parts (its bridges in the grouping)."""
     for group in np.unique(labels[labels >= 0]):
         members = np.flatnonzero(labels == group)
         parts = components(members, nb)
         if len(parts) <= 1:
             continue
         part_of = {int(a): i for i, part in enumerate(parts) for a in part}
-        for comp in empty_components:
-            if labels[comp[0]] >= 0:
-                continue
-            touched = {part_of[b] for a in comp for b in nb[a] if b in part_of}
-            if len(touched) >= 2:
-                labels[comp] = group
+        for part in parts:
+            for a in part:
+                for e in nb[a]:
+                    if labels[e] >= 0:
+                        continue
+                    touched = {part_of[b] for b in nb[e] if b in part_of}
+                    if len(touched) >= 2:
+                        labels[e] = group
 
 
-def _longest_shared(geoms: np.ndarray, atom: int, candidates: list[int], labels: np.ndarray) -> int:
-    lengths = shapely.length(
-        shapely.intersection(shapely.buffer(geoms[atom], 0.01), shapely.boundary(geoms[candidates]))
-    )
-    return int(labels[candidates[int(np.argmax(lengths))]])
+def _reasons(
+    atoms: list[_Atom],
+    labels: np.ndarray,
+    zones: list[_Zone],
+    bounds: dict[str, tuple[int, bool, float]],
+    *,
+    rules: RuleSet,
+    lang: str,
+) -> dict[int, str]:
+    """Why each household grid outside the band is so (every one gets a reason)."""
+    tr = translator(lang).gettext
+    low, high = rules.grid_min_households, rules.grid_max_households
+    hh = np.array([a.households for a in atoms], dtype=float)
+    sums = np.bincount(labels[labels >= 0], weights=hh[labels >= 0]) if (labels >= 0).any() else np.zeros(0)
+    total = float(hh.sum())
+    zone_of_label: dict[int, _Zone] = {}
+    for z in zones:
+        for g in np.unique(labels[z.members]) if len(z.members) else []:
+            zone_of_label[int(g)] = z
+    out: dict[int, str] = {}
+    for g, s in enumerate(sums):
+        if s <= 0 or low <= s <= high:
+            continue
+        members = np.flatnonzero(labels == g)
+        sizes = sorted((int(atoms[i].households) for i in members if hh[i] > 0), reverse=True)
+        zone = zone_of_label.get(g)
+        zone_hh = sum(bounds.get(n, (0, True, 0.0))[2] for n in zone.names) if zone else s
+        names = ", ".join(_zone_name(n, tr) for n in zone.names) if zone else ""
+        if total < low:
+            text = tr(
+                N_("the whole community has only {n} households, fewer than a grid's minimum of {low}")
+            ).format(n=int(total), low=low)
+        elif s > high and len(sizes) > 1:
+            text = tr(
+                N_(
+                    "{n} households in the parts of divided buildings ({sizes}) that cannot be "
+                    "grouped into {low}–{high} household grids with their neighbours; no grouping of "
+                    "{zone} does better"
+                )
+            ).format(n=int(s), sizes=", ".join(str(v) for v in sizes[:8]), low=low, high=high, zone=names)
+        elif s > high:
+            text = tr(
+                N_(
+                    "{n} households in one piece that the rules keep whole (a building of at most "
+                    "{building} or a unit of at most {unit} households is not divided)"
+                )
+            ).format(n=int(s), building=rules.grid_whole_building_households, unit=rules.grid_whole_unit_households)
+        elif zone_hh < low:
+            text = tr(
+                N_(
+                    "{zone}: only {n} households with no neighbouring households it may join "
+                    "(a road, river or the community's edge separates it)"
+                )
+            ).format(zone=names, n=int(zone_hh))
+        else:
+            proven = N_(
+                "{n} households in whole buildings ({sizes}); no grouping of the whole buildings "
+                "of {zone} ({total} households) into {low}–{high} household grids does better: "
+                "the best leaves {out} grid(s) outside the band"
+            )
+            found = N_(
+                "{n} households in whole buildings ({sizes}); the search found no grouping of the "
+                "whole buildings of {zone} ({total} households) into {low}–{high} household grids "
+                "that leaves fewer than {out} grid(s) outside the band"
+            )
+            text = tr(proven if zone is None or zone.grouping.exact else found).format(
+                n=int(s),
+                sizes=", ".join(str(v) for v in sizes[:8]),
+                zone=names,
+                total=int(zone_hh),
+                low=low,
+                high=high,
+                out=zone.grouping.out_of_band if zone else 1,
+            )
+        out[g] = text
+    return out
 
 
-def _codes(grids: gpd.GeoDataFrame, community_code: str, depth: float) -> list[str]:
+def _codes(grids: gpd.GeoDataFrame, prefix: str, depth: float) -> list[str]:
     """Number grids north→south in rows about one grid deep, west→east within a row."""
     cent = grids.geometry.centroid
     top = cent.y.max()
     row = np.floor((top - cent.y) / max(depth, 1.0)).astype(int)
     order = np.lexsort((cent.x.to_numpy(), row.to_numpy()))
     codes = [""] * len(grids)
-    prefix = (community_code + "0" * 12)[:12]
     for seq, i in enumerate(order, start=1):
         codes[i] = f"{prefix}{seq:03d}"
     return codes
+
+
+def community_prefixes(
+    communities: pd.DataFrame, *, lang: str = "en"
+) -> tuple[pd.Series, list[str]]:
+    """The 12-digit prefix of each community's grid codes: district (6) + street (3) +
+    community (3), and notes on how they were made.
+
+    From ``district_code`` (6 digits), ``street_code`` (3 digits, or a 9-digit street code
+    whose last 3 are taken) and a 12-digit ``community_id`` where the layers have them.
+    Where they are missing, streets are numbered within their district and communities
+    within their street (by id), and a note says so. Prefixes are unique across the plan.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"community_id": ["C1", "C10", "C2"]})
+    >>> prefixes, notes = community_prefixes(frame)
+    >>> prefixes.tolist()
+    ['000000001001', '000000001002', '000000001003']
+    """
+    tr = translator(lang).gettext
+    ids = communities["community_id"].astype(str).str.strip().tolist()
+
+    def digits(column: str, width: int) -> list[str | None]:
+        if column not in communities:
+            return [None] * len(communities)
+        out: list[str | None] = []
+        for value in communities[column].tolist():
+            text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+            text = text[:-2] if text.endswith(".0") else text
+            out.append(text if text.isdigit() and len(text) == width else None)
+        return out
+
+    district = digits("district_code", 6)
+    street3 = digits("street_code", 3)
+    street9 = digits("street_code", 9)
+    notes: list[str] = []
+    prefixes: list[str | None] = [None] * len(ids)
+    for i, cid in enumerate(ids):
+        if cid.isdigit() and len(cid) == 12:
+            prefixes[i] = cid
+    numbered_streets = False
+    numbered_communities = False
+    streets = (
+        communities["street"].astype(str).tolist() if "street" in communities else [""] * len(ids)
+    )
+    district_of = [district[i] or (street9[i] or "")[:6] or None for i in range(len(ids))]
+    missing_district = any(d is None and prefixes[i] is None for i, d in enumerate(district_of))
+    street_of = [street3[i] or (street9[i][-3:] if street9[i] else None) for i in range(len(ids))]
+    # streets without a code: numbered within their district, after the codes in use
+    street_number: dict[tuple[str, str], str] = {}
+    for i in sorted(range(len(ids)), key=lambda k: (streets[k], ids[k])):
+        if prefixes[i] is not None or street_of[i] is not None:
+            continue
+        d = district_of[i] or "000000"
+        key = (d, streets[i])
+        if key not in street_number:
+            used = {s for j, s in enumerate(street_of) if s and (district_of[j] or "000000") == d}
+            used |= {v for (dd, _), v in street_number.items() if dd == d}
+            n = 1
+            while f"{n:03d}" in used:
+                n += 1
+            street_number[key] = f"{n:03d}"
+            numbered_streets = True
+        street_of[i] = street_number[key]
+    taken = {p for p in prefixes if p is not None}
+    for i in sorted(range(len(ids)), key=lambda k: (len(ids[k]), ids[k])):
+        if prefixes[i] is not None:
+            continue
+        head = (district_of[i] or "000000") + (street_of[i] or "001")
+        n = 1
+        while f"{head}{n:03d}" in taken:
+            n += 1
+        prefixes[i] = f"{head}{n:03d}"
+        taken.add(prefixes[i])
+        numbered_communities = True
+    seen: set[str] = set()
+    for i in range(len(ids)):  # a duplicated 12-digit id: the later one is renumbered
+        p = prefixes[i]
+        if p in seen:
+            head = p[:9]
+            n = 1
+            while f"{head}{n:03d}" in taken:
+                n += 1
+            prefixes[i] = f"{head}{n:03d}"
+            taken.add(prefixes[i])
+            notes.append(
+                tr(
+                    N_(
+                        "community {id}: its code {code} is used by another community; its grids "
+                        "are coded {new}"
+                    )
+                ).format(id=ids[i], code=p, new=prefixes[i])
+            )
+        seen.add(prefixes[i])  # type: ignore[arg-type]
+    if numbered_communities:
+        notes.append(
+            tr(
+                N_(
+                    "{n} communities have no 12-digit code: for their grid codes they are numbered "
+                    "within their street, by id"
+                )
+            ).format(n=sum(1 for i, cid in enumerate(ids) if not (cid.isdigit() and len(cid) == 12)))
+        )
+    if numbered_streets:
+        notes.append(tr(N_("streets without a street code are numbered within their district")))
+    if missing_district:
+        notes.append(
+            tr(
+                N_(
+                    "the district code (district_code, 6 digits) is missing: grid codes begin "
+                    "with 000000; add it to the communities layer"
+                )
+            )
+        )
+    return pd.Series(prefixes, index=communities.index, dtype=object), notes
 
 
 def make_grids(
@@ -835,6 +1008,11 @@ def make_grids(
     rules = rules or get_preset()
     communities = _in_storage_crs(communities).copy()
     communities["community_id"] = communities["community_id"].astype(str)
+    if "grid_prefix" in communities:  # set by a batch over the whole project
+        prefixes, notes = communities["grid_prefix"].astype(str), []
+    else:
+        prefixes, notes = community_prefixes(communities, lang=lang)
+    communities["grid_prefix"] = prefixes
     if community_ids is not None:
         wanted = {str(c) for c in community_ids}
         communities = communities[communities["community_id"].isin(wanted)]
@@ -857,7 +1035,7 @@ def make_grids(
         }.items()
     }
     touching = {name: rows_touching(frame, polygons) for name, frame in lines.items()}
-    grid_frames, member_rows, patch_frames, divided_rows, walks = [], [], [], [], []
+    grid_frames, member_rows, patch_frames, divided_rows, walks, zone_frames = [], [], [], [], [], []
     for i in np.argsort(communities["community_id"].to_numpy(), kind="stable"):
         rows = np.sort(by_owner.get(i, np.zeros(0, dtype=np.int64)))
         parts = {
@@ -871,10 +1049,12 @@ def make_grids(
             rules=rules,
             lang=lang,
             previous=previous,
+            prefix=str(communities["grid_prefix"].iloc[i]),
         )
         if done is None:
             continue
-        grids, members, patches, divided, walk = done
+        grids, members, patches, divided, walk, zone_rows = done
+        zone_frames.append(zone_rows)
         grid_frames.append(grids)
         member_rows.append(members)
         patch_frames.append(patches)
@@ -901,6 +1081,8 @@ def make_grids(
         patches=patches,
         divided_buildings=pd.DataFrame(divided_rows, columns=["building_id", "parts", "how"]),
         crosswalk=pd.concat(walks, ignore_index=True) if walks else pd.DataFrame(),
+        zones=pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(),
+        notes=tuple(notes),
     )
 
 
@@ -915,6 +1097,7 @@ def _grid_one_community(
     rules: RuleSet,
     lang: str,
     previous: gpd.GeoDataFrame | None,
+    prefix: str,
 ) -> (
     tuple[
         gpd.GeoDataFrame,
@@ -922,6 +1105,7 @@ def _grid_one_community(
         gpd.GeoDataFrame,
         list[dict[str, object]],
         pd.DataFrame | None,
+        pd.DataFrame,
     ]
     | None
 ):
@@ -947,11 +1131,13 @@ def _grid_one_community(
     walk: pd.DataFrame | None = None
     # plain per-building records: pandas row access is slow in this loop
     records = buildings_m.drop(columns=buildings_m.geometry.name).to_dict("index")
+    footprints = dict(zip(buildings_m.index, buildings_m.geometry.values, strict=True))
 
     def number(record: dict[str, object], name: str) -> int | None:
         value = record.get(name)
         return int(value) if value is not None and pd.notna(value) else None
 
+    whole_limit = max(high, rules.grid_whole_building_households)
     atoms: list[_Atom] = []
     for idx, geometry, label, block in zip(
         cells.index,
@@ -962,15 +1148,15 @@ def _grid_one_community(
     ):
         zone = compound_of[idx] if compound_of[idx] is not None else f"block{block}"
         record = records.get(label) if label is not None and not pd.isna(label) else None
-        h = int(record["households"]) if record is not None else 0
+        h = int(record["households"]) if record is not None and pd.notna(record["households"]) else 0
         if h <= 0:
             atoms.append(_Atom(geometry, 0, label, zone=zone, block=int(block)))
             continue
-        if h > high:
-            row = buildings_m.loc[label]
-            pieces, how = _divide_building(row, geometry, row.geometry, low=low, high=high)
+        footprint = shapely.intersection(footprints[label], geometry)
+        if h > whole_limit:
+            pieces, how = _divide_building(record, label, geometry, footprints[label], rules=rules)
             divided_rows.append(
-                {"building_id": row["building_id"], "parts": len(pieces), "how": how}
+                {"building_id": record["building_id"], "parts": len(pieces), "how": how}
             )
         else:
             floors, units = number(record, "floors"), number(record, "units")
@@ -987,13 +1173,31 @@ def _grid_one_community(
                     float(record.get("residents", 0) or 0),
                     units=units or _estimate_units(h, floors or 1),
                     floors=floors or 1,
+                    footprint=footprint,
                 )
             ]
         for piece in pieces:
             piece.zone, piece.block = zone, int(block)
         atoms.extend(pieces)
-    atoms, labels, reasons, failed, atom_nb = _grid_community(atoms, rules=rules, lang=lang)
-    _move_floors(atoms, labels, reasons, low=low, high=high)
+    atoms, labels, atom_nb, zones, bounds = _grid_community(atoms, rules=rules)
+    relaxed = {a.building for a in atoms if a.relaxed}
+    for building in relaxed:
+        divided_rows.append(
+            {
+                "building_id": records[building]["building_id"],
+                "parts": sum(1 for a in atoms if a.building == building),
+                "how": "relaxed",
+            }
+        )
+    homes = labels >= 0
+    if homes.any():
+        _move_floors(
+            [a for a, h in zip(atoms, homes, strict=True) if h], labels[homes], {}, low=low, high=high
+        )
+    labels = _connect(labels, atom_nb)
+    reasons = _reasons(atoms, labels, zones, bounds, rules=rules, lang=lang)
+    labels, dedicated = _place_empty(atoms, labels, atom_nb, rules=rules)
+    failed = {name for name, (out, _, _) in bounds.items() if out}
     grids, members, code_of = _assemble_grids(
         atoms,
         labels,
@@ -1005,6 +1209,15 @@ def _grid_one_community(
         failed=failed,
         nb=atom_nb,
         lang=lang,
+        dedicated=dedicated,
+        prefix=prefix,
+    )
+    zone_rows = pd.DataFrame(
+        [
+            {"community_id": community_id, "zone": name, "households": int(total), "bound": out, "exact": exact}
+            for name, (out, exact, total) in bounds.items()
+        ],
+        columns=["community_id", "zone", "households", "bound", "exact"],
     )
     # grids touch where their atoms do (no polygon overlay of the grids needed)
     index_of = {code: i for i, code in enumerate(grids["grid_code"])}
@@ -1018,9 +1231,7 @@ def _grid_one_community(
                 grid_nb[gb].add(ga)
     if previous is not None:
         before = previous.to_crs(crs)
-        before = before[
-            before["grid_code"].astype(str).str[:12] == str(grids["grid_code"].iloc[0])[:12]
-        ]
+        before = before[before["grid_code"].astype(str).str[:12] == prefix]
         if len(before):
             codes, walk = stable_codes(grids, before)
             renamed = dict(zip(grids["grid_code"], codes, strict=True))
@@ -1034,6 +1245,7 @@ def _grid_one_community(
         patches["patches"].to_crs(STORAGE_CRS),
         divided_rows,
         walk,
+        zone_rows,
     )
 
 
@@ -1111,6 +1323,90 @@ def _compound_lookup(
     return out
 
 
+def _clean_union(geoms: Sequence[shapely.Geometry]) -> shapely.Geometry:
+    """The union of atoms as one clean polygon where they touch: snap-rounded (so shared
+    edges computed a hair apart close), without the sub-square-metre holes and slivers a
+    union of many cut pieces leaves."""
+    union = _drop_slivers(shapely.union_all(list(geoms), grid_size=1e-6))
+    if shapely.get_num_geometries(union) > 1:  # snap-rounding pinched a narrow joint
+        exact = _drop_slivers(shapely.union_all(list(geoms)))
+        if shapely.get_num_geometries(exact) == 1:
+            union = exact
+        elif shapely.distance(*shapely.get_parts(exact)[:2]) < 1e-3:
+            closed = shapely.buffer(
+                shapely.buffer(exact, 1e-4, join_style="mitre"), -1e-4, join_style="mitre"
+            )
+            if shapely.get_num_geometries(closed) == 1:
+                union = closed
+    return _fill_cracks(union)
+
+
+_CRACK_AREA = 1.0  # m²: a hole this small inside a grid is a crack of the union, not land
+
+
+def _fill_cracks(geom: shapely.Geometry) -> shapely.Geometry:
+    """Remove holes smaller than a square metre (zero-area cracks between cut pieces)."""
+    polygons = []
+    changed = False
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon":
+            polygons.append(part)
+            continue
+        rings = [r for r in part.interiors if shapely.Polygon(r).area >= _CRACK_AREA]
+        if len(rings) != len(part.interiors):
+            changed = True
+            part = shapely.Polygon(part.exterior, rings)
+        polygons.append(part)
+    if not changed:
+        return geom
+    return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
+
+
+def _member_rows(atoms: list[_Atom], labels: np.ndarray, code_of: dict[int, str], building_ids: pd.Series) -> pd.DataFrame:
+    """One row per building (or range of units of one floor range) in each grid: consecutive
+    units with the same floors in one grid make one row."""
+    rows: list[dict[str, object]] = []
+    order = sorted(
+        (i for i, a in enumerate(atoms) if a.households > 0),
+        key=lambda i: (
+            code_of[int(labels[i])],
+            str(building_ids[atoms[i].building]),
+            atoms[i].floor_from or 0,
+            atoms[i].floor_to or 0,
+            atoms[i].unit_from or 0,
+        ),
+    )
+    for i in order:
+        a = atoms[i]
+        row = {
+            "grid_code": code_of[int(labels[i])],
+            "building_id": building_ids[a.building],
+            "unit_from": a.unit_from,
+            "unit_to": a.unit_to,
+            "floor_from": a.floor_from,
+            "floor_to": a.floor_to,
+            "households": a.households,
+        }
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and last["grid_code"] == row["grid_code"]
+            and last["building_id"] == row["building_id"]
+            and (last["floor_from"], last["floor_to"]) == (row["floor_from"], row["floor_to"])
+            and last["unit_to"] is not None
+            and row["unit_from"] is not None
+            and last["unit_to"] + 1 == row["unit_from"]
+        ):
+            last["unit_to"] = row["unit_to"]
+            last["households"] = int(last["households"]) + a.households
+            continue
+        rows.append(row)
+    return pd.DataFrame(
+        rows,
+        columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"],
+    ).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
+
+
 def _assemble_grids(
     atoms: list[_Atom],
     labels: np.ndarray,
@@ -1123,64 +1419,67 @@ def _assemble_grids(
     failed: set[str],
     nb: list[set[int]],
     lang: str,
+    dedicated: set[int],
+    prefix: str,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[int, str]]:
     low, high = rules.grid_min_households, rules.grid_max_households
+    tr = translator(lang).gettext
     geoms = np.array([a.geometry for a in atoms], dtype=object)
     rows = []
+    relaxed_note = tr(
+        N_(
+            "holds part of a building or unit the rules would keep whole, divided because the "
+            "planner relaxed grid_whole_building_households or grid_whole_unit_households"
+        )
+    )
     for g in np.unique(labels):
         idx = np.flatnonzero(labels == g)
-        union = _drop_slivers(shapely.union_all(geoms[idx], grid_size=1e-6))
-        if shapely.get_num_geometries(union) > 1:  # snap-rounding pinched a narrow joint
-            exact = _drop_slivers(shapely.union_all(geoms[idx]))
-            if shapely.get_num_geometries(exact) == 1:
-                union = exact
-            elif shapely.distance(*shapely.get_parts(exact)[:2]) < 1e-3:
-                # parts of divided buildings a hair apart (floating point): close the seam
-                closed = shapely.buffer(
-                    shapely.buffer(exact, 1e-4, join_style="mitre"), -1e-4, join_style="mitre"
-                )
-                if shapely.get_num_geometries(closed) == 1:
-                    union = closed
+        union = _clean_union(geoms[idx])
         hh = int(sum(atoms[i].households for i in idx))
         special = float(sum(atoms[i].special for i in idx))
+        is_dedicated = int(g) in dedicated
+        reason = reasons.get(int(g), "")
+        if is_dedicated:
+            status = "dedicated"
+            reason = tr(
+                N_(
+                    "a dedicated grid (专属网格): {ha} ha without households (a campus, hospital, "
+                    "enterprise or park), at least the {min_ha} ha of dedicated_grid_min_area_m2"
+                )
+            ).format(ha=round(union.area / 10_000, 1), min_ha=round(rules.dedicated_grid_min_area_m2 / 10_000, 1))
+        else:
+            status = "ok" if low <= hh <= high else "out_of_range"
+            if any(atoms[i].relaxed for i in idx):
+                reason = f"{reason}; {relaxed_note}" if reason else relaxed_note
         rows.append(
             {
                 "label": int(g),
                 "community_id": community_id,
+                "kind": "dedicated" if is_dedicated else "residential",
                 "households": hh,
                 "residents": int(round(sum(atoms[i].residents for i in idx))),
                 "special_service_households": int(round(special)),
                 "workload": round(hh + (rules.special_service_weight - 1) * special, 1),
                 "n_buildings": len({atoms[i].building for i in idx if atoms[i].households > 0}),
-                "status": "ok" if low <= hh <= high else "out_of_range",
-                "reason": reasons.get(int(g), ""),
+                "status": status,
+                "reason": reason,
                 "geometry": union,
             }
         )
     grids = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    depth = math.sqrt(max(grids.area.mean(), 1.0))
-    grids["grid_code"] = _codes(grids, community_id, depth)
+    home = grids["kind"] == "residential"
+    depth = math.sqrt(max(grids.area[home].mean() if home.any() else grids.area.mean(), 1.0))
+    grids["grid_code"] = _codes(grids, prefix, depth)
     code_of = dict(zip(grids["label"], grids["grid_code"], strict=True))
     crossing = _crossings(atoms, labels, failed, nb, rules=rules, lang=lang)
     grids["crossed_zones"] = [crossing.get(g, ("", ""))[0] for g in grids["label"]]
     grids["crossing_reason"] = [crossing.get(g, ("", ""))[1] for g in grids["label"]]
     building_ids = buildings_m["building_id"].astype(str)
-    members = [
-        {
-            "grid_code": code_of[int(labels[i])],
-            "building_id": building_ids[a.building],
-            "unit_from": a.unit_from,
-            "unit_to": a.unit_to,
-            "floor_from": a.floor_from,
-            "floor_to": a.floor_to,
-            "households": a.households,
-        }
-        for i, a in enumerate(atoms)
-        if a.households > 0
-    ]
+    members_frame = _member_rows(atoms, labels, code_of, building_ids)
     columns = [
         "grid_code",
         "community_id",
+        "kind",
         "households",
         "residents",
         "special_service_households",
@@ -1193,18 +1492,6 @@ def _assemble_grids(
         "geometry",
     ]
     grids = grids.sort_values("grid_code")[columns].reset_index(drop=True)
-    members_frame = pd.DataFrame(
-        members,
-        columns=[
-            "grid_code",
-            "building_id",
-            "unit_from",
-            "unit_to",
-            "floor_from",
-            "floor_to",
-            "households",
-        ],
-    ).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
     return grids, members_frame, code_of
 
 

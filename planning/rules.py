@@ -97,6 +97,31 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
     ),
     Citation("grid_min_households", _GAOPING, "a basic grid holds 30–50 households"),
     Citation("grid_max_households", _GAOPING, "a basic grid holds 30–50 households"),
+    Citation(
+        "grid_whole_building_households",
+        _ASSUMED,
+        "a building of at most 50 households (a grid's maximum) is never divided between grids: "
+        "a grid worker is responsible for whole buildings and stairwells (单元); a larger one is "
+        "divided by whole units first",
+    ),
+    Citation(
+        "grid_whole_unit_households",
+        _ASSUMED,
+        "a unit (单元) of at most 50 households is never divided by floor range; only a unit that "
+        "alone exceeds a grid's maximum is",
+    ),
+    Citation(
+        "dedicated_grid_min_area_m2",
+        _GAOPING,
+        "special-purpose grids (专属网格) for enterprises, schools and other large units; land "
+        "without households of at least 50,000 m² (5 ha; a gridplan assumption) becomes one",
+    ),
+    Citation(
+        "grid_max_area_m2",
+        _ASSUMED,
+        "a household grid of at most 200,000 m² (20 ha) can be walked by one grid worker; empty "
+        "land is shared so that no grid exceeds it where the layout allows",
+    ),
     Citation("households_per_worker", _NINGBO, "1 community worker per 250 households"),
     Citation(
         "funds_yuan_per_1000_households",
@@ -247,6 +272,18 @@ class RuleSet:
         At or above this many residents a community ``must_split``.
     grid_min_households, grid_max_households
         The households band of a basic grid.
+    grid_whole_building_households
+        A building of at most this many households is never divided between grids (0: any
+        building may be divided by unit where the band needs it; the reasons then say so).
+    grid_whole_unit_households
+        A unit (单元) of at most this many households is never divided by floor range (0:
+        any unit may be, where the band needs it).
+    dedicated_grid_min_area_m2
+        Land without households (a campus, hospital, enterprise, park) of at least this
+        area becomes a dedicated grid (专属网格) of its own.
+    grid_max_area_m2
+        Empty land is shared among household grids so that none exceeds this area where
+        the layout allows.
     households_per_worker
         Households served by one community worker.
     funds_yuan_per_1000_households
@@ -313,6 +350,10 @@ class RuleSet:
     must_split_residents: int = 50000
     grid_min_households: int = 30
     grid_max_households: int = 50
+    grid_whole_building_households: int = 50
+    grid_whole_unit_households: int = 50
+    dedicated_grid_min_area_m2: float = 50_000.0
+    grid_max_area_m2: float = 200_000.0
     households_per_worker: int = 250
     funds_yuan_per_1000_households: float = 280_000.0
     service_space_m2_per_100_households: float = 40.0
@@ -440,6 +481,10 @@ _POSITIVE = (
 
 _NUMBERS = (
     *_POSITIVE,
+    "grid_whole_building_households",
+    "grid_whole_unit_households",
+    "dedicated_grid_min_area_m2",
+    "grid_max_area_m2",
     "funds_yuan_per_1000_households",
     "service_space_m2_per_100_households",
     "special_service_weight",

@@ -1,0 +1,224 @@
+"""Whole buildings, households drawn where they live, dedicated grids, codes that never collide."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import box
+
+from gis.datasets.synthetic import make_district
+from planning.grids import community_prefixes, make_grids
+from planning.grouping import connected_groups, group_exact
+from planning.rules import get_preset
+
+METRIC = 4548
+
+
+def _grids_for(layers, **kwargs):
+    return make_grids(
+        layers["buildings"],
+        communities=layers["communities"],
+        roads=layers["roads"],
+        waterways=layers["waterways"],
+        barriers=layers["barriers"],
+        compounds=layers["compounds"],
+        **kwargs,
+    )
+
+
+def _check_buildings_in_their_grids(result, buildings, *, high=50):
+    """Small buildings are whole; every member's grid holds (part of) its building."""
+    members = result.grid_members
+    per_building = members.groupby("building_id")["grid_code"].nunique()
+    totals = members.groupby("building_id")["households"].sum()
+    small = totals[totals <= high].index
+    assert (per_building[small] == 1).all(), per_building[small][per_building[small] > 1]
+    grids = result.grids.to_crs(METRIC).set_index("grid_code").geometry
+    footprints = buildings.to_crs(METRIC).set_index("building_id").geometry
+    for row in members.itertuples():
+        grid, footprint = grids[row.grid_code], footprints[row.building_id]
+        if per_building[row.building_id] == 1:
+            assert grid.buffer(0.01).contains(footprint.representative_point()), row
+        else:  # a piece of a divided building lies on the building
+            assert grid.intersection(footprint).area > 0.01 * footprint.area, row
+
+
+def _check_tiles(result, communities):
+    g = result.grids.to_crs(METRIC)
+    assert (shapely.get_num_geometries(g.geometry.values) == 1).all()
+    c = communities.to_crs(METRIC)
+    for community_id, part in g.groupby("community_id"):
+        area = c.loc[c["community_id"].astype(str) == community_id].geometry.iloc[0]
+        union = shapely.union_all(part.geometry.values)
+        assert area.difference(union).area < 1.0
+        assert part.area.sum() - union.area < 1.0
+
+
+@pytest.fixture(scope="module")
+def district():
+    return make_district(3_000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def result(district):
+    return _grids_for(district)
+
+
+def test_small_buildings_whole_and_drawn_where_they_live(district, result):
+    _check_buildings_in_their_grids(result, district["buildings"])
+
+
+def test_divided_buildings_by_whole_units_first(district, result):
+    buildings = district["buildings"].set_index("building_id")
+    members = result.grid_members
+    for building_id, rows in members.groupby("building_id"):
+        if rows["grid_code"].nunique() == 1:
+            continue
+        b = buildings.loc[building_id]
+        assert b["households"] > 50
+        per_unit = b["households"] / b["units"]
+        split_floors = rows[(rows["floor_from"] > 1) | (rows["floor_to"] < b["floors"])]
+        # a unit is divided by floor range only when it alone exceeds 50 households
+        assert split_floors.empty or per_unit > 50, (building_id, per_unit)
+
+
+def test_no_cracks_inside_grids(result):
+    g = result.grids.to_crs(METRIC)
+    for geom in g.geometry:
+        for ring in geom.interiors:
+            assert shapely.Polygon(ring).area >= 1.0
+
+
+def test_bound_is_reported_and_every_out_of_band_grid_says_why(result):
+    zones = result.zones
+    assert {"community_id", "zone", "households", "bound", "exact"} <= set(zones.columns)
+    home = result.grids[result.grids["kind"] == "residential"]
+    out = home[~home["households"].between(30, 50)]
+    assert len(out) <= zones["bound"].sum()
+    assert out["reason"].str.len().gt(0).all()
+    assert result.summary()["bound_out_of_range"] == int(zones["bound"].sum())
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=3, deadline=None)
+def test_properties_on_generated_districts(seed):
+    layers = make_district(1_500, seed=seed)
+    r = _grids_for(layers)
+    assert int(r.grids["households"].sum()) == int(layers["buildings"]["households"].sum())
+    _check_buildings_in_their_grids(r, layers["buildings"])
+    _check_tiles(r, layers["communities"])
+
+
+def test_a_slab_of_24_is_never_cut_even_when_the_band_suffers():
+    # Two 24-household walk-ups: 48 together fits; alone each would be out of the band.
+    # Three of them (72): one grid of 48 and one of 24, never 36 + 36 by cutting one.
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ["A", "B", "C"], "households": [24, 24, 24], "floors": [6] * 3, "units": [2] * 3},
+        geometry=[box(0, 0, 40, 12), box(0, 30, 40, 42), box(0, 60, 40, 72)],
+        crs=METRIC,
+    )
+    community = gpd.GeoDataFrame({"community_id": ["110108001001"]}, geometry=[box(-20, -20, 60, 92)], crs=METRIC)
+    result = make_grids(buildings, communities=community)
+    assert sorted(result.grids["households"]) == [24, 48]
+    assert result.grid_members.groupby("building_id")["grid_code"].nunique().eq(1).all()
+    out = result.grids[result.grids["households"] == 24].iloc[0]
+    assert out["status"] == "out_of_range" and "whole buildings" in out["reason"]
+    assert int(result.zones["bound"].sum()) == 1
+
+
+def test_relaxed_rule_divides_by_unit_and_says_so():
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ["A", "B", "C"], "households": [24, 24, 24], "floors": [6] * 3, "units": [2] * 3},
+        geometry=[box(0, 0, 40, 12), box(0, 30, 40, 42), box(0, 60, 40, 72)],
+        crs=METRIC,
+    )
+    community = gpd.GeoDataFrame({"community_id": ["110108001001"]}, geometry=[box(-20, -20, 60, 92)], crs=METRIC)
+    rules = get_preset().with_values(grid_whole_building_households=0)
+    result = make_grids(buildings, communities=community, rules=rules)
+    assert result.grids["households"].between(30, 50).all()
+    assert result.grids["reason"].str.contains("relaxed").any()
+    assert "relaxed" in set(result.divided_buildings["how"])
+    _check_buildings_in_their_grids(result, buildings, high=0)
+
+
+def test_tower_pieces_are_drawn_on_the_tower():
+    tower = gpd.GeoDataFrame(
+        {"building_id": ["T"], "households": [240], "floors": [30], "units": [2]},
+        geometry=[box(40, 40, 70, 55)],
+        crs=METRIC,
+    )
+    community = gpd.GeoDataFrame({"community_id": ["110108001001"]}, geometry=[box(0, 0, 200, 150)], crs=METRIC)
+    result = make_grids(tower, communities=community)
+    assert sorted(result.grids["households"]) == [40] * 6
+    grids = result.grids.to_crs(METRIC)
+    for geom in grids.geometry:
+        assert geom.intersection(tower.geometry.iloc[0]).area > 10
+    members = result.grid_members
+    assert set(zip(members["unit_from"], members["unit_to"], strict=True)) == {(1, 1), (2, 2)}
+
+
+def test_large_land_without_households_is_a_dedicated_grid():
+    homes = [box(10 + 30 * i, 10, 30 + 30 * i, 22) for i in range(4)]
+    buildings = gpd.GeoDataFrame(
+        {"building_id": list("ABCD"), "households": [20, 20, 20, 20]}, geometry=homes, crs=METRIC
+    )
+    roads = gpd.GeoDataFrame({"road_class": ["primary"]}, geometry=[shapely.LineString([(-10, 60), (500, 60)])], crs=METRIC)
+    community = gpd.GeoDataFrame({"community_id": ["110108001001"]}, geometry=[box(0, 0, 400, 400)], crs=METRIC)
+    result = make_grids(buildings, communities=community, roads=roads)
+    grids = result.grids
+    dedicated = grids[grids["kind"] == "dedicated"]
+    assert len(dedicated) == 1 and dedicated["households"].iloc[0] == 0
+    assert dedicated.to_crs(METRIC).area.iloc[0] > 100_000
+    assert dedicated["grid_code"].str.fullmatch(r"\d{15}").all()
+    assert grids["grid_code"].is_unique
+    home = grids[grids["kind"] == "residential"].to_crs(METRIC)
+    assert (home.area <= 200_000).all()
+
+
+def test_codes_never_collide_and_are_15_digits():
+    frame = pd.DataFrame({"community_id": ["C1", "C10", "C2", "C1"], "street": ["S", "S", "T", "S"]})
+    prefixes, notes = community_prefixes(frame)
+    assert prefixes.str.fullmatch(r"\d{12}").all()
+    assert prefixes.is_unique
+    assert notes and any("numbered" in n for n in notes)
+    coded = pd.DataFrame(
+        {
+            "community_id": ["110108001001", "A", "B"],
+            "district_code": ["110108", "110105", "110105"],
+            "street_code": ["001", "110105002", "110105002"],
+        }
+    )
+    prefixes, _ = community_prefixes(coded)
+    assert prefixes.tolist() == ["110108001001", "110105002001", "110105002002"]
+
+
+def test_exact_search_finds_the_bound_on_a_lattice():
+    # 28-household walk-ups in a row: 28 alone and 56 together are both outside 30–50,
+    # and no grouping does better than all out: the bound equals the count.
+    w = np.array([28.0] * 4)
+    nb = [{1}, {0, 2}, {1, 3}, {2}]
+    found = group_exact(w, np.arange(4.0), np.zeros(4), np.ones(4), nb, low=30, high=50)
+    assert found.exact and found.out_of_band == 4
+    groups, complete = connected_groups(w, nb, high=50)
+    assert complete and sorted(groups) == [(0,), (1,), (2,), (3,)]
+
+
+@given(st.lists(st.sampled_from([6, 12, 14, 18, 24, 28, 36, 42, 48]), min_size=1, max_size=12))
+@settings(max_examples=40, deadline=None)
+def test_exact_search_never_worse_than_singletons_and_groups_connected(weights):
+    w = np.array(weights, dtype=float)
+    n = len(w)
+    nb = [{j for j in (i - 1, i + 1) if 0 <= j < n} for i in range(n)]
+    found = group_exact(w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb, low=30, high=50)
+    assert (found.labels >= 0).all()
+    for g in np.unique(found.labels):
+        members = np.flatnonzero(found.labels == g)
+        assert members.max() - members.min() == len(members) - 1  # a run of the row
+    sums = np.bincount(found.labels, weights=w)
+    assert found.out_of_band == int(((sums < 30) | (sums > 50)).sum())
+    assert found.out_of_band <= int(((w < 30) | (w > 50)).sum())
