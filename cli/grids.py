@@ -80,7 +80,8 @@ def run_grids(args: argparse.Namespace) -> int:
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["out"] = None if args.out is None else str(args.out)
     summary.update(saved)
-    out_of_range = result.grids[result.grids["status"] != "ok"]
+    summary["notes"] = list(result.notes)
+    out_of_range = result.grids[result.grids["status"] == "out_of_range"]
     summary["out_of_range"] = [
         {"grid_code": row.grid_code, "households": int(row.households), "reason": row.reason}
         for row in out_of_range.itertuples()
@@ -88,7 +89,8 @@ def run_grids(args: argparse.Namespace) -> int:
     tr = translator(args.lang).gettext
 
     def human() -> str:
-        lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k != "out_of_range"]
+        lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k not in {"out_of_range", "notes"}]
+        lines.extend(f"· {n}" for n in summary["notes"])
         lines.extend(
             f"! {g['grid_code']} ({g['households']}): {g['reason']}"
             for g in summary["out_of_range"]

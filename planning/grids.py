@@ -249,6 +249,34 @@ def _arrange(
     return out
 
 
+def _unit_cells(
+    cell: shapely.Geometry, footprint: shapely.Geometry, units: int, angle: float
+) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
+    """The cell cut into one piece per unit, in unit order.
+
+    Units stand side by side along a slab, so a slab's cell is cut across its long axis.
+    A deep building (a courtyard block, a footprint much wider than a row of stairwells)
+    is cut in rows × columns instead, numbered as a serpentine so consecutive units stay
+    neighbours, which keeps the pieces compact.
+    """
+    rect = shapely.minimum_rotated_rectangle(footprint)
+    coords = np.asarray(rect.exterior.coords) if rect.geom_type == "Polygon" else np.zeros((0, 2))
+    if units < 4 or len(coords) < 4:
+        return _cut_cell(cell, footprint, [1.0] * units, angle)
+    sides = np.hypot(*np.diff(coords[:3], axis=0).T)
+    aspect = float(sides.max() / max(sides.min(), 1e-9))
+    rows = max(1, min(units, round(math.sqrt(units / aspect))))
+    if rows == 1:
+        return _cut_cell(cell, footprint, [1.0] * units, angle)
+    bounds = np.round(np.linspace(0, units, rows + 1)).astype(int)
+    counts = [int(b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    out: list[tuple[shapely.Geometry, shapely.Geometry]] = []
+    for r, (row, row_foot) in enumerate(_cut_cell(cell, footprint, [float(c) for c in counts], angle + 90)):
+        pieces = _cut_cell(row, row_foot, [1.0] * counts[r], angle)
+        out.extend(pieces if r % 2 == 0 else pieces[::-1])
+    return out
+
+
 def _floor_parts(households: int, floors: int, rules: RuleSet) -> int:
     """Into how many floor ranges a unit too large for one grid is divided.
 
@@ -301,7 +329,7 @@ def _divide_building(
         foot = shapely.buffer(shapely.point_on_surface(cell), 1.0)
     angle = _long_axis(foot)
     unit_households = _apportion(h, [1.0] * units)
-    unit_cells = _cut_cell(cell, foot, [1.0] * units, angle)
+    unit_cells = _unit_cells(cell, foot, units, angle)
     limit = max(rules.grid_max_households, rules.grid_whole_unit_households)
     atoms: list[_Atom] = []
     for u, ((unit_cell, unit_foot), hu) in enumerate(zip(unit_cells, unit_households, strict=True)):
@@ -668,8 +696,8 @@ def _place_empty(
 
     1. An empty atom that joins two parts of one grid (a shop's cell between its
        buildings) goes to that grid.
-    2. Connected land without households of at least ``dedicated_grid_min_area_m2`` (a
-       campus, a hospital, a park) becomes a dedicated grid (专属网格).
+    2. Land without households of at least ``dedicated_grid_min_area_m2`` in one street
+       block (a campus, a hospital, a park) becomes a dedicated grid (专属网格).
     3. The rest is shared among the neighbouring grids: each piece goes to the touching
        grid whose households lie nearest (so the land is shared compactly, as a Voronoi
        diagram of the grids would), a grid above ``grid_max_area_m2`` taking land only
@@ -685,7 +713,10 @@ def _place_empty(
     empty = np.flatnonzero(labels < 0)
     next_label = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     dedicated: set[int] = set()
-    for comp in components(empty, nb):
+    # one dedicated grid per street block's land without households (a campus cut by its
+    # streets makes several), so none wraps round the blocks of others
+    same_block = [{b for b in nb[a] if atoms[b].block == atoms[a].block} for a in range(len(atoms))]
+    for comp in components(empty, same_block):
         if area[comp].sum() >= rules.dedicated_grid_min_area_m2 or not (labels >= 0).any():
             labels[comp] = next_label
             dedicated.add(next_label)
@@ -950,7 +981,7 @@ def community_prefixes(
         )
     if numbered_streets:
         notes.append(tr(N_("streets without a street code are numbered within their district")))
-    if missing_district:
+    if missing_district or any(p is not None and p.startswith("000000") for p in prefixes):
         notes.append(
             tr(
                 N_(

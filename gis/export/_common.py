@@ -69,6 +69,7 @@ COLUMN_LABELS: dict[str, str] = {
     "n_buildings": N_("buildings"),
     "n_grids": N_("grids"),
     "status": N_("status"),
+    "kind": N_("grid kind"),
     "reason": N_("reason"),
     "reasons": N_("reasons"),
     "building_id": N_("building"),
