@@ -65,3 +65,29 @@ def test_edit_merge_undo_redo_on_the_grids_page(app):
     _ok(app)
     assert app.error and "NO-SUCH-BUILDING" in app.error[0].value
     assert len(app.session_state["grids"].grids) == before - 1
+
+
+def test_a_click_on_the_map_picks_the_grid_once(monkeypatch):
+    """A click selects the grid under it; the same click coming back again does not."""
+    import geopandas as gpd
+    import streamlit as st
+    from shapely import box
+
+    from ui import grid_edit
+
+    grids = gpd.GeoDataFrame(
+        {"grid_code": ["A", "B"]},
+        geometry=[box(116.30, 40, 116.31, 40.01), box(116.31, 40, 116.32, 40.01)],
+        crs=4490,
+    )
+    state: dict = {}
+    monkeypatch.setattr(st, "session_state", state)
+    click = {"last_object_clicked": {"lat": 40.005, "lng": 116.315}}
+    assert grid_edit.select_clicked(grids, click, gcj02=False) == "B"
+    assert state["w_edit_grid"] == "B"
+    state["w_edit_grid"] = "A"  # the planner then picks another grid in the list
+    assert grid_edit.select_clicked(grids, click, gcj02=False) is None
+    assert state["w_edit_grid"] == "A"
+    outside = {"last_object_clicked": {"lat": 41.0, "lng": 116.315}}
+    assert grid_edit.select_clicked(grids, outside, gcj02=False) is None
+    assert grid_edit.select_clicked(grids, None, gcj02=False) is None

@@ -17,11 +17,41 @@ from planning import edit
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
-__all__ = ["edit_panel", "reset_history"]
+__all__ = ["edit_panel", "reset_history", "select_clicked"]
 
 _DONE = "grid_edits"  # session key: the changes that can be undone, last last
 _UNDONE = "grid_redo"  # session key: the changes that can be redone
 _REVISION = "grid_revision"  # session key: how many edits, undos and redos were made
+_CLICKED = "grid_clicked"  # session key: the last map click acted on (lat, lng)
+
+
+def select_clicked(grids: Any, clicked: dict[str, Any] | None, *, gcj02: bool) -> str | None:
+    """Make the grid a planner clicked on the map the one the editing tools work on.
+
+    ``clicked`` is the map's return value (``last_object_clicked``: ``lat``, ``lng`` in the
+    tiles' frame, GCJ-02 on AMap tiles). Returns the grid's code, or ``None``.
+    """
+    point = clicked.get("last_object_clicked") if isinstance(clicked, dict) else None
+    if not isinstance(point, dict) or "lat" not in point or "lng" not in point:
+        return None
+    # the map keeps returning its last click: act on a new click only, so the planner can
+    # still choose another grid in the list
+    seen = (float(point["lat"]), float(point["lng"]))
+    if st.session_state.get(_CLICKED) == seen:
+        return None
+    st.session_state[_CLICKED] = seen
+    where = shapely.Point(float(point["lng"]), float(point["lat"]))
+    if gcj02:
+        from gis.gcj import gcj_to_wgs
+
+        where = gcj_to_wgs(where)
+    hits = grids[grids.geometry.contains(where)]
+    if not len(hits):
+        return None
+    code = str(hits["grid_code"].iloc[0])
+    if st.session_state.get("w_edit_grid") != code:
+        st.session_state["w_edit_grid"] = code
+    return code
 
 
 def reset_history() -> None:

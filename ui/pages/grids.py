@@ -108,7 +108,13 @@ maps.add_polygons(
 )
 maps.add_polygons(m, patches_display, colour="#1a237e", weight=2.5, fill_opacity=0.0, dash="6 3")
 with st.container(key="grids_map"):
-    maps.show(m, key=f"grids_map_{token}_{scope}_{revision}", height=520)
+    clicked = maps.show(
+        m,
+        key=f"grids_map_{token}_{scope}_{revision}",
+        height=520,
+        returned_objects=["last_object_clicked"],
+    )
+grid_edit.select_clicked(grids, clicked, gcj02=basemap.gcj02)  # a click picks the grid to edit
 st.caption(
     _(
         "Grids in soft colours (neighbours differ; red: outside the band); dashed blue outlines: workers' patches. Hover a grid for its code."
