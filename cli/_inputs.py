@@ -86,9 +86,17 @@ def check_destination(args: argparse.Namespace) -> None:
 
 
 def output_problems(
-    out: Path, *, inputs: list[Any], suffixes: tuple[str, ...] | None = None
+    out: Path,
+    *,
+    inputs: list[Any],
+    suffixes: tuple[str, ...] | None = None,
+    make_folder: bool = False,
 ) -> list[GridplanError]:
-    """What stops writing ``out`` safely: every problem, checked before any work starts."""
+    """What stops writing ``out`` safely: every problem, checked before any work starts.
+
+    With ``make_folder`` a missing folder is no problem (the writer creates it) as long as
+    the nearest folder that exists is writable.
+    """
     import os
 
     problems: list[GridplanError] = []
@@ -123,6 +131,9 @@ def output_problems(
             )
         )
     folder = out.parent if str(out.parent) else Path(".")
+    if make_folder:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
     if not folder.exists():
         msg = N_("The folder {folder} of --out does not exist. Create it, or choose another.")
         problems.append(GridplanError(msg, folder=str(folder)))

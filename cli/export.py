@@ -25,7 +25,7 @@ def run_export(args: argparse.Namespace) -> int:
     from gis.export import export_plan
     from gis.store import read_exported
 
-    problems = output_problems(Path(args.out), inputs=[args.plan, args.project])
+    problems = output_problems(Path(args.out), inputs=[args.plan, args.project], make_folder=True)
     if len(problems) > 1:
         raise Problems(problems)
     if problems:
