@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +34,9 @@ from gis.i18n import N_
 
 __all__ = [
     "STORAGE_CRS",
+    "CRSProposal",
+    "crs_choices",
+    "propose_crs",
     "ensure_crs",
     "metric_crs_for",
     "reproject",
@@ -165,6 +170,153 @@ def suggest_crs(bounds: tuple[float, float, float, float] | np.ndarray) -> str:
     return _guess_for_missing(np.asarray(bounds, dtype=float))
 
 
+@dataclass(frozen=True)
+class CRSProposal:
+    """The CRS gridplan proposes for coordinates that declare none, and why.
+
+    Attributes
+    ----------
+    crs
+        An EPSG code (``"EPSG:4548"``), or ``None`` when the numbers cannot say.
+    reason
+        A message id (translate with :meth:`render`).
+    params
+        The message's values.
+    """
+
+    crs: str | None
+    reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str | None = None) -> str:
+        """The reason in ``lang``."""
+        from gis.i18n import translator
+
+        return translator(lang).gettext(self.reason).format(**self.params)
+
+
+def propose_crs(
+    bounds: tuple[float, float, float, float] | np.ndarray, *, near_lon: float | None = None
+) -> CRSProposal:
+    """Propose a CRS for coordinates without one, with the reason a planner can check.
+
+    Parameters
+    ----------
+    bounds
+        The layer's ``total_bounds`` as read (x0, y0, x1, y1).
+    near_lon
+        The longitude of something the planner already has in this place (another layer
+        with a CRS, the project loaded before). Gauss–Krüger metres without a zone prefix
+        do not say their central meridian; this does.
+
+    Examples
+    --------
+    >>> propose_crs((39_441_000, 4_428_000, 39_443_000, 4_430_000)).crs
+    'EPSG:4527'
+    >>> propose_crs((441_000, 4_428_000, 443_000, 4_430_000)).crs is None
+    True
+    >>> propose_crs((441_000, 4_428_000, 443_000, 4_430_000), near_lon=116.3).crs
+    'EPSG:4548'
+    >>> propose_crs((116.30, 39.98, 116.34, 40.01)).crs
+    'EPSG:4490'
+    """
+    box = np.asarray(bounds, dtype=float)
+    x0, y0, x1, y1 = (float(v) for v in box)
+    where = {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    guess = _guess_for_missing(box)
+    if guess == "EPSG:4490":
+        return CRSProposal(
+            guess,
+            N_(
+                "x {x0:.4f} to {x1:.4f} and y {y0:.4f} to {y1:.4f} are degrees within China: "
+                "longitude/latitude, taken as CGCS2000 (choose WGS84, EPSG:4326, for GPS data, "
+                "or GCJ-02/BD-09 for points picked on AMap/Baidu)."
+            ),
+            where,
+        )
+    if guess == "EPSG:3857":
+        return CRSProposal(
+            guess,
+            N_(
+                "x {x0:,.0f} to {x1:,.0f} m and y {y0:,.0f} to {y1:,.0f} m are web-map metres over "
+                "China (Web Mercator, as tiles from online maps)."
+            ),
+            where,
+        )
+    if guess == _CM_RANGE:
+        if near_lon is not None and math.isfinite(near_lon):
+            zone = metric_crs_for((near_lon, 0.0, near_lon, 0.0))
+            code = zone.to_epsg()
+            cm = dict(_gk_cm_zones()).get(code or 0)
+            if code is not None and cm is not None:
+                return CRSProposal(
+                    f"EPSG:{code}",
+                    N_(
+                        "Eastings {x0:,.0f} to {x1:,.0f} m without a zone prefix are CGCS2000 "
+                        "3° Gauss–Krüger metres, but the numbers do not say the central meridian; "
+                        "your other data lie near {lon:.1f}°E, so the zone of {cm:.0f}°E is "
+                        "proposed. Check it is your city's zone."
+                    ),
+                    {**where, "lon": near_lon, "cm": cm},
+                )
+        return CRSProposal(
+            None,
+            N_(
+                "Eastings {x0:,.0f} to {x1:,.0f} m without a zone prefix are CGCS2000 3° "
+                "Gauss–Krüger metres, but the numbers do not say the central meridian: choose "
+                "your city's zone (Beijing 117°E, EPSG:4548; Shanghai 120°E, EPSG:4549)."
+            ),
+            where,
+        )
+    if guess.startswith("EPSG:"):
+        zone = int(x0 // 1_000_000)
+        return CRSProposal(
+            guess,
+            N_(
+                "Eastings {x0:,.0f} to {x1:,.0f} m have 8 digits starting with {zone}: "
+                "Gauss–Krüger zone {zone} with the zone number in front (CGCS2000)."
+            ),
+            {**where, "zone": zone},
+        )
+    return CRSProposal(
+        None,
+        N_(
+            "x {x0:,.0f} to {x1:,.0f} and y {y0:,.0f} to {y1:,.0f} are neither longitude/latitude "
+            "nor Gauss–Krüger metres: probably a local (CAD or city) grid. Ask the surveyor which "
+            "CRS it is, or georeference the layer in your GIS."
+        ),
+        where,
+    )
+
+
+def crs_choices() -> tuple[tuple[str, str], ...]:
+    """The CRSs a planner can choose for data without one, as (code, English name).
+
+    CGCS2000 and WGS84 longitude/latitude, every CGCS2000 3° Gauss–Krüger zone with and
+    without the zone prefix (central meridians 75°E–135°E), Web Mercator, and GCJ-02/BD-09
+    (points picked on AMap or Baidu; converted on reading).
+
+    >>> dict(crs_choices())["EPSG:4548"]
+    'CGCS2000 / 3-degree Gauss-Kruger CM 117E'
+    """
+    out: list[tuple[str, str]] = [
+        ("EPSG:4490", "CGCS2000 (longitude/latitude)"),
+        ("EPSG:4326", "WGS 84 (longitude/latitude, GPS)"),
+        ("GCJ-02", "GCJ-02 (AMap, Tencent)"),
+        ("BD-09", "BD-09 (Baidu)"),
+    ]
+    out += [(f"EPSG:{code}", CRS.from_epsg(code).name) for code, _cm in _gk_cm_zones()]
+    out += [(f"EPSG:{code}", CRS.from_epsg(code).name) for code in range(4513, 4534)]
+    out.append(("EPSG:3857", "WGS 84 / Pseudo-Mercator (web maps)"))
+    return tuple(out)
+
+
+def _box(bounds: np.ndarray) -> dict[str, float]:
+    """A layer's bounds as an error's values (the Data page proposes a CRS from them)."""
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    return {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
+
+
 def _parse_crs(crs: str | int | CRS, *, layer: str) -> CRS:
     """Parse a CRS declared by the planner, with a message instead of pyproj's error."""
     try:
@@ -230,14 +382,14 @@ def ensure_crs(
                 "({guess}, one code per central meridian: EPSG:4548 is 117°E). Declare the zone of "
                 "your city: in the CLI add --crs EPSG:45xx; in the app choose it on the Data page."
             )
-            raise CRSError(msg, layer=layer, guess=guess)
+            raise CRSError(msg, layer=layer, guess=guess, **_box(bounds))
         msg = N_(
             "Layer {layer} has no coordinate reference system (no .prj or CRS). Declare it: "
             "for longitude/latitude use EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84); these "
             "coordinates look like {guess}. In the CLI add --crs {guess}; in the app choose it on "
             "the Data page."
         )
-        raise CRSError(msg, layer=layer, guess=guess)
+        raise CRSError(msg, layer=layer, guess=guess, **_box(bounds))
     source = CRS.from_user_input(gdf.crs)
     if source.is_geographic:
         if not _looks_like_china_lonlat(bounds):

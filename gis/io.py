@@ -326,7 +326,7 @@ def _shapefile_options(
         if detected is None:
             msg = N_(
                 "The attributes of {file} are in an unknown text encoding (no .cpg file). Tell "
-                "gridplan the encoding: --encoding gbk (Chinese Windows) or utf-8."
+                "gridplan the encoding: --encoding gbk (Chinese Windows) or utf-8 (in the app: the text encoding on the Data page)."
             )
             raise LayerReadError(msg, file=path.name)
         options["encoding"] = detected
@@ -594,7 +594,7 @@ def _read_file(
 
 
 def _encoding_error(path: Path, encoding: str) -> LayerReadError:
-    msg = N_("The text in {file} is not in the encoding {encoding}. Try --encoding gbk or utf-8.")
+    msg = N_("The text in {file} is not in the encoding {encoding}. Try --encoding gbk or utf-8 (in the app: the text encoding on the Data page).")
     return LayerReadError(msg, file=path.name, encoding=encoding)
 
 
@@ -869,13 +869,13 @@ def _check_mojibake(gdf: pd.DataFrame, path: Path, role: str) -> None:
             if not column:
                 msg = N_(
                     "The column names of {file} look garbled (e.g. {example!r}): they are probably "
-                    "GBK read as Latin-1. Read it again with --encoding gbk, or add a .cpg file "
+                    "GBK read as Latin-1. Read it again with --encoding gbk (in the app: the text encoding on the Data page), or add a .cpg file "
                     "containing GBK."
                 )
                 raise LayerReadError(msg, file=path.name, example=example[:12])
             msg = N_(
                 "The text in column {column} of {file} looks garbled (e.g. {example!r}): it is "
-                "probably GBK read as Latin-1. Read it again with --encoding gbk, or add a .cpg "
+                "probably GBK read as Latin-1. Read it again with --encoding gbk (in the app: the text encoding on the Data page), or add a .cpg "
                 "file containing GBK."
             )
             raise LayerReadError(msg, column=column, file=path.name, example=example[:12])

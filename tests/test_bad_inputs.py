@@ -327,20 +327,20 @@ ERRORS: list[Case] = [
         mc.make_dbf_unknown_encoding,
         LayerReadError,
         "The attributes of 楼栋.shp are in an unknown text encoding (no .cpg file). Tell gridplan the "
-        "encoding: --encoding gbk (Chinese Windows) or utf-8.",
+        "encoding: --encoding gbk (Chinese Windows) or utf-8 (in the app: the text encoding on the Data page).",
     ),
     Case(
         "gbk_with_latin1_cpg",
         mc.make_dbf_wrong_cpg,
         LayerReadError,
         "The column names of 楼栋.shp look garbled (e.g. 'Â¥¶°±àºÅ'): they are probably GBK read as "
-        "Latin-1. Read it again with --encoding gbk, or add a .cpg file containing GBK.",
+        "Latin-1. Read it again with --encoding gbk (in the app: the text encoding on the Data page), or add a .cpg file containing GBK.",
     ),
     Case(
         "gbk_read_as_utf8",
         mc.make_dbf_gbk_no_cpg,
         LayerReadError,
-        "The text in 楼栋.shp is not in the encoding utf-8. Try --encoding gbk or utf-8.",
+        "The text in 楼栋.shp is not in the encoding utf-8. Try --encoding gbk or utf-8 (in the app: the text encoding on the Data page).",
         kwargs={"encoding": "utf-8"},
         cli_args=("--encoding", "utf-8"),
     ),

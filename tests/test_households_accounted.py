@@ -617,7 +617,7 @@ REFUSED: list[Refused] = [
         "gbk_geojson_declared_utf8",
         lambda d: mh.make_geojson_gbk(d) / "楼栋.geojson",
         LayerReadError,
-        "The text in 楼栋.geojson is not in the encoding utf-8. Try --encoding gbk or utf-8.",
+        "The text in 楼栋.geojson is not in the encoding utf-8. Try --encoding gbk or utf-8 (in the app: the text encoding on the Data page).",
     ),
 ]
 

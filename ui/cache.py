@@ -96,7 +96,8 @@ def read_upload(path: str, token: str, overrides: tuple) -> Project:
 
     The pseudo-layer ``_read`` of ``overrides`` carries the reading options chosen on the
     Data page: ``crs`` (declared for layers without one, a CAD drawing's, or GCJ-02/BD-09)
-    and ``layer_map`` (a CAD drawing's layers, ``CADLAYER=layer,…``).
+    ``encoding`` (of files that do not say theirs) and ``layer_map`` (a CAD drawing's
+    layers, ``CADLAYER=layer,…``).
     """
     mapping = {layer: dict(pairs) for layer, pairs in overrides}
     options = mapping.pop(READ_OPTIONS, {})
@@ -105,6 +106,7 @@ def read_upload(path: str, token: str, overrides: tuple) -> Project:
         overrides=mapping,
         limits=UPLOAD_LIMITS,
         crs=options.get("crs") or None,
+        encoding=options.get("encoding") or None,
         layer_map=options.get("layer_map") or None,
     )
 

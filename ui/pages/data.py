@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from gis.errors import GridplanError
+from gis.crs import crs_choices, propose_crs
+from gis.errors import CRSError, GridplanError
 from gis.fields import ALIASES
+from gis.i18n import N_
 from gis.io import Project
 from gis.validate import ValidationError
 from ui import auth, cache, project, session
@@ -134,23 +136,125 @@ if error is not None:
 elif read_error is not None:
     show_error(read_error)
 
-# -- coordinates and CAD layers (reading options) ---------------------------------------------
+# -- coordinates, text encoding and CAD layers (reading options) ------------------------------
+_OTHER = "other"
+_ENCODINGS = ("", "utf-8", "gbk", "gb18030", "big5")
+_SPECIAL_CRS = {
+    "EPSG:4490": N_("CGCS2000 longitude/latitude (EPSG:4490)"),
+    "EPSG:4326": N_("WGS84 longitude/latitude, GPS (EPSG:4326)"),
+    "GCJ-02": N_("GCJ-02: points picked on AMap or Tencent maps (converted)"),
+    "BD-09": N_("BD-09: points picked on Baidu maps (converted)"),
+    "EPSG:3857": N_("Web Mercator, web-map metres (EPSG:3857)"),
+}
+
+
+def _crs_problem(err: GridplanError | None) -> CRSError | None:
+    """The first "no coordinate system" error of a read, with the layer's bounds."""
+    if err is None:
+        return None
+    for each in getattr(err, "errors", [err]):
+        if isinstance(each, CRSError) and "x0" in each.params:
+            return each
+    return None
+
+
+def _near_lon() -> float | None:
+    """The longitude of the project that loaded last (the zone a GK file without prefix is in)."""
+    try:
+        box = loaded.communities.to_crs(4326).total_bounds
+    except Exception:  # no communities or no CRS: nothing to go by
+        return None
+    return float((box[0] + box[2]) / 2)
+
+
+def _crs_label(code: str, names: dict[str, str]) -> str:
+    if code == _NONE:
+        return _("— as the files say —")
+    if code == _OTHER:
+        return _("another code (type it below)")
+    if code in _SPECIAL_CRS:
+        return _(_SPECIAL_CRS[code])
+    name = names.get(code, code)
+    cm = re.search(r"CM (\d+)E", name)
+    if cm:
+        return _("{code} — CGCS2000 Gauss–Krüger, central meridian {cm}°E").format(
+            code=code, cm=cm.group(1)
+        )
+    zone = re.search(r"zone (\d+)", name)
+    if zone:
+        return _("{code} — CGCS2000 Gauss–Krüger zone {zone}, zone number in the easting").format(
+            code=code, zone=zone.group(1)
+        )
+    return f"{code} — {name}"
+
+
 if not src.is_sample:
     options = dict(src.overrides_dict().get(cache.READ_OPTIONS, {}))
     is_cad = Path(src.path).suffix.lower() == ".dxf"
-    if is_cad or read_error is not None or options:
+    crs_problem = _crs_problem(read_error) or _crs_problem(error)
+    with st.expander(
+        _("Coordinates, text encoding and CAD layers"),
+        expanded=bool(is_cad or read_error is not None or crs_problem is not None),
+    ):
         with st.form("read_options_form"):
-            st.markdown("**" + _("Coordinates and CAD layers") + "**")
-            crs = st.text_input(
+            names = dict(crs_choices())
+            codes = [_NONE, *names, _OTHER]
+            current = str(options.get("crs", ""))
+            proposal = None
+            if crs_problem is not None:
+                p = crs_problem.params
+                proposal = propose_crs(
+                    (p["x0"], p["y0"], p["x1"], p["y1"]), near_lon=_near_lon()
+                )
+                layer_name = layer_label(str(p.get("layer", "")))
+                if proposal.crs is not None:
+                    st.info(
+                        _("Layer {layer} declares no coordinate system. Proposed: {crs}. Why: {reason}").format(
+                            layer=layer_name, crs=_crs_label(proposal.crs, names), reason=proposal.render(lang)
+                        )
+                    )
+                else:
+                    st.warning(
+                        _("Layer {layer} declares no coordinate system. {reason}").format(
+                            layer=layer_name, reason=proposal.render(lang)
+                        )
+                    )
+            default = current or (proposal.crs if proposal and proposal.crs else _NONE)
+            if default not in codes:
+                default = _OTHER
+            picked_crs = st.selectbox(
                 _("Coordinate system of layers that declare none"),
-                value=options.get("crs", ""),
-                placeholder="EPSG:4548",
+                codes,
+                index=codes.index(default),
+                format_func=lambda c: _crs_label(c, names),
                 help=_(
-                    "A CAD drawing never says its coordinate system: give it, e.g. EPSG:4548 for "
-                    "CGCS2000 Gauss–Krüger 117°E (Beijing), EPSG:4549 for 120°E (Shanghai). For "
-                    "points picked on AMap or Baidu maps give GCJ-02 or BD-09: they are converted."
+                    "Shapefiles without .prj, CSV points and CAD drawings do not say their "
+                    "coordinate system. Gauss–Krüger with the zone in the easting (8 digits) is "
+                    "recognised; without it choose your city's central meridian (Beijing 117°E, "
+                    "Shanghai 120°E). Points picked on AMap or Baidu maps are converted."
                 ),
+                key=wkey(f"w_read_crs_pick_{src.token}"),
+            )
+            other_crs = st.text_input(
+                _("Or type another coordinate system (it wins over the list)"),
+                value=current if current and current not in names else "",
+                placeholder="EPSG:4548",
                 key=wkey(f"w_read_crs_{src.token}"),
+            )
+            encodings = list(_ENCODINGS)
+            current_encoding = str(options.get("encoding", ""))
+            if current_encoding not in encodings:
+                encodings.append(current_encoding)
+            encoding = st.selectbox(
+                _("Text encoding of files that do not say (DBF without .cpg, CSV, GeoJSON, KML)"),
+                encodings,
+                index=encodings.index(current_encoding),
+                format_func=lambda e: _("detect (UTF-8, else GB18030)") if e == _NONE else e,
+                help=_(
+                    "Files saved on Chinese Windows are usually GBK (GB18030 is its superset); "
+                    "newer files UTF-8. Choose one when the names read as gibberish."
+                ),
+                key=wkey(f"w_read_encoding_{src.token}"),
             )
             chosen_map: dict[str, str] = {}
             if is_cad:
@@ -198,8 +302,10 @@ if not src.is_sample:
                 help=auth.why_not("upload"),
             )
         if apply_options:
-            project.require("upload", target=src.name, detail="coordinates and CAD layers")
-            new_options = {"crs": crs.strip()}
+            project.require("upload", target=src.name, detail="coordinates, encoding, CAD layers")
+            # a code typed in wins over the list (a CAD drawing's CRS is often typed)
+            chosen_crs = other_crs.strip() or ("" if picked_crs == _OTHER else picked_crs)
+            new_options = {"crs": chosen_crs, "encoding": encoding}
             if chosen_map:
                 new_options["layer_map"] = ",".join(f"{k}={v}" for k, v in chosen_map.items())
             overrides = src.overrides_dict()
