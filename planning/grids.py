@@ -1435,7 +1435,15 @@ def _member_rows(atoms: list[_Atom], labels: np.ndarray, code_of: dict[int, str]
     return pd.DataFrame(
         rows,
         columns=["grid_code", "building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"],
-    ).astype({"unit_from": "Int64", "unit_to": "Int64", "floor_from": "Int64", "floor_to": "Int64"})
+    ).astype(
+        {
+            "unit_from": "Int64",
+            "unit_to": "Int64",
+            "floor_from": "Int64",
+            "floor_to": "Int64",
+            "households": "int64",
+        }
+    )
 
 
 def _assemble_grids(
