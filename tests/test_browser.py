@@ -448,3 +448,41 @@ def test_a_project_survives_a_sigkilled_server(browser, tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     assert [v for v in ws.open("断电测试").history()["action"]] == ["create", "grids"]
+
+
+def test_a_gk_shapefile_without_prj_is_read_with_the_proposed_crs(page, tmp_path):
+    """A zipped Gauss–Krüger shapefile project without .prj: the Data page proposes the zone
+    (from the sample opened before, near 116.3°E: 117°E, EPSG:4548), the planner keeps it,
+    reads again, and sees the communities."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from gk_upload import GK_CRS, gk_zip_without_prj
+
+    path, households = gk_zip_without_prj(tmp_path)
+    _title(page, zh("Projects"))
+    name = "GK 上传测试"
+    page.get_by_label(zh("Project name"), exact=True).fill(name)
+    page.get_by_label(zh("Project name"), exact=True).press("Enter")
+    page.get_by_role("button", name=zh("Create"), exact=True).click()
+    page.get_by_text(zh("Open: {name} · {saved}").split("{")[0] + name).first.wait_for()
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=zh("None (offline)")).click()
+    _idle(page)
+    _go(page, "data", zh("Data"))
+    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for()
+    page.get_by_role("button", name=zh("Read the uploaded files")).click()
+    _idle(page)
+    proposed = zh("{code} — CGCS2000 Gauss–Krüger, central meridian {cm}°E").format(
+        code=GK_CRS, cm=117
+    )
+    page.get_by_text(proposed).first.wait_for()  # preselected in the picker (and in the reason)
+    _shot(page, "11_data_gk_without_prj")
+    page.get_by_role("button", name=zh("Read again with these settings")).click()
+    _idle(page)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(zh("Communities"), exact=True).click()
+    _title(page, zh("Communities"))
+    _idle(page)
+    for community in ("清河庄社区", "金沟东里社区"):  # the upload's two communities, in Haidian
+        page.get_by_text(community).first.wait_for(state="attached")  # a cell of the table
+    assert households == 3_000
+    _shot(page, "12_communities_gk_upload")
