@@ -271,7 +271,7 @@ def _draw_section() -> None:
             m,
             key=map_key,
             height=520,
-            returned_objects=("all_drawings", "last_active_drawing"),
+            returned_objects=("all_drawings",),  # a selected shape (last_active_drawing) is read by nobody: no rerun
             feature_group=preview,
             on_change=_copy_drawing,
         )
