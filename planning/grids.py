@@ -892,8 +892,8 @@ def community_prefixes(
     --------
     >>> frame = pd.DataFrame({"community_id": ["C1", "C10", "C2"]})
     >>> prefixes, notes = community_prefixes(frame)
-    >>> prefixes.tolist()
-    ['000000001001', '000000001002', '000000001003']
+    >>> prefixes.tolist()  # numbered C1, C2, C10: shorter ids first, then by id
+    ['000000001001', '000000001003', '000000001002']
     """
     tr = translator(lang).gettext
     ids = communities["community_id"].astype(str).str.strip().tolist()

@@ -333,7 +333,8 @@ def test_grids_page_generates_grids(app):
     grids = int(_metrics(app, zh("grids"))[0].replace(",", ""))
     assert grids > 150
     result, scope = app.session_state["grids"], app.session_state["grids_scope"]
-    assert scope is None and len(result.grids) == grids
+    households_grids = result.grids[result.grids["kind"] != "dedicated"]  # 专属网格 apart
+    assert scope is None and len(households_grids) == grids
     divided = _table_with(app, zh("from floor"))
     assert len(divided) > 0
     patches = _table_with(app, zh("patch"))

@@ -477,7 +477,7 @@ def test_the_app_locks_a_name_after_five_wrong_passwords(signed_app):
 def test_a_viewer_may_look_but_not_save(signed_app):
     at = signed_app("lq")
     viewer = User("lq", "李强", "viewer")
-    assert [t.value for t in at.title] == [zh("Communities")]
+    assert [t.value for t in at.title] == [zh("Projects")]  # the app opens on the projects
     assert any("李强 (lq)" in c.value for c in at.sidebar.caption)
     at = _split(at)
     assert any(i.value == denied(viewer, "run") for i in at.info)
@@ -556,7 +556,7 @@ def test_app_without_sign_in_opens_as_before(monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("GRIDPLAN_USERS", raising=False)
     at = _ok(AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run())
-    assert [t.value for t in at.title] == [zh("Communities")]
+    assert [t.value for t in at.title] == [zh("Projects")]  # the app opens on the projects
     assert not any(b.key == "w_signout" for b in at.sidebar.button)
     at.switch_page("ui/pages/review.py").run()
     _ok(at)

@@ -509,7 +509,8 @@ def test_cli_grids_into_the_database_then_export(url, plan_id, small_beijing, tm
     assert json.loads(out) == {"written": [str(export)]}
     exported = gpd.read_file(export, layer="grids")
     written = gpd.read_file(gpkg, layer="grids")
-    assert len(exported) == len(written) == payload["grids"] > 0
+    # payload["grids"] counts household grids; dedicated grids (专属网格) are counted apart
+    assert len(exported) == len(written) == payload["grids"] + payload["dedicated_grids"] > 0
     assert sorted(exported["grid_code"]) == sorted(written["grid_code"])
     with open_store(url, plan_id=plan_id) as store:
         assert store.versions()["note"].tolist() == ["gridplan grids beijing.gpkg"]
