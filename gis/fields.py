@@ -22,12 +22,20 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from gis.errors import FieldError
 from gis.i18n import N_
 
-__all__ = ["ALIASES", "LAYER_ALIASES", "NUMERIC_FIELDS", "canonical_layer", "map_fields"]
+__all__ = [
+    "ALIASES",
+    "LAYER_ALIASES",
+    "NUMERIC_FIELDS",
+    "canonical_layer",
+    "map_fields",
+    "numeric_column",
+]
 
 # canonical field -> aliases (English and Chinese), per layer.
 _COMMON: dict[str, tuple[str, ...]] = {
@@ -406,3 +414,32 @@ def _map_cut_names(
             (canonical,) = hits
             mapping[original] = canonical
             taken.add(canonical)
+
+
+def numeric_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The column ``name`` as floats, NaN where a value is not a number or the column is absent.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A layer's table after :func:`map_fields`.
+    name : str
+        A contract field, e.g. ``"staff"`` or ``"residents"``.
+
+    Returns
+    -------
+    pandas.Series
+        On ``frame``'s index; an absent column gives all NaN, so the caller fills it
+        from a rule and says so, rather than failing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numeric_column(pd.DataFrame({"staff": ["12", "无", None]}), "staff").tolist()
+    [12.0, nan, nan]
+    >>> numeric_column(pd.DataFrame({"households": [1]}), "staff").tolist()
+    [nan]
+    """
+    if name not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[name], errors="coerce").astype(float)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis.fields import numeric_column
 from planning.rules import RuleSet, get_preset
 
 __all__ = [
@@ -73,26 +74,10 @@ def ratios(communities: pd.DataFrame, *, rules: RuleSet | None = None) -> pd.Dat
     rules = rules or get_preset()
     c = communities
     households = pd.to_numeric(c["households"]).astype(float)
-    staff = (
-        pd.to_numeric(c["staff"], errors="coerce")
-        if "staff" in c
-        else pd.Series(np.nan, index=c.index)
-    )
-    residents = (
-        pd.to_numeric(c["residents"], errors="coerce")
-        if "residents" in c
-        else pd.Series(np.nan, index=c.index)
-    )
-    special = (
-        pd.to_numeric(c["special_service_households"], errors="coerce")
-        if "special_service_households" in c
-        else pd.Series(np.nan, index=c.index)
-    )
-    grids = (
-        pd.to_numeric(c["grids"], errors="coerce")
-        if "grids" in c
-        else pd.Series(np.nan, index=c.index)
-    )
+    staff = numeric_column(c, "staff")
+    residents = numeric_column(c, "residents")
+    special = numeric_column(c, "special_service_households")
+    grids = numeric_column(c, "grids")
     required = np.ceil(households / rules.households_per_worker)
     workers = staff.where(staff > 0)
     out = pd.DataFrame(index=c.index)

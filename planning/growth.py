@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import FieldError
-from gis.fields import map_fields
+from gis.fields import map_fields, numeric_column
 from gis.i18n import N_, translator
 from planning.rules import RuleSet, get_preset
 from planning.thresholds import check_communities
@@ -228,11 +228,7 @@ def project_growth(
         )
     )
     cum = added.groupby(level="community_id").cumsum()
-    today_res = (
-        pd.to_numeric(base["residents"], errors="coerce")
-        if "residents" in base
-        else pd.Series(np.nan, index=base.index)
-    )
+    today_res = numeric_column(base, "residents")
     keep = [c for c in ("community_id", "name", "staff") if c in base]
     frames = []
     for year in years:

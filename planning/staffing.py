@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import FieldError
+from gis.fields import numeric_column
 from gis.i18n import N_
 from planning.rules import RuleSet, get_preset
 
@@ -150,16 +151,8 @@ def staffing_table(communities: pd.DataFrame, *, rules: RuleSet | None = None) -
     rules = rules or get_preset()
     households = pd.to_numeric(communities["households"]).fillna(0)
     required = np.ceil(households / rules.households_per_worker).astype(int)
-    staff = (
-        pd.to_numeric(communities["staff"], errors="coerce")
-        if "staff" in communities
-        else pd.Series(np.nan, index=communities.index)
-    )
-    residents = (
-        pd.to_numeric(communities["residents"], errors="coerce")
-        if "residents" in communities
-        else pd.Series(np.nan, index=communities.index)
-    )
+    staff = numeric_column(communities, "staff")
+    residents = numeric_column(communities, "residents")
     workers = staff.where(staff > 0, required).replace(0, np.nan)
     out = pd.DataFrame(index=communities.index)
     out["required_staff"] = required
