@@ -268,11 +268,29 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     split.add_argument("--seed", type=int, default=0, help=tr(N_("seed for the random bisections")))
     split.set_defaults(func=run_split)
     compare = sub.add_parser(
-        "compare", parents=[common, rules, reading], help=tr(N_("service ratios before and after"))
+        "compare",
+        parents=[common, rules, reading],
+        help=tr(N_("service ratios before and after")),
     )
-    compare.add_argument("before", type=Path, help=tr(N_("the project before (layers)")))
     compare.add_argument(
-        "after", type=Path, help=tr(N_("the plan after (from gridplan split) or a project"))
+        "before", type=Path, nargs="?", help=tr(N_("the project before (layers)"))
+    )
+    compare.add_argument(
+        "after",
+        type=Path,
+        nargs="?",
+        help=tr(N_("the plan after (from gridplan split) or a project")),
+    )
+    compare.add_argument(
+        "--project",
+        metavar="NAME",
+        help=tr(
+            N_(
+                "compare this project's data (GRIDPLAN_HOME or GRIDPLAN_DB) before and after "
+                "its split: per community the accepted proposal, else the best one not "
+                "rejected; or after AFTER when given"
+            )
+        ),
     )
     compare.set_defaults(func=run_compare)
     access = sub.add_parser(
@@ -376,8 +394,24 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--project",
+        metavar="NAME",
+        help=tr(
+            N_(
+                "export this project's latest version (or --version) from the workspace "
+                "(GRIDPLAN_HOME or GRIDPLAN_DB); its data draw the atlas's buildings and roads"
+            )
+        ),
+    )
+    export.add_argument(
+        "--layers",
         type=Path,
-        help=tr(N_("the project's layers, to draw buildings and roads in the atlas")),
+        metavar="FILE",
+        help=tr(
+            N_(
+                "the planner's layers, to draw buildings and roads in the atlas (was --project "
+                "FILE before; a file given to --project is still read so, with a warning)"
+            )
+        ),
     )
     export.add_argument("--crs", help=tr(N_("CRS of layers that declare none, e.g. EPSG:4490")))
     export.add_argument(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from cli._inputs import read_options, rules_of
+from pathlib import Path
+
+from cli._inputs import open_project, read_options, rules_of
 from cli._output import clean, emit, progress
+from gis.errors import GridplanError
 from gis.i18n import N_, translator
 
 __all__ = ["WALK_LABELS", "run_compare"]
@@ -18,6 +21,32 @@ WALK_LABELS: tuple[str, ...] = (
 )
 
 
+def _from_project(
+    args: argparse.Namespace, rules: object
+) -> tuple[object, dict[str, object], list[str], Path | None]:
+    """Before: the project's data. After: AFTER when given, else the project's split (per
+    community its accepted proposal, else its best one not rejected), said in a note."""
+    from gis.store import read_plan
+    from planning.projects import chosen_split, open_loaded
+
+    tr = translator(args.lang).gettext
+    # with --project one positional is AFTER (argparse gives it to BEFORE)
+    after = args.after if args.after is not None else args.before
+    with open_project(args) as project:
+        before = open_loaded(project, rules=rules, lang=args.lang)
+        if after is not None:
+            plan = read_plan(after) if str(after).lower().endswith(".gpkg") else {}
+            return before, plan, [], Path(after)
+        plan, chosen = chosen_split(project)
+    if not chosen:
+        note = tr(N_("Project {name} has no split proposal yet: before and after are the same."))
+        return before, {}, [note.format(name=args.project)], None
+    status = {"accepted": tr(N_("accepted")), "proposed": tr(N_("not reviewed yet"))}
+    listed = ", ".join(f"{c['proposal_id']} ({status[c['status']]})" for c in chosen)
+    note = tr(N_("After: project {name}'s proposals {proposals}."))
+    return before, dict(plan), [note.format(name=args.project, proposals=listed)], None
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """Print the service ratios of the communities before and after a split."""
     from gis.store import read_plan
@@ -26,9 +55,20 @@ def run_compare(args: argparse.Namespace) -> int:
 
     rules = rules_of(args)
     progress(args, "reading layers…")
-    before = load(args.before, rules=rules, lang=args.lang, **read_options(args))
+    notes: list[str] = []
+    if getattr(args, "project", None):
+        before, plan, notes, after_path = _from_project(args, rules)
+    else:
+        if args.before is None or args.after is None:
+            msg = N_(
+                "Say what to compare: BEFORE (layers) and AFTER (a split plan or layers), or "
+                "--project NAME."
+            )
+            raise GridplanError(msg)
+        before = load(args.before, rules=rules, lang=args.lang, **read_options(args))
+        after_path = args.after
+        plan = read_plan(after_path) if str(after_path).lower().endswith(".gpkg") else {}
     before_table = before.communities.drop(columns="geometry")
-    plan = read_plan(args.after) if str(args.after).lower().endswith(".gpkg") else {}
     if "proposals" in plan:
         proposals = plan["proposals"]
         best = proposals[proposals["rank"] == proposals["rank"].min()]
@@ -37,27 +77,28 @@ def run_compare(args: argparse.Namespace) -> int:
             after_table = communities_after_split(
                 after_table, parts.drop(columns="geometry"), parent_id=str(parent)
             )
+    elif after_path is None:
+        after_table = before_table  # a project without proposals: nothing split
     else:
         after_table = load(
-            args.after, rules=rules, lang=args.lang, **read_options(args)
+            after_path, rules=rules, lang=args.lang, **read_options(args)
         ).communities.drop(columns="geometry")
-    notes: list[str] = []
     if before.project.roads is not None and len(before.project.roads):
         from cli.analyses import access_figures
 
         progress(args, N_("measuring walks along the roads…"))
         walk_before = access_figures(before, None)
         before_table = walk_before.add_to(before_table)
-        if "proposals" in plan:
+        if "proposals" in plan or after_path is None:
             walk_after = access_figures(before, plan)
             after_table = walk_after.add_to(after_table)
         else:
-            after_loaded = load(args.after, rules=rules, lang=args.lang, **read_options(args))
+            after_loaded = load(after_path, rules=rules, lang=args.lang, **read_options(args))
             walk_after = access_figures(after_loaded, None)
             after_table = walk_after.add_to(after_table)
-        notes = [*walk_before.messages(args.lang), *walk_after.messages(args.lang)]
+        notes += [*walk_before.messages(args.lang), *walk_after.messages(args.lang)]
     else:
-        notes = [
+        notes += [
             translator(args.lang).gettext(
                 N_("No roads layer: walking distances are not measured (add 道路 to the project).")
             )

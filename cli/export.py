@@ -7,15 +7,50 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli._inputs import output_problems, rules_of
+from cli._inputs import open_project, output_problems, rules_of
 from cli._output import emit, progress
 from gis.errors import GridplanError, Problems
-from gis.i18n import N_
+from gis.i18n import N_, translator
 
 __all__ = ["run_export"]
 
 
 _OSM_NOTE = "OpenStreetMap layers were mapped onto the gridplan layers."
+
+
+_NAME_THE_PLAN = N_(
+    "Name the plan to export: a plan file, --project NAME, or --db URL with --plan-id ID."
+)
+
+
+def _deprecated_project_file(args: argparse.Namespace) -> None:
+    """``--project FILE`` (the atlas's layers, before ``--project`` named a project): read
+    it as ``--layers FILE`` and say so, unless a project of that name exists."""
+    given = args.project
+    if given is None or args.layers is not None:
+        return
+    path = Path(given)
+    if not path.exists():
+        return
+    from gis.store.workspace import ProjectError
+
+    try:
+        with open_project(args):
+            return  # a project of that name wins
+    except ProjectError:
+        pass
+    print(
+        translator(args.lang)
+        .gettext(
+            N_(
+                "--project {file}: --project now names a project of the workspace; the layers "
+                "that draw the atlas are given with --layers {file}. Read as --layers this time."
+            )
+        )
+        .format(file=given),
+        file=sys.stderr,
+    )
+    args.layers, args.project = path, None
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -25,7 +60,8 @@ def run_export(args: argparse.Namespace) -> int:
     from gis.export import export_plan
     from gis.store import read_exported
 
-    problems = output_problems(Path(args.out), inputs=[args.plan, args.project], make_folder=True)
+    _deprecated_project_file(args)
+    problems = output_problems(Path(args.out), inputs=[args.plan, args.layers], make_folder=True)
     if len(problems) > 1:
         raise Problems(problems)
     if problems:
@@ -35,9 +71,15 @@ def run_export(args: argparse.Namespace) -> int:
         from gis.export.handover import to_handover
         from gis.store import open_store
 
+        if args.project is not None and args.plan is None:
+            progress(args, N_("writing the export…"))
+            with open_project(args) as project:
+                written = [to_handover(project.store, args.out, lang=args.lang)]
+            payload = {"written": [str(path) for path in written]}
+            emit(args, payload, lambda: "\n".join(payload["written"]))
+            return 0
         if args.plan is None and not args.db:
-            msg = N_("Name the plan to export: a plan file, or --db URL with --plan-id ID.")
-            raise GridplanError(msg)
+            raise GridplanError(_NAME_THE_PLAN)
         source = args.plan if args.plan is not None else args.db
         options = {} if args.plan is not None else {"plan_id": args.plan_id}
         progress(args, N_("writing the export…"))
@@ -46,23 +88,35 @@ def run_export(args: argparse.Namespace) -> int:
         payload = {"written": [str(path) for path in written]}
         emit(args, payload, lambda: "\n".join(payload["written"]))
         return 0
+    loaded = None
     if args.plan is not None:
         plan = read_exported(args.plan, version=args.version)
+    elif args.project is not None:
+        from planning.projects import INPUT_LAYERS, open_loaded
+
+        with open_project(args) as project:  # the plan's layers; its data draw the atlas
+            results = [n for n in project.layer_names(args.version) if n not in INPUT_LAYERS]
+            plan = project.load(args.version, layers=results)
+            if args.layers is None:  # the project's own data draw the atlas
+                progress(args, N_("reading layers…"))
+                loaded = open_loaded(
+                    project, rules=rules_of(args), lang=args.lang, version=args.version
+                )
     elif args.db:
         from gis.store import open_store
 
         with open_store(args.db, plan_id=args.plan_id) as store:
             plan = store.load(args.version)
     else:
-        msg = N_("Name the plan to export: a plan file, or --db URL with --plan-id ID.")
-        raise GridplanError(msg)
+        raise GridplanError(_NAME_THE_PLAN)
     context: dict[str, Any] = {}
     attribution = args.attribution
-    if args.project is not None:
+    if args.layers is not None:
         from planning.communities import load
 
         progress(args, N_("reading layers…"))
-        loaded = load(args.project, rules=rules_of(args), lang=args.lang, crs=args.crs)
+        loaded = load(args.layers, rules=rules_of(args), lang=args.lang, crs=args.crs)
+    if loaded is not None:
         context = {
             name: frame for name, frame in loaded.project.layers().items() if frame is not None
         }

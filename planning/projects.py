@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
+from gis.i18n import N_
 from gis.io import LAYERS, Project as LayerSet
 from gis.io import read_project
 from planning.communities import Loaded, prepare
@@ -50,11 +52,13 @@ if TYPE_CHECKING:
 __all__ = [
     "INPUT_LAYERS",
     "SUMMARY_COLUMNS",
+    "chosen_split",
     "community_table",
     "create_project",
     "open_loaded",
     "project_layers",
     "project_rules",
+    "remap_data",
     "sample_layers",
     "save_data",
     "workspace",
@@ -190,17 +194,176 @@ def save_data(
     note: str = "",
     base_version: int | None = None,
     rules: RuleSet | None = None,
+    action: str = "data",
 ) -> int:
-    """Save new data (another upload, another field mapping) as a new version."""
+    """Save new data (another upload, another field mapping) as a new version.
+
+    ``action`` names the version in the history: ``data`` for new files, ``mapping`` for
+    the same files with another field mapping. ``base_version`` is checked as in
+    :meth:`gis.store.workspace.Project.save`.
+    """
     return project.save(
         layers=project_layers(loaded),
-        action="data",
+        action=action,
         author=author,
         note=note,
         rules=rules or loaded.rules,
         base_version=base_version,
         meta={"mapping": loaded.project.mapping, "stats": _stats(loaded)},
     )
+
+
+def _unmapped(frame: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """Give a kept layer back the column names it was read with (``mapping``:
+    ``{original: field}``), and a field name shadowed on reading (``x_original``) its own."""
+    back = frame.rename(columns={f: o for o, f in mapping.items() if f in frame and o not in frame})
+    shadowed = {
+        c: c[: -len("_original")]
+        for c in back.columns
+        if str(c).endswith("_original") and c[: -len("_original")] not in back
+    }
+    return back.rename(columns=shadowed)
+
+
+def remap_data(
+    project: Project,
+    overrides: Mapping[str, Mapping[str, str]],
+    *,
+    rules: RuleSet | None = None,
+    lang: str = "en",
+    author: str | None = None,
+    base_version: int | None = None,
+) -> int:
+    """Map some fields of the project's data again and save it as a new version (``mapping``).
+
+    The kept layers are given back the column names they were read with, mapped again
+    with the project's mapping and the planner's choices on top (``overrides``:
+    ``{layer: {original column: field}}``, ``""`` to leave a column out), checked as a
+    new upload is, and saved; the mapping is kept with the version, so the project opens
+    tomorrow with it.
+
+    Raises
+    ------
+    gis.errors.FieldError
+        When a choice names a column the layer does not have.
+    gis.validate.ValidationError
+        When the data no longer passes the checks with the new mapping (nothing is saved).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from gis.datasets import get_path
+    >>> p = create_project(workspace(tempfile.mkdtemp()), "清华园", get_path("beijing"),
+    ...                    author="王芳")
+    >>> p.info()["meta"]["mapping"]["buildings"]["building:levels"]
+    'floors'
+    >>> remap_data(p, {"buildings": {"building:levels": ""}}, author="王芳")
+    2
+    >>> "building:levels" in p.info()["meta"]["mapping"]["buildings"]
+    False
+    >>> p.history()["action"].tolist()
+    ['create', 'mapping']
+    """
+    from gis.fields import map_fields
+
+    rules = rules or project_rules(project)
+    names = [n for n in project.layer_names() if n in INPUT_LAYERS and n != "community_summary"]
+    layers = project.load(layers=names)
+    mapping: dict[str, dict[str, str]] = {
+        k: dict(v) for k, v in project.info().get("meta", {}).get("mapping", {}).items()
+    }
+    for layer, chosen in overrides.items():
+        frame = layers.get(layer)
+        if frame is None:
+            from gis.errors import FieldError
+
+            msg = N_("The project has no {layer} layer to map. Its layers are: {layers}.")
+            raise FieldError(msg, layer=layer, layers=", ".join(names))
+        old = mapping.get(layer, {})
+        taken = {f for f in chosen.values() if f}
+        wanted = {o: f for o, f in old.items() if f not in taken and o not in chosen}
+        wanted.update(chosen)
+        raw = _unmapped(frame, old)
+        mapped, mapping[layer] = map_fields(raw, layer=layer, overrides=wanted)
+        if isinstance(frame, gpd.GeoDataFrame):
+            mapped = gpd.GeoDataFrame(mapped, geometry=frame.geometry.name, crs=frame.crs)
+        layers[layer] = mapped
+    spatial = {k: v for k, v in layers.items() if k in LAYERS and isinstance(v, gpd.GeoDataFrame)}
+    data = LayerSet(**spatial, roster=layers.get("roster"), mapping=mapping, source=project.name)
+    loaded = prepare(data, rules=rules, lang=lang)
+    note = "; ".join(
+        f"{layer}: " + ", ".join(f"{o} → {f or '—'}" for o, f in chosen.items())
+        for layer, chosen in overrides.items()
+    )
+    return save_data(
+        project,
+        loaded,
+        author=author,
+        note=note,
+        base_version=base_version,
+        rules=rules,
+        action="mapping",
+    )
+
+
+def chosen_split(
+    project: Project, version: int | None = None
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, str]]]:
+    """Return the split a project stands for, one proposal per community, and which.
+
+    Per community: its accepted proposal (the latest accepted, when several were); a
+    community with none accepted takes its best-ranked proposal that was not rejected
+    (the engine's rank; drawn proposals after the engine's), as ``gridplan compare`` does
+    with a split plan file.
+
+    Returns
+    -------
+    (dict, list)
+        ``{"proposals": parts, "lineage": lineage}`` of the chosen proposals (empty when
+        the project has none), and one ``{"community_id", "proposal_id", "status"}`` per
+        community (``status``: ``accepted``, or ``proposed`` for one not yet reviewed).
+    """
+    names = project.layer_names(version)
+    if "proposals" not in names:
+        return {}, []
+    layers = project.load(version, layers=[n for n in ("proposals", "lineage") if n in names])
+    parts = layers["proposals"]
+    if parts.empty:
+        return {}, []
+    if "proposal_id" not in parts:
+        ranks = parts["rank"].astype(int).astype(str) if "rank" in parts else "1"
+        parts = parts.assign(proposal_id=parts["parent_community_id"].astype(str) + "-R" + ranks)
+    history = project.history()
+    made = history[history["action"] == "proposal"]
+    status = {str(n): str(s) for n, s in zip(made["note"], made["status"], strict=True)}
+    order = list(dict.fromkeys(parts["proposal_id"].astype(str)))
+    rank = (
+        parts.groupby("proposal_id")["rank"].min() if "rank" in parts else pd.Series(dtype=float)
+    )
+    chosen: list[dict[str, str]] = []
+    for community, group in parts.groupby(parts["parent_community_id"].astype(str), sort=True):
+        ids = [i for i in order if i in set(group["proposal_id"].astype(str))]
+        accepted = [i for i in ids if status.get(i) == "accepted"]
+        if accepted:
+            chosen.append({"community_id": community, "proposal_id": accepted[-1], "status": "accepted"})
+            continue
+        open_ = [i for i in ids if status.get(i, "proposed") != "rejected"]
+        if not open_:
+            continue
+        best = min(
+            open_,
+            key=lambda i: (float(rank.get(i, np.inf)) if pd.notna(rank.get(i, np.nan)) else np.inf,
+                           open_.index(i)),
+        )
+        chosen.append({"community_id": community, "proposal_id": best, "status": "proposed"})
+    ids = {c["proposal_id"] for c in chosen}
+    out: dict[str, pd.DataFrame] = {"proposals": parts[parts["proposal_id"].astype(str).isin(ids)]}
+    lineage = layers.get("lineage")
+    if lineage is not None and "proposal_id" in lineage:
+        out["lineage"] = lineage[lineage["proposal_id"].astype(str).isin(ids)].drop(
+            columns="proposal_id"
+        )
+    return out, chosen
 
 
 def project_rules(project: Project, version: int | None = None) -> RuleSet:

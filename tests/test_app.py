@@ -449,5 +449,7 @@ def test_a_project_keeps_proposals_grids_and_reviews_for_the_next_session(monkey
                    for i in other.info)  # the grids are there
     other.switch_page("ui/pages/history.py").run()
     _ok(other)
-    table = _table_with(other, zh("what"))
-    assert list(table[zh("what")])[::-1] == ["create", "proposal", "grids"]
+    table = _table_with(other, zh("action"))  # what made each version, in the planner's words
+    assert list(table[zh("action")])[::-1] == [
+        zh("created"), zh("split proposal"), zh("grids generated")
+    ]

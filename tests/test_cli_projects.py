@@ -69,3 +69,66 @@ def test_grids_and_split_with_project_save_new_versions(tmp_path, capsys, monkey
     assert set(one.buildings["community_id"]) == {first}
     everything = open_loaded(project)
     assert 0 < len(one.project.roads) <= len(everything.project.roads)
+
+
+def test_compare_and_export_with_project(tmp_path, capsys, monkeypatch, beijing_path):
+    """``compare --project`` compares the project's data before and after its split (the
+    accepted proposal once reviewed); ``export --project`` exports the project's version,
+    and the old ``export --project FILE`` still reads FILE as ``--layers``, with a warning."""
+    from gis.store import read_exported
+    from planning.communities import load
+    from planning.projects import workspace
+
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))
+    opts = ["--json", "--lang", "en", "--quiet"]
+    assert main(["projects", "create", "清华园", "--from", str(beijing_path), *opts]) == 0
+    created = _json(capsys)
+    # nothing split yet: after is before, and the note says why
+    assert main(["compare", "--project", "清华园", *opts]) == 0
+    same = _json(capsys)
+    assert same["before"] == same["after"]
+    assert any("no split proposal" in n for n in same["notes"])
+    assert main(["split", "--project", "清华园", "--alternatives", "2", *opts]) == 0
+    split = _json(capsys)
+    assert split["version"] == 2
+    assert main(["compare", "--project", "清华园", *opts]) == 0
+    compared = _json(capsys)
+    parent = "000000000000"
+    before_ids = {c["community_id"] for c in compared["communities_before"]}
+    after_ids = {c["community_id"] for c in compared["communities_after"]}
+    assert before_ids == {parent} and parent not in after_ids and len(after_ids) >= 2
+    households = sum(c["households"] for c in compared["communities_after"])
+    assert households == created["households"]  # nobody lost in the split
+    assert any(f"{parent}-R1 (not reviewed yet)" in n for n in compared["notes"])
+    # accept the second alternative as the app's Review page does: it becomes the after
+    project = workspace().open("清华园")
+    parts = project.load(layers=["proposals"])["proposals"]
+    second = parts[parts["rank"] == 2].assign(proposal_id=f"{parent}-R2b")
+    v = project.save(layers={"proposals": second}, action="proposal", note=f"{parent}-R2b",
+                     author="王芳", status="proposed")
+    project.review(v, "accepted", author="李强")
+    assert main(["compare", "--project", "清华园", *opts]) == 0
+    accepted = _json(capsys)
+    assert any(f"{parent}-R2b (accepted)" in n for n in accepted["notes"])
+    assert len(accepted["communities_after"]) == second["part"].nunique()
+
+    # export: the project's latest version; its data draw nothing here but are not exported
+    out = tmp_path / "out.gpkg"
+    assert main(["export", "--project", "清华园", "--out", str(out), *opts]) == 0
+    back = read_exported(out)
+    assert "proposals" in back and "buildings" not in back
+    assert set(back["proposals"]["proposal_id"]) == {f"{parent}-R2b"}
+    old = tmp_path / "v2.gpkg"
+    assert main(["export", "--project", "清华园", "--version", "2", "--out", str(old), *opts]) == 0
+    assert set(read_exported(old)["proposals"]["rank"]) == {1, 2}
+    # the old meaning of --project: a file of layers for the atlas, read with a warning
+    plan = tmp_path / "plan.gpkg"
+    assert main(["export", "--project", "清华园", "--out", str(plan), *opts]) == 0
+    capsys.readouterr()
+    assert main(["export", str(plan), "--project", str(beijing_path), "--out",
+                 str(tmp_path / "x.xlsx"), *opts]) == 0
+    err = capsys.readouterr().err
+    assert "--layers" in err and "now names a project" in err
+    assert main(["export", "--project", "没有", "--out", str(tmp_path / "y.gpkg"), *opts]) == 2
+    assert "no project called" in capsys.readouterr().err
+    assert int(load(beijing_path).communities["households"].sum()) == created["households"]

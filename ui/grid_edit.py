@@ -17,12 +17,25 @@ from planning import edit
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
-__all__ = ["edit_panel", "reset_history", "select_clicked"]
+__all__ = ["Edited", "edit_panel", "reset_history", "select_clicked"]
 
 _DONE = "grid_edits"  # session key: the changes that can be undone, last last
 _UNDONE = "grid_redo"  # session key: the changes that can be redone
 _REVISION = "grid_revision"  # session key: how many edits, undos and redos were made
 _CLICKED = "grid_clicked"  # session key: the last map click acted on (lat, lng)
+
+
+@dataclasses.dataclass(frozen=True)
+class Edited:
+    """What a hand edit made: the grids after it, the history's action word and a note.
+
+    ``action`` is ``assign`` for a grid's name, worker and phone, ``edit`` for the
+    others (moves, merges, splits, locks, undo and redo); ``note`` says what changed.
+    """
+
+    result: Any
+    action: str
+    note: str
 
 
 def select_clicked(grids: Any, clicked: dict[str, Any] | None, *, gcj02: bool) -> str | None:
@@ -94,7 +107,9 @@ def _neighbours(plan: edit.GridPlan, code: str) -> list[str]:
     return [c for c, s in zip(touching["grid_code"], shared, strict=True) if c != code and s > 0]
 
 
-def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool) -> Any:
+def edit_panel(
+    result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
+) -> Edited | None:
     """Show the editing tools under the map; return the grids after the planner's edit.
 
     Parameters
@@ -112,7 +127,9 @@ def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
 
     Returns
     -------
-    The new grids when an edit, an undo or a redo was made, else ``None``.
+    Edited or None
+        The new grids, with the action and note to save them under, when an edit, an
+        undo or a redo was made; else ``None``.
     """
     st.subheader(_("Edit the grids"))
     plan = _plan_of(result, loaded, rules)
@@ -186,15 +203,19 @@ def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
         _("Redo"), key="w_edit_redo", disabled=not _stack(_UNDONE) or not allowed
     )
     new_plan = None
+    kind, note = "edit", ""
     if done is not None:
         new_plan, change = done
         _stack(_DONE).append(change)
         _stack(_UNDONE).clear()
+        kind = "assign" if action == "assign" else "edit"
+        note = change.describe(lang)
     elif undo and _stack(_DONE):
         change = _stack(_DONE).pop()
         try:
             new_plan = edit.undo(plan, change)
             _stack(_UNDONE).append(change)
+            note = _("undone: {change}").format(change=change.describe(lang))
         except edit.EditRefusedError as err:
             show_error(err)
     elif redo and _stack(_UNDONE):
@@ -202,6 +223,7 @@ def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
         try:
             new_plan = edit.redo(plan, change)
             _stack(_DONE).append(change)
+            note = _("redone: {change}").format(change=change.describe(lang))
         except edit.EditRefusedError as err:
             show_error(err)
     if new_plan is not None:
@@ -211,5 +233,5 @@ def edit_panel(result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
         if history:
             st.caption(history[-1].describe(lang))
         return None
-    return _result_of(result, new_plan, lang)
+    return Edited(_result_of(result, new_plan, lang), kind, note)
 

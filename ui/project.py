@@ -29,6 +29,7 @@ from gis.store import PlanStore
 from gis.users import GuardedStore, PermissionDenied, User, authorize
 from planning.communities import Loaded
 from planning.grids import GridResult
+from planning.projects import project_rules
 from planning.rules import RuleSet, get_preset
 from ui import auth, cache, session
 from ui.i18n import gettext as _
@@ -64,7 +65,9 @@ __all__ = [
     "proposal",
     "proposals",
     "record",
+    "remap",
     "require",
+    "restore",
     "rules",
     "set_comparison",
     "set_grids",
@@ -92,6 +95,8 @@ _GRIDS = "grids"
 _GRIDS_SCOPE = "grids_scope"
 _PROJECT = "project_name"  # the project open in this tab (its work lives in the project)
 _SAVED = "project_saved"  # (version, HH:MM) of this tab's last save
+_SEEN = "project_seen"  # the project's latest version when this run began (what it shows)
+_BASE = "project_base"  # the version the previous run showed: this run's saves start from it
 PROJECT_PARAM = "project"
 """The URL parameter that opens a project directly: ``?project=NAME``."""
 
@@ -179,6 +184,33 @@ def init() -> None:
         st.session_state[_LOADED] = _load(src, rules(), language())
         st.session_state[_LOADED_SOURCE] = src
         st.session_state[_LOAD_ERROR] = None
+    _follow_project()
+
+
+def _follow_project() -> None:
+    """Note the version this run shows, and follow the team's saves since the last run.
+
+    The saves of this run start from the version the previous run showed (``_BASE``), so
+    a save made from an outdated page is refused (:class:`gis.errors.PlanConflictError`)
+    rather than laid over a teammate's work. When someone else saved meanwhile, their
+    rules and data are taken up (proposals, grids and reviews are read afresh anyway).
+    """
+    name = project_name()
+    if name is None:
+        return
+    try:
+        with _workspace().open(name) as proj:
+            latest = proj.latest_version()
+            stored = project_rules(proj) if latest != st.session_state.get(_SEEN) else None
+    except GridplanError:  # archived or renamed meanwhile: the page says so when it saves
+        return
+    st.session_state[_BASE] = st.session_state.get(_SEEN, latest)
+    st.session_state[_SEEN] = latest
+    if stored is not None and stored != rules():
+        if _reload(_loaded_source(), stored, language()) is None:
+            st.session_state[_RULES] = stored
+    elif stored is not None and _loaded_source().kind == "project":
+        _reload(_loaded_source(), rules(), language())  # new data, if any (cached otherwise)
 
 
 def rules() -> RuleSet:
@@ -223,21 +255,89 @@ def _reload(src: Source, rules_: RuleSet, lang: str) -> GridplanError | None:
 
 
 def set_source(src: Source) -> GridplanError | None:
-    """Switch to another project; on failure keep the current one and return the error."""
+    """Switch to other data; on failure keep the current data and return the error.
+
+    With a project open, data that load (an upload, read again with other options or
+    another field mapping, or a bundled sample) are saved into the project at once as a
+    new version (``data``) and the project goes on with them.
+    """
     st.session_state[_SOURCE] = src
-    return _reload(src, rules(), language())
+    name = project_name()
+    if name is None or src.kind == "project":
+        return _reload(src, rules(), language())
+    try:
+        prepared = _load(src, rules(), language())
+    except GridplanError as err:
+        st.session_state[_LOAD_ERROR] = err
+        return err
+    from planning.projects import save_data
+
+    proj = current()
+    assert proj is not None
+    what = src.name if src.kind != "sample" else f"sample {src.name}"
+    try:
+        version = save_data(
+            proj,
+            prepared,
+            author=reviewer() or auth.user().label,
+            note=what,
+            base_version=_base(),
+            rules=rules(),
+        )
+    except GridplanError as err:
+        st.session_state[_LOAD_ERROR] = err
+        return err
+    _saved(version)
+    back = Source(kind="project", name=name)
+    st.session_state[_SOURCE] = back
+    return _reload(back, rules(), language())
 
 
-def set_rules(new: RuleSet) -> GridplanError | None:
-    """Plan with other rules; on failure keep the current ones and return the error."""
+def set_rules(new: RuleSet, *, note: str = "") -> GridplanError | None:
+    """Plan with other rules; on failure keep the current ones and return the error.
+
+    With a project open the rules are saved into it at once as a new version (``rules``,
+    ``note`` saying what changed), so it opens with them tomorrow.
+    """
     if new == rules():
         return None
+    old = rules()
     err = _reload(_loaded_source(), new, language())
-    if err is None:
-        st.session_state[_RULES] = new
-        st.session_state.pop(_GRIDS, None)  # grids depend on the band
-        st.session_state.pop(_GRIDS_SCOPE, None)
-    return err
+    if err is not None:
+        return err
+    if current() is not None:
+        try:
+            _project_save({}, action="rules", note=note or new.name, rule_set=new)
+        except GridplanError as failed:
+            _reload(_loaded_source(), old, language())
+            return failed
+    st.session_state[_RULES] = new
+    st.session_state.pop(_GRIDS, None)  # grids depend on the band
+    st.session_state.pop(_GRIDS_SCOPE, None)
+    return None
+
+
+def remap(layer: str, chosen: dict[str, str]) -> GridplanError | None:
+    """Map fields of the open project's layer again (``{original column: field}``) and save
+    it as a new version (``mapping``); on failure nothing is saved and the error returned."""
+    from planning.projects import remap_data
+
+    proj = current()
+    if proj is None:
+        return None
+    try:
+        version = remap_data(
+            proj,
+            {layer: chosen},
+            rules=rules(),
+            lang=language(),
+            author=reviewer() or auth.user().label,
+            base_version=_base(),
+        )
+    except GridplanError as err:
+        return err
+    _saved(version)
+    return _reload(Source(kind="project", name=proj.name), rules(), language())
 
 
 def _loaded_source() -> Source:
@@ -531,15 +631,27 @@ def grids() -> tuple[GridResult | None, tuple[str, ...] | None]:
 
 
 def set_grids(
-    result: GridResult | None, scope: tuple[str, ...] | None, *, action: str = "grids"
+    result: GridResult | None,
+    scope: tuple[str, ...] | None,
+    *,
+    action: str = "grids",
+    note: str | None = None,
 ) -> None:
-    """Keep generated (``action="grids"``) or hand-edited (``"edit"``) grids; with a project
-    open they are saved as a new version at once."""
+    """Keep generated (``action="grids"``), hand-edited (``"edit"``) or staffed
+    (``"assign"``: names, workers, phones) grids; with a project open they are saved as a
+    new version at once.
+
+    Raises
+    ------
+    GridplanError
+        When the project cannot take the save (a teammate saved first:
+        :class:`gis.errors.PlanConflictError`; read-only; no right to save).
+    """
     if result is not None and current() is not None:
         _project_save(
             {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
             action=action,
-            note=", ".join(scope) if scope is not None else "",
+            note=note if note is not None else (", ".join(scope) if scope is not None else ""),
         )
         return
     st.session_state[_GRIDS] = result
@@ -564,7 +676,8 @@ def set_comparison(**tables: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def _shared_workspace(home: str, db: str) -> Workspace:
-    """One workspace object per server (it keeps no state of its own)."""
+    """One workspace object per server: it keeps no project state, only whether its
+    database's schema was checked (once per server, not on every page)."""
     from planning.projects import workspace as make
 
     return make(home or None, db=db or None) if (home or db) else make()
@@ -614,14 +727,16 @@ def open_project(name: str) -> GridplanError | None:
         st.session_state[_PROJECT] = previous
         return err
     st.session_state.pop(_SAVED, None)
+    st.session_state.pop(_SEEN, None)
+    _follow_project()  # the project's own rules, and the version the saves start from
     st.query_params[PROJECT_PARAM] = name
     return None
 
 
 def close_project() -> None:
     """Leave the project (it stays as it was saved) and go back to the bundled sample."""
-    st.session_state.pop(_PROJECT, None)
-    st.session_state.pop(_SAVED, None)
+    for key in (_PROJECT, _SAVED, _SEEN, _BASE):
+        st.session_state.pop(key, None)
     if PROJECT_PARAM in st.query_params:
         del st.query_params[PROJECT_PARAM]
     set_source(Source())
@@ -642,10 +757,31 @@ def saved_label() -> str:
     return _("saved, version {version}, {at}").format(version=version, at=at)
 
 
+def _base() -> int | None:
+    """The version this run's saves start from (what the page showed the planner)."""
+    base = st.session_state.get(_BASE)
+    return None if base is None else int(base)
+
+
+def _saved(version: int) -> None:
+    """Note this tab's save: the sidebar shows it, and the next save starts from it."""
+    st.session_state[_SAVED] = (int(version), datetime.now().astimezone().strftime("%H:%M"))
+    st.session_state[_BASE] = st.session_state[_SEEN] = int(version)
+
+
 def _project_save(
-    layers: dict[str, pd.DataFrame], *, action: str, note: str = "", status: str = "draft"
+    layers: dict[str, pd.DataFrame],
+    *,
+    action: str,
+    note: str = "",
+    status: str = "draft",
+    rule_set: RuleSet | None = None,
 ) -> int:
-    """Save ``layers`` as a new version of the open project, as the signed-in planner."""
+    """Save ``layers`` as a new version of the open project, as the signed-in planner.
+
+    The save starts from the version the page showed: if a teammate saved since, it is
+    refused (:class:`gis.errors.PlanConflictError`) and nothing is written.
+    """
     proj = current()
     assert proj is not None
     version = proj.save(
@@ -653,11 +789,30 @@ def _project_save(
         action=action,
         author=reviewer() or auth.user().label,
         note=note,
-        rules=rules(),
+        rules=rule_set or rules(),
         status=status,
+        base_version=_base(),
     )
-    st.session_state[_SAVED] = (int(version), datetime.now().astimezone().strftime("%H:%M"))
+    _saved(version)
     return version
+
+
+def restore(version: int) -> int:
+    """Restore ``version`` of the open project as a new version; return its number.
+
+    Raises :class:`gis.errors.PlanConflictError` when a teammate saved after the page
+    was shown, and :class:`gis.store.workspace.ProjectError` when read-only.
+    """
+    proj = current()
+    assert proj is not None
+    new = proj.restore(int(version), author=reviewer() or auth.user().label, base_version=_base())
+    _saved(new)
+    restored = project_rules(proj, new)
+    if restored != rules() and _reload(_loaded_source(), restored, language()) is None:
+        st.session_state[_RULES] = restored
+    else:
+        _reload(_loaded_source(), rules(), language())
+    return new
 
 
 def _project_proposals(proj: WorkProject) -> list[Proposal]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 import streamlit as st
 
-from gis.errors import GridplanError
+from gis.errors import GridplanError, PlanConflictError
 from gis.i18n import LANGUAGES, N_
 from planning.rules import PRESETS, RuleSet, get_preset, preset_names
 from ui import auth, project, session
@@ -15,6 +15,7 @@ from ui.i18n import gettext as _
 from ui.tables import report_view
 
 __all__ = [
+    "action_label",
     "basemap_picker",
     "column_label",
     "community_picker",
@@ -105,6 +106,30 @@ _LABELS: dict[str, str] = {
     "target": N_("target"),
     "allowed": N_("allowed"),
     "detail": N_("detail"),
+    "note": N_("note"),
+    "author": N_("by"),
+    "households_a": N_("households (from)"),
+    "households_b": N_("households (to)"),
+    "grids_a": N_("grids (from)"),
+    "grids_b": N_("grids (to)"),
+}
+
+# What made a project's version (the ``action`` word the store keeps), as the History and
+# Projects pages say it.
+_ACTION_LABELS: dict[str, str] = {
+    "create": N_("created"),
+    "data": N_("new data"),
+    "mapping": N_("field mapping"),
+    "rules": N_("rules changed"),
+    "split": N_("split run"),
+    "proposal": N_("split proposal"),
+    "grids": N_("grids generated"),
+    "edit": N_("grids edited"),
+    "assign": N_("workers assigned"),
+    "regrid": N_("grids made again"),
+    "import": N_("grids imported"),
+    "review": N_("review"),
+    "restore": N_("version restored"),
 }
 
 
@@ -135,6 +160,13 @@ _RULE_LABELS: dict[str, str] = {
     "special_service_weight": N_("special_service_weight"),
     "persons_per_household": N_("persons_per_household"),
 }
+
+
+def action_label(action: str) -> str:
+    """What made a project's version, in the session's language (``grids`` → 生成网格);
+    an action word gridplan does not know is shown as it is."""
+    msgid = _ACTION_LABELS.get(str(action))
+    return _(msgid) if msgid else str(action)
 
 
 def layer_label(layer: str) -> str:
@@ -187,8 +219,19 @@ def wkey(name: str) -> str:
 
 
 def show_error(err: GridplanError) -> None:
-    """Show a planner's error in their language (never a traceback)."""
+    """Show a planner's error in their language (never a traceback).
+
+    A save refused because a teammate saved first also says what to do in the app: the
+    page now shows their version; do the change again on top of it.
+    """
     st.error(err.render(session.language()))
+    if isinstance(err, PlanConflictError):
+        st.info(
+            _(
+                "The page now shows version {latest}, with their changes. Look them over, "
+                "then make your change again: it will be saved on top of theirs."
+            ).format(latest=err.params.get("latest", ""))
+        )
 
 
 def community_picker(
@@ -272,12 +315,9 @@ def rule_editor() -> None:
     except GridplanError as err:
         show_error(err)
         return
-    project.require(
-        "edit_rules",
-        target=new.name,
-        detail="; ".join(f"{k}={v}" for k, v in changes.items()),
-    )
-    err = project.set_rules(new)
+    detail = "; ".join(f"{k}={v}" for k, v in changes.items())
+    project.require("edit_rules", target=new.name, detail=detail)
+    err = project.set_rules(new, note="; ".join(p for p in (new.name, detail) if p))
     if err is not None:
         show_error(err)
         return

@@ -179,6 +179,10 @@ class PostGISPlanStore(_StoreCommon):
         Seconds to wait for another session's save of this plan before giving up.
     schema
         The database schema of gridplan's tables (made if missing).
+    schema_checked
+        The caller has already checked PostGIS and made the schema's tables through
+        another store of this database (:class:`gis.store.workspace.Workspace` does, once
+        per workspace): skip the check (a few queries) when opening this one.
 
     Raises
     ------
@@ -205,6 +209,7 @@ class PostGISPlanStore(_StoreCommon):
         plan_id: str | None = None,
         timeout: float = 60.0,
         schema: str = "gridplan",
+        schema_checked: bool = False,
     ) -> None:
         if not _IDENTIFIER.match(schema):
             msg = N_(
@@ -223,7 +228,8 @@ class PostGISPlanStore(_StoreCommon):
                 "application_name": "gridplan",
             },
         )
-        self._setup()
+        if not schema_checked:
+            self._setup()
         self._plan_id = plan_id if plan_id is not None else self._only_plan()
 
     # -- context ------------------------------------------------------------------------

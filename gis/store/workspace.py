@@ -588,10 +588,19 @@ class Project:
             )
         return version
 
-    def restore(self, version: int, *, author: str | None = None, note: str = "") -> int:
+    def restore(
+        self,
+        version: int,
+        *,
+        author: str | None = None,
+        note: str = "",
+        base_version: int | None = None,
+    ) -> int:
         """Save ``version``'s layers and rules again as a new version; return its number.
 
         Nothing is copied: the new version points at the rows ``version`` holds.
+        ``base_version`` is checked as in :meth:`save` (someone else's newer save is never
+        buried under the restored version unseen).
         """
         self._writable()
         self._allow("save", record=False)
@@ -603,6 +612,7 @@ class Project:
             note=note or f"restored version {int(version)}",
             rules=old["rules"],
             action="restore",
+            base_version=base_version,
             carry=True,
             carry_from=int(version),
             meta={"restored": int(version), "stats": old["meta"].get("stats", {})},
@@ -833,6 +843,9 @@ class Workspace:
         self.db = db.strip() if db else None
         self.timeout = timeout
         self.samples = samples
+        # the database's PostGIS, schema and registry are checked by the first store this
+        # workspace opens, not by every one (a project is opened on every page of the app)
+        self._pg_checked = False
 
     @classmethod
     def from_env(
@@ -892,7 +905,32 @@ class Workspace:
     def _pg_store(self, name: str) -> PostGISPlanStore:
         from gis.store.postgis import PostGISPlanStore
 
-        return PostGISPlanStore(str(self.db), plan_id=name, timeout=self.timeout)
+        self._pg_ready()
+        return PostGISPlanStore(
+            str(self.db), plan_id=name, timeout=self.timeout, schema_checked=True
+        )
+
+    def _pg_ready(self) -> None:
+        """Check PostGIS and make gridplan's schema, tables and project registry, once per
+        workspace object (a failed check is tried again next time)."""
+        if self._pg_checked:
+            return
+        import sqlalchemy as sa
+
+        from gis.store.postgis import PostGISPlanStore
+
+        PostGISPlanStore(str(self.db), plan_id="__setup__", timeout=self.timeout).close()
+        engine = self._engine()
+        try:
+            with engine.begin() as con:  # under the store's DDL lock: one maker at a time
+                con.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                    {"k": "gridplan:gridplan:ddl"},
+                )
+                self._pg_registry(con)
+        finally:
+            engine.dispose()
+        self._pg_checked = True
 
     def _pg_registry(self, con: Any) -> None:
         import sqlalchemy as sa
@@ -909,14 +947,10 @@ class Workspace:
         """Return the plan ids of the database and the archived ones."""
         import sqlalchemy as sa
 
-        self._pg_store("__setup__").close()  # makes the schema and its tables
+        self._pg_ready()  # the schema, its tables and the registry
         engine = self._engine()
         try:
             with engine.begin() as con:
-                con.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended('gridplan:ddl', 0))")
-                )
-                self._pg_registry(con)
                 names = [
                     str(r[0])
                     for r in con.execute(
@@ -938,10 +972,10 @@ class Workspace:
 
         from gis.store._tables import _now
 
+        self._pg_ready()
         engine = self._engine()
         try:
             with engine.begin() as con:
-                self._pg_registry(con)
                 con.execute(
                     sa.text(
                         "INSERT INTO gridplan.projects (name, archived, at, by) "
@@ -1135,7 +1169,6 @@ class Workspace:
                         sa.text(f"UPDATE gridplan.{_quote(table)} SET plan_id = :n WHERE plan_id = :o"),
                         {"n": new, "o": old},
                     )
-                self._pg_registry(con)
                 con.execute(
                     sa.text("UPDATE gridplan.projects SET name = :n WHERE name = :o"),
                     {"n": new, "o": old},

@@ -307,6 +307,42 @@ def test_an_old_version_opens_read_only_and_restores_as_a_new_version(ws):
     info = project.info()
     assert {e["same_as"] for e in info["layers"].values()} == {1, 2}  # no rows copied
     assert project.compare(2, 4).grids.empty
+    # a restore from a page that showed version 3 is refused: version 4 is not buried
+    with pytest.raises(PlanConflictError) as refused:
+        project.restore(1, author="李强", base_version=3)
+    assert refused.value.params["latest"] == 4 and project.latest_version() == 4
+    assert project.restore(1, author="李强", base_version=4) == 5
+
+
+def test_the_database_is_checked_once_per_workspace(pg, tmp_path, monkeypatch):
+    """Opening a project, listing, saving and loading check PostGIS and make the schema
+    once per workspace object, not on every open (the app opens one on every page)."""
+    from gis.store.postgis import PostGISPlanStore
+
+    calls: list[str] = []
+    real = PostGISPlanStore._setup
+
+    def counted(self: PostGISPlanStore) -> None:
+        calls.append(str(self.url.database))
+        real(self)
+
+    monkeypatch.setattr(PostGISPlanStore, "_setup", counted)
+    ws = workspace(tmp_path / "home", db=pg.url())
+    name = unique()
+    data = city(1)
+    ws.create(name, layers=data, author="王芳").close()
+    for _ in range(3):
+        with ws.open(name) as project:
+            project.save(layers={"lineage": pd.DataFrame({"building_id": ["B1"]})},
+                         action="edit", author="王芳")
+            assert len(project.load(layers=["buildings"])["buildings"]) == len(data["buildings"])
+        assert name in [line.name for line in ws.list()]
+    assert len(calls) == 1
+    # another workspace object (another server) checks once for itself
+    other = workspace(tmp_path / "home", db=pg.url())
+    with other.open(name) as project:
+        assert project.latest_version() == 4
+    assert len(calls) == 2
 
 
 def test_compare_two_versions_names_the_changed_grids_and_buildings(ws):

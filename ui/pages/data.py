@@ -49,6 +49,13 @@ if not may_upload:
     st.info(auth.why_not("upload") or "")
 
 # -- choose the project -------------------------------------------------------------------
+if project.project_name() is not None:
+    st.caption(
+        _(
+            "Project {name} is open: files read here, a bundled sample and a new field mapping "
+            "are saved into it at once as a new version (History keeps the earlier ones)."
+        ).format(name=project.project_name())
+    )
 left, right = st.columns([2, 1])
 with left:
     files = st.file_uploader(
@@ -188,7 +195,7 @@ def _crs_label(code: str, names: dict[str, str]) -> str:
     return f"{code} — {name}"
 
 
-if not src.is_sample:
+if src.kind == "upload":
     options = dict(src.overrides_dict().get(cache.READ_OPTIONS, {}))
     is_cad = Path(src.path).suffix.lower() == ".dxf"
     crs_problem = _crs_problem(read_error) or _crs_problem(error)
@@ -388,7 +395,8 @@ if opened is not None:
             if apply_mapping:
                 project.require("upload", target=src.name, detail=f"field mapping of {layer}")
                 overrides = src.overrides_dict()
-                picked = dict(overrides.get(layer, {}))
+                # a project keeps its mapping: only the choices made now are sent
+                picked = {} if src.kind == "project" else dict(overrides.get(layer, {}))
                 for field, original in chosen.items():
                     if original == defaults[field]:
                         continue  # as the reader mapped it
@@ -398,8 +406,11 @@ if opened is not None:
                         picked[defaults[field]] = (
                             ""  # unmapped: ignored, so no alias takes it again
                         )
-                overrides[layer] = picked
-                err = project.set_source(src.with_overrides(overrides))
+                if src.kind == "project":  # saved into the project as a new version
+                    err = project.remap(layer, picked) if picked else None
+                else:
+                    overrides[layer] = picked
+                    err = project.set_source(src.with_overrides(overrides))
                 if err is None:
                     st.rerun()
                 show_error(err)

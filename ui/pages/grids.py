@@ -51,9 +51,14 @@ if go:
     except GridplanError as err:
         show_error(err)
         result = None
-    project.set_grids(result, wanted)
-    scope = wanted
-    grid_edit.reset_history()
+    try:
+        project.set_grids(result, wanted)
+    except GridplanError as err:  # a teammate saved first, or the project is read-only
+        show_error(err)
+        result, scope = project.grids()
+    else:
+        scope = wanted
+        grid_edit.reset_history()
 
 if result is None:
     st.info(_("Choose the communities and press “Generate grids”."))
@@ -126,8 +131,12 @@ edited = grid_edit.edit_panel(
     result, loaded=loaded, rules=rules, lang=lang, allowed=auth.allowed("run")
 )
 if edited is not None:
-    project.set_grids(edited, scope, action="edit")
-    st.rerun()
+    try:
+        project.set_grids(edited.result, scope, action=edited.action, note=edited.note)
+    except GridplanError as err:  # nothing saved: the edit is not kept either
+        show_error(err)
+    else:
+        st.rerun()
 
 # -- households per grid ------------------------------------------------------------------------
 st.subheader(_("Households per grid"))

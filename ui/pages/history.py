@@ -7,7 +7,7 @@ import streamlit as st
 from gis.errors import GridplanError
 from ui import auth, project
 from ui.i18n import gettext as _
-from ui.widgets import show_error, show_table
+from ui.widgets import action_label, show_error, show_table
 
 st.title(_("History"))
 proj = project.current()
@@ -17,18 +17,13 @@ if proj is None:
 
 history = proj.history()
 st.caption(project.saved_label())
+# the contract's column names: show_table translates the headers (ui.widgets.column_label)
+# and formats the cells as a report (ui.tables); the words in the cells are translated here
+shown = history.iloc[::-1].rename(columns={"author": "by"})
+shown["action"] = shown["action"].map(action_label)
+shown["status"] = shown["status"].map(lambda s: _(str(s)) if s else s)
 show_table(
-    history.iloc[::-1].rename(
-        columns={
-            "version": _("version"),
-            "author": _("by"),
-            "at": _("at"),
-            "action": _("what"),
-            "note": _("note"),
-            "status": _("status"),
-            "n_grids": _("grids"),
-        }
-    ),
+    shown[["version", "action", "by", "at", "note", "status", "n_grids"]],
     key="w_history_table",
 )
 versions = history["version"].astype(int).tolist()
@@ -43,7 +38,7 @@ with left:
         key="w_history_restore_go",
     ):
         try:
-            version = proj.restore(int(old), author=auth.user().label)
+            version = project.restore(int(old))
         except GridplanError as err:
             show_error(err)
         else:
@@ -64,7 +59,14 @@ with right:
             a=diff.households["grids"]["a"], b=diff.households["grids"]["b"]
         )
     )
+    changes = {"added": _("added"), "removed": _("removed"), "changed": _("changed")}
     if len(diff.grids):
-        show_table(diff.grids, key="w_history_grids")
+        show_table(
+            diff.grids.assign(change=diff.grids["change"].map(lambda c: changes.get(c, c))),
+            key="w_history_grids",
+        )
     if len(diff.buildings):
-        show_table(diff.buildings, key="w_history_buildings")
+        show_table(
+            diff.buildings.assign(change=diff.buildings["change"].map(lambda c: changes.get(c, c))),
+            key="w_history_buildings",
+        )

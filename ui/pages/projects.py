@@ -13,7 +13,7 @@ from gis.errors import GridplanError
 from gis.store.workspace import SAMPLE_PREFIX
 from ui import auth, project
 from ui.i18n import gettext as _
-from ui.widgets import show_error, show_table
+from ui.widgets import action_label, show_error, show_table
 
 st.title(_("Projects"))
 ws = project.workspace()
@@ -27,6 +27,7 @@ lines = ws.list()
 samples = [SAMPLE_PREFIX + s for s in ws.sample_names()]
 if lines:
     table = pd.DataFrame([line.as_dict() for line in lines])
+    table["action"] = table["action"].map(action_label)
     show_table(
         table[["name", "version", "communities", "households", "grids", "area_km2", "author",
                "updated_at", "action"]].rename(
