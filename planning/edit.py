@@ -80,6 +80,7 @@ __all__ = [
     "lock",
     "merge",
     "move",
+    "patch_text",
     "redo",
     "refresh_patches",
     "regrid",
@@ -1573,6 +1574,59 @@ def regrid(
 # --------------------------------------------------------------------------------------
 # worker patches after edits
 # --------------------------------------------------------------------------------------
+_NO_PATCH = frozenset({"", "nan", "none", "null", "<na>"})
+
+
+def patch_text(values: Iterable[Any] | None, n: int) -> np.ndarray:
+    """Patch ids as text, ``""`` for a grid without one.
+
+    An imported layer gives missing ids as NaN or None (a GIS writes empty cells as NULL),
+    or as the text ``nan``; numbered patches read as 3.0. All become ``""`` or ``"3"``.
+
+    Examples
+    --------
+    >>> patch_text([None, float("nan"), "nan", 3.0, " P01 "], 5).tolist()
+    ['', '', '', '3', 'P01']
+    >>> patch_text(None, 2).tolist()
+    ['', '']
+    """
+    if values is None:
+        return np.full(n, "", dtype=object)
+    out = []
+    for value in values:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            out.append("")
+            continue
+        if value is pd.NA or value is pd.NaT:
+            out.append("")
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value).strip()
+        out.append("" if text.lower() in _NO_PATCH else text)
+    return np.array(out, dtype=object)
+
+
+def _groups(nodes: Sequence[int], neighbours: Mapping[int, set[int]]) -> list[list[int]]:
+    """Connected groups of ``nodes`` (each in the order first met)."""
+    seen: set[int] = set()
+    out = []
+    for start in nodes:
+        if start in seen:
+            continue
+        group, stack = [], [start]
+        seen.add(start)
+        while stack:
+            node = stack.pop()
+            group.append(node)
+            for other in sorted(neighbours.get(node, ())):
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+        out.append(sorted(group))
+    return out
+
+
 def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.GeoDataFrame]:
     """Worker patches (片区) of the plan's grids as they are now, each checked against its target.
 
@@ -1594,10 +1648,7 @@ def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.
     rules = plan.rules
     tr = translator(lang).gettext
     grids = plan.grids.copy()
-    if "patch_id" not in grids:
-        grids["patch_id"] = ""
-    patch = grids["patch_id"].astype(object).where(grids["patch_id"].notna(), "").astype(str)
-    grids["patch_id"] = patch.to_numpy()
+    grids["patch_id"] = patch_text(grids["patch_id"] if "patch_id" in grids else None, len(grids))
     metric_frame = _Frame.around(shapely.union_all(grids.geometry.values))
     geoms_m = np.array([metric_frame.to_m(g) for g in grids.geometry.values], dtype=object)
     nb = rook_neighbours(geoms_m)
@@ -1629,6 +1680,19 @@ def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.
                 if options:
                     best = max(options, key=lambda b: _shared_m(geoms_m[r], geoms_m[b], _Frame(0, 0, 1, 1)))
                     grids.iloc[r, grids.columns.get_loc("patch_id")] = grids["patch_id"].iloc[best]
+        # grids no patched neighbour reaches (an island of the community): a patch of their own
+        # per connected group, numbered after the community's highest patch
+        missing = [int(r) for r in rows if grids["patch_id"].iloc[r] == ""]
+        if missing:
+            prefix = str(grids["grid_code"].iloc[rows[0]])[:12]
+            taken = set(grids["patch_id"].iloc[rows])
+            numbers = [int(p[13:]) for p in taken if p.startswith(prefix + "P") and p[13:].isdigit()]
+            seq = max(numbers, default=0)
+            local_nb = {r: {b for b in nb[r] if b in set(missing)} for r in missing}
+            for group in _groups(missing, local_nb):
+                seq += 1
+                for r in group:
+                    grids.iloc[r, grids.columns.get_loc("patch_id")] = f"{prefix}P{seq:02d}"
     frame = gpd.GeoDataFrame(
         {
             "patch_id": grids["patch_id"].to_numpy(),

@@ -45,7 +45,7 @@ import shapely
 from gis.crs import STORAGE_CRS, to_metric
 from gis.errors import FieldError
 from gis.i18n import N_, translator
-from planning.edit import GridPlan
+from planning.edit import GridPlan, patch_text
 from planning.rules import RuleSet, get_preset
 
 __all__ = ["AUDIT_KINDS", "FIELD_ALIASES", "audit_grids", "import_grids"]
@@ -177,7 +177,7 @@ def import_grids(
     frame["status"] = np.where(frame["households"].between(low, high), "ok", "out_of_range")
     frame["reason"] = ""
     frame["kind"] = frame.get("kind", "residential")
-    frame["patch_id"] = frame.get("patch_id", "")
+    frame["patch_id"] = patch_text(frame["patch_id"] if "patch_id" in frame else None, len(frame))
     for column in ("name", "worker", "phone", "note"):
         frame[column] = frame[column].fillna("").astype(str) if column in frame else ""
     frame["locked"] = False

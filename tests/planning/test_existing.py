@@ -76,3 +76,53 @@ def test_an_imported_plan_can_be_edited_and_rerun_keeping_codes(layers, drawn):
     kept = walk[walk["old_code"] == walk["new_code"]]
     assert len(kept) >= 0.5 * len(plan.grids)  # the engine's own grids barely change
     assert int(again.grids["households"].sum()) == int(plan.grids["households"].sum())
+
+
+def test_an_imported_layers_missing_patches_are_blank_and_refreshed(layers, drawn):
+    """Patch ids as a GIS leaves them (NULL, NaN, the text 'nan', numbers) read as text; the
+    grids without one join a neighbour's patch, and none is left in a patch called ''."""
+    import numpy as np
+
+    from planning.edit import merge, refresh_patches
+
+    engine = make_grids(
+        layers["buildings"], communities=layers["communities"], roads=layers["roads"],
+        compounds=layers["compounds"],
+    ).grids
+    given = drawn.assign(patch_id=engine["patch_id"].to_numpy()).astype({"patch_id": object})
+    given.loc[::3, "patch_id"] = np.nan
+    given.loc[1::7, "patch_id"] = None
+    given.loc[2, "patch_id"] = "nan"
+    plan, _ = import_grids(given, buildings=layers["buildings"], communities=layers["communities"])
+    ids = plan.grids["patch_id"]
+    assert ids.notna().all() and not ids.isin(["nan", "None"]).any()
+    assert (ids == "").sum() == int(given["patch_id"].isin(["nan"]).sum() + given["patch_id"].isna().sum())
+    refreshed, patches = refresh_patches(plan)
+    assert (refreshed.grids["patch_id"] != "").all()
+    assert "" not in set(patches["patch_id"])
+    assert set(patches["patch_id"]) <= set(engine["patch_id"])  # they joined existing patches
+    assert int(patches["households"].sum()) == int(plan.grids["households"].sum())
+    # all missing (a float column of NaN, as a GIS reads an empty field): grouped afresh
+    bare, _ = import_grids(
+        drawn.assign(patch_id=np.nan), buildings=layers["buildings"], communities=layers["communities"]
+    )
+    assert (bare.grids["patch_id"] == "").all()
+    a = bare.grids["grid_code"].iloc[0]
+    b = next(c for c in bare.grids["grid_code"][1:]
+             if bare.grid(c).geometry.intersection(bare.grid(a).geometry).length > 0)
+    edited, _ = merge(bare, a, b)
+    regrouped, fresh = refresh_patches(edited)
+    assert (regrouped.grids["patch_id"] != "").all() and "" not in set(fresh["patch_id"])
+    # a grid no patched neighbour reaches (the others' patches only) gets a patch of its own
+    from shapely import affinity
+
+    from planning.edit import GridPlan
+
+    lonely = plan.grids.assign(patch_id=np.where(np.arange(len(plan.grids)) == 0, "", "X"))
+    lonely.loc[0, "geometry"] = affinity.translate(lonely.geometry.iloc[0], xoff=0.05)
+    island = GridPlan(grids=lonely, grid_members=plan.grid_members, buildings=plan.buildings,
+                      communities=plan.communities, rules=plan.rules)
+    alone, own = refresh_patches(island)
+    assert "" not in set(own["patch_id"])
+    first = alone.grids["patch_id"].iloc[0]
+    assert first not in {"", "X"} and (alone.grids["patch_id"].iloc[1:] == "X").all()
