@@ -170,13 +170,11 @@ def _regrid_change(before: Any, after: Any, walk: Any, edit: Any) -> Any:
     kept = set(walk.loc[walk["overlap_share"] >= 1.0, "new_code"])
     old = set(before.grids["grid_code"]) - kept
     new = set(after.grids["grid_code"]) - kept
-    return edit.Change(
+    return edit.Change.of_frames(
         action="regrid",
         codes=tuple(sorted(old | new)),
         removed=tuple(sorted(old - new)),
         added=tuple(sorted(new - old)),
-        buildings=(),
-        households=0,
         grids_before=before.grids[before.grids["grid_code"].isin(old)],
         grids_after=after.grids[after.grids["grid_code"].isin(new)],
         members_before=before.grid_members[before.grid_members["grid_code"].isin(old)],

@@ -50,6 +50,9 @@ def run_grids(args: argparse.Namespace) -> int:
             community=args.community,
             ids=", ".join(communities["community_id"].astype(str)[:20]),
         )
+    previous = _project_grids(args, loaded, rules)
+    if previous is not None:
+        return _regrid(args, loaded, rules, previous, wanted, started)
     total = len(wanted) if wanted else len(communities)
     bar = tqdm(
         total=total, desc="communities", file=sys.stderr, disable=args.quiet, unit="community"
@@ -99,6 +102,110 @@ def run_grids(args: argparse.Namespace) -> int:
 
     emit(args, summary, human)
     return 0
+
+
+def _project_grids(args: argparse.Namespace, loaded: Any, rules: Any) -> Any:
+    """The grids ``--project`` already holds, as a plan to re-run; ``None`` when it has none."""
+    if not getattr(args, "project", None):
+        return None
+    from cli._inputs import open_project
+    from planning.edit import GridPlan
+
+    with open_project(args) as project:
+        if not {"grids", "grid_members"} <= set(project.layer_names()):
+            return None
+        layers = project.load(layers=["grids", "grid_members"])
+    if layers["grids"] is None or not len(layers["grids"]):
+        return None
+    return GridPlan(
+        grids=layers["grids"],
+        grid_members=layers["grid_members"],
+        buildings=loaded.project.buildings,
+        communities=loaded.communities,
+        rules=rules,
+    )
+
+
+def _regrid(
+    args: argparse.Namespace, loaded: Any, rules: Any, plan: Any, wanted: Any, started: float
+) -> int:
+    """Re-run the engine on a project's grids: locked grids and hand edits of the communities
+    not asked for stay, grids that barely change keep their codes, the crosswalk is saved."""
+    from planning.edit import refresh_patches, rerun
+
+    project = loaded.project
+    progress(args, N_("re-running the engine around the project's grids…"))
+    out = rerun(
+        plan,
+        roads=project.roads,
+        waterways=project.waterways,
+        barriers=project.barriers,
+        compounds=project.compounds,
+        community_ids=wanted,
+        lang=args.lang,
+    )
+    new, patches = refresh_patches(out.plan, lang=args.lang)
+    walk = out.crosswalk
+    layers = {
+        "grids": new.grids,
+        "grid_members": new.grid_members,
+        "patches": patches,
+        "grid_crosswalk": walk,
+    }
+    if args.out is not None:
+        from gis.store import write_plan
+
+        progress(args, "writing the plan…")
+        write_plan(args.out, layers)
+    saved = save_to_db(args, layers, rules=rules)
+    result = out.result
+    summary: dict[str, Any] = result.summary(
+        low=rules.grid_min_households, high=rules.grid_max_households
+    )
+    locked = new.grids["locked"].fillna(False).astype(bool)
+    moved = walk[walk["old_code"] != walk["new_code"]]
+    summary["locked_kept"] = int(locked.sum())
+    summary["codes_kept"] = int(
+        (walk["old_code"] == walk["new_code"]).sum() - len(out.kept)
+    )
+    summary["grids_kept"] = len(out.kept)
+    summary["codes_new"] = int(len(set(new.grids["grid_code"]) - set(plan.grids["grid_code"])))
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["out"] = None if args.out is None else str(args.out)
+    summary.update(saved)
+    summary["notes"] = list(result.notes)
+    summary["crosswalk"] = [
+        {"old_code": r.old_code, "new_code": r.new_code, "overlap_share": float(r.overlap_share)}
+        for r in moved.itertuples()
+    ]
+    out_of_range = new.grids[new.grids["status"] == "out_of_range"]
+    summary["out_of_range"] = [
+        {"grid_code": row.grid_code, "households": int(row.households), "reason": row.reason}
+        for row in out_of_range.itertuples()
+    ]
+    tr = translator(args.lang).gettext
+    listed = {"out_of_range", "notes", "crosswalk"}
+
+    def human() -> str:
+        lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k not in listed]
+        lines.extend(f"· {n}" for n in summary["notes"])
+        lines.extend(
+            f"! {g['grid_code']} ({g['households']}): {g['reason']}"
+            for g in summary["out_of_range"]
+        )
+        return "\n".join(lines)
+
+    emit(args, summary, human)
+    return 0
+
+
+_SUMMARY_LABELS = (
+    N_("locked_kept"),
+    N_("codes_kept"),
+    N_("grids_kept"),
+    N_("codes_new"),
+)
+"""Labels of the re-run's summary (printed through the translator)."""
 
 
 def _batched(args: argparse.Namespace) -> bool:

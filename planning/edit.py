@@ -76,6 +76,7 @@ __all__ = [
     "EditRefusedError",
     "GridPlan",
     "Piece",
+    "Rerun",
     "assign",
     "lock",
     "merge",
@@ -84,6 +85,7 @@ __all__ = [
     "redo",
     "refresh_patches",
     "regrid",
+    "rerun",
     "split",
     "undo",
 ]
@@ -245,6 +247,10 @@ class GridPlan:
         )
 
     @cached_property
+    def _schema(self) -> _Schema:
+        return _Schema.of(self)
+
+    @cached_property
     def _records(self) -> list[dict[str, Any]]:
         return self.grids.to_dict("records")
 
@@ -254,13 +260,11 @@ class GridPlan:
 
     @cached_property
     def _member_positions(self) -> dict[str, np.ndarray]:
-        codes = self.grid_members["grid_code"].astype(str).to_numpy()
-        return pd.Series(np.arange(len(codes))).groupby(codes).indices
+        return _positions(self._member_records, "grid_code")
 
     @cached_property
     def _building_positions(self) -> dict[str, np.ndarray]:
-        ids = self.grid_members["building_id"].astype(str).to_numpy()
-        return pd.Series(np.arange(len(ids))).groupby(ids).indices
+        return _positions(self._member_records, "building_id")
 
     @property
     def _geometry(self) -> str:
@@ -291,6 +295,124 @@ class GridPlan:
         return self.grid_members.iloc[positions]
 
 
+def _positions(records: Sequence[Row], column: str) -> dict[str, np.ndarray]:
+    """Row positions of each value of ``column`` (as text)."""
+    out: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        out.setdefault(str(record[column]), []).append(i)
+    return {key: np.array(value, dtype=int) for key, value in out.items()}
+
+
+_CARRIED = ("_footprints", "_units", "_building_stats", "_schema")
+"""Caches of what an edit never changes (the buildings, the columns), carried to the edited plan."""
+
+
+def _derive(
+    plan: GridPlan, records: list[Row], member_records: list[Row]
+) -> GridPlan:
+    """The plan with these grid and member rows (grids sorted by code), built incrementally.
+
+    The frames are made column by column from the rows in the dtypes of ``plan``'s (no
+    concatenation, no sort of the frames), the fields are not normalised again (they came
+    from a normalised plan), and the rows and the caches of the buildings are carried over,
+    so the next edit starts without converting the frames back to rows.
+    """
+    schema = plan._schema
+    grids = schema.grids(records)
+    members = schema.members(member_records)
+    new = object.__new__(GridPlan)
+    for name, value in (
+        ("grids", grids),
+        ("grid_members", members),
+        ("buildings", plan.buildings),
+        ("communities", plan.communities),
+        ("rules", plan.rules),
+    ):
+        object.__setattr__(new, name, value)
+    cache = new.__dict__
+    for name in _CARRIED:
+        if name in plan.__dict__:
+            cache[name] = plan.__dict__[name]
+    cache["_records"] = records
+    cache["_member_records"] = member_records
+    return new
+
+
+def _frame(
+    records: Sequence[Row],
+    dtypes: Sequence[tuple[str, Any]],
+    *,
+    geometry: str | None = None,
+    crs: Any = None,
+) -> Any:
+    """A frame of ``records`` with these columns and dtypes (a GeoDataFrame with ``geometry``)."""
+    data: dict[str, Any] = {}
+    for column, dtype in dtypes:
+        values = [record.get(column) for record in records]
+        if column == geometry:
+            data[column] = gpd.array.from_shapely(values, crs=crs)
+            continue
+        try:
+            if isinstance(dtype, np.dtype):
+                data[column] = np.asarray(values, dtype=dtype)
+            else:
+                data[column] = pd.array(values, dtype=dtype)
+        except (TypeError, ValueError):
+            data[column] = pd.array(values) if values else np.asarray(values, dtype=object)
+    if geometry is None:
+        return pd.DataFrame(data)
+    return gpd.GeoDataFrame(data, geometry=geometry)
+
+
+def _replace_rows(
+    plan: GridPlan, codes: Iterable[str], rows: Sequence[Row], members: Sequence[Row]
+) -> tuple[GridPlan, list[Row], list[Row]]:
+    """The plan with grids ``codes`` (and their members) replaced by ``rows`` and ``members``;
+    also the rows and members replaced."""
+    code_set = {str(c) for c in codes}
+    out_positions = {plan._grid_position[c] for c in code_set if c in plan._grid_position}
+    records = plan._records
+    gone = [records[i] for i in sorted(out_positions)]
+    kept = [r for i, r in enumerate(records) if i not in out_positions]
+    fresh = [dict(r) for r in rows]
+    merged = sorted(kept + fresh, key=lambda r: str(r["grid_code"]))
+    member_records = plan._member_records
+    out_members: set[int] = set()
+    for c in code_set:
+        out_members.update(int(i) for i in plan._member_positions.get(c, ()))
+    gone_members = [member_records[i] for i in sorted(out_members)]
+    kept_members = [m for i, m in enumerate(member_records) if i not in out_members]
+    new_members = [
+        {column: m.get(column) for column in plan.grid_members.columns} for m in members
+    ]
+    return _derive(plan, merged, kept_members + new_members), gone, gone_members
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """The columns and dtypes of a plan's grids and members (to rebuild frames of rows)."""
+
+    grid_dtypes: tuple[tuple[str, Any], ...]
+    member_dtypes: tuple[tuple[str, Any], ...]
+    geometry: str
+    crs: Any
+
+    @classmethod
+    def of(cls, plan: GridPlan) -> _Schema:
+        return cls(
+            tuple(plan.grids.dtypes.items()),
+            tuple(plan.grid_members.dtypes.items()),
+            str(plan.grids.geometry.name),
+            plan.grids.crs,
+        )
+
+    def grids(self, records: Sequence[Row]) -> gpd.GeoDataFrame:
+        return _frame(records, self.grid_dtypes, geometry=self.geometry, crs=self.crs)
+
+    def members(self, records: Sequence[Row]) -> pd.DataFrame:
+        return _frame(records, self.member_dtypes)
+
+
 @dataclass(frozen=True)
 class Change:
     """What one edit changed: enough to describe it, save it and undo it.
@@ -307,10 +429,12 @@ class Change:
         Buildings (or tower pieces, ``B:unit:floors``) moved.
     households
         Households that changed grid.
-    grids_before, grids_after
-        The touched rows of the ``grids`` layer before and after.
-    members_before, members_after
-        The member rows of the touched grids before and after.
+    rows_before, rows_after
+        The touched rows of the ``grids`` layer before and after, as dicts
+        (:attr:`grids_before`, :attr:`grids_after` as frames).
+    member_rows_before, member_rows_after
+        The member rows of the touched grids before and after
+        (:attr:`members_before`, :attr:`members_after` as frames).
     """
 
     action: str
@@ -319,17 +443,72 @@ class Change:
     added: tuple[str, ...]
     buildings: tuple[str, ...]
     households: int
-    grids_before: gpd.GeoDataFrame
-    grids_after: gpd.GeoDataFrame
-    members_before: pd.DataFrame
-    members_after: pd.DataFrame
+    rows_before: tuple[Row, ...]
+    rows_after: tuple[Row, ...]
+    member_rows_before: tuple[Row, ...]
+    member_rows_after: tuple[Row, ...]
+    schema: _Schema = field(repr=False, compare=False)
+
+    @classmethod
+    def of_frames(
+        cls,
+        *,
+        action: str,
+        codes: Sequence[str],
+        removed: Sequence[str],
+        added: Sequence[str],
+        grids_before: gpd.GeoDataFrame,
+        grids_after: gpd.GeoDataFrame,
+        members_before: pd.DataFrame,
+        members_after: pd.DataFrame,
+        buildings: Sequence[str] = (),
+        households: int = 0,
+    ) -> Change:
+        """A change described by frames of the rows before and after (a re-run, say)."""
+        schema = _Schema(
+            tuple(grids_after.dtypes.items()),
+            tuple(members_after.dtypes.items()),
+            str(grids_after.geometry.name),
+            grids_after.crs,
+        )
+        return cls(
+            action=action,
+            codes=tuple(codes),
+            removed=tuple(removed),
+            added=tuple(added),
+            buildings=tuple(buildings),
+            households=int(households),
+            rows_before=tuple(grids_before.to_dict("records")),
+            rows_after=tuple(grids_after.to_dict("records")),
+            member_rows_before=tuple(members_before.to_dict("records")),
+            member_rows_after=tuple(members_after.to_dict("records")),
+            schema=schema,
+        )
+
+    @cached_property
+    def grids_before(self) -> gpd.GeoDataFrame:
+        """The touched rows of the ``grids`` layer before the edit."""
+        return self.schema.grids(self.rows_before)
+
+    @cached_property
+    def grids_after(self) -> gpd.GeoDataFrame:
+        """The touched rows of the ``grids`` layer after the edit."""
+        return self.schema.grids(self.rows_after)
+
+    @cached_property
+    def members_before(self) -> pd.DataFrame:
+        """The member rows of the touched grids before the edit."""
+        return self.schema.members(self.member_rows_before)
+
+    @cached_property
+    def members_after(self) -> pd.DataFrame:
+        """The member rows of the touched grids after the edit."""
+        return self.schema.members(self.member_rows_after)
 
     def describe(self, lang: str | None = None) -> str:
         """One line saying what the edit did, in ``lang`` (zh-CN by default)."""
         tr = translator(lang).gettext
-        after = ", ".join(
-            f"{r.grid_code} ({int(r.households)})" for r in self.grids_after.itertuples()
-        )
+        after = ", ".join(f"{r['grid_code']} ({int(r['households'])})" for r in self.rows_after)
         if self.action == "move":
             text = tr(N_("Moved {what} ({n} households); now {after}."))
             return text.format(what=", ".join(self.buildings), n=self.households, after=after)
@@ -339,47 +518,44 @@ class Change:
             )
         if self.action == "split":
             return tr(N_("Split {code} into {after}.")).format(
-                code=self.grids_before["grid_code"].iloc[0], after=after
+                code=self.rows_before[0]["grid_code"], after=after
             )
         if self.action in ("lock", "unlock"):
             msgid = N_("Locked {codes}.") if self.action == "lock" else N_("Unlocked {codes}.")
             return tr(msgid).format(codes=", ".join(self.codes))
         if self.action == "regrid":
             msgid = N_("Grids made again around the locked ones: {changed} changed, {new} new codes.")
-            return tr(msgid).format(changed=len(self.grids_after), new=len(self.added))
+            return tr(msgid).format(changed=len(self.rows_after), new=len(self.added))
         return tr(N_("Changed the details of {codes}.")).format(codes=", ".join(self.codes))
 
 
 def undo(plan: GridPlan, change: Change) -> GridPlan:
     """The plan as it was before ``change`` (which must be the last change applied to it)."""
-    return _swap(
-        plan, change.grids_after, change.grids_before, change.members_before, change.codes
-    )
+    return _swap(plan, change.rows_after, change.rows_before, change.member_rows_before, change.codes)
 
 
 def redo(plan: GridPlan, change: Change) -> GridPlan:
     """Apply ``change`` again to the plan it was undone on."""
-    return _swap(
-        plan, change.grids_before, change.grids_after, change.members_after, change.codes
-    )
+    return _swap(plan, change.rows_before, change.rows_after, change.member_rows_after, change.codes)
 
 
 def _swap(
     plan: GridPlan,
-    out_rows: gpd.GeoDataFrame,
-    in_rows: gpd.GeoDataFrame,
-    in_members: pd.DataFrame,
+    out_rows: Sequence[Row],
+    in_rows: Sequence[Row],
+    in_members: Sequence[Row],
     codes: Sequence[str],
 ) -> GridPlan:
     differ = []
-    for row in out_rows.to_dict("records"):
+    geometry = plan._geometry
+    for row in out_rows:
         code = str(row["grid_code"])
         position = plan._grid_position.get(code)
         now = plan._records[position] if position is not None else None
         if (
             now is None
             or int(now["households"]) != int(row["households"])
-            or not shapely.equals_exact(now[plan._geometry], row[plan._geometry], 0)
+            or not shapely.equals_exact(now[geometry], row[geometry], 0)
         ):
             differ.append(code)
     if differ:
@@ -388,16 +564,8 @@ def _swap(
             "left them. Undo the later changes first."
         )
         raise EditRefusedError(msg, codes=", ".join(sorted(differ)))
-    code_set = set(codes)
-    grids = plan.grids[~plan.grids["grid_code"].astype(str).isin(code_set)]
-    members = plan.grid_members[~plan.grid_members["grid_code"].astype(str).isin(code_set)]
-    return replace(
-        plan,
-        grids=_sorted_grids(pd.concat([grids, in_rows], ignore_index=True), plan.grids),
-        grid_members=pd.concat([members, in_members], ignore_index=True)[
-            plan.grid_members.columns
-        ],
-    )
+    new, _, _ = _replace_rows(plan, codes, in_rows, in_members)
+    return new
 
 
 # --------------------------------------------------------------------------------------
@@ -826,11 +994,6 @@ def _share_of_cell(
 # --------------------------------------------------------------------------------------
 # grid rows
 # --------------------------------------------------------------------------------------
-def _sorted_grids(frame: pd.DataFrame, like: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gpd.GeoDataFrame(frame, geometry=like.geometry.name, crs=like.crs)
-    return out.sort_values("grid_code", kind="stable").reset_index(drop=True)
-
-
 def _refresh(
     plan: GridPlan, row: Mapping[str, Any], members: Sequence[Row], geom: shapely.Geometry, *, lang: str
 ) -> Row:
@@ -916,41 +1079,11 @@ def _commit(
     buildings: Sequence[str] = (),
     households: int = 0,
 ) -> tuple[GridPlan, Change]:
+    """The edited plan and the record of the change: only the touched rows are rebuilt."""
     codes = [str(c) for c in before_codes]
-    positions = sorted(plan._grid_position[c] for c in codes)
-    member_positions = np.sort(
-        np.concatenate([plan._member_positions.get(c, np.zeros(0, dtype=int)) for c in codes])
-    ).astype(int)
-    grids_before = plan.grids.iloc[positions].reset_index(drop=True)
-    members_before = plan.grid_members.iloc[member_positions].reset_index(drop=True)
-    geometry = plan._geometry
-    after = gpd.GeoDataFrame(new_rows, columns=plan.grids.columns, geometry=geometry, crs=plan.grids.crs)
-    for column, dtype in plan.grids.dtypes.items():
-        if column != geometry and len(after) and after[column].dtype != dtype:
-            try:
-                after[column] = after[column].astype(dtype)
-            except (TypeError, ValueError):
-                pass
-    new_members = pd.DataFrame(list(new_members), columns=plan.grid_members.columns)
-    for column, dtype in plan.grid_members.dtypes.items():
-        if len(new_members) and new_members[column].dtype != dtype:
-            try:
-                new_members[column] = new_members[column].astype(dtype)
-            except (TypeError, ValueError):
-                pass
-    after = after.sort_values("grid_code").reset_index(drop=True)
-    after_codes = [str(c) for c in after["grid_code"]]
-    keep = np.ones(len(plan.grids), dtype=bool)
-    keep[positions] = False
-    keep_members = np.ones(len(plan.grid_members), dtype=bool)
-    keep_members[member_positions] = False
-    grids = pd.concat([plan.grids.iloc[np.flatnonzero(keep)], after], ignore_index=True)
-    order = np.argsort(grids["grid_code"].astype(str).to_numpy(), kind="stable")
-    grids = grids.take(order).reset_index(drop=True)
-    members = pd.concat(
-        [plan.grid_members.iloc[np.flatnonzero(keep_members)], new_members], ignore_index=True
-    )
-    new_plan = replace(plan, grids=grids, grid_members=members)
+    rows = sorted(new_rows, key=lambda r: str(r["grid_code"]))
+    new_plan, gone, gone_members = _replace_rows(plan, codes, rows, new_members)
+    after_codes = [str(r["grid_code"]) for r in rows]
     change = Change(
         action=action,
         codes=tuple(sorted(set(codes) | set(after_codes))),
@@ -958,10 +1091,13 @@ def _commit(
         added=tuple(sorted(set(after_codes) - set(codes))),
         buildings=tuple(buildings),
         households=int(households),
-        grids_before=grids_before,
-        grids_after=after,
-        members_before=members_before,
-        members_after=new_members,
+        rows_before=tuple(gone),
+        rows_after=tuple(new_plan._records[new_plan._grid_position[c]] for c in after_codes),
+        member_rows_before=tuple(gone_members),
+        member_rows_after=tuple(
+            new_plan._member_records[len(new_plan._member_records) - len(new_members):]
+        ),
+        schema=plan._schema,
     )
     return new_plan, change
 
@@ -1461,6 +1597,30 @@ def assign(
 # --------------------------------------------------------------------------------------
 # re-running the engine around the planner's locks
 # --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rerun:
+    """The grid engine run again on a plan (:func:`rerun`).
+
+    Attributes
+    ----------
+    plan
+        The new plan: the kept grids and the engine's new ones.
+    crosswalk
+        ``old_code``, ``new_code``, ``overlap_share`` (kept grids map to themselves, 1).
+    result
+        The engine's :class:`planning.grids.GridResult` with the whole plan's grids,
+        members and patches (its ``zones`` and ``notes`` for the re-run communities).
+    kept
+        The codes of the grids kept as they were: locked ones, and those of the communities
+        not re-run.
+    """
+
+    plan: GridPlan
+    crosswalk: pd.DataFrame
+    result: Any
+    kept: tuple[str, ...]
+
+
 def regrid(
     plan: GridPlan,
     *,
@@ -1469,8 +1629,37 @@ def regrid(
     barriers: gpd.GeoDataFrame | None = None,
     compounds: gpd.GeoDataFrame | None = None,
     keep_share: float = 0.8,
+    community_ids: Sequence[str] | None = None,
     lang: str = "en",
 ) -> tuple[GridPlan, pd.DataFrame]:
+    """Run the grid engine again, keeping locked grids and the codes of grids that barely change.
+
+    :func:`rerun` without the engine's result: ``(plan, crosswalk)``.
+    """
+    out = rerun(
+        plan,
+        roads=roads,
+        waterways=waterways,
+        barriers=barriers,
+        compounds=compounds,
+        keep_share=keep_share,
+        community_ids=community_ids,
+        lang=lang,
+    )
+    return out.plan, out.crosswalk
+
+
+def rerun(
+    plan: GridPlan,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    waterways: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    keep_share: float = 0.8,
+    community_ids: Sequence[str] | None = None,
+    lang: str = "en",
+) -> Rerun:
     """Run the grid engine again, keeping locked grids and the codes of grids that barely change.
 
     Locked grids stay exactly as they are (land, members, code, details); the engine grids
@@ -1487,14 +1676,16 @@ def regrid(
         What bounds blocks and zones, as for :func:`planning.grids.make_grids`.
     keep_share
         How much two grids must overlap (each of the other) for the new one to keep the code.
+    community_ids
+        Re-run only these communities; the grids of the others stay as they are.
     lang
         Language of the reasons.
 
     Returns
     -------
-    (GridPlan, pandas.DataFrame)
-        The new plan and the crosswalk ``old_code``, ``new_code``, ``overlap_share``
-        (locked grids map to themselves with share 1).
+    Rerun
+        The new plan, the crosswalk ``old_code``, ``new_code``, ``overlap_share`` (kept
+        grids map to themselves with share 1), the engine's result and the kept codes.
     """
     from planning.grids import make_grids
 
@@ -1502,10 +1693,23 @@ def regrid(
         msg = N_("Re-running the engine needs the communities layer of the plan.")
         raise EditRefusedError(msg)
     locked_mask = plan.grids["locked"].fillna(False).astype(bool).to_numpy()
-    locked = plan.grids[locked_mask]
-    locked_codes = set(locked["grid_code"].astype(str))
     communities = plan.communities.to_crs(STORAGE_CRS).copy()
     communities["community_id"] = communities["community_id"].astype(str)
+    wanted = None
+    if community_ids is not None:
+        wanted = [str(c) for c in community_ids]
+        unknown = sorted(set(wanted) - set(communities["community_id"]))
+        if unknown:
+            msg = N_("There is no community {community} in this project. Communities: {ids}.")
+            raise EditRefusedError(
+                msg, community=", ".join(unknown), ids=", ".join(communities["community_id"][:20])
+            )
+        others = ~plan.grids["community_id"].astype(str).isin(wanted).to_numpy()
+    else:
+        others = np.zeros(len(plan.grids), dtype=bool)
+    kept_grids = plan.grids[locked_mask | others]
+    kept_codes = set(kept_grids["grid_code"].astype(str))
+    locked = plan.grids[locked_mask & ~others]
     if len(locked):
         held = locked.groupby(locked["community_id"].astype(str)).geometry.apply(
             lambda s: shapely.union_all(s.values)
@@ -1516,7 +1720,7 @@ def regrid(
         ]
     # the households that locked grids hold are taken out of their buildings
     members = plan.grid_members
-    in_locked = members["grid_code"].astype(str).isin(locked_codes)
+    in_locked = members["grid_code"].astype(str).isin(kept_codes)
     taken = members[in_locked].groupby(members["building_id"].astype(str))["households"].sum()
     buildings = plan.buildings.copy()
     ids = buildings["building_id"].astype(str)
@@ -1546,6 +1750,7 @@ def regrid(
         barriers=barriers,
         compounds=compounds,
         rules=plan.rules,
+        community_ids=wanted,
         lang=lang,
         previous=gpd.GeoDataFrame(previous, geometry=plan._geometry, crs=plan.grids.crs),
     )
@@ -1553,7 +1758,7 @@ def regrid(
     for column in plan.grids.columns:
         if column not in fresh:
             fresh[column] = False if column == "locked" else ""
-    grids = pd.concat([locked, fresh[plan.grids.columns]], ignore_index=True)
+    grids = pd.concat([kept_grids, fresh[plan.grids.columns]], ignore_index=True)
     grids = grids.sort_values("grid_code", kind="stable").reset_index(drop=True)
     new_members = pd.concat(
         [members[in_locked], result.grid_members[plan.grid_members.columns]], ignore_index=True
@@ -1565,10 +1770,18 @@ def regrid(
         else pd.DataFrame(columns=["old_code", "new_code", "overlap_share"])
     )
     kept = pd.DataFrame(
-        {"old_code": sorted(locked_codes), "new_code": sorted(locked_codes), "overlap_share": 1.0}
+        {"old_code": sorted(kept_codes), "new_code": sorted(kept_codes), "overlap_share": 1.0}
     )
     walk = pd.concat([kept, walk], ignore_index=True)
-    return replace(plan, grids=gpd.GeoDataFrame(grids, geometry=plan._geometry, crs=plan.grids.crs), grid_members=new_members), walk
+    new_plan = replace(
+        plan,
+        grids=gpd.GeoDataFrame(grids, geometry=plan._geometry, crs=plan.grids.crs),
+        grid_members=new_members,
+    )
+    whole = replace(
+        result, grids=new_plan.grids, grid_members=new_plan.grid_members, crosswalk=walk
+    )
+    return Rerun(plan=new_plan, crosswalk=walk, result=whole, kept=tuple(sorted(kept_codes)))
 
 
 # --------------------------------------------------------------------------------------

@@ -157,3 +157,54 @@ def test_import_a_citys_grid_layer_and_audit_it(tmp_path, capsys):
         saved = project.load(layers=["grids", "grid_audit"])
     assert (saved["grids"]["worker"] == "王芳").all()
     assert len(saved["grid_audit"]) == len(payload["audit"])
+
+
+def test_grids_on_a_project_with_grids_reruns_around_the_planners_locks(tmp_path, capsys, monkeypatch):
+    """``gridplan grids --project`` on a project that has grids goes through the re-run: the
+    locked grid stays as the planner left it, codes of grids that barely change are kept,
+    new ones come after the highest, and the crosswalk is saved with the version."""
+    from planning.projects import workspace
+
+    layers = make_district(1_500, seed=2)
+    source = tmp_path / "district.gpkg"
+    for name in ("buildings", "communities", "roads", "compounds"):
+        layers[name].to_file(source, layer=name, driver="GPKG")
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))
+    opts = ["--json", "--lang", "en", "--quiet"]
+    assert main(["projects", "create", "重跑", "--from", str(source), *opts]) == 0
+    capsys.readouterr()
+    assert main(["grids", "--project", "重跑", *opts]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert "grids_kept" not in first  # the first run makes the grids afresh
+    with workspace().open("重跑") as project:
+        grids = project.load(layers=["grids"])["grids"]
+    codes = grids["grid_code"].tolist()
+    a = codes[len(codes) // 2]
+    b = next(c for c in codes if c != a and grids.set_index("grid_code").geometry[c].intersection(
+        grids.set_index("grid_code").geometry[a]).length > 1e-6)
+    # the planner merges two grids and locks the result
+    assert main(["edit", "--project", "重跑", "--merge", a, b, *opts]) == 0
+    assert main(["edit", "--project", "重跑", "--lock", a, *opts]) == 0
+    capsys.readouterr()
+    with workspace().open("重跑") as project:
+        edited = project.load(layers=["grids"])["grids"].set_index("grid_code")
+    assert main(["grids", "--project", "重跑", *opts]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["locked_kept"] == 1 and again["grids_kept"] == 1
+    with workspace().open("重跑") as project:
+        saved = project.load(layers=["grids", "grid_crosswalk", "patches"])
+        history = project.history()["action"].tolist()
+    after = saved["grids"].set_index("grid_code")
+    assert after.loc[a].geometry.equals_exact(edited.loc[a].geometry, 1e-12)
+    assert int(after.loc[a, "households"]) == int(edited.loc[a, "households"]) and bool(after.loc[a, "locked"])
+    assert b not in after.index or after.loc[b].geometry.intersection(after.loc[a].geometry).area < 1e-12
+    assert int(after["households"].sum()) == int(layers["buildings"]["households"].sum())
+    walk = saved["grid_crosswalk"]
+    assert walk.loc[walk["old_code"] == a, "new_code"].tolist() == [a]
+    kept = walk[(walk["old_code"] == walk["new_code"]) & (walk["old_code"] != a)]
+    assert again["codes_kept"] == len(kept) >= 0.5 * (len(edited) - 1)
+    assert (kept["overlap_share"] >= 0.8).all()
+    new_codes = set(after.index) - set(edited.index)
+    assert again["codes_new"] == len(new_codes) and all(c > max(edited.index) for c in new_codes)
+    assert set(saved["patches"]["patch_id"]) == set(after["patch_id"]) and "" not in set(after["patch_id"])
+    assert history == ["create", "grids", "edit", "edit", "grids"]
