@@ -83,8 +83,8 @@ def run(name: str, edits: int, seed: int) -> dict[str, Any]:
         near = _neighbours(plan, code)
         members = plan.members_of(code)
         kind = str(rng.choice(["move", "unit", "merge", "split"]))
-        if not near and kind != "split":
-            continue
+        if (not near and kind != "split") or (not len(members) and kind in ("move", "unit")):
+            continue  # a dedicated grid (no households) has no building to move
         to = near[int(rng.integers(len(near)))] if near else None
         if kind == "move":
             building = members["building_id"].unique()[int(rng.integers(members["building_id"].nunique()))]
