@@ -268,7 +268,7 @@ class GridPlan:
 
     @property
     def _geometry(self) -> str:
-        return str(self.grids.geometry.name)
+        return self._schema.geometry  # (grids.geometry makes a GeoSeries each time)
 
     def _row(self, code: str) -> dict[str, Any]:
         position = self._grid_position.get(str(code))

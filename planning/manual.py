@@ -47,7 +47,14 @@ from gis.errors import GeometryError, InfeasibleError
 from gis.i18n import N_, translator
 from planning.rules import RuleSet, get_preset
 
-__all__ = ["PROPOSAL_COLUMNS", "ManualSplit", "snap_to_atoms"]
+__all__ = [
+    "PROPOSAL_COLUMNS",
+    "ManualSplit",
+    "from_labels",
+    "labels_from_parts",
+    "reassign",
+    "snap_to_atoms",
+]
 
 PROPOSAL_COLUMNS = [
     "proposal_id",
@@ -86,6 +93,9 @@ class ManualSplit:
     community_id: str
     labels: np.ndarray = field(repr=False)
     parts: gpd.GeoDataFrame = field(repr=False)
+    source: str = ""
+    """What a hand adjustment started from (``alternative 2``, a proposal id); empty for
+    a drawn boundary."""
 
     @property
     def max_deviation(self) -> float:
@@ -103,8 +113,13 @@ class ManualSplit:
         rules = rules or get_preset()
         tr = translator(lang).gettext
         sizes = ", ".join(str(int(h)) for h in self.parts["households"])
+        first = (
+            tr(N_("adjusted by hand from {source}")).format(source=self.source)
+            if self.source
+            else tr(N_("drawn by hand"))
+        )
         out = [
-            tr(N_("drawn by hand")),
+            first,
             tr(N_("parts of {sizes} households; the largest is {dev:.1%} from the mean")).format(
                 sizes=sizes, dev=self.max_deviation
             ),
@@ -240,6 +255,101 @@ def snap_to_atoms(
     k = rest + 1 if (labels == rest).any() else rest
     parts = _parts(atoms, labels, k, n_drawn=len(drawn), rules=rules)
     return ManualSplit(community_id=community_id, labels=labels, parts=parts)
+
+
+def from_labels(
+    atoms: gpd.GeoDataFrame,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    k: int | None = None,
+    rules: RuleSet | None = None,
+    community_id: str = "community",
+    source: str = "",
+) -> ManualSplit:
+    """A division of the community given the part (0, 1, …) of each atom.
+
+    An engine alternative (``Alternative.labels``) or a saved proposal
+    (:func:`labels_from_parts`) opened to adjust by hand: the parts are unions of whole
+    atoms, so they tile the community exactly whatever the labels.
+
+    Parameters
+    ----------
+    atoms
+        The split's atoms (:attr:`planning.split.SplitResult.atoms`).
+    labels
+        The part of each atom, aligned to ``atoms``.
+    k
+        How many parts (a part may be left empty by a hand edit); the labels' highest + 1
+        by default.
+    rules
+        For the required staff of each part.
+    community_id
+        The community divided.
+    source
+        What the division started from, for its reasons (``alternative 2``).
+
+    Raises
+    ------
+    InfeasibleError
+        If the labels do not match the atoms.
+    """
+    rules = rules or get_preset()
+    labels = np.asarray(labels, dtype=int)
+    if atoms is None or len(labels) != len(atoms) or (labels < 0).any():
+        msg = N_(
+            "The parts given do not match community {community}'s blocks. Run the split again "
+            "and start from one of its alternatives."
+        )
+        raise InfeasibleError(msg, community=community_id)
+    k = max(int(labels.max(initial=0)) + 1, int(k or 0))
+    parts = _parts(atoms, labels, k, n_drawn=0, rules=rules)
+    return ManualSplit(community_id=community_id, labels=labels, parts=parts, source=source)
+
+
+def labels_from_parts(atoms: gpd.GeoDataFrame, parts: gpd.GeoDataFrame) -> np.ndarray:
+    """The part (0, 1, … in the order of ``parts``' ``part`` column) of each atom of a saved
+    proposal: the part holding the atom's representative point, else the one it overlaps most.
+    """
+    ordered = parts.sort_values("part") if "part" in parts else parts
+    geoms = reproject(ordered, atoms.crs).geometry.values if ordered.crs is not None else ordered.geometry.values
+    points = atoms.geometry.representative_point().values
+    labels = np.full(len(atoms), -1, dtype=int)
+    for g, geom in enumerate(geoms):
+        inside = shapely.intersects(geom, points) & (labels < 0)
+        labels[inside] = g
+    for i in np.flatnonzero(labels < 0):
+        overlap = shapely.area(shapely.intersection(geoms, atoms.geometry.values[i]))
+        labels[i] = int(np.argmax(overlap))
+    return labels
+
+
+def reassign(
+    split: ManualSplit,
+    atoms: gpd.GeoDataFrame,
+    which: Sequence[int] | np.ndarray,
+    part: int,
+    *,
+    rules: RuleSet | None = None,
+) -> ManualSplit:
+    """Move atoms (their positions in ``atoms``) to ``part`` (1, 2, …): a hand adjustment.
+
+    The parts are made again from whole atoms, so the boundary still tiles the community;
+    whether each part is in one piece is in ``parts["pieces"]`` (:attr:`ManualSplit.contiguous`).
+
+    Raises
+    ------
+    InfeasibleError
+        If ``part`` is not one of the split's parts.
+    """
+    k = len(split.parts)
+    if not 1 <= int(part) <= k:
+        msg = N_("There is no part {part}: choose a part from 1 to {k}.")
+        raise InfeasibleError(msg, part=part, k=k)
+    labels = split.labels.copy()
+    labels[np.asarray(which, dtype=int)] = int(part) - 1
+    return from_labels(
+        atoms, labels, k=k, rules=rules, community_id=split.community_id, source=split.source
+    )
 
 
 def _column(atoms: gpd.GeoDataFrame, *names: str) -> np.ndarray:

@@ -165,3 +165,36 @@ def test_drawings_that_divide_nothing(atoms, polygon, error, match):
 def test_no_atoms(atoms):
     with pytest.raises(InfeasibleError, match="Run the split first"):
         snap_to_atoms(atoms.iloc[0:0], box(0, 0, 1, 1), crs=4548)
+
+
+def test_an_alternative_adjusted_by_hand(atoms):
+    """An engine alternative opened as labels; moving atoms between parts keeps the parts
+    tiling the community, households conserved, staff recomputed, a broken part reported."""
+    from planning.manual import from_labels, labels_from_parts, reassign
+
+    labels = np.array([0, 0, 1, 1] * 3)  # west half, east half
+    split = from_labels(atoms, labels, community_id="C", source="alternative 1")
+    assert split.parts["households"].tolist() == [300 + 500 + 400 + 400 + 200 + 900, 0 + 700 + 600 + 100 + 800 + 500]
+    assert split.reasons()[0] == "adjusted by hand from alternative 1"
+    moved = reassign(split, atoms, [2, 6], 1)  # two atoms of the east column 2 go west
+    assert moved.parts["households"].tolist() == [2700 + 600, 2700 - 600]
+    assert moved.parts["required_staff"].tolist() == [int(np.ceil(h / 250)) for h in (3300, 2100)]
+    assert moved.contiguous
+    community = shapely.union_all(atoms.geometry.values)
+    union = shapely.union_all(moved.parts.geometry.values)
+    assert community.symmetric_difference(union).area < 1e-6
+    assert moved.parts.geometry.area.sum() - community.area < 1e-6
+    assert (moved.labels[[2, 6]] == 0).all() and (split.labels[[2, 6]] == 1).all()  # a new split
+    # the east part's middle row (6, 7) taken: east is cut in two pieces, said so
+    broken = reassign(split, atoms, [6, 7], 1)
+    assert not broken.contiguous and "several pieces" in " ".join(broken.reasons())
+    # a saved proposal opens with the same labels (its parts in EPSG:4490)
+    props = moved.proposals("C-D1")
+    assert labels_from_parts(atoms, props).tolist() == moved.labels.tolist()
+    with pytest.raises(InfeasibleError, match="no part 3"):
+        reassign(split, atoms, [0], 3)
+    with pytest.raises(InfeasibleError, match="do not match"):
+        from_labels(atoms, [0, 1], community_id="C")
+    # every atom moved out of a part: the part is kept, empty
+    emptied = reassign(split, atoms, np.flatnonzero(labels == 1), 1)
+    assert emptied.parts["households"].tolist() == [5400, 0] and len(emptied.parts) == 2

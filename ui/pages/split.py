@@ -13,13 +13,15 @@ import hashlib
 import json
 
 import folium
+import numpy as np
+import shapely
 import streamlit as st
 
 from gis.crs import reproject
 from gis.draw import drawings_to_gdf, drawn_polygons
 from gis.errors import GridplanError
 from gis.gcj import frame_from_gcj, frame_to_gcj
-from planning.manual import snap_to_atoms
+from planning.manual import from_labels, labels_from_parts, reassign, snap_to_atoms
 from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, layer_label, show_error, show_table
@@ -180,6 +182,201 @@ for column, alt in zip(columns, result.alternatives, strict=True):
 
 if maps.attribution(basemap):
     st.caption(maps.attribution(basemap))
+
+
+# -- an alternative or a saved proposal, adjusted by hand ---------------------------------------
+_ADJUST = "split_adjust"  # session key: the adjusted division being edited
+_PICK = "split_adjust_pick"  # session key: the adjusting map it came from and its click/drawings
+
+
+def _picked_atoms(atoms: object, value: dict | None) -> list[int]:
+    """The atoms a planner picked on the adjusting map: the one clicked, or those whose
+    representative point lies in a drawn rectangle or polygon (lon/lat, GCJ-02 on AMap)."""
+    if not isinstance(value, dict):
+        return []
+    points = atoms.geometry.representative_point()  # type: ignore[attr-defined]
+    features = value.get("all_drawings") or []
+    if features:
+        try:
+            drawn = drawn_polygons(features)
+            if basemap.gcj02 and len(drawn):
+                drawn = frame_from_gcj(drawn)
+        except GridplanError as err:
+            show_error(err)
+            return []
+        if len(drawn):
+            area = shapely.union_all(reproject(drawn, atoms.crs).geometry.values)  # type: ignore[attr-defined]
+            return np.flatnonzero(shapely.intersects(area, points.values)).tolist()
+    click = value.get("last_object_clicked")
+    if isinstance(click, dict) and "lat" in click and "lng" in click:
+        where = shapely.Point(float(click["lng"]), float(click["lat"]))
+        if basemap.gcj02:
+            from gis.gcj import gcj_to_wgs
+
+            where = gcj_to_wgs(where)
+        import geopandas as gpd
+
+        point = reproject(gpd.GeoSeries([where], crs="EPSG:4326"), atoms.crs).iloc[0]  # type: ignore[attr-defined]
+        hit = np.flatnonzero(shapely.contains(atoms.geometry.values, point))  # type: ignore[attr-defined]
+        return hit[:1].tolist()
+    return []
+
+
+@st.fragment
+def _adjust_section() -> None:
+    st.subheader(_("Adjust an alternative by hand"))
+    if not st.toggle(_("Open an alternative or a saved proposal to adjust"), key="w_adjust_on"):
+        return
+    st.caption(
+        _(
+            "Start from an alternative or a saved proposal and move blocks and compounds between "
+            "its parts: click one on the map, or draw a rectangle or polygon around several, then "
+            "choose the part they go to. The parts stay whole blocks and tile the community exactly."
+        )
+    )
+    atoms = result.atoms
+    sources: dict[str, str] = {
+        f"R{alt.rank}": _("Alternative {rank}").format(rank=alt.rank) for alt in result.alternatives
+    }
+    saved = [p for p in project.proposals() if p.community_id == cid]
+    sources.update({p.proposal_id: p.proposal_id for p in saved})
+    source = st.selectbox(
+        _("Start from"), list(sources), format_func=sources.get, key="w_adjust_source"
+    )
+    ident = f"{cid}:{request}:{source}"
+    state = st.session_state.get(_ADJUST)
+    if not isinstance(state, dict) or state.get("ident") != ident:
+        if source.startswith("R") and source[1:].isdigit():
+            alt = result.alternatives[int(source[1:]) - 1]
+            labels, k = np.asarray(alt.labels, dtype=int), len(alt.parts)
+        else:
+            chosen = next(p for p in saved if p.proposal_id == source)
+            labels, k = labels_from_parts(atoms, chosen.parts), len(chosen.parts)
+        state = {"ident": ident, "labels": labels.tolist(), "k": k, "undo": [], "rev": 0}
+        st.session_state[_ADJUST] = state
+    split = from_labels(
+        atoms, state["labels"], k=state["k"], rules=rules, community_id=cid, source=sources[source]
+    )
+    digest = hashlib.sha1(json.dumps(state["labels"]).encode()).hexdigest()[:12]
+    shown = atoms.assign(part=split.labels + 1)
+    atoms_display = cache.display_copy(
+        f"{token}:split:{cid}:{request}:adjust:{digest}",
+        shown,
+        columns=("part", "households"),
+        coverage=True,
+        tolerance_m=0.5,
+        gcj02=basemap.gcj02,
+    )
+    m = maps.base_map(bounds, basemap=basemap)
+    maps.add_polygons(
+        m,
+        atoms_display,
+        colour=lambda p: maps.PALETTE[(int(p["part"]) - 1) % len(maps.PALETTE)],
+        weight=0.6,
+        fill_opacity=0.35,
+        tooltip={"part": _("part"), "households": _("households")},
+    )
+    maps.add_polygons(m, outline, colour="#333333", weight=3, fill_opacity=0.0)
+    if auth.allowed("draw"):
+        maps.draw_control(m)
+    map_key = f"split_adjust_{cid}_{state['rev']}"
+
+    def _copy_pick() -> None:
+        """Keep the map's click and drawings for this map (a test injects its own the same way)."""
+        st.session_state[_PICK] = {"map": map_key, "value": st.session_state.get(map_key)}
+
+    with st.container(key="adjust_map"):
+        maps.show(
+            m,
+            key=map_key,
+            height=520,
+            returned_objects=("last_object_clicked", "all_drawings"),
+            on_change=_copy_pick,
+        )
+
+    def _current_pick() -> list[int]:
+        pick = st.session_state.get(_PICK)
+        if not isinstance(pick, dict) or pick.get("map") != map_key:
+            return []
+        return _picked_atoms(atoms, pick.get("value"))
+
+    picked = _current_pick()
+    households = atoms["households"].to_numpy(dtype=float)
+    if picked:
+        now = sorted({int(split.labels[i]) + 1 for i in picked})
+        st.markdown(
+            _("{n} blocks selected ({households} households) in part {parts}.").format(
+                n=len(picked),
+                households=f"{int(households[picked].sum()):,}",
+                parts=", ".join(str(p) for p in now),
+            )
+        )
+    else:
+        st.info(_("Click a block on the map, or draw a rectangle or polygon around several."))
+    def _move() -> None:
+        chosen = _current_pick()
+        if not chosen:
+            return
+        moved = reassign(split, atoms, chosen, int(st.session_state["w_adjust_target"]), rules=rules)
+        state["undo"].append(list(state["labels"]))
+        state["labels"] = moved.labels.tolist()
+        state["rev"] += 1  # a new map: the selection is cleared
+
+    def _undo() -> None:
+        if state["undo"]:
+            state["labels"] = state["undo"].pop()
+            state["rev"] += 1
+
+    cols = st.columns([2, 1, 1])
+    cols[0].selectbox(
+        _("Move them to part"), list(range(1, state["k"] + 1)), key="w_adjust_target"
+    )
+    cols[1].button(
+        _("Move"), type="primary", key="w_adjust_move", on_click=_move,
+        disabled=not picked or not auth.allowed("draw"),
+    )
+    cols[2].button(_("Undo"), key="w_adjust_undo", on_click=_undo, disabled=not state["undo"])
+    with st.container(key="adjust_stats"):
+        for _i, part in split.parts.iterrows():
+            row = st.columns(5)
+            row[0].markdown("**" + _("Part {part}").format(part=int(part["part"])) + "**")
+            row[1].metric(_("households"), f"{int(part['households']):,}")
+            row[2].metric(_("residents"), f"{int(part['residents']):,}")
+            row[3].metric(_("required_staff"), f"{int(part['required_staff']):,}")
+            row[4].metric(_("deviation from the mean"), f"{part['deviation']:+.1%}")
+    for reason in split.reasons(rules=rules, lang=lang)[1:]:
+        st.caption("• " + reason)
+    if not split.contiguous:
+        st.warning(
+            _("A part is in several pieces: move the blocks between its pieces to join it again.")
+        )
+    if (split.parts["households"] == 0).any():
+        st.warning(_("A part holds no households."))
+    if st.button(
+        _("Save the adjusted split as a proposal"),
+        key="w_save_adjusted",
+        disabled=not auth.allowed("save") or not state["undo"],
+        help=auth.why_not("save"),
+    ):
+        try:
+            done = project.add_proposal(
+                community_id=cid,
+                origin="drawn",
+                parts=split.proposals(f"{cid}-D", rules=rules, lang=lang),
+                lineage=split.lineage(atoms),
+                label="D",
+            )
+        except GridplanError as err:
+            show_error(err)
+        else:
+            st.success(
+                _("Saved as {proposal}; review it on the Review page.").format(
+                    proposal=done.proposal_id
+                )
+            )
+
+
+_adjust_section()
 
 
 # -- a boundary drawn by hand --------------------------------------------------------------------
