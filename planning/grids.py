@@ -583,7 +583,7 @@ def _group_zones(
     zone_of = np.array([str(atoms[a].zone) for a in nodes], dtype=object)
     for i in np.flatnonzero(optional):  # a connector belongs to the zone it touches most
         touching = [zone_of[j] for j in graph[i] if not optional[j]]
-        zone_of[i] = max(set(touching), key=touching.count) if touching else zone_of[i]
+        zone_of[i] = max(sorted(set(touching)), key=touching.count) if touching else zone_of[i]
 
     def solve_on(members: np.ndarray, nodes: int) -> Grouping:
         local = {int(a): i for i, a in enumerate(members)}

@@ -13,7 +13,7 @@ from shapely import box
 
 from gis.datasets.synthetic import make_district
 from planning.grids import community_prefixes, make_grids
-from planning.grouping import connected_groups, group_exact
+from planning.grouping import connected_groups, group_exact, packing_bound
 from planning.rules import get_preset
 
 METRIC = 4548
@@ -222,3 +222,28 @@ def test_exact_search_never_worse_than_singletons_and_groups_connected(weights):
     sums = np.bincount(found.labels, weights=w)
     assert found.out_of_band == int(((sums < 30) | (sums > 50)).sum())
     assert found.out_of_band <= int(((w < 30) | (w > 50)).sum())
+
+
+@given(st.lists(st.sampled_from([6, 12, 14, 18, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=1, max_size=7))
+@settings(max_examples=40, deadline=None)
+def test_packing_bound_is_the_least_count_when_contiguity_is_free(weights):
+    # every atom touches every other: the exact search finds the least number of groups
+    # outside the band, which the pattern program must match (never exceed: it is a
+    # lower bound the search uses to stop)
+    w = np.array(weights, dtype=float)
+    n = len(w)
+    nb = [set(range(n)) - {i} for i in range(n)]
+    found = group_exact(w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb, low=30, high=50)
+    assert found.exact
+    assert packing_bound(w, low=30, high=50) == found.out_of_band
+
+
+def test_packing_bound_sees_an_odd_count_of_pairs():
+    # 17 walk-ups of 20–24 households: only pairs fit the band, one is left over, which
+    # the linear relaxation of the cover cannot see (it halves an odd cycle)
+    w = np.array([20.0, 22.0, 24.0, 21.0] * 4 + [22.0])
+    assert packing_bound(w, low=30, high=50) == 1
+    n = len(w)
+    nb = [{j for j in (i - 1, i + 1) if 0 <= j < n} for i in range(n)]
+    found = group_exact(w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb, low=30, high=50)
+    assert found.exact and found.out_of_band == 1
