@@ -52,15 +52,19 @@ STORAGE_CRS = CRS.from_epsg(4490)
 _GEOGRAPHIC_OK = {4326, 4490, 4610, 4214}
 
 
-@functools.cache
+_GK_CM_FIRST = 4534
+"""EPSG:4534 is "CGCS2000 / 3-degree Gauss-Kruger CM 75E"; the 21 codes up to EPSG:4554
+(CM 135E) follow in 3° steps (EPSG registry; tests/gis/test_crs.py checks the table
+against PROJ's database)."""
+
+
 def _gk_cm_zones() -> tuple[tuple[int, float], ...]:
-    """EPSG codes of the CGCS2000 3° GK "CM" CRSs and their central meridians."""
-    out = []
-    for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS):
-        if info.name.startswith("CGCS2000 / 3-degree Gauss-Kruger CM "):
-            cm = float(info.name.rsplit("CM ", 1)[1].rstrip("E"))
-            out.append((int(info.code), cm))
-    return tuple(sorted(out, key=lambda item: item[1]))
+    """EPSG codes of the CGCS2000 3° GK "CM" CRSs and their central meridians.
+
+    A table, not a search of PROJ's database (which took half a second on the first
+    call of every process, e.g. each time a project opened in a fresh worker).
+    """
+    return tuple((_GK_CM_FIRST + i, 75.0 + 3.0 * i) for i in range(21))
 
 
 def metric_crs_for(bounds: tuple[float, float, float, float]) -> CRS:

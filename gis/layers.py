@@ -141,6 +141,10 @@ def decode_layer(frame: pd.DataFrame, entry: Mapping[str, Any]) -> pd.DataFrame:
                 frame[column] = frame[column].astype(bool)
             elif dtype.startswith("float"):
                 frame[column] = frame[column].astype(dtype)
+            elif dtype == "object" and frame[column].isna().all():
+                # a column saved empty reads back as it was saved (an Arrow read
+                # gives text NaN), not as a text column
+                frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     listed = entry.get("columns")
     if listed is None:
         return frame

@@ -97,6 +97,7 @@ _PROJECT = "project_name"  # the project open in this tab (its work lives in the
 _SAVED = "project_saved"  # (version, HH:MM) of this tab's last save
 _SEEN = "project_seen"  # the project's latest version when this run began (what it shows)
 _BASE = "project_base"  # the version the previous run showed: this run's saves start from it
+_HELD = "project_held"  # (project, version holding its data) of the data loaded
 PROJECT_PARAM = "project"
 """The URL parameter that opens a project directly: ``?project=NAME``."""
 
@@ -145,11 +146,18 @@ class Source:
         return self.kind == "sample"
 
 
+def _held(name: str) -> int:
+    """The version of project ``name`` that holds its data (its buildings' rows)."""
+    with _workspace().open(name) as proj:
+        return int(proj.info()["layers"].get("buildings", {}).get("same_as", proj.version) or 0)
+
+
 def _load(src: Source, rules_: RuleSet, lang: str) -> Loaded:
     if src.kind == "project":
-        with _workspace().open(src.name) as proj:
-            held = proj.info()["layers"].get("buildings", {}).get("same_as", proj.version)
-        return cache.load_project(src.name, int(held or 0), rules_, lang, _workspace=_workspace())
+        held = _held(src.name)
+        loaded_ = cache.load_project(src.name, held, rules_, lang, _workspace=_workspace())
+        st.session_state[_HELD] = (src.name, held)
+        return loaded_
     if src.is_sample:
         return cache.load_sample(src.name, rules_, lang)
     return cache.load_upload(src.path, src.token, src.overrides, rules_, lang)
@@ -170,20 +178,17 @@ def init() -> None:
     st.session_state.setdefault(_RULES, get_preset("default"))
     st.session_state.setdefault(_PROPOSALS, [])
     wanted = st.query_params.get(PROJECT_PARAM)  # ?project=NAME: a shared link opens it
+    opened: GridplanError | None = None
     if wanted and wanted != st.session_state.get(_PROJECT):
-        if _LOADED not in st.session_state:
-            src = Source()
-            st.session_state[_SOURCE] = src
-            st.session_state[_LOADED] = _load(src, rules(), language())
-            st.session_state[_LOADED_SOURCE] = src
-        err = open_project(str(wanted))
-        st.session_state[_LOAD_ERROR] = err
+        # the project alone is loaded (not the sample first): a city opens once
+        opened = open_project(str(wanted))
+        st.session_state[_LOAD_ERROR] = opened
     if _LOADED not in st.session_state:
         src = Source()
         st.session_state[_SOURCE] = src
         st.session_state[_LOADED] = _load(src, rules(), language())
         st.session_state[_LOADED_SOURCE] = src
-        st.session_state[_LOAD_ERROR] = None
+        st.session_state[_LOAD_ERROR] = opened
     _follow_project()
 
 
@@ -206,11 +211,13 @@ def _follow_project() -> None:
         return
     st.session_state[_BASE] = st.session_state.get(_SEEN, latest)
     st.session_state[_SEEN] = latest
-    if stored is not None and stored != rules():
+    if stored is None or _loaded_source().kind != "project":
+        return
+    if stored != rules():
         if _reload(_loaded_source(), stored, language()) is None:
             st.session_state[_RULES] = stored
-    elif stored is not None and _loaded_source().kind == "project":
-        _reload(_loaded_source(), rules(), language())  # new data, if any (cached otherwise)
+    elif st.session_state.get(_HELD) != (name, _held(name)):
+        _reload(_loaded_source(), rules(), language())  # a teammate saved new data
 
 
 def rules() -> RuleSet:
@@ -718,13 +725,16 @@ def open_project(name: str) -> GridplanError | None:
     try:
         with _workspace().open(name) as proj:
             name = proj.name
+            stored = project_rules(proj)  # planned with its own rules, loaded once
     except GridplanError as err:
         return err
-    previous = st.session_state.get(_PROJECT)
+    previous, previous_rules = st.session_state.get(_PROJECT), rules()
     st.session_state[_PROJECT] = name
+    st.session_state[_RULES] = stored
     err = set_source(Source(kind="project", name=name))
     if err is not None:
         st.session_state[_PROJECT] = previous
+        st.session_state[_RULES] = previous_rules
         return err
     st.session_state.pop(_SAVED, None)
     st.session_state.pop(_SEEN, None)

@@ -207,3 +207,19 @@ def test_declared_crs_only_fills_in_the_layer_without_one(tmp_path: Path):
     assert project.communities.crs.to_epsg() == 4490
     minx, miny, maxx, maxy = project.communities.total_bounds
     assert 116.29 < minx < maxx < 116.31 and 39.99 < miny < maxy < 40.01
+
+
+def test_the_gauss_kruger_cm_table_is_the_one_in_projs_database():
+    """gis.crs keeps the CGCS2000 3° GK "CM" zones as a table (no slow search on every
+    process start); it must be exactly what PROJ's EPSG database says."""
+    from pyproj.database import query_crs_info
+    from pyproj.enums import PJType
+
+    from gis.crs import _gk_cm_zones
+
+    found = sorted(
+        (int(info.code), float(info.name.rsplit("CM ", 1)[1].rstrip("E")))
+        for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS)
+        if info.name.startswith("CGCS2000 / 3-degree Gauss-Kruger CM ")
+    )
+    assert list(_gk_cm_zones()) == found
