@@ -228,9 +228,13 @@ with overlap_tab:
                 st.subheader(_("What snapping costs"))
                 show_table(snapped.cost.reset_index(), key="w_snap_cost")
                 if st.button(_("Use the snapped grids")):
-                    project.set_grids(snapped.result, None)
-                    st.session_state.pop("analyses_snap", None)
-                    st.rerun()
+                    try:  # with a project open: a new version, refused if a teammate saved first
+                        project.set_grids(snapped.result, None, note="snapped to the other system")
+                    except GridplanError as err:
+                        show_error(err)
+                    else:
+                        st.session_state.pop("analyses_snap", None)
+                        st.rerun()
 
 # -- growth -----------------------------------------------------------------------------------
 with growth_tab:
