@@ -10,7 +10,14 @@ buildings inside, and times :func:`gis.validate.validate_project` on it, once wi
 boundaries noded alike (a clean coverage) and once with the neighbours' copy of the ring
 shifted by a millimetre (a typical survey mismatch, where the general union is used). It
 also times the old snap-rounded union for reference. Results: ``bench/results/validate.json``
-and ``validate.md``.
+and ``validate.md``, wall and CPU seconds (on a shared machine the CPU time is what the
+code costs; the load average is recorded).
+
+Profiled with cProfile, the 1 mm case spent 12 of 16 s placing the buildings: an STRtree
+query of 2,000 points against the communities prepares each *point* and tests it against
+the whole unprepared 200,000-vertex ring; :func:`gis.geometry.points_in_areas` indexes the
+points and prepares each community once (0.1 s). What remains is the overlay that repairs
+the slivers and finds the gaps (about 1.5 s CPU for the union, 1 s for the differences).
 
 Run::
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -78,6 +86,13 @@ def _time(func) -> tuple[float, object]:
     return time.perf_counter() - started, out
 
 
+def _cpu(func) -> tuple[float, float, object]:
+    """Wall and CPU seconds: on a shared machine the CPU time is what the code costs."""
+    cpu = time.process_time()
+    wall, out = _time(func)
+    return wall, time.process_time() - cpu, out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vertices", type=int, default=200_000)
@@ -90,16 +105,17 @@ def main() -> None:
     rows = []
     for shifted in (False, True):
         project = _layers(args.vertices, args.buildings, shifted=shifted)
-        seconds, (_, report) = _time(lambda p=project: validate_project(p))
+        seconds, cpu, (_, report) = _cpu(lambda p=project: validate_project(p))
         codes = sorted({p.code for p in report.problems})
         rows.append(
             {
                 "layer": "survey mismatch of 1 mm" if shifted else "noded alike",
                 "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
                 "problems": codes,
             }
         )
-        print(f"{rows[-1]['layer']:>24}: {seconds:6.2f} s  {codes}", flush=True)
+        print(f"{rows[-1]['layer']:>24}: {seconds:6.2f} s (CPU {cpu:.2f} s)  {codes}", flush=True)
     reference = None
     if not args.no_reference:
         from gis.crs import to_metric
@@ -115,6 +131,7 @@ def main() -> None:
         "old_snap_rounded_union_seconds": reference,
         "target_seconds": 5,
         "machine": platform.platform(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
         "shapely": shapely.__version__,
         "geos": shapely.geos_version_string,
     }
@@ -123,11 +140,16 @@ def main() -> None:
     lines = [
         f"# Validation of a {args.vertices:,}-vertex community boundary",
         "",
-        f"{args.buildings:,} buildings, 5 communities; `validate_project` wall time (target < 5 s).",
+        f"{args.buildings:,} buildings, 5 communities; `validate_project` wall and CPU time "
+        f"(target < 5 s), load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
-        "| layer | seconds | problems reported |",
-        "|---|---|---|",
-        *(f"| {r['layer']} | {r['seconds']} | {', '.join(r['problems']) or '—'} |" for r in rows),
+        "| layer | seconds | CPU seconds | problems reported |",
+        "|---|---|---|---|",
+        *(
+            f"| {r['layer']} | {r['seconds']} | {r['cpu_seconds']} | "
+            f"{', '.join(r['problems']) or '—'} |"
+            for r in rows
+        ),
     ]
     if reference is not None:
         lines += ["", f"The old snap-rounded union alone: {reference} s."]

@@ -9,6 +9,8 @@ Reading (modules)
 ``gcj``            GCJ-02 (Chinese web maps) ⇄ WGS84
 ``zipsafe``        unpack a planner's zip without zip bombs or path tricks
 ``validate``       one report listing every problem in a project
+``geometry``       point-in-area lookups fast on survey-grade boundaries
+``numerals``       Chinese numerals in names and counts (三号楼 = 3号楼, 十二)
 ``draw``           shapes drawn on the map → a GeoDataFrame
 ``cad``            DXF drawings in (a layer map says which CAD layer is what) and out
 ``datasets``       bundled samples and synthetic districts
@@ -43,9 +45,11 @@ __all__ = [
     "export",
     "fields",
     "gcj",
+    "geometry",
     "i18n",
     "io",
     "layers",
+    "numerals",
     "store",
     "users",
     "validate",
@@ -54,8 +58,11 @@ __all__ = [
 
 
 _LAZY = frozenset(
-    {"store", "export", "users", "accounting", "cad", "draw", "gcj", "zipsafe", "layers"}
-)
+    {
+        "store", "export", "users", "accounting", "cad", "draw", "gcj", "zipsafe", "layers",
+        "geometry", "numerals",
+    }
+)  # fmt: skip
 _OLD_PATHS = frozenset({"plan", "pgstore", "atlas", "auth"})
 
 

@@ -55,6 +55,7 @@ import shapely
 from gis.errors import FieldError, LayerReadError
 from gis.fields import canonical_layer
 from gis.i18n import N_
+from gis.numerals import arabic_numerals
 
 __all__ = [
     "CAD_ROLES",
@@ -238,10 +239,13 @@ def parse_label(text: str) -> dict[str, Any]:
     {'floors': 18}
     >>> parse_label("户数：96")
     {'households': 96}
+    >>> parse_label("三号楼 十八层 一百二十户")
+    {'households': 120, 'floors': 18, 'name': '三号楼'}
     >>> parse_label("清华园社区")
     {'name': '清华园社区'}
     """
     text = unicodedata.normalize("NFKC", text).replace("\n", " ").strip()
+    text = arabic_numerals(text, counters=("户", "人", "层"))  # 十八层 is 18层; 三号楼 stays
     out: dict[str, Any] = {}
     households, text = _first(_HOUSEHOLDS, text)
     residents, text = _first(_RESIDENTS, text)

@@ -30,8 +30,10 @@ from shapely.errors import GEOSException
 from gis.crs import to_metric
 from gis.errors import GridplanError
 from gis.fields import NUMERIC_FIELDS
+from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
 from gis.io import Project
+from gis.numerals import parse_counts
 
 __all__ = ["Problem", "ValidationError", "ValidationReport", "validate_project"]
 
@@ -196,10 +198,8 @@ CHINA_HOUSEHOLDS = 494_157_423
 
 
 def _as_numbers(raw: pd.Series) -> pd.Series:
-    """Parse counts as planners type them: full-width digits, thousands separators, blanks."""
-    text = raw.astype("string").str.normalize("NFKC").str.strip()
-    numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    return numbers.where(np.isfinite(numbers.astype(float)))
+    """Parse counts as planners type them: full-width digits, separators, 十二, blanks."""
+    return parse_counts(raw)
 
 
 def _given_households(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> int:
@@ -554,6 +554,7 @@ def _repair_coverage(
     """
     metric = to_metric(communities)
     geoms = np.array(metric.geometry.values, dtype=object)
+    original = geoms.copy()
     ids = _community_ids(communities)
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
@@ -660,8 +661,13 @@ def _repair_coverage(
         )
     if not repaired and not filled:
         return communities
-    back = gpd.GeoSeries(geoms, index=communities.index, crs=metric.crs).to_crs(communities.crs)
-    return communities.set_geometry(back.rename(communities.geometry.name))
+    # only the repaired communities go back to the layer's CRS (a surveyed boundary's
+    # 200,000 vertices are not transformed twice for nothing)
+    changed = np.flatnonzero([g is not o for g, o in zip(geoms, original, strict=True)])
+    back = np.array(communities.geometry.values, dtype=object)
+    back[changed] = gpd.GeoSeries(geoms[changed], crs=metric.crs).to_crs(communities.crs).values
+    series = gpd.GeoSeries(back, index=communities.index, crs=communities.crs)
+    return communities.set_geometry(series.rename(communities.geometry.name))
 
 
 _GCJ_SAMPLE = 2000
@@ -735,13 +741,13 @@ def _check_communities(
     buildings = project.buildings
     # In no community: neither its representative point (edges included) nor any part of
     # its footprint in one (the rule by which check and grids place a building).
-    tree = shapely.STRtree(communities.geometry.values)
+    areas = communities.geometry.values
     points = buildings.geometry.representative_point().values
     placed = np.zeros(len(buildings), dtype=bool)
-    placed[tree.query(points, predicate="intersects")[0]] = True
+    placed[points_in_areas(points, areas)[0]] = True
     if not placed.all():
         rest = np.flatnonzero(~placed)
-        hits = tree.query(buildings.geometry.values[rest], predicate="intersects")
+        hits = points_in_areas(buildings.geometry.values[rest], areas)
         pairs = shapely.area(
             shapely.intersection(
                 buildings.geometry.values[rest][hits[0]], communities.geometry.values[hits[1]]

@@ -337,7 +337,11 @@ def _as_loaded(
 
 
 def _community_of_buildings(
-    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *, use_dask: bool = False
+    buildings: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    use_dask: bool = False,
+    others: Sequence[str] = (),
 ) -> np.ndarray:
     """Position of the community holding each building (-1: none), as make_grids assigns them.
 
@@ -346,7 +350,7 @@ def _community_of_buildings(
     it leaves out are looked up one by one.
     """
     if not use_dask:
-        return buildings_by_community(buildings, communities)
+        return buildings_by_community(buildings, communities, others=others)
     import dask_geopandas
 
     points = buildings.geometry.representative_point()
@@ -370,7 +374,7 @@ def _community_of_buildings(
         )
         if len(overlaps) and overlaps.max() > 0:
             out[i] = int(np.argmax(overlaps))
-    return out
+    return buildings_by_community(buildings, communities, others=others, located=out)
 
 
 def community_tasks(
@@ -424,6 +428,7 @@ def _tasks_from(
     communities["community_id"] = communities["community_id"].astype(str)
     if "grid_prefix" not in communities:  # grid codes as a whole run makes them
         communities["grid_prefix"] = community_prefixes(communities)[0]
+    all_ids = list(communities["community_id"])
     if community_ids is not None:
         wanted = {str(c) for c in community_ids}
         communities = communities[communities["community_id"].isin(wanted)]
@@ -432,7 +437,7 @@ def _tasks_from(
     if "building_id" not in buildings:  # the ids make_grids would give in a whole run
         buildings = buildings.copy()
         buildings["building_id"] = [f"B{i + 1:06d}" for i in range(len(buildings))]
-    owner = _community_of_buildings(buildings, communities, use_dask=use_dask)
+    owner = _community_of_buildings(buildings, communities, use_dask=use_dask, others=all_ids)
     by_owner = pd.Series(np.arange(len(buildings))).groupby(owner).indices
     polygons = communities.geometry.values
     layers = {name: getattr(project, name) for name in _LINE_LAYERS}

@@ -25,9 +25,12 @@ import shapely
 
 from gis.accounting import DataWarning, households_added, households_excluded
 from gis.crs import STORAGE_CRS, to_metric
+from gis.geometry import points_in_areas
 from gis.i18n import N_
 from gis.io import Project, read_project
+from gis.numerals import parse_counts
 from gis.validate import Problem, ValidationReport, validate_project
+from planning.grids import community_conflicts
 from planning.households import fill_households, implausible_warning, match_roster
 from planning.rules import RuleSet, get_preset
 from planning.thresholds import check_communities
@@ -133,9 +136,7 @@ def assign_by_location(
     geoms = areas.geometry.values
     points = buildings.geometry.representative_point().values
     out = np.full(len(buildings), -1, dtype=np.int64)
-    idx_point, idx_area = shapely.STRtree(geoms).query(points, predicate="intersects")
-    order = np.lexsort((idx_area, idx_point))
-    idx_point, idx_area = idx_point[order], idx_area[order]
+    idx_point, idx_area = points_in_areas(points, geoms)
     first = np.r_[True, idx_point[1:] != idx_point[:-1]] if len(idx_point) else np.zeros(0, bool)
     out[idx_point[first]] = idx_area[first]
     footprints = buildings.geometry.values
@@ -290,6 +291,34 @@ def _left_out(
     return out
 
 
+def _named_elsewhere(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, given: np.ndarray
+) -> list[DataWarning]:
+    """Buildings counted in the community their ``community_id`` names, though they lie
+    outside it: the attribute governs (in ``check`` and in the grid engine), the planner
+    is told."""
+    conflict = community_conflicts(buildings, communities) & given
+    if not conflict.any():
+        return []
+    labels = buildings["building_id"] if "building_id" in buildings else buildings.index.to_series()
+    return [
+        DataWarning(
+            "community_id_differs",
+            N_(
+                "{count} buildings ({households} households) lie outside the community their "
+                "community_id names; they are counted (and gridded) in the community named"
+            ),
+            tuple(labels[conflict]),
+            params={"households": int(buildings.loc[conflict, "households"].sum())},
+            layer="buildings",
+            fix=N_(
+                "Check each building's community_id against the map: correct the attribute, "
+                "or the community boundary"
+            ),
+        )
+    ]
+
+
 def _official_differs(
     communities: gpd.GeoDataFrame, rules: RuleSet, governs: str
 ) -> list[DataWarning]:
@@ -385,8 +414,10 @@ def prepare(
         if "community_id" not in communities:
             communities["community_id"] = [f"{i + 1:012d}" for i in range(len(communities))]
         communities["community_id"] = _as_id(communities["community_id"])
+    given = None
     if "community_id" in buildings:
         buildings["community_id"] = _as_id(buildings["community_id"])
+        given = buildings["community_id"].notna().to_numpy()
     if (
         "community_id" not in buildings
         or buildings["community_id"].isna().any()
@@ -401,6 +432,8 @@ def prepare(
                 communities["community_id"].iloc[0]
             )
     warnings.extend(_left_out(buildings, communities, report))
+    if given is not None and len(communities) > 1:
+        warnings.extend(_named_elsewhere(buildings, communities, given))
     if (
         project.compounds is not None
         and len(project.compounds)
@@ -434,8 +467,7 @@ def _input_households(project: Project) -> int:
         if frame is None:
             continue
         if column in frame:
-            text = frame[column].astype("string").str.normalize("NFKC").str.replace(",", "")
-            values = pd.to_numeric(text, errors="coerce").astype(float)
+            values = parse_counts(frame[column])
             values = values[np.isfinite(values) & (values >= 0)]
             total += float(np.floor(values + 0.5).sum())
         elif default is not None:

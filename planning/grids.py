@@ -43,7 +43,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -53,6 +53,7 @@ import shapely
 from shapely import affinity
 
 from gis.crs import STORAGE_CRS
+from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
 from planning.grouping import Grouping, group_exact
 from planning.partition import (
@@ -67,6 +68,8 @@ from planning.territory import territories
 
 __all__ = [
     "GridResult",
+    "buildings_by_community",
+    "community_conflicts",
     "community_prefixes",
     "crosswalk",
     "make_grids",
@@ -1044,6 +1047,7 @@ def make_grids(
     else:
         prefixes, notes = community_prefixes(communities, lang=lang)
     communities["grid_prefix"] = prefixes
+    all_ids = set(communities["community_id"])
     if community_ids is not None:
         wanted = {str(c) for c in community_ids}
         communities = communities[communities["community_id"].isin(wanted)]
@@ -1053,7 +1057,9 @@ def make_grids(
         buildings["building_id"] = [f"B{i + 1:06d}" for i in range(len(buildings))]
     # Each community is gridded on its own rows: its buildings and the lines touching it
     # (so a batch over communities, planning.batch, gives the very same grids).
-    owner = buildings_by_community(buildings, communities)
+    owner = buildings_by_community(buildings, communities, others=all_ids)
+    notes = [*notes, *_conflict_notes(buildings, communities, owner, lang=lang)]
+    buildings = _inside_named(buildings, communities, owner)
     by_owner = pd.Series(np.arange(len(buildings))).groupby(owner).indices
     polygons = communities.geometry.values
     lines = {
@@ -1287,13 +1293,22 @@ def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def buildings_by_community(
-    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    others: Collection[str] = (),
+    located: np.ndarray | None = None,
 ) -> np.ndarray:
     """Position of the community holding each building (-1: none), as the engines assign them.
 
-    By the building's representative point; a point on a shared edge goes to the first
-    community touching it; a building whose point is in none goes to the community its
-    footprint overlaps most.
+    A building whose ``community_id`` names one of ``communities`` belongs to it wherever
+    its point lies (the data's word, as ``check`` counts it; see
+    :func:`community_conflicts`); one naming a community of ``others`` (communities of the
+    project outside this run) belongs to none here. The rest go by location: the building's
+    representative point; a point on a shared edge goes to the first community touching it;
+    a building whose point is in none goes to the community its footprint overlaps most.
+    ``located`` gives the positions by location when they are already known (a
+    partitioned join in :mod:`planning.batch`).
 
     Examples
     --------
@@ -1303,12 +1318,27 @@ def buildings_by_community(
     >>> b = gpd.GeoDataFrame(geometry=[box(0.1, 0.1, 0.2, 0.2), box(1.5, 0.5, 1.6, 0.6), box(5, 5, 6, 6)])
     >>> buildings_by_community(b, c).tolist()
     [0, 1, -1]
+    >>> buildings_by_community(b.assign(community_id=["B", None, "C"]), c, others=["C"]).tolist()
+    [1, 1, -1]
     """
+    out = _located(buildings, communities) if located is None else np.asarray(located).copy()
+    if "community_id" not in buildings or "community_id" not in communities:
+        return out
+    given = buildings["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
+    position = {str(c): i for i, c in enumerate(communities["community_id"])}
+    named = np.array([position.get(g, -1) if g is not None else -1 for g in given])
+    out = np.where(named >= 0, named, out)
+    elsewhere = {str(o) for o in others} - set(position)
+    if elsewhere:
+        out[np.array([g in elsewhere for g in given], dtype=bool)] = -1
+    return out
+
+
+def _located(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> np.ndarray:
+    """Position of the community by location only (the rule of :func:`buildings_by_community`)."""
     points = buildings.geometry.representative_point()
     out = np.full(len(buildings), -1, dtype=np.int64)
-    idx_point, idx_area = communities.sindex.query(points.values, predicate="intersects")
-    order = np.lexsort((idx_area, idx_point))
-    idx_point, idx_area = idx_point[order], idx_area[order]
+    idx_point, idx_area = points_in_areas(points.values, communities.geometry.values)
     first = np.r_[True, idx_point[1:] != idx_point[:-1]] if len(idx_point) else np.zeros(0, bool)
     out[idx_point[first]] = idx_area[first]
     for i in np.flatnonzero(out < 0):
@@ -1318,6 +1348,99 @@ def buildings_by_community(
         if len(overlaps) and overlaps.max() > 0:
             out[i] = int(np.argmax(overlaps))
     return out
+
+
+def community_conflicts(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> np.ndarray:
+    """Whether each building's ``community_id`` names a community its point is not in.
+
+    True where the attribute names a community of ``communities`` and the building's
+    representative point lies neither in it nor on its edge (it lies in another community,
+    or in none). Such a building is counted and gridded in the community it names; the
+    planner should check the attribute or the boundary.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> c = gpd.GeoDataFrame({"community_id": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    >>> b = gpd.GeoDataFrame({"community_id": ["A", "A", "A"]},
+    ...     geometry=[box(0.1, 0.1, 0.2, 0.2), box(1.5, 0.5, 1.6, 0.6), box(0.9, 0.4, 1.1, 0.6)])
+    >>> community_conflicts(b, c).tolist()
+    [False, True, False]
+    """
+    out = np.zeros(len(buildings), dtype=bool)
+    if "community_id" not in buildings or "community_id" not in communities or not len(out):
+        return out
+    given = buildings["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
+    position = {str(c): i for i, c in enumerate(communities["community_id"])}
+    named = np.array([position.get(g, -1) if g is not None else -1 for g in given])
+    if not (named >= 0).any():
+        return out
+    points = buildings.geometry.representative_point().values
+    idx_point, idx_area = points_in_areas(points, communities.geometry.values)
+    holds = np.zeros(len(out), dtype=bool)
+    holds[idx_point[named[idx_point] == idx_area]] = True
+    return (named >= 0) & ~holds
+
+
+def _conflict_notes(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, owner: np.ndarray, *, lang: str
+) -> list[str]:
+    """A note naming the buildings gridded where their ``community_id`` says, not where they lie."""
+    conflict = community_conflicts(buildings, communities) & (owner >= 0)
+    if not conflict.any():
+        return []
+    ids = buildings["building_id"].astype(str).to_numpy()[conflict]
+    msg = translator(lang).gettext(
+        N_(
+            "{count} buildings lie outside the community their community_id names and were "
+            "gridded in the community named ({ids}); check the attribute or the boundary"
+        )
+    )
+    shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+    return [msg.format(count=int(conflict.sum()), ids=shown)]
+
+
+_STAND_IN_M = 2.0
+"""Side (metres) of the stand-in footprint of a building gridded outside its drawn place."""
+
+
+def _inside_named(
+    buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, owner: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Footprints the territory of their community can hold, for buildings placed by attribute.
+
+    A building whose ``community_id`` names a community it lies outside keeps its
+    households there; for the tessellation its footprint becomes the part inside that
+    community, or (when less than a twentieth is inside) a small square just inside the
+    boundary where it is nearest, so the building gets a cell and is never dropped.
+    """
+    rows = np.flatnonzero(owner >= 0)
+    if not len(rows):
+        return buildings
+    geoms = buildings.geometry.values
+    areas = communities.geometry.values[owner[rows]]
+    outside = ~shapely.covers(areas, shapely.point_on_surface(geoms[rows]))
+    if not outside.any():
+        return buildings
+    fixed = np.array(geoms, dtype=object)
+    side = _STAND_IN_M / 111_000  # degrees (EPSG:4490); about square at these latitudes
+    for i, area in zip(rows[outside], areas[outside], strict=True):
+        inside = shapely.intersection(geoms[i], area)
+        if shapely.area(inside) >= 0.05 * shapely.area(geoms[i]):
+            fixed[i] = _largest_polygon(inside)
+            continue
+        point = shapely.get_point(shapely.shortest_line(area, geoms[i]), 0)
+        square = shapely.box(point.x - side, point.y - side, point.x + side, point.y + side)
+        fixed[i] = _largest_polygon(shapely.intersection(square, area))
+    return buildings.set_geometry(gpd.GeoSeries(fixed, index=buildings.index, crs=buildings.crs))
+
+
+def _largest_polygon(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+    return max(parts, key=lambda p: p.area) if parts else geom
 
 
 def rows_touching(frame: gpd.GeoDataFrame | None, polygons: np.ndarray) -> list[np.ndarray] | None:

@@ -39,6 +39,7 @@ from pyproj import Geod
 
 from gis.accounting import DataWarning
 from gis.i18n import N_
+from gis.numerals import arabic_numerals
 from gis.validate import Problem
 from planning.rules import RuleSet, get_preset
 
@@ -52,6 +53,7 @@ __all__ = [
     "implausible_warning",
     "match_roster",
     "normalise_key",
+    "unit_number",
 ]
 
 _GEOD = Geod(ellps="GRS80")
@@ -542,14 +544,16 @@ _RUNS = re.compile(r"\d+|[a-z]+|[^\W\d_a-z]+")
 def normalise_key(value: object) -> str | None:
     """Return the matching key of a building id or address (``None`` when blank).
 
-    Equivalent spellings meet (``3号楼`` = ``3栋`` = ``3幢`` = ``3#``; ``007`` = ``7``; ``1.0``
+    Equivalent spellings meet (``3号楼`` = ``3栋`` = ``3幢`` = ``3#`` = ``三号楼``; ``007`` = ``7``; ``1.0``
     from a spreadsheet = ``1``; full-width and spaced forms), distinct addresses stay apart
     (``1-23`` ≠ ``12-3``).
 
     Examples
     --------
-    >>> [normalise_key(v) for v in ["3号楼", "3栋", " 3 幢", "3#", "003号楼"]]
-    ['3-栋', '3-栋', '3-栋', '3-栋', '3-栋']
+    >>> [normalise_key(v) for v in ["3号楼", "3栋", " 3 幢", "3#", "003号楼", "三号楼", "三栋"]]
+    ['3-栋', '3-栋', '3-栋', '3-栋', '3-栋', '3-栋', '3-栋']
+    >>> normalise_key("十二号楼二单元"), normalise_key("12号楼2单元")
+    ('12-栋-2-单元', '12-栋-2-单元')
     >>> normalise_key("1-23") == normalise_key("12-3")
     False
     >>> normalise_key(7.0), normalise_key("007"), normalise_key("HD_001"), normalise_key("")
@@ -559,7 +563,7 @@ def normalise_key(value: object) -> str | None:
         return None
     if isinstance(value, float | np.floating) and float(value).is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    text = arabic_numerals(unicodedata.normalize("NFKC", str(value)).strip().lower())
     text = re.sub(r"^(\d+)\.0+$", r"\1", text)
     # spaces beside a non-digit are typing noise; between two numbers they separate them
     text = re.sub(r"(?<=\D)\s+|\s+(?=\D)", "", text)
@@ -587,7 +591,10 @@ def match_roster(
     """Fill households, residents and special-service counts from a roster (花名册).
 
     The roster has one row per household (``building_id`` or ``address``, ``unit``,
-    ``floor``, ``room``…) or one row per building with a ``households`` column. Rows are
+    ``floor``, ``room``…) or one row per building with a ``households`` column. A
+    per-household roster's ``unit`` column (``2单元``, ``二单元``, ``2``) also gives the
+    number of units of a building that has none (the grid engine divides by whole units).
+    Rows are
     matched to buildings by ``building_id``, else by ``address``, both through
     :func:`normalise_key`. Every row that fills no building is reported with its line
     number in the file: a blank key (``roster_blank_key``), a key no building has
@@ -714,7 +721,54 @@ def match_roster(
         out.loc[matched, "residents"] = building_key[matched].map(sums["residents"])
     if "special" in sums:
         out.loc[matched, "special_service_households"] = building_key[matched].map(sums["special"])
+    if "unit" in roster and "households" not in roster:
+        out = _units_from_roster(out, roster[usable], roster_key[usable], building_key, matched)
     return out, tuple(warnings)
+
+
+def unit_number(value: object) -> int | None:
+    """Return the number of a stairwell unit as written in a roster (``None``: not read).
+
+    Examples
+    --------
+    >>> [unit_number(v) for v in ["2单元", "二单元", "02", 3.0, "第十单元", "东", None]]
+    [2, 2, 2, 3, 10, None, None]
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        value = int(value)
+    text = arabic_numerals(unicodedata.normalize("NFKC", str(value)).strip())
+    match = re.match(r"^第?(\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def _units_from_roster(
+    out: gpd.GeoDataFrame,
+    roster: pd.DataFrame,
+    roster_key: pd.Series,
+    building_key: pd.Series,
+    matched: pd.Series,
+) -> gpd.GeoDataFrame:
+    """Fill ``units`` where a building has none: the distinct units its roster rows name.
+
+    The grid engine divides a building larger than a grid by whole units, so the number
+    of units (二单元 and 2单元 the same) is worth more than the estimate from floors.
+    """
+    units = pd.DataFrame({"key": roster_key, "unit": roster["unit"].map(unit_number)}).dropna()
+    if units.empty:
+        return out
+    counts = units.groupby("key")["unit"].nunique()
+    given = pd.to_numeric(out["units"], errors="coerce") if "units" in out else None
+    fill = matched & building_key.isin(counts.index)
+    if given is not None:
+        fill &= given.isna() | (given <= 0)
+    if fill.any():
+        if "units" not in out:
+            out["units"] = np.nan
+        out["units"] = pd.to_numeric(out["units"], errors="coerce")
+        out.loc[fill, "units"] = building_key[fill].map(counts).astype(float)
+    return out
 
 
 def apply_roster(buildings: gpd.GeoDataFrame, roster: pd.DataFrame) -> tuple[gpd.GeoDataFrame, int]:

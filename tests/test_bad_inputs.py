@@ -441,7 +441,7 @@ ERRORS: list[Case] = [
         NOT_NUMBER.format(
             layer="buildings",
             column="households",
-            examples="'约50户', '四十八'",
+            examples="'约50户', '四十多'",
             rows="HD-002, HD-004",
         ),
         call="load",

@@ -609,8 +609,8 @@ def make_zone_not_in_china(d: Path) -> Path:
 # values and geometry (found by validation)
 # --------------------------------------------------------------------------------------
 def make_households_text(d: Path) -> Path:
-    """户数 typed as words in two rows."""
-    gdf = buildings(6, 户数=["48", "约50户", "36", "四十八", "54", "60"])
+    """户数 typed as words in two rows (四十八 alone would be read as 48; 四十多 is no count)."""
+    gdf = buildings(6, 户数=["48", "约50户", "36", "四十多", "54", "60"])
     return gpkg(d / "项目.gpkg", {"楼栋": gdf, "社区": communities()})
 
 
@@ -631,9 +631,9 @@ def make_staff_text(d: Path) -> Path:
 
 
 def make_several_value_problems(d: Path) -> Path:
-    """Words and negatives in 户数 and words in 社工人数: all reported at once."""
+    """Words and negatives in 户数 and words in 社工人数: all reported at once (九 is a number)."""
     gdf = buildings(6, 户数=["48", "约50户", "-6", "36", "42", "60"])
-    return gpkg(d / "项目.gpkg", {"楼栋": gdf, "社区": communities(社工人数=["12", "九"])})
+    return gpkg(d / "项目.gpkg", {"楼栋": gdf, "社区": communities(社工人数=["12", "若干"])})
 
 
 def make_duplicate_community_ids(d: Path) -> Path:
