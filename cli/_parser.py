@@ -295,10 +295,12 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     compare.set_defaults(func=run_compare)
     access = sub.add_parser(
         "access",
-        parents=[common, rules, reading],
+        parents=[common, rules, reading, in_project],
         help=tr(N_("walking distances to the service centres, along the roads")),
     )
-    access.add_argument("input", type=Path, help=tr(N_("the project (layers, with roads)")))
+    access.add_argument(
+        "input", type=Path, nargs="?", help=tr(N_("the project (layers, with roads)"))
+    )
     access.add_argument(
         "--plan",
         type=Path,
@@ -310,10 +312,15 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     access.set_defaults(func=run_access)
     overlap = sub.add_parser(
         "overlap",
-        parents=[common, rules, reading],
+        parents=[common, rules, reading, in_project],
         help=tr(N_("how the plan's grids sit on another grid system (多网合一)")),
     )
-    overlap.add_argument("plan", type=Path, help=tr(N_("the plan GeoPackage with grids")))
+    overlap.add_argument(
+        "plan",
+        type=Path,
+        nargs="?",
+        help=tr(N_("the plan GeoPackage with grids (with --project: the project's grids)")),
+    )
     overlap.add_argument(
         "--other", type=Path, required=True, help=tr(N_("the other system's units (polygons)"))
     )
@@ -322,11 +329,13 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     overlap.add_argument(
         "--snap",
         type=Path,
+        nargs="?",
+        const=Path(),
         metavar="INPUT",
         help=tr(
             N_(
                 "the project's layers: re-make the grids with the other system's boundaries as "
-                "barriers and report the cost"
+                "barriers and report the cost (with --project, no INPUT: the project's layers)"
             )
         ),
     )
@@ -336,10 +345,10 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     overlap.set_defaults(func=run_overlap)
     growth = sub.add_parser(
         "growth",
-        parents=[common, rules, reading],
+        parents=[common, rules, reading, in_project],
         help=tr(N_("households, status and staff year by year as new housing is delivered")),
     )
-    growth.add_argument("input", type=Path, help=tr(N_("the project (layers)")))
+    growth.add_argument("input", type=Path, nargs="?", help=tr(N_("the project (layers)")))
     growth.add_argument(
         "--deliveries",
         type=Path,

@@ -2,7 +2,11 @@
 
 Private to :mod:`cli`. Each reads the project (and a plan or another layer), calls the
 library (:mod:`planning.access`, :mod:`planning.overlap`, :mod:`planning.growth`) and prints
-the figures of SCHEMA.md "Analyses" with ``--json``.
+the figures of SCHEMA.md "Analyses" with ``--json``. With ``--project NAME`` each reads the
+project's current layers (its grids, for ``overlap`` and ``growth``) instead of files and
+saves what it found in the project as a new version (``access``, ``access_buildings`` and
+``access_centres``; ``grid_overlap``, and the snapped ``grids`` with ``--snap``;
+``growth``), as ``check``, ``grids`` and ``split`` do.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from cli._inputs import read_options, rules_of
+from cli._inputs import load_input, open_project, read_options, rules_of, save_to_db
 from cli._output import clean, display_width, emit, progress
 from gis.errors import GridplanError, LayerReadError
 from gis.i18n import N_, translator
@@ -66,6 +70,33 @@ def _read_plan_layers(path: Path) -> dict[str, Any]:
     return read_plan(path)
 
 
+def _one_source(args: argparse.Namespace, given: Any, what: str) -> None:
+    """Refuse INPUT and ``--project`` together, or neither (say which to give)."""
+    if given is not None and args.project:
+        msg = N_("Give {what} or --project NAME, not both.")
+        raise GridplanError(msg, what=what)
+    if given is None and not args.project:
+        msg = N_("Say what to read: {what} or a project (--project NAME).")
+        raise GridplanError(msg, what=what)
+
+
+def _project_grids(args: argparse.Namespace) -> Any:
+    """The current grids of ``--project`` (an error that says how to make them if none)."""
+    with open_project(args) as project:
+        grids = (
+            project.load(layers=["grids"]).get("grids")
+            if "grids" in project.layer_names()
+            else None
+        )
+    if grids is None or not len(grids):
+        msg = N_(
+            "The project {project} has no grids yet. Make them first: gridplan grids "
+            "--project {project}."
+        )
+        raise GridplanError(msg, project=args.project)
+    return grids
+
+
 def access_figures(loaded: Any, plan: dict[str, Any] | None) -> Any:
     """Measure walking access of a project, or after the split proposed in ``plan``."""
     from planning.access import access_after_split, access_for
@@ -77,17 +108,17 @@ def access_figures(loaded: Any, plan: dict[str, Any] | None) -> Any:
 
 def run_access(args: argparse.Namespace) -> int:
     """Print walking distances to the service centres, per community."""
-    from planning.communities import load
-
+    _one_source(args, args.input, "INPUT")
     rules = rules_of(args)
     progress(args, N_("reading layers…"))
-    loaded = load(args.input, rules=rules, lang=args.lang, **read_options(args))
+    loaded = load_input(args, rules=rules)
     plan = _read_plan_layers(args.plan) if args.plan else None
     progress(args, N_("measuring walks along the roads…"))
     result = access_figures(loaded, plan)
     table = result.communities
     notes = result.messages(args.lang)
-    if args.out:
+    layers: dict[str, Any] = {}
+    if args.out or args.project:
         import geopandas as gpd
 
         from gis.crs import STORAGE_CRS
@@ -97,17 +128,18 @@ def run_access(args: argparse.Namespace) -> int:
             geometry=loaded.project.buildings.geometry.to_crs(STORAGE_CRS).values,
             crs=STORAGE_CRS,
         )
+        layers = {"access": table, "access_buildings": buildings, "access_centres": result.centres}
+    if args.out:
         from gis.store import write_plan
 
-        write_plan(
-            args.out,
-            {"access": table, "access_buildings": buildings, "access_centres": result.centres},
-        )
+        write_plan(args.out, layers)
+    saved = save_to_db(args, layers, rules=rules) if args.project else {}
     payload = {
         "communities": _records(table),
         "centres": _records(result.centres.drop(columns="geometry")),
         "notes": notes,
         "written": [str(args.out)] if args.out else [],
+        **saved,
     }
 
     def human() -> str:
@@ -140,12 +172,16 @@ def run_overlap(args: argparse.Namespace) -> int:
     """Print how the plan's grids sit on another grid system; optionally snap to it."""
     from planning.overlap import grid_overlap
 
+    _one_source(args, args.plan, "PLAN")
     rules = rules_of(args)
-    plan = _read_plan_layers(args.plan)
-    if "grids" not in plan or not len(plan["grids"]):
-        msg = N_("The plan {file} has no grids. Make them first with gridplan grids.")
-        raise GridplanError(msg, file=str(args.plan))
-    grids = plan["grids"]
+    if args.project:
+        grids = _project_grids(args)
+    else:
+        plan = _read_plan_layers(args.plan)
+        if "grids" not in plan or not len(plan["grids"]):
+            msg = N_("The plan {file} has no grids. Make them first with gridplan grids.")
+            raise GridplanError(msg, file=str(args.plan))
+        grids = plan["grids"]
     progress(args, N_("reading layers…"))
     other = _read_other(args)
     result = grid_overlap(grids, other, other_id=args.other_id, rules=rules)
@@ -161,17 +197,25 @@ def run_overlap(args: argparse.Namespace) -> int:
         ),
     }
     snap_text = ""
-    if args.snap:
+    saving: dict[str, Any] = {"grid_overlap": _overlap_table(result.grids)}
+    if args.snap is not None:
         from planning.communities import load
         from planning.overlap import snap_grids
 
         progress(args, N_("re-making the grids along the other system's boundaries…"))
-        loaded = load(args.snap, rules=rules, lang=args.lang, **read_options(args))
+        if args.project and args.snap == Path():
+            loaded = load_input(args, rules=rules)
+        elif args.snap == Path():
+            msg = N_("Name the project's layers to snap: --snap INPUT (or use --project NAME).")
+            raise GridplanError(msg)
+        else:
+            loaded = load(args.snap, rules=rules, lang=args.lang, **read_options(args))
         snap = snap_grids(loaded, other, before=grids, other_id=args.other_id, rules=rules)
         payload["snap"] = {
             k: {"before": clean(r["before"]), "after": clean(r["after"])}
             for k, r in snap.cost.iterrows()
         }
+        saving.update({"grids": snap.result.grids, "grid_members": snap.result.grid_members})
         if args.out:
             from gis.store import write_plan
 
@@ -180,6 +224,8 @@ def run_overlap(args: argparse.Namespace) -> int:
             )
             payload["written"] = [str(args.out)]
         snap_text = "\n" + snap.cost.to_string()
+    if args.project:
+        payload.update(save_to_db(args, saving, rules=rules))
     tr = translator(args.lang).gettext
 
     def human() -> str:
@@ -201,6 +247,18 @@ def run_overlap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overlap_table(grids: pd.DataFrame) -> pd.DataFrame:
+    """The overlap per grid as a plain table a project can keep (units as JSON text)."""
+    import json
+
+    table = pd.DataFrame(grids[["grid_code", "max_share", "aligned"]]).copy()
+    table["units"] = [
+        json.dumps(u, ensure_ascii=False, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+        for u in grids["units"]
+    ]
+    return table
+
+
 def _read_deliveries(args: argparse.Namespace) -> Any:
     from gis.io import TABLE_SUFFIXES, read_layer, read_table
 
@@ -215,16 +273,20 @@ def _read_deliveries(args: argparse.Namespace) -> Any:
 
 def run_growth(args: argparse.Namespace) -> int:
     """Print each community's households, status and staff per year as housing is delivered."""
-    from planning.communities import load
     from planning.growth import project_growth
 
+    _one_source(args, args.input, "INPUT")
     rules = rules_of(args)
     progress(args, N_("reading layers…"))
-    loaded = load(args.input, rules=rules, lang=args.lang, **read_options(args))
+    loaded = load_input(args, rules=rules)
     deliveries = _read_deliveries(args)
     grids = None
     if args.plan:
         grids = _read_plan_layers(args.plan).get("grids")
+    elif args.project:
+        with open_project(args) as project:
+            if "grids" in project.layer_names():
+                grids = project.load(layers=["grids"]).get("grids")
     result = project_growth(
         loaded.communities,
         deliveries,
@@ -245,6 +307,11 @@ def run_growth(args: argparse.Namespace) -> int:
     if result.grids is not None:
         over = result.grids[result.grids["overflow_year"].notna()]
         payload["grids_overflowing"] = _records(over)
+    if args.project:
+        saving = {"growth": pd.DataFrame(result.table)}
+        if result.grids is not None:
+            saving["growth_grids"] = pd.DataFrame(result.grids)
+        payload.update(save_to_db(args, saving, rules=rules))
     tr = translator(args.lang).gettext
 
     def human() -> str:

@@ -74,7 +74,8 @@ def run_grids(args: argparse.Namespace) -> int:
         )
     )
     bar.close()
-    layers = {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches}
+    members = _with_households_source(result.grid_members, project.buildings)
+    layers = {"grids": result.grids, "grid_members": members, "patches": result.patches}
     if args.out is not None:
         progress(args, "writing the plan…")
         write_plan(args.out, layers)
@@ -148,7 +149,7 @@ def _regrid(
     walk = out.crosswalk
     layers = {
         "grids": new.grids,
-        "grid_members": new.grid_members,
+        "grid_members": _with_households_source(new.grid_members, loaded.project.buildings),
         "patches": patches,
         "grid_crosswalk": walk,
     }
@@ -206,6 +207,23 @@ _SUMMARY_LABELS = (
     N_("codes_new"),
 )
 """Labels of the re-run's summary (printed through the translator)."""
+def _with_households_source(members: Any, buildings: Any) -> Any:
+    """Members with their building's ``households_source`` (``estimated``, ``given``,
+    ``roster``), so the plan's reports mark estimated households without the project."""
+    if members is None or not len(members) or "households_source" not in buildings:
+        return members
+    if "building_id" not in buildings or "building_id" not in members:
+        return members
+    source = dict(
+        zip(
+            buildings["building_id"].astype(str),
+            buildings["households_source"].astype("string").fillna(""),
+            strict=True,
+        )
+    )
+    out = members.copy()
+    out["households_source"] = out["building_id"].astype(str).map(source).fillna("")
+    return out
 
 
 def _batched(args: argparse.Namespace) -> bool:

@@ -138,7 +138,8 @@ def export_plan(
         contributors``.
     context
         Extra layers for the atlas (``buildings``, ``roads``, ``compounds``,
-        ``communities``) when the plan does not hold them.
+        ``communities``) when the plan does not hold them; the buildings'
+        ``households_source`` also marks estimated households in the Excel report.
     progress
         Called with ``(page, pages)`` while the atlas is drawn.
     out_crs
@@ -209,7 +210,7 @@ def export_plan(
             out = out.with_suffix(".kmz")
         return [to_kml(layers, out, lang=lang, title=title)]
     if fmt == "xlsx":
-        return [to_xlsx(layers, out, lang=lang, rules=rules, paper=paper)]
+        return [to_xlsx(layers, out, lang=lang, rules=rules, paper=paper, context=context)]
     from gis.export.atlas import write_atlas
 
     merged = {**dict(context or {}), **layers}

@@ -102,6 +102,8 @@ COLUMN_LABELS: dict[str, str] = {
     "share_within_10min": "share_within_10min",
     "share_within_15min": "share_within_15min",
     "straight_mean_m": "straight_mean_m",
+    "households_estimated": N_("of which estimated"),
+    "households_basis": N_("households counted or estimated"),
     "walk_m": N_("walk (m)"),
     "connector_m": N_("to the road (m)"),
     "centre": N_("service centre"),
@@ -244,3 +246,103 @@ def _spatial(plan: Mapping[str, pd.DataFrame], names: Sequence[str]) -> dict[str
         for name in names
         if isinstance(plan.get(name), gpd.GeoDataFrame) and len(plan[name])
     }
+
+
+# --------------------------------------------------------------------------------------
+# estimated households: marked in every report (issue 17)
+# --------------------------------------------------------------------------------------
+ESTIMATE_MARK = N_("estimated")
+"""The word that marks an estimated figure (估算 in zh_CN)."""
+
+_ESTIMATE_NOTE = N_(
+    "{mark}: {households} of the {total} households ({share:.0%}, {buildings} buildings) are "
+    "estimated from footprint × floors ÷ {area:g} m² per dwelling, not counted; replace them "
+    "with counts (户数 or a roster) before the plan is signed"
+)
+_ESTIMATE_NOTE_NO_AREA = N_(
+    "{mark}: {households} of the {total} households ({share:.0%}, {buildings} buildings) are "
+    "estimated from footprint × floors, not counted; replace them with counts (户数 or a "
+    "roster) before the plan is signed"
+)
+
+
+class _Estimates:
+    """Which households of a plan are estimated (footprint × floors), not counted.
+
+    Read from the buildings' ``households_source`` (the plan's ``buildings`` layer, or the
+    project's given as context) or, failing that, from a ``households_source`` column of
+    ``grid_members``. Empty when neither says (nothing is then marked).
+    """
+
+    def __init__(self, plan: Mapping[str, pd.DataFrame], rules: Mapping[str, Any]) -> None:
+        self.buildings: frozenset[str] = frozenset()
+        self.building_households: dict[str, int] = {}
+        source = None
+        frame = plan.get("buildings")
+        if isinstance(frame, pd.DataFrame) and {"building_id", "households_source"} <= set(frame):
+            source = frame
+        members = plan.get("grid_members")
+        if source is None and isinstance(members, pd.DataFrame) and {
+            "building_id",
+            "households_source",
+        } <= set(members):
+            source = members
+        if source is not None:
+            estimated = source["households_source"].astype("string").eq("estimated").fillna(False)
+            ids = source.loc[estimated.to_numpy(), "building_id"].astype(str)
+            self.buildings = frozenset(ids)
+            if "households" in source:
+                hh = pd.to_numeric(source.loc[estimated.to_numpy(), "households"], errors="coerce")
+                self.building_households = (
+                    pd.Series(hh.fillna(0).to_numpy(), index=ids.to_numpy())
+                    .groupby(level=0)
+                    .sum()
+                    .astype(int)
+                    .to_dict()
+                )
+        self.per_grid: dict[str, int] = {}
+        if self.buildings and isinstance(members, pd.DataFrame) and "grid_code" in members:
+            flagged = members["building_id"].astype(str).isin(self.buildings)
+            hh = pd.to_numeric(members["households"], errors="coerce").fillna(0)
+            self.per_grid = (
+                hh[flagged].groupby(members.loc[flagged, "grid_code"].astype(str)).sum().astype(int)
+            ).to_dict()
+        self.per_community: dict[str, int] = {}
+        if self.buildings and isinstance(frame, pd.DataFrame) and "community_id" in frame:
+            flagged = frame["building_id"].astype(str).isin(self.buildings)
+            hh = pd.to_numeric(frame.get("households"), errors="coerce").fillna(0)
+            self.per_community = (
+                hh[flagged].groupby(frame.loc[flagged, "community_id"].astype(str)).sum().astype(int)
+            ).to_dict()
+        values = rules.get("values") or {}
+        area = values.get("area_per_dwelling_m2")
+        self.area = float(area) if isinstance(area, int | float) else None
+
+    def __bool__(self) -> bool:
+        return bool(self.buildings)
+
+    def is_estimated(self, building_id: Any) -> bool:
+        """Whether a building's households are estimated."""
+        return str(building_id) in self.buildings
+
+    def in_grids(self, grids: pd.DataFrame) -> tuple[int, int, int]:
+        """Estimated households, all households and estimated buildings of ``grids``."""
+        codes = grids["grid_code"].astype(str) if "grid_code" in grids else pd.Series(dtype=str)
+        estimated = int(sum(self.per_grid.get(c, 0) for c in codes))
+        total = int(pd.to_numeric(grids.get("households"), errors="coerce").fillna(0).sum())
+        return estimated, total, len(self.buildings)
+
+    def note(self, estimated: int, total: int, *, lang: str | None) -> str:
+        """The footnote explaining the mark and the method (empty when nothing is estimated)."""
+        if not estimated:
+            return ""
+        tr = translator(lang).gettext
+        msgid = _ESTIMATE_NOTE if self.area else _ESTIMATE_NOTE_NO_AREA
+        return tr(msgid).format(
+            mark=tr(ESTIMATE_MARK),
+            households=estimated,
+            total=total,
+            share=estimated / total if total else 0.0,
+            buildings=len(self.buildings),
+            area=self.area or 0.0,
+        )

@@ -73,6 +73,7 @@ from gis.errors import GridplanError
 from gis.export._common import (
     COLUMN_LABELS,
     _cell_text,
+    _Estimates,
     _plans_row,
     _rules_data,
     colour_classes,
@@ -99,6 +100,8 @@ _PASTELS = ("#b3e2cd", "#fdcdac", "#cbd5e8", "#f4cae4", "#e6f5c9", "#fff2ae", "#
 _ROAD_WIDTH = {"motorway": 2.6, "trunk": 2.6, "primary": 2.4, "secondary": 1.9, "tertiary": 1.6}
 _INK = "#252525"
 _MUTED = "#636363"
+_ESTIMATE_INK = "#9c5700"
+"""Estimated figures and their notes (as the Excel report's italics)."""
 
 
 _UI: Mapping[str, str] = MappingProxyType(
@@ -145,6 +148,15 @@ _UI: Mapping[str, str] = MappingProxyType(
         ),
         "households": "households",
         "residents": "residents",
+        "of_which_estimated": N_("of which estimated"),
+        "estimated": N_("estimated"),
+        "estimated_rows": N_(
+            "* {mark}: households estimated from footprint × floors ÷ {area:g} m² per dwelling, "
+            "not counted"
+        ),
+        "estimated_rows_no_area": N_(
+            "* {mark}: households estimated from footprint × floors, not counted"
+        ),
         "rules": "Rules and their sources",
         "draft": N_("draft"),
         "proposed": N_("proposed"),
@@ -504,6 +516,14 @@ class _Atlas:
     members: dict[str, list[dict[str, Any]]]
     page: tuple[float, float] = (8.27, 11.69)
     """The page (width, height) in inches: A4 or A3, portrait or landscape."""
+    estimates: _Estimates | None = None
+    """Which households are estimated, not counted (marked on every page)."""
+
+    def estimated(self, rows: np.ndarray | Sequence[int]) -> int:
+        """Estimated households in the grids at ``rows``."""
+        if not self.estimates:
+            return 0
+        return int(sum(self.estimates.per_grid.get(self.codes[int(i)], 0) for i in rows))
 
 
 def _prepare(plan: Mapping[str, pd.DataFrame]) -> _Atlas:
@@ -979,6 +999,23 @@ def _community_title(atlas: _Atlas, community_id: str) -> str:
     return f"{name}（{community_id}）" if name and name != community_id else community_id
 
 
+def _wrap(text: str, prop: FontProperties, width_pt: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width_pt`` (at spaces where there are any)."""
+    lines: list[str] = []
+    line = ""
+    for ch in text:
+        if _measure(prop, line + ch) > width_pt and line:
+            cut = line.rfind(" ")
+            if cut > len(line) * 0.8:  # CJK text breaks anywhere
+                lines.append(line[:cut])
+                line = line[cut + 1 :]
+            else:
+                lines.append(line)
+                line = ""
+        line += ch
+    return [*lines, line] if line else lines
+
+
 def _cover(
     pdf: PdfPages,
     atlas: _Atlas,
@@ -998,10 +1035,14 @@ def _cover(
     fig.text(0.08, 0.93, title, color=_INK, fontproperties=fonts.get("bold", 22))
     fig.text(0.08, 0.905, area, fontproperties=fonts.get("sans", 12), color=_MUTED)
     hh = atlas.households
+    estimated = atlas.estimated(range(len(atlas.codes)))
+    households = str(int(np.nansum(hh)))
+    if estimated:
+        households += f"（{tr(_UI['of_which_estimated'])} {estimated}）"
     facts = [
         (tr(_UI["communities"]), str(len(set(atlas.community_of)))),
         (tr(_UI["grids"]), str(len(atlas.codes))),
-        (tr(_UI["households"]), str(int(np.nansum(hh)))),
+        (tr(_UI["households"]), households),
     ]
     if "residents" in atlas.grids:
         facts.append(
@@ -1038,6 +1079,14 @@ def _cover(
         fontproperties=fonts.get("sans", 10.5),
         color=_INK,
     )
+    shift = 0.0  # the rules move down under a note of two lines
+    if estimated and atlas.estimates is not None:
+        prop = fonts.get("sans", 7)
+        note = atlas.estimates.note(estimated, int(np.nansum(hh)), lang=lang)
+        wrapped = _wrap(note, prop, 0.84 * atlas.page[0] * 72)[:2]
+        for k, line in enumerate(wrapped):
+            fig.text(0.08, 0.437 - k * 0.0105, line, fontproperties=prop, color=_ESTIMATE_INK)
+        shift = 0.0105 * (len(wrapped) - 1)
     box = (0.08, 0.47, 0.84, 0.36)
     ax = fig.add_axes(box)
     ax.set_axis_off()
@@ -1153,10 +1202,16 @@ def _cover(
         0.08, 0.452, tr(_UI["cover_legend"]), fontproperties=fonts.get("sans", 7.5), color=_MUTED
     )
     # the rules and their sources
-    fig.text(0.08, 0.415, tr(_UI["rules"]), color=_INK, fontproperties=fonts.get("bold", 12))
+    fig.text(
+        0.08, 0.415 - shift, tr(_UI["rules"]), color=_INK, fontproperties=fonts.get("bold", 12)
+    )
     if rules.get("title"):
         fig.text(
-            0.08, 0.397, str(rules["title"]), fontproperties=fonts.get("sans", 8), color=_MUTED
+            0.08,
+            0.397 - shift,
+            str(rules["title"]),
+            fontproperties=fonts.get("sans", 8),
+            color=_MUTED,
         )
     sources = rules.get("sources") or [
         {"rule": k, "value": str(v), "source": ""} for k, v in (rules.get("values") or {}).items()
@@ -1178,7 +1233,7 @@ def _cover(
     for k, line in enumerate(lines):
         fig.text(
             0.08,
-            0.375 - k * 0.0145,
+            0.375 - shift - k * 0.0145,
             line,
             color=_INK if k else _MUTED,
             fontproperties=fonts.get("mono", 7),
@@ -1258,6 +1313,9 @@ class _CommunityPage(_Page):
         patches = {p for p in a.patch_of[rows] if p}
         if patches:
             summary += " · " + tr(_UI["patches"]).format(n=len(patches))
+        estimated = a.estimated(rows)
+        if estimated:
+            summary += f" · {tr(_UI['of_which_estimated'])} {estimated}"
         self.summary.text = summary
         prefix = a.codes[rows[0]][:-3] if len(rows) else ""
         self.note.text = tr(_UI["label_note"]).format(prefix=prefix)
@@ -1309,6 +1367,7 @@ class _GridPage(_Page):
             )
         )
         self.footer = self.figure_label(0.06, 0.03, size=7, color=_MUTED)
+        self.estimate_note = self.figure_label(0.06, 0.097, size=7.5, color=_ESTIMATE_INK)
         self.neighbour_labels = [
             self.map_label(
                 0, 0, "", size=7, color=_MUTED, ha="center", va="center", zorder=6, box="white"
@@ -1447,6 +1506,9 @@ class _GridPage(_Page):
         self.title.text = tr(_UI["grid_title"]).format(code=code)
         self.subtitle.text = " · ".join(bits)
         facts = [f"{tr('households')} {_cell_text(record.get('households'))}"]
+        estimated = a.estimated([i])
+        if estimated:
+            facts[0] += f"（{tr(_UI['of_which_estimated'])} {estimated}）"
         for key in ("residents", "special_service_households", "n_buildings"):
             value = _cell_text(record.get(key))
             if value:
@@ -1459,6 +1521,7 @@ class _GridPage(_Page):
             b = str(m.get("building_id"))
             name = a.building_names.get(b, "")
             building = f"{name} ({b})" if name else b
+            guessed = a.estimates is not None and a.estimates.is_estimated(b)
             lines.append(
                 self.row(
                     [
@@ -1466,7 +1529,7 @@ class _GridPage(_Page):
                         building,
                         _range(m.get("unit_from"), m.get("unit_to")),
                         _range(m.get("floor_from"), m.get("floor_to")),
-                        _cell_text(m.get("households")),
+                        _cell_text(m.get("households")) + ("*" if guessed else ""),
                     ]
                 )
             )
@@ -1475,6 +1538,12 @@ class _GridPage(_Page):
             lines = [*lines[: self.max_rows - 1], tr(_UI["more_rows"]).format(n=hidden)]
         for k, text in enumerate(self.rows):
             text.text = lines[k] if k < len(lines) else ""
+        self.estimate_note.text = ""
+        if estimated and a.estimates is not None:
+            key = "estimated_rows" if a.estimates.area else "estimated_rows_no_area"
+            self.estimate_note.text = tr(_UI[key]).format(
+                mark=tr(_UI["estimated"]), area=a.estimates.area or 0.0
+            )
         self.footer.text = footer.format(page=page, pages=pages)
 
 
@@ -1587,6 +1656,7 @@ def write_atlas(
     atlas.page = (height, width) if landscape else (width, height)
     plan_row = _plans_row(plan)
     rules_data = _rules_data(plan, rules)
+    atlas.estimates = _Estimates(plan, rules_data)
     communities = list(dict.fromkeys(atlas.community_of))
     names = [atlas.community_names.get(c, "") for c in communities]
     names = [n for n in names if n]
@@ -1607,6 +1677,8 @@ def write_atlas(
             area,
             attribution,
             footer,
+            atlas.estimates.note(1, 1, lang=lang),
+            "0123456789%（）",
             *map(_cell_text, plan_row.values()),
             json.dumps(rules_data, ensure_ascii=False),
         ],

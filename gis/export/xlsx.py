@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from gis.export._common import (
+    ESTIMATE_MARK,
     _cell_text,
     _display_width,
+    _Estimates,
     _plans_row,
     _rules_data,
     column_label,
@@ -125,6 +127,44 @@ def communities_before_after(plan: Mapping[str, pd.DataFrame]) -> tuple[pd.DataF
     return before.reset_index(drop=True), after.reset_index(drop=True)
 
 
+_MARKED = frozenset({"households", "households_estimated"})
+"""Columns set in italics on a row whose households are (partly) estimated."""
+
+
+def _estimated_rows(frame: pd.DataFrame, estimates: _Estimates, mark: str) -> list[bool]:
+    """Whether each row's households are (partly) estimated: to set them in italics."""
+    if not estimates:
+        return [False] * len(frame)
+    if "households_estimated" in frame:
+        return [bool(v) for v in pd.to_numeric(frame["households_estimated"]).fillna(0) > 0]
+    if "households_basis" in frame:
+        return [v == mark for v in frame["households_basis"]]
+    return [False] * len(frame)
+
+
+def _with_estimates(
+    table: pd.DataFrame, estimates: _Estimates, plan: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Add "of which estimated" to a community table (before: by community; after: the
+    parts' buildings in ``lineage``)."""
+    if "households" not in table:
+        return table
+    out = table.copy()
+    ids = out["community_id"].astype(str)
+    values = ids.map(estimates.per_community)
+    lineage = plan.get("lineage")
+    if isinstance(lineage, pd.DataFrame) and {"building_id", "to_community_id"} <= set(lineage):
+        flagged = lineage["building_id"].astype(str).isin(estimates.buildings)
+        hh = pd.to_numeric(lineage["households"], errors="coerce").fillna(0)
+        parts = hh[flagged].groupby(lineage.loc[flagged, "to_community_id"].astype(str)).sum()
+        values = values.fillna(ids.map(parts))
+    if not estimates.per_community and values.isna().all():
+        return table
+    at = list(out.columns).index("households") + 1
+    out.insert(at, "households_estimated", values.fillna(0).astype(int).to_numpy())
+    return out
+
+
 def _sheet_name(text: str, taken: set[str]) -> str:
     clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in text)[:31] or "sheet"
     name, n = clean, 1
@@ -163,6 +203,7 @@ def to_xlsx(
     lang: str | None = "zh_CN",
     rules: Any = None,
     paper: str = "a4",
+    context: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write the Excel report: one formatted sheet per table.
 
@@ -176,6 +217,11 @@ def to_xlsx(
     fitted to the page width, page numbers in the footer. Codes are text (a 15-digit grid
     code stays whole in Excel and WPS).
 
+    Households estimated from footprint × floors (not counted) are marked as in the app
+    and ``check --json``: an "of which estimated" column on the grids and communities, a
+    counted/estimated column on the members, those figures in italics, and a note on the
+    Plan sheet with the share and the method.
+
     Parameters
     ----------
     plan
@@ -186,6 +232,9 @@ def to_xlsx(
         Language of the sheet names and headers.
     rules
         The rule set, when the plan does not carry its own (``plans.rules``).
+    context
+        The project's layers when the plan does not hold them: ``buildings`` (with
+        ``households_source``) says which households are estimated.
 
     Examples
     --------
@@ -210,6 +259,9 @@ def to_xlsx(
     sheets: list[tuple[str, pd.DataFrame]] = []
     row = _plans_row(plan)
     grids = plan.get("grids")
+    data = _rules_data(plan, rules)
+    estimates = _Estimates({**dict(context or {}), **plan}, data)
+    mark = tr(ESTIMATE_MARK)
     summary_rows = [
         (column_label(k, lang), tr(str(row[k])) if k == "status" else _cell_text(row[k]))
         for k in ("plan_id", "version", "status", "author", "created_at", "note")
@@ -227,6 +279,12 @@ def to_xlsx(
             (tr(N_("smallest grid (households)")), str(int(hh.min())) if len(hh) else ""),
             (tr(N_("largest grid (households)")), str(int(hh.max())) if len(hh) else ""),
         ]
+        if estimates:
+            estimated, total, _n = estimates.in_grids(grids)
+            summary_rows += [
+                (column_label("households_estimated", lang), str(estimated)),
+                (mark, estimates.note(estimated, total, lang=lang) or "—"),
+            ]
     sheets.append(
         (
             tr(N_("Plan")),
@@ -234,6 +292,9 @@ def to_xlsx(
         )
     )
     before, after = communities_before_after(plan)
+    if estimates and len(before):
+        before = _with_estimates(before, estimates, plan)
+        after = _with_estimates(after, estimates, plan)
     if len(before):
         sheets.append((tr(N_("Communities before")), before))
         sheets.append((tr(N_("Communities after")), after))
@@ -247,6 +308,10 @@ def to_xlsx(
             from gis.crs import to_metric
 
             table["area_m2"] = to_metric(grids).area.round(0).to_numpy()
+        if estimates and "households" in table:
+            at = list(table.columns).index("households") + 1
+            codes = table["grid_code"].astype(str)
+            table.insert(at, "households_estimated", [estimates.per_grid.get(c, 0) for c in codes])
         sheets.append((tr(N_("Grids")), table))
     for key, title in (
         ("grid_members", N_("Grid members")),
@@ -261,8 +326,13 @@ def to_xlsx(
         if isinstance(frame, pd.DataFrame) and len(frame):
             if isinstance(frame, gpd.GeoDataFrame):
                 frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            if estimates and key == "grid_members" and "building_id" in frame:
+                frame = frame.drop(columns=["households_source"], errors="ignore").copy()
+                frame["households_basis"] = [
+                    mark if estimates.is_estimated(b) else tr(N_("counted"))
+                    for b in frame["building_id"]
+                ]
             sheets.append((tr(title), frame))
-    data = _rules_data(plan, rules)
     sources = data.get("sources") or [
         {"rule": k, "value": str(v), "source": ""} for k, v in (data.get("values") or {}).items()
     ]
@@ -282,6 +352,8 @@ def to_xlsx(
         )
         integer = book.add_format({"num_format": "0"})
         decimal = book.add_format({"num_format": "0.0##"})
+        guessed = book.add_format({"num_format": "0", "italic": True, "font_color": "#9c5700"})
+        guessed_text = book.add_format({"italic": True, "font_color": "#9c5700"})
         taken: set[str] = set()
         for title, frame in sheets:
             sheet = book.add_worksheet(_sheet_name(title, taken))
@@ -290,7 +362,9 @@ def to_xlsx(
             widths = [_display_width(label) for label in labels]
             for j, label in enumerate(labels):
                 sheet.write_string(0, j, label, header)
+            marked = _estimated_rows(frame, estimates, mark)
             for i, values in enumerate(frame.itertuples(index=False), start=1):
+                guess = marked[i - 1]
                 for j, value in enumerate(values):
                     if (
                         value is None
@@ -302,14 +376,18 @@ def to_xlsx(
                         sheet.write_boolean(i, j, bool(value))
                         text = str(bool(value))
                     elif isinstance(value, int | np.integer):
-                        sheet.write_number(i, j, int(value), integer)
+                        fmt = guessed if guess and columns[j] in _MARKED else integer
+                        sheet.write_number(i, j, int(value), fmt)
                         text = str(value)
                     elif isinstance(value, float | np.floating):
                         sheet.write_number(i, j, float(value), decimal)
                         text = f"{value:.3g}"
                     else:
                         text = _cell_text(value)
-                        sheet.write_string(i, j, text)
+                        if guess and columns[j] == "households_basis":
+                            sheet.write_string(i, j, text, guessed_text)
+                        else:
+                            sheet.write_string(i, j, text)
                     if i <= 2000:
                         widths[j] = max(widths[j], _display_width(text))
             shown = [min(max(width + 2, 8), 60) for width in widths]
