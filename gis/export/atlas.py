@@ -3,6 +3,11 @@
 =================  ===================================================================
 cover              the area, the plan (version, status, author), totals, an overview
                    map and the rules used with their sources
+walking access     when the plan holds ``gridplan access`` results: every building
+                   coloured by its walk to its service centre along the roads (the
+                   5-, 10- and 15-minute life circles of GB/T 50180-2018), the
+                   centres, the share of households within each distance and a
+                   table per community, with the rules' citation
 one per community  its grids coloured so that neighbours differ and labelled by the
                    last three digits of their code, buildings, roads and the boundary
 one per grid       the grid and its neighbours, its code, households, the buildings
@@ -158,6 +163,22 @@ _UI: Mapping[str, str] = MappingProxyType(
             "* {mark}: households estimated from footprint × floors, not counted"
         ),
         "rules": "Rules and their sources",
+        "access_title": N_("Walking access to the service centres"),
+        "access_summary": N_(
+            "Walks along the roads from each building to its community's service centre "
+            "(党群服务中心). Households within {d5:g} m: {s5:.0%} · within {d10:g} m: "
+            "{s10:.0%} · within {d15:g} m: {s15:.0%}"
+        ),
+        "access_class": N_("walk up to {d:g} m"),
+        "access_beyond": N_("walk over {d:g} m"),
+        "access_unreached": N_("not reached by the roads"),
+        "access_centre_given": N_("service centre"),
+        "access_centre_recommended": N_("recommended site (no centre given)"),
+        "access_mean": N_("mean (m)"),
+        "access_p90": N_("90 % (m)"),
+        "access_centre": N_("centre"),
+        "access_within": N_("≤{d:g} m"),
+        "access_rule": N_("Rule: {source}"),
         "draft": N_("draft"),
         "proposed": N_("proposed"),
         "accepted": N_("accepted"),
@@ -1248,6 +1269,202 @@ def _cover(
     pdf.savefig(fig)
 
 
+_ACCESS_COLOURS = ("#1a9850", "#a6d96a", "#fee08b", "#d73027")
+"""Walk classes, nearest first: within 5, 10, 15 minutes, beyond (a diverging palette)."""
+_UNREACHED = "#8c8c8c"
+
+
+def _access_limits(rules: Mapping[str, Any]) -> tuple[tuple[float, float, float], list[str]]:
+    """The rules' life-circle distances and their citations (GB/T 50180-2018 by default)."""
+    values = rules.get("values") or {}
+    keys = ("walk_5min_m", "walk_10min_m", "walk_15min_m")
+    limits = tuple(float(values.get(k, d)) for k, d in zip(keys, (300.0, 500.0, 1000.0), strict=True))
+    sources = [
+        str(s.get("source", ""))
+        for s in rules.get("sources") or []
+        if s.get("rule") in keys and s.get("source")
+    ]
+    return limits, list(dict.fromkeys(sources))  # type: ignore[return-value]
+
+
+def _has_access(plan: Mapping[str, pd.DataFrame]) -> bool:
+    frame = plan.get("access_buildings")
+    return isinstance(frame, gpd.GeoDataFrame) and len(frame) > 0 and "walk_m" in frame
+
+
+class _AccessPage(_Page):
+    """The walking-access page: buildings by walk class, centres, shares, a table."""
+
+    def build(self, *, limits: tuple[float, float, float], sources: list[str]) -> _AccessPage:
+        self.limits, self.sources = limits, sources
+        self.title = self.figure_label(0.06, 0.955, kind="bold", size=17)
+        self.summary = [
+            self.figure_label(0.06, 0.934 - k * 0.014, size=9, color=_INK) for k in range(2)
+        ]
+        self.rule = [
+            self.figure_label(0.06, 0.907 - k * 0.011, size=7, color=_MUTED) for k in range(2)
+        ]
+        self.figure_label(
+            0.06,
+            0.355,
+            f"★ {self.tr(_UI['access_centre_given'])}\u3000\u3000"
+            f"☆ {self.tr(_UI['access_centre_recommended'])}",
+            size=7.5,
+            color="#2166ac",
+        )
+        self.rows = [
+            self.figure_label(0.06, 0.325 - k * 0.0148, kind="mono", size=8) for k in range(17)
+        ]
+        self.footer = self.figure_label(0.06, 0.03, size=7, color=_MUTED)
+        return self
+
+    def draw(
+        self, plan: Mapping[str, pd.DataFrame], *, page: int, pages: int, footer: str
+    ) -> None:
+        a, tr = self.atlas, self.tr
+        self.clear()
+        crs = a.grids.crs
+        buildings = plan["access_buildings"].to_crs(crs)
+        walk = pd.to_numeric(buildings["walk_m"], errors="coerce").to_numpy(dtype=float)
+        households = (
+            pd.to_numeric(buildings["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
+            if "households" in buildings
+            else np.ones(len(buildings))
+        )
+        d5, d10, d15 = self.limits
+        klass = np.where(
+            ~np.isfinite(walk), 4, np.searchsorted(np.array([d5, d10, d15]), walk, side="left")
+        )
+        colours = [*_ACCESS_COLOURS, _UNREACHED]
+        area = shapely.union_all(a.communities.geometry.values)
+        bounds = shapely.union_all([area, *buildings.geometry.values]).bounds
+        x0, x1, y0, y1 = self.view(bounds, margin=0.03)
+        self.draw_context(shapely.box(x0, y0, x1, y1), building_colour="#d9d9d9")
+        paths = [_polygon_path(g) for g in buildings.geometry.values]
+        live = [k for k, p in enumerate(paths) if p is not None]
+        self.add(
+            self.ax.add_collection(
+                PathCollection(
+                    [paths[k] for k in live],
+                    facecolors=[colours[int(klass[k])] for k in live],
+                    edgecolors="#4d4d4d",
+                    linewidths=0.15,
+                    zorder=4,
+                )
+            )
+        )
+        outlines = [seg for g in a.communities.geometry.values for seg in _line_parts(g)]
+        self.add(
+            self.ax.add_collection(LineCollection(outlines, colors=_INK, linewidths=1.4, zorder=5))
+        )
+        centres = plan.get("access_centres")
+        if isinstance(centres, gpd.GeoDataFrame) and len(centres):
+            centres = centres.to_crs(crs)
+            given = (
+                centres["source"].astype(str).eq("given").to_numpy()
+                if "source" in centres
+                else np.ones(len(centres), dtype=bool)
+            )
+            xy = shapely.get_coordinates(centres.geometry.values)
+            for mask, face in ((given, "#2166ac"), (~given, "white")):
+                if mask.any():
+                    self.add(
+                        self.ax.scatter(
+                            xy[mask, 0], xy[mask, 1], s=150, marker="*", facecolors=face,
+                            edgecolors="#2166ac", linewidths=1.0, zorder=7,
+                        )  # fmt: skip
+                    )
+        total = households.sum()
+
+        def share(limit: float) -> float:
+            return float(households[np.isfinite(walk) & (walk <= limit)].sum() / total) if total else 0.0
+
+        self.title.text = tr(_UI["access_title"])
+        width = 0.88 * a.page[0] * 72
+        for labels, text, size in (
+            (
+                self.summary,
+                tr(_UI["access_summary"]).format(
+                    d5=d5, d10=d10, d15=d15, s5=share(d5), s10=share(d10), s15=share(d15)
+                ),
+                9,
+            ),
+            (
+                self.rule,
+                tr(_UI["access_rule"]).format(source="; ".join(self.sources) or "—"),
+                7,
+            ),
+        ):
+            lines = _wrap(text, self.fonts.get("sans", size), width)
+            for k, label in enumerate(labels):
+                label.text = lines[k] if k < len(lines) else ""
+        table = plan.get("access")
+        lines: list[str] = []
+        if isinstance(table, pd.DataFrame) and len(table):
+            mono = self.fonts.mono
+            within = [tr(_UI["access_within"]).format(d=d) for d in self.limits]
+            widths = (26, 8, 10, 9, 9, 8, 8, 8)
+            head = [
+                column_label("community_id", self.lang),
+                column_label("households", self.lang),
+                tr(_UI["access_centre"]),
+                tr(_UI["access_mean"]),
+                tr(_UI["access_p90"]),
+                *within,
+            ]
+            lines.append(
+                " ".join(
+                    mono.fit(h, w, right=j > 0)
+                    for j, (h, w) in enumerate(zip(head, widths, strict=True))
+                )
+            )
+            for r in table.to_dict("records"):
+                cid = str(r.get("community_id", ""))
+                name = a.community_names.get(cid) or cid
+                cells = [
+                    name,
+                    _cell_text(r.get("households")),
+                    tr(str(r.get("centre_source") or "")),
+                    _metres(r.get("mean_walk_m")),
+                    _metres(r.get("p90_walk_m")),
+                    *(
+                        _percent(r.get(k))
+                        for k in ("share_within_5min", "share_within_10min", "share_within_15min")
+                    ),
+                ]
+                lines.append(
+                    " ".join(
+                        mono.fit(c, w, right=j > 0)
+                        for j, (c, w) in enumerate(zip(cells, widths, strict=True))
+                    )
+                )
+            if len(lines) > len(self.rows):
+                hidden = len(lines) - len(self.rows) + 1
+                lines = [*lines[: len(self.rows) - 1], tr(_UI["more_rows"]).format(n=hidden)]
+        for k, text in enumerate(self.rows):
+            text.text = lines[k] if k < len(lines) else ""
+            text.color = _MUTED if k == 0 else _INK
+        self.footer.text = footer.format(page=page, pages=pages)
+
+
+def _access_texts(plan: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The text cells of the access table (for the font subset)."""
+    table = plan.get("access")
+    if not isinstance(table, pd.DataFrame):
+        return []
+    return [str(v) for v in table.select_dtypes(exclude="number").to_numpy().ravel()]
+
+
+def _metres(value: Any) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return "—" if pd.isna(number) else f"{number:.0f}"
+
+
+def _percent(value: Any) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return "—" if pd.isna(number) else f"{number:.0%}"
+
+
 class _CommunityPage(_Page):
     """One page per community: its grids, coloured and labelled, on buildings and roads."""
 
@@ -1663,7 +1880,8 @@ def write_atlas(
     if area is None:
         area = "、".join(names[:3]) + ("…" if len(names) > 3 else "") if names else ""
     title = title or tr(_UI["title"])
-    pages = 1 + len(communities) + len(atlas.codes)
+    access = _has_access(plan)
+    pages = 1 + int(access) + len(communities) + len(atlas.codes)
     version_bit = ""
     if plan_row.get("version") is not None:
         version_bit = " · " + tr(_UI["version"]).format(version=plan_row["version"])
@@ -1678,7 +1896,9 @@ def write_atlas(
             attribution,
             footer,
             atlas.estimates.note(1, 1, lang=lang),
-            "0123456789%（）",
+            "0123456789%（）≤★☆",
+            *(tr(s) for s in ("given", "recommended", "none")),
+            *(_access_texts(plan) if access else []),
             *map(_cell_text, plan_row.values()),
             json.dumps(rules_data, ensure_ascii=False),
         ],
@@ -1718,6 +1938,31 @@ def write_atlas(
             done = 1
             if progress:
                 progress(done, pages)
+            if access:
+                limits, sources = _access_limits(rules_data)
+                d5, d10, d15 = limits
+                legend_a = [
+                    ("fill", _ACCESS_COLOURS[0], tr(_UI["access_class"]).format(d=d5)),
+                    ("fill", _ACCESS_COLOURS[1], tr(_UI["access_class"]).format(d=d10)),
+                    ("fill", _ACCESS_COLOURS[2], tr(_UI["access_class"]).format(d=d15)),
+                    ("fill", _ACCESS_COLOURS[3], tr(_UI["access_beyond"]).format(d=d15)),
+                    ("fill", _UNREACHED, tr(_UI["access_unreached"])),
+                    ("outline", _INK, tr(_UI["community_boundary"])),
+                ]
+                page_a = _AccessPage(
+                    atlas,
+                    fonts,
+                    tr,
+                    lang=lang,
+                    map_box=[0.06, 0.40, 0.88, 0.49],
+                    legend=legend_a,
+                    attribution=attribution,
+                ).build(limits=limits, sources=sources)
+                done += 1
+                page_a.draw(plan, page=done, pages=pages, footer=footer)
+                pdf.savefig(page_a.fig)
+                if progress:
+                    progress(done, pages)
             legend_c = [
                 ("fill", _PASTELS[0], tr(_UI["grid_legend"])),
                 ("fill", "#8c8c8c", tr(_UI["building"])),
