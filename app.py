@@ -35,7 +35,6 @@ pages = [
     st.Page("ui/pages/history.py", title=_("History"), icon=":material/history:"),
 ]
 navigation = st.navigation(pages)
-loaded = project.loaded()
 rules = project.rules()
 st.sidebar.caption(
     _("Project: {source} · rules: {rules}").format(source=project.source_label(), rules=rules.name)

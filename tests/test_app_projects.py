@@ -151,3 +151,28 @@ def test_an_outdated_save_is_refused_and_worker_assignments_are_versions(home):
     with workspace().open(NAME) as project:
         grids = project.load(layers=["grids"])["grids"].set_index("grid_code")
     assert (grids.at[code, "worker"], str(grids.at[code, "phone"])) == ("王芳", "13800000000")
+
+
+def test_a_city_opens_on_its_communities_without_preparing_every_building(home):
+    """A project too big to draw its buildings opens on the Communities page from its
+    community table; its buildings are prepared when a page needs them (Split)."""
+    from gis.datasets.synthetic import make_city
+    from gis.io import Project
+    from planning.communities import prepare
+    from planning.projects import project_layers, workspace
+
+    loaded = prepare(Project(**make_city(360_000, n_communities=30, seed=4)))
+    assert len(loaded.buildings) > 5_000  # more than the map draws
+    workspace().create(NAME, layers=project_layers(loaded), author="王芳", rules=loaded.rules)
+    at = _session()
+    assert [t.value for t in at.title] == [zh("Communities")]
+    assert at.session_state["loaded_pending"] is not None  # no building prepared yet
+    table = next(t.value for t in at.dataframe if zh("status") in t.value.columns)
+    assert len(table) == 30
+    assert int(table[zh("households")].sum()) == int(loaded.communities["households"].sum())
+    caption = zh("{n} buildings: too many to draw on this map, so only the communities are shown.")
+    assert any(c.value == caption.format(n=len(loaded.buildings)) for c in at.caption)
+    at.switch_page("ui/pages/split.py").run()
+    _ok(at)
+    assert "loaded_pending" not in at.session_state
+    assert len(at.session_state["loaded"].buildings) == len(loaded.buildings)

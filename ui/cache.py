@@ -29,6 +29,7 @@ from planning.split import SplitResult, propose_splits
 
 __all__ = [
     "FOLLOW_LAYERS",
+    "community_table",
     "UPLOAD_LIMITS",
     "display_copy",
     "load_project",
@@ -82,12 +83,28 @@ def load_sample(name: str, rules: RuleSet, lang: str) -> Loaded:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def load_project(name: str, version: int, rules: RuleSet, lang: str, *, _workspace: Any) -> Loaded:
-    """Load a project's data (``version``: the version holding its buildings), under ``rules``."""
+def load_project(
+    name: str, version: int, stamp: str, rules: RuleSet, lang: str, *, _workspace: Any
+) -> Loaded:
+    """Load a project's data (``version``: the version holding its buildings; ``stamp``:
+    the workspace and when that version was saved, so another project of the same name
+    never shares the entry), under ``rules``."""
     from planning.projects import open_loaded
 
     with _workspace.open(name) as proj:
         return open_loaded(proj, rules=rules, lang=lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def community_table(
+    name: str, version: int, stamp: str, rules: RuleSet, lang: str, *, _workspace: Any
+) -> gpd.GeoDataFrame:
+    """A project's communities with totals and status, without reading a building
+    (``version`` and ``stamp`` as for :func:`load_project`)."""
+    from planning.projects import community_table as table
+
+    with _workspace.open(name) as proj:
+        return table(proj, rules=rules, lang=lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -50,10 +50,12 @@ __all__ = [
     "add_proposal",
     "audit",
     "close_project",
+    "communities",
     "comparison",
     "current",
     "grids",
     "init",
+    "is_pending",
     "open_project",
     "project_name",
     "saved_label",
@@ -97,7 +99,8 @@ _PROJECT = "project_name"  # the project open in this tab (its work lives in the
 _SAVED = "project_saved"  # (version, HH:MM) of this tab's last save
 _SEEN = "project_seen"  # the project's latest version when this run began (what it shows)
 _BASE = "project_base"  # the version the previous run showed: this run's saves start from it
-_HELD = "project_held"  # (project, version holding its data) of the data loaded
+_HELD = "project_held"  # (project, version holding its data, its stamp) of the data loaded
+_PENDING = "loaded_pending"  # a project opened but not loaded yet (loaded() loads it)
 PROJECT_PARAM = "project"
 """The URL parameter that opens a project directly: ``?project=NAME``."""
 
@@ -146,17 +149,27 @@ class Source:
         return self.kind == "sample"
 
 
-def _held(name: str) -> int:
-    """The version of project ``name`` that holds its data (its buildings' rows)."""
+def _held(name: str) -> tuple[str, int, str]:
+    """Which data project ``name`` holds: its name, the version holding its buildings'
+    rows and when that version was saved (with the workspace, a key no other project,
+    nor a later one of the same name, shares)."""
     with _workspace().open(name) as proj:
-        return int(proj.info()["layers"].get("buildings", {}).get("same_as", proj.version) or 0)
+        return _held_in(proj)
+
+
+def _held_in(proj: WorkProject) -> tuple[str, int, str]:
+    """:func:`_held` of an open project."""
+    info = proj.info()
+    held = int(info["layers"].get("buildings", {}).get("same_as", info["version"]) or 0)
+    saved = info if held == int(info["version"]) else proj.info(held)
+    return proj.name, held, f"{_workspace()!r} {saved['created_at']}"
 
 
 def _load(src: Source, rules_: RuleSet, lang: str) -> Loaded:
     if src.kind == "project":
         held = _held(src.name)
-        loaded_ = cache.load_project(src.name, held, rules_, lang, _workspace=_workspace())
-        st.session_state[_HELD] = (src.name, held)
+        loaded_ = cache.load_project(*held, rules_, lang, _workspace=_workspace())
+        st.session_state[_HELD] = held
         return loaded_
     if src.is_sample:
         return cache.load_sample(src.name, rules_, lang)
@@ -183,7 +196,7 @@ def init() -> None:
         # the project alone is loaded (not the sample first): a city opens once
         opened = open_project(str(wanted))
         st.session_state[_LOAD_ERROR] = opened
-    if _LOADED not in st.session_state:
+    if _LOADED not in st.session_state and _PENDING not in st.session_state:
         src = Source()
         st.session_state[_SOURCE] = src
         st.session_state[_LOADED] = _load(src, rules(), language())
@@ -213,10 +226,13 @@ def _follow_project() -> None:
     st.session_state[_SEEN] = latest
     if stored is None or _loaded_source().kind != "project":
         return
+    if is_pending():  # not loaded yet: it will load with the rules in force then
+        st.session_state[_RULES] = stored
+        return
     if stored != rules():
         if _reload(_loaded_source(), stored, language()) is None:
             st.session_state[_RULES] = stored
-    elif st.session_state.get(_HELD) != (name, _held(name)):
+    elif st.session_state.get(_HELD) != _held(name):
         _reload(_loaded_source(), rules(), language())  # a teammate saved new data
 
 
@@ -226,8 +242,39 @@ def rules() -> RuleSet:
 
 
 def loaded() -> Loaded:
-    """The project in use in this session (the last one that loaded without errors)."""
+    """The project in use in this session (the last one that loaded without errors).
+
+    A project just opened is loaded here, when a page first needs its buildings (a whole
+    city is not prepared to show its list of communities, see :func:`communities`). If it
+    cannot be, the error is kept (:func:`load_error`) and the bundled sample is used.
+    """
+    pending = st.session_state.get(_PENDING)
+    if pending is not None:
+        err = _reload(pending, rules(), language())
+        st.session_state.pop(_PENDING, None)
+        if err is not None and _LOADED not in st.session_state:
+            sample = Source()
+            st.session_state[_LOADED] = _load(sample, rules(), language())
+            st.session_state[_LOADED_SOURCE] = sample
+            st.session_state[_LOAD_ERROR] = err
     return st.session_state[_LOADED]
+
+
+def is_pending() -> bool:
+    """Whether the open project's data are not loaded yet (see :func:`loaded`)."""
+    return _PENDING in st.session_state
+
+
+def communities() -> pd.DataFrame:
+    """Every community with its totals and status under the rules in force.
+
+    For a project not loaded yet, read from its community table without a building
+    (:func:`planning.projects.community_table`), so a whole city's list shows at once.
+    """
+    pending = st.session_state.get(_PENDING)
+    if pending is None:
+        return loaded().communities
+    return cache.community_table(*_held(pending.name), rules(), language(), _workspace=_workspace())
 
 
 def source() -> Source:
@@ -237,7 +284,12 @@ def source() -> Source:
 
 def token() -> str:
     """A cache key for the project in use and the rules it was prepared with."""
-    raw = json.dumps([_loaded_source().token, rules().values()], sort_keys=True, default=str)
+    # a project's token follows its data version too: new data saved into it (an upload,
+    # a mapping) are not drawn from the maps and tables kept for the old data
+    held = st.session_state.get(_HELD) if _loaded_source().kind == "project" else None
+    raw = json.dumps(
+        [_loaded_source().token, rules().values(), held], sort_keys=True, default=str
+    )
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
@@ -256,6 +308,7 @@ def _reload(src: Source, rules_: RuleSet, lang: str) -> GridplanError | None:
     st.session_state[_LOADED] = result
     st.session_state[_LOADED_SOURCE] = src
     st.session_state[_LOAD_ERROR] = None
+    st.session_state.pop(_PENDING, None)
     if project_changed:
         _reset_derived()
     return None
@@ -726,16 +779,21 @@ def open_project(name: str) -> GridplanError | None:
         with _workspace().open(name) as proj:
             name = proj.name
             stored = project_rules(proj)  # planned with its own rules, loaded once
+            held = _held_in(proj)
     except GridplanError as err:
         return err
-    previous, previous_rules = st.session_state.get(_PROJECT), rules()
+    st.session_state[_HELD] = held
+    src = Source(kind="project", name=name)
+    # the data load when a page first needs them (loaded()): the list of communities
+    # shows from the project's community table, without preparing a whole city
     st.session_state[_PROJECT] = name
     st.session_state[_RULES] = stored
-    err = set_source(Source(kind="project", name=name))
-    if err is not None:
-        st.session_state[_PROJECT] = previous
-        st.session_state[_RULES] = previous_rules
-        return err
+    st.session_state[_SOURCE] = src
+    if src.token != _loaded_source().token:
+        _reset_derived()
+    st.session_state[_LOADED_SOURCE] = src
+    st.session_state[_PENDING] = src
+    st.session_state[_LOAD_ERROR] = None
     st.session_state.pop(_SAVED, None)
     st.session_state.pop(_SEEN, None)
     _follow_project()  # the project's own rules, and the version the saves start from

@@ -243,7 +243,7 @@ def community_picker(
     default: str | None = None,
 ) -> str | None:
     """A selectbox of communities (``None`` = all, when allowed), shown as "name (code, households)"."""
-    table = project.loaded().communities
+    table = project.communities()  # a project just opened: without loading its buildings
     names = dict(zip(table["community_id"].astype(str), table["name"].astype(str), strict=True))
     households = dict(
         zip(table["community_id"].astype(str), table["households"].astype(int), strict=True)

@@ -14,20 +14,39 @@ _MAX_BUILDINGS_SHOWN = 5_000
 _PICK = "w_overview_community"
 _LAST_ROW = "overview_last_row"
 
-loaded = project.loaded()
 rules = project.rules()
 basemap = session.basemap()
-token = project.token()
 st.title(_("Communities"))
 st.caption(_("Rule preset: **{name}** — {title}").format(name=rules.name, title=rules.title))
 
-table = loaded.communities
-estimated = loaded.estimated_rows()
-if estimated:
+# A project just opened shows its communities from its community table; its buildings are
+# read only when there are few enough to draw (a whole city's are not, so it opens at once)
+table = project.communities()
+n_buildings = (
+    int(pd.to_numeric(table["n_buildings"], errors="coerce").fillna(0).sum())
+    if project.is_pending() and "n_buildings" in table
+    else None
+)
+loaded = (
+    project.loaded() if n_buildings is None or n_buildings <= _MAX_BUILDINGS_SHOWN else None
+)
+if loaded is not None:
+    table = loaded.communities
+token = project.token()
+estimated = (
+    loaded.estimated_rows()
+    if loaded is not None
+    else int(pd.to_numeric(table.get("estimated_buildings"), errors="coerce").fillna(0).sum())
+)
+if estimated and loaded is not None:
     st.info(
         _(
             "{n} buildings' households are estimated from footprint × floors ({m} with assumed floors)."
         ).format(n=estimated, m=loaded.assumed_floor_rows())
+    )
+elif estimated:
+    st.info(
+        _("{n} buildings' households are estimated from footprint × floors.").format(n=estimated)
     )
 
 status_label = {s: _(s) for s in maps.STATUS_COLOURS}
@@ -39,7 +58,9 @@ communities = cache.display_copy(
     coverage=True,
     gcj02=basemap.gcj02,
 )
-buildings = loaded.buildings[loaded.buildings["households"] > 0]
+buildings = (
+    loaded.buildings[loaded.buildings["households"] > 0] if loaded is not None else None
+)
 m = maps.base_map(table.to_crs(4326).total_bounds, basemap=basemap)
 maps.add_polygons(
     m,
@@ -48,7 +69,7 @@ maps.add_polygons(
     weight=3,
     tooltip={"name": _("name"), "households": _("households"), "status_label": _("status")},
 )
-if len(buildings) <= _MAX_BUILDINGS_SHOWN:
+if buildings is not None and len(buildings) <= _MAX_BUILDINGS_SHOWN:
     light = cache.display_copy(
         f"{token}:buildings", buildings, columns=("building_id", "households"), gcj02=basemap.gcj02
     )
@@ -63,7 +84,7 @@ if len(buildings) <= _MAX_BUILDINGS_SHOWN:
 else:
     st.caption(
         _("{n} buildings: too many to draw on this map, so only the communities are shown.").format(
-            n=len(buildings)
+            n=len(buildings) if buildings is not None else n_buildings
         )
     )
 maps.show(m, key="overview_map", height=480)
