@@ -91,3 +91,84 @@ def test_a_click_on_the_map_picks_the_grid_once(monkeypatch):
     outside = {"last_object_clicked": {"lat": 41.0, "lng": 116.315}}
     assert grid_edit.select_clicked(grids, outside, gcj02=False) is None
     assert grid_edit.select_clicked(grids, None, gcj02=False) is None
+
+
+@pytest.mark.filterwarnings("ignore:Geometry is in a geographic CRS")
+def test_buildings_selected_by_a_drawn_rectangle_move_together(app):
+    """A rectangle drawn on the grids map selects the buildings whose point it holds, in
+    several grids; the preview says each grid's households after; the move is applied,
+    its figures shown with the change, and undone."""
+    import shapely
+
+    from planning.edit import GridPlan, move
+
+    app.switch_page("ui/pages/grids.py").run()
+    _button(app, zh("Generate grids")).click().run()
+    _ok(app)
+    result = app.session_state["grids"]
+    from planning.communities import load
+    from gis import datasets
+
+    buildings = load(datasets.get_path("beijing")).buildings
+    plan = GridPlan.from_result(result, buildings=buildings)
+    # two buildings of two grids, both able to go to a grid touching the first
+    grids = plan.grids.set_index("grid_code")
+    chosen = None
+    for a in grids.index:
+        ids_a = plan.members_of(a)["building_id"].unique()
+        near = [c for c in grids.index if c != a and grids.geometry[c].intersection(grids.geometry[a]).length > 1e-7]
+        for to in near:
+            ids_to = plan.members_of(to)["building_id"].unique()
+            for b in ids_a:
+                if len(ids_a) < 2:
+                    break
+                if plan.grid_members.loc[plan.grid_members["building_id"] == b, "grid_code"].nunique() > 1:
+                    continue  # a building divided between grids: a whole one here
+                try:
+                    move(plan, [b], to)
+                except Exception:
+                    continue
+                chosen = (a, to, b)
+                break
+            if chosen:
+                break
+        if chosen:
+            break
+    assert chosen, "no movable building in the sample"
+    a, to, b = chosen
+    footprint = buildings.set_index("building_id").geometry[b]
+    point = footprint.representative_point()
+    others = buildings[buildings["building_id"] != b].geometry.representative_point()
+    gap = float(others.distance(point).min())  # degrees: the box holds no other building's point
+    box = shapely.box(point.x - gap / 2, point.y - gap / 2, point.x + gap / 2, point.y + gap / 2)
+    drawing = {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box)}
+    app.session_state["grid_pick"] = {
+        "map": app.session_state["grid_map_key"], "value": {"all_drawings": [drawing]}
+    }
+    app.run()
+    _ok(app)
+    households_b = int(plan.members_of(a).set_index("building_id").loc[[b], "households"].sum())
+    heading = zh("{n} buildings selected on the map ({households} households) in grids {codes}").format(
+        n=1, households=f"{households_b:,}", codes=a)
+    assert any(heading in m.value for m in app.markdown)
+    app.selectbox(key="w_sel_target").set_value(to).run()
+    preview = next(t.value for t in app.dataframe if zh("households after") in t.value.columns)
+    after = dict(zip(preview.iloc[:, 0].astype(str), preview[zh("households after")], strict=True))
+    now_a, now_to = int(grids.loc[a, "households"]), int(grids.loc[to, "households"])
+    assert after == {a: now_a - households_b, to: now_to + households_b}
+    app.button(key="w_sel_move").click().run()
+    _ok(app)
+    moved = app.session_state["grids"]
+    members = moved.grid_members
+    assert set(members.loc[members["building_id"] == b, "grid_code"]) == {to}
+    new = moved.grids.set_index("grid_code")["households"]
+    assert (int(new[a]), int(new[to])) == (now_a - households_b, now_to + households_b)
+    effect = {m.label.split(" ")[0]: m for m in app.metric if m.label.split(" ")[0] in (a, to)}
+    assert effect[to].value == f"{now_to + households_b:,}"
+    words = zh("{n} buildings selected on the map ({households} households) in grids {codes}")
+    words = words.split("{n}")[1].split("{")[0]
+    assert words.strip() and not any(words in m.value for m in app.markdown)  # selection cleared
+    app.button(key="w_edit_undo").click().run()
+    _ok(app)
+    back = app.session_state["grids"].grid_members
+    assert set(back.loc[back["building_id"] == b, "grid_code"]) == {a}

@@ -17,12 +17,23 @@ from planning import edit
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
-__all__ = ["Edited", "edit_panel", "reset_history", "select_clicked"]
+__all__ = [
+    "PICK",
+    "Edited",
+    "edit_panel",
+    "picked_buildings",
+    "reset_history",
+    "select_clicked",
+    "selection_panel",
+]
 
 _DONE = "grid_edits"  # session key: the changes that can be undone, last last
 _UNDONE = "grid_redo"  # session key: the changes that can be redone
 _REVISION = "grid_revision"  # session key: how many edits, undos and redos were made
 _CLICKED = "grid_clicked"  # session key: the last map click acted on (lat, lng)
+_EFFECT = "grid_effect"  # session key: the last edit's grids, households before and after
+PICK = "grid_pick"
+"""Session key: the grids map the planner drew on (``map``) and its drawings (``value``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,10 +78,159 @@ def select_clicked(grids: Any, clicked: dict[str, Any] | None, *, gcj02: bool) -
     return code
 
 
+def picked_buildings(
+    plan_grids: Any, members: Any, buildings: Any, *, map_key: str, gcj02: bool
+) -> list[str]:
+    """The buildings a planner selected by drawing rectangles or polygons on the grids map.
+
+    A building is selected when its footprint's representative point lies in a drawing;
+    only buildings that belong to a grid count. The drawings are read from
+    ``st.session_state[PICK]`` (the map's ``all_drawings``, copied there by the map's
+    ``on_change``; a test injects its own the same way) when they were drawn on
+    ``map_key`` (a map drawn before the last edit no longer counts).
+    """
+    from gis.crs import reproject
+    from gis.draw import drawn_polygons
+    from gis.errors import GridplanError
+    from gis.gcj import frame_from_gcj
+
+    pick = st.session_state.get(PICK)
+    if not isinstance(pick, dict) or pick.get("map") != map_key:
+        return []
+    value = pick.get("value")
+    features = value.get("all_drawings") if isinstance(value, dict) else None
+    if not features:
+        return []
+    try:
+        drawn = drawn_polygons(features)
+        if gcj02 and len(drawn):
+            drawn = frame_from_gcj(drawn)
+    except GridplanError as err:
+        show_error(err)
+        return []
+    if not len(drawn):
+        return []
+    area = shapely.union_all(reproject(drawn, plan_grids.crs).geometry.values)
+    ids = set(members["building_id"].astype(str))
+    frame = buildings[buildings["building_id"].astype(str).isin(ids)]
+    if frame.crs is not None and frame.crs != plan_grids.crs:
+        frame = reproject(frame, plan_grids.crs)
+    points = frame.geometry.representative_point().values
+    inside = shapely.intersects(area, points)
+    return sorted(frame["building_id"].astype(str)[inside].tolist())
+
+
+def _remember_effect(change: Any, *, undone: bool = False) -> None:
+    """Keep the touched grids' households before and after, for the figures shown."""
+    before = {str(r["grid_code"]): int(r["households"]) for r in change.rows_before}
+    after = {str(r["grid_code"]): int(r["households"]) for r in change.rows_after}
+    if undone:
+        before, after = after, before
+    codes = sorted(set(before) | set(after))
+    st.session_state[_EFFECT] = [(c, before.get(c), after.get(c)) for c in codes]
+
+
+def _show_effect(rules: Any) -> None:
+    """The last edit's grids: households now, the change, in the band or not."""
+    effect = st.session_state.get(_EFFECT)
+    if not effect:
+        return
+    low, high = rules.grid_min_households, rules.grid_max_households
+    with st.container(key="edit_effect"):
+        st.markdown("**" + _("The grids the last change touched") + "**")
+        cols = st.columns(min(len(effect), 4))
+        for i, (code, before, after) in enumerate(effect):
+            column = cols[i % len(cols)]
+            if after is None:
+                column.metric(code, _("merged away"), delta=-(before or 0))
+                continue
+            delta = None if before is None else after - before
+            label = code + ("" if low <= after <= high else " · " + _("out of range"))
+            column.metric(label, f"{after:,}", delta=delta)
+
+
+def selection_panel(
+    result: Any,
+    selected: list[str],
+    *,
+    loaded: Any,
+    rules: Any,
+    lang: str,
+    allowed: bool,
+) -> Edited | None:
+    """The buildings selected on the map: their grids, where they can go, and the move.
+
+    The figures before the move (households of each grid now and after, in the band or not)
+    are worked out from the selection alone, so they follow the choice of grid at once;
+    the move itself is :func:`planning.edit.move` (refused with its message when it cannot
+    hold).
+    """
+    if not selected:
+        st.caption(
+            _(
+                "To move several buildings at once, draw a rectangle or polygon around them on "
+                "the map (the tools at its top left)."
+            )
+        )
+        return None
+    plan = _plan_of(result, loaded, rules)
+    members = plan.grid_members[plan.grid_members["building_id"].astype(str).isin(selected)]
+    by_grid = members.groupby(members["grid_code"].astype(str))["households"].sum()
+    with st.container(key="edit_selection"):
+        st.markdown(
+            "**"
+            + _("{n} buildings selected on the map ({households} households) in grids {codes}").format(
+                n=len(selected), households=f"{int(by_grid.sum()):,}", codes=", ".join(by_grid.index)
+            )
+            + "**"
+        )
+        targets: list[str] = []
+        for code in by_grid.index:
+            targets += [c for c in _neighbours(plan, code) if c not in targets]
+        targets = sorted(set(targets) | set(by_grid.index))
+        to = st.selectbox(_("Move them to grid"), targets, key="w_sel_target")
+        low, high = rules.grid_min_households, rules.grid_max_households
+        rows = []
+        for code in sorted(set(by_grid.index) | {to}):
+            now = int(plan.grid(code)["households"])
+            after = now + int(by_grid.sum() - by_grid.get(to, 0)) if code == to else now - int(by_grid[code])
+            rows.append(
+                {
+                    "grid_code": code,
+                    _("households now"): now,
+                    _("households after"): after,
+                    _("in the band after"): _("yes") if low <= after <= high else _("no"),
+                }
+            )
+        import pandas as pd
+
+        show_table(pd.DataFrame(rows), key="w_sel_preview")
+        move = st.button(
+            _("Move the selected buildings"),
+            type="primary",
+            key="w_sel_move",
+            disabled=not allowed or to is None,
+            help=None if allowed else _("Editors only"),
+        )
+    if not move:
+        return None
+    try:
+        new_plan, change = edit.move(plan, selected, str(to), lang=lang)
+    except edit.EditRefusedError as err:
+        show_error(err)
+        return None
+    _stack(_DONE).append(change)
+    _stack(_UNDONE).clear()
+    _remember_effect(change)
+    st.session_state[_REVISION] = revision() + 1
+    return Edited(_result_of(result, new_plan, lang), "edit", change.describe(lang))
+
+
 def reset_history() -> None:
     """Forget the undo and redo stacks (new grids were generated)."""
     st.session_state[_DONE] = []
     st.session_state[_UNDONE] = []
+    st.session_state[_EFFECT] = []
 
 
 def revision() -> int:
@@ -132,6 +292,7 @@ def edit_panel(
         undo or a redo was made; else ``None``.
     """
     st.subheader(_("Edit the grids"))
+    _show_effect(rules)
     plan = _plan_of(result, loaded, rules)
     codes = plan.grids["grid_code"].astype(str).tolist()
     if not codes:
@@ -210,11 +371,13 @@ def edit_panel(
         _stack(_UNDONE).clear()
         kind = "assign" if action == "assign" else "edit"
         note = change.describe(lang)
+        _remember_effect(change)
     elif undo and _stack(_DONE):
         change = _stack(_DONE).pop()
         try:
             new_plan = edit.undo(plan, change)
             _stack(_UNDONE).append(change)
+            _remember_effect(change, undone=True)
             note = _("undone: {change}").format(change=change.describe(lang))
         except edit.EditRefusedError as err:
             show_error(err)
@@ -223,6 +386,7 @@ def edit_panel(
         try:
             new_plan = edit.redo(plan, change)
             _stack(_DONE).append(change)
+            _remember_effect(change)
             note = _("redone: {change}").format(change=change.describe(lang))
         except edit.EditRefusedError as err:
             show_error(err)

@@ -112,14 +112,46 @@ maps.add_polygons(
     },
 )
 maps.add_polygons(m, patches_display, colour="#1a237e", weight=2.5, fill_opacity=0.0, dash="6 3")
+member_ids = set(result.grid_members["building_id"].astype(str))
+grid_buildings = loaded.buildings[loaded.buildings["building_id"].astype(str).isin(member_ids)]
+buildings_display = cache.display_copy(
+    f"{token}:grid_buildings:{scope}",
+    grid_buildings,
+    columns=("building_id", "households"),
+    tolerance_m=0.3,
+    gcj02=basemap.gcj02,
+)
+maps.add_polygons(
+    m,
+    buildings_display,
+    colour="#455a64",
+    weight=0.5,
+    fill_opacity=0.5,
+    tooltip={"building_id": _("building"), "households": _("households")},
+)
+editable = auth.allowed("run")
+if editable:
+    maps.draw_control(m)  # a rectangle or polygon selects buildings to move
+map_key = f"grids_map_{token}_{scope}_{revision}"
+st.session_state["grid_map_key"] = map_key  # the map drawings count on (tests read it too)
+
+
+def _copy_pick() -> None:
+    st.session_state[grid_edit.PICK] = {"map": map_key, "value": st.session_state.get(map_key)}
+
+
 with st.container(key="grids_map"):
     clicked = maps.show(
         m,
-        key=f"grids_map_{token}_{scope}_{revision}",
+        key=map_key,
         height=520,
-        returned_objects=["last_object_clicked"],
+        returned_objects=["last_object_clicked", "all_drawings"],
+        on_change=_copy_pick,
     )
 grid_edit.select_clicked(grids, clicked, gcj02=basemap.gcj02)  # a click picks the grid to edit
+selected = grid_edit.picked_buildings(
+    grids, result.grid_members, loaded.buildings, map_key=map_key, gcj02=basemap.gcj02
+)
 st.caption(
     _(
         "Grids in soft colours (neighbours differ; red: outside the band); dashed blue outlines: workers' patches. Hover a grid for its code."
@@ -127,9 +159,9 @@ st.caption(
 )
 
 # -- hand edits ----------------------------------------------------------------------------------
-edited = grid_edit.edit_panel(
-    result, loaded=loaded, rules=rules, lang=lang, allowed=auth.allowed("run")
-)
+edited = grid_edit.selection_panel(
+    result, selected, loaded=loaded, rules=rules, lang=lang, allowed=editable
+) or grid_edit.edit_panel(result, loaded=loaded, rules=rules, lang=lang, allowed=editable)
 if edited is not None:
     try:
         project.set_grids(edited.result, scope, action=edited.action, note=edited.note)
