@@ -184,10 +184,11 @@ def selection_panel(
             )
             + "**"
         )
-        targets: list[str] = []
+        near: set[str] = set()
         for code in by_grid.index:
-            targets += [c for c in _neighbours(plan, code) if c not in targets]
-        targets = sorted(set(targets) | set(by_grid.index))
+            near.update(_neighbours(plan, code))
+        # the neighbours first (where a selection usually goes), then the grids it is in
+        targets = sorted(near - set(by_grid.index)) + sorted(by_grid.index)
         to = st.selectbox(_("Move them to grid"), targets, key="w_sel_target")
         low, high = rules.grid_min_households, rules.grid_max_households
         rows = []
