@@ -207,6 +207,8 @@ _SUMMARY_LABELS = (
     N_("codes_new"),
 )
 """Labels of the re-run's summary (printed through the translator)."""
+
+
 def _with_households_source(members: Any, buildings: Any) -> Any:
     """Members with their building's ``households_source`` (``estimated``, ``given``,
     ``roster``), so the plan's reports mark estimated households without the project."""

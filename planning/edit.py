@@ -1761,7 +1761,7 @@ def rerun(
     grids = pd.concat([kept_grids, fresh[plan.grids.columns]], ignore_index=True)
     grids = grids.sort_values("grid_code", kind="stable").reset_index(drop=True)
     new_members = pd.concat(
-        [members[in_locked], result.grid_members[plan.grid_members.columns]], ignore_index=True
+        [members[in_locked], result.grid_members.reindex(columns=plan.grid_members.columns)], ignore_index=True
     )
     walk = result.crosswalk
     walk = (
