@@ -94,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    if hasattr(args, "lang"):  # --lang before the command or after it: the last one wins
+        args.lang = argv_language(argv)
     started = time.perf_counter()
     try:
         code = int(args.func(args))

@@ -27,6 +27,7 @@ from cli.template import run_template
 from cli.users import run_users
 from gis.export import FORMATS
 from gis.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
+from planning.rules import get_preset, preset_names
 
 __all__ = ["ArgumentParser", "argv_language", "build_parser", "default_language"]
 
@@ -41,13 +42,24 @@ def default_language() -> str:
 
 
 def argv_language(argv: Sequence[str]) -> str:
-    """Return the ``--lang`` of ``argv`` before it is parsed (for argparse's own messages)."""
+    """Return the ``--lang`` of ``argv`` before it is parsed (for argparse's own messages).
+
+    ``--lang`` may come before the command or after it; the last one given wins.
+
+    Examples
+    --------
+    >>> argv_language(["--lang", "en", "check", "x.gpkg"]), argv_language(["check", "--lang=en"])
+    ('en', 'en')
+    >>> argv_language(["--lang", "en", "check", "--lang", "zh-CN"])
+    'zh_CN'
+    """
+    found = None
     for i, arg in enumerate(argv):
         if arg == "--lang" and i + 1 < len(argv):
-            return normalize_language(argv[i + 1])
-        if arg.startswith("--lang="):
-            return normalize_language(arg.partition("=")[2])
-    return default_language()
+            found = argv[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.partition("=")[2]
+    return normalize_language(found) if found is not None else default_language()
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -108,7 +120,7 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     rules.add_argument(
         "--preset",
         default="default",
-        help=tr(N_("rule preset (default, kunming, baoshan, ningbo)")),
+        help=tr(N_("rule preset ({names})")).format(names=", ".join(preset_names())),
     )
     rules.add_argument(
         "--rules", type=Path, help=tr(N_("a rule set TOML file (overrides --preset)"))
@@ -202,6 +214,13 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     )
 
     parser = ArgumentParser(prog="gridplan", description=tr(N_("Plan community sizes and grids.")))
+    parser.add_argument(  # before the command too: gridplan --lang en check …
+        "--lang",
+        dest="lang_before_command",
+        type=normalize_language,
+        metavar="LANG",
+        help=tr(N_("zh_CN (default) or en; also taken after the command")),
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     staff = sub.add_parser(
         "staff", parents=[common, rules], help=tr(N_("staffing figures for a household count"))
@@ -241,8 +260,27 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     )
     grids.add_argument("--out", type=Path, help=tr(N_("the plan GeoPackage to write")))
     grids.add_argument("--community", help=tr(N_("only this community_id")))
-    grids.add_argument("--min-households", type=int, help=tr(N_("smallest grid (30 by default)")))
-    grids.add_argument("--max-households", type=int, help=tr(N_("largest grid (50 by default)")))
+    preset = get_preset("default")
+    grids.add_argument(
+        "--min-households",
+        type=int,
+        help=tr(
+            N_(
+                "smallest grid (by default the rules' grid_min_households: {n} in the "
+                "default preset)"
+            )
+        ).format(n=preset.grid_min_households),
+    )
+    grids.add_argument(
+        "--max-households",
+        type=int,
+        help=tr(
+            N_(
+                "largest grid (by default the rules' grid_max_households: {n} in the "
+                "default preset)"
+            )
+        ).format(n=preset.grid_max_households),
+    )
     grids.set_defaults(func=run_grids)
     split = sub.add_parser(
         "split",

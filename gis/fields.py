@@ -393,17 +393,37 @@ def _map_cut_names(
     taken: set[str],
     ignored: set[str],
 ) -> None:
-    """Map Chinese names cut short by the shapefile's 10-byte limit (``楼栋编`` for ``楼栋编号``).
+    """Map names cut short by the shapefile's 10-byte limit (``楼栋编`` for ``楼栋编号``,
+    ``community_`` for ``community_id``).
 
-    A column whose name (three characters or more, not ASCII, and not itself an alias)
-    starts the aliases of exactly one contract field that is still free is mapped to it.
+    A Chinese column name (three characters or more, not itself an alias) that starts the
+    aliases of exactly one contract field still free is mapped to it. An ASCII name of
+    exactly 10 bytes (the cut) is mapped to the free field one of whose longer aliases it
+    is the first 10 characters of; when several fields' aliases cut alike, the field whose
+    own name cuts so wins (``community_``: ``community_id``, not ``community_name``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"community_": ["110108001001"], "building_i": ["B1"], "special_se": [2]})
+    >>> map_fields(df, layer="buildings")[1]
+    {'community_': 'community_id', 'building_i': 'building_id', 'special_se': 'special_service_households'}
+    >>> map_fields(df.assign(community_=["荷清苑社区"]), layer="buildings")[1]["community_"]
+    'community_name'
     """
     known = {_key(a) for names in aliases.values() for a in names}
     for original in df.columns:
         if original == "geometry" or original in mapping or original in ignored:
             continue
         key = _key(original)
-        if len(key) < 3 or key.isascii() or key in known:
+        if key in known:
+            continue
+        if str(original).isascii():
+            canonical = _ascii_cut(str(original), aliases, taken, df[original])
+            if canonical is not None:
+                mapping[original] = canonical
+                taken.add(canonical)
+            continue
+        if len(key) < 3:
             continue
         hits = {
             canonical
@@ -443,3 +463,42 @@ def numeric_column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame:
         return pd.Series(np.nan, index=frame.index, dtype=float)
     return pd.to_numeric(frame[name], errors="coerce").astype(float)
+
+
+_DBF_NAME_BYTES = 10
+"""A shapefile's field names are cut to 10 bytes (dBASE III)."""
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _ascii_cut(
+    original: str,
+    aliases: Mapping[str, tuple[str, ...]],
+    taken: set[str],
+    values: pd.Series,
+) -> str | None:
+    """The free contract field whose alias a 10-byte ASCII name is the cut of, or ``None``.
+
+    When an id and a name cut alike (``community_`` of ``community_id`` and
+    ``community_name``), the column's values decide: Chinese text is the name, else the id.
+    """
+    if len(original.encode("utf-8")) != _DBF_NAME_BYTES:
+        return None
+    cut = original.lower()
+    hits = {
+        canonical
+        for canonical, names in aliases.items()
+        if canonical not in taken
+        and any(
+            len(a.encode("utf-8")) > _DBF_NAME_BYTES and a.lower()[:_DBF_NAME_BYTES] == cut
+            for a in names
+        )
+    }
+    if len(hits) > 1:  # the field whose own name cuts so wins over another's alias
+        hits = {c for c in hits if len(c) > _DBF_NAME_BYTES and c.lower()[:_DBF_NAME_BYTES] == cut}
+    if len(hits) > 1 and any(c.endswith("_name") for c in hits):
+        text = values.dropna().astype(str)
+        chinese = bool(len(text)) and text.map(lambda v: bool(_CJK.search(v))).mean() > 0.5
+        hits = {c for c in hits if c.endswith("_name") == chinese}
+    return next(iter(hits)) if len(hits) == 1 else None

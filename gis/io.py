@@ -59,10 +59,12 @@ __all__ = [
     "Project",
     "detect_dbf_encoding",
     "layer_crs",
+    "layer_roles",
     "read_layer",
     "read_project",
     "read_shapefile_zip",
     "read_table",
+    "table_preview",
 ]
 
 LAYERS: tuple[str, ...] = (
@@ -434,7 +436,9 @@ def _frame(rows: list[list[Any]], header: int) -> pd.DataFrame:
     return frame
 
 
-def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, sheet: str | int | None = None, header_line: int | None = None
+) -> pd.DataFrame:
     """Read a CSV or Excel table (a roster); Excel through calamine.
 
     CSV text is decoded as UTF-8 (with or without BOM) or GB18030 (a BOM before GBK text
@@ -443,27 +447,27 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     are skipped, and merged cells hold their value in every cell they cover. The index is
     the line number in the file, so every row can be named to the planner; ``attrs`` say
     which ``sheet``, which ``header_line`` and how many ``merged_cells`` were filled.
+    ``sheet`` and ``header_line`` (1-based) chosen by the planner win over the search.
+
+    Raises
+    ------
+    LayerReadError
+        If the file cannot be read, is empty, or has no such sheet or line.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            sheets = [("", _csv_rows(path), 0)]
-        else:
-            sheets = _excel_sheets(path, sheet)
-    except GridplanError:
-        raise
-    except Exception as exc:  # calamine raises many types for a broken file
-        msg = N_(
-            "The table {file} cannot be read ({error}). Open it in Excel/WPS and save it again as .xlsx."
-        )
-        error = type(exc).__name__
-        if type(exc).__module__.startswith("python_calamine"):
-            error = "CalamineError"
-        raise LayerReadError(msg, file=path.name, error=error) from None
+    sheets = _table_sheets(path, sheet)
+    if header_line is not None:
+        name, rows, filled = sheets[0]
+        if not 1 <= int(header_line) <= len(rows):
+            msg = N_(
+                "The header line {line} is not in {file} (it has {rows} lines). Choose a line "
+                "between 1 and {rows}."
+            )
+            raise LayerReadError(msg, line=header_line, file=path.name, rows=len(rows))
+        sheets = [(name, rows, filled)]
     chosen = None
     for name, rows, filled in sheets:
-        header = _header_row(rows)
+        header = _header_row(rows) if header_line is None else int(header_line) - 1
         if header is not None:
             chosen = (name, rows, filled, header)
             break
@@ -484,6 +488,101 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
         merged_cells=filled,
     )
     return frame
+
+
+def _table_sheets(path: Path, sheet: str | int | None) -> list[tuple[str, list[list[Any]], int]]:
+    """The sheets of a CSV or Excel file as rows (a CSV is one sheet named "")."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            sheets = [("", _csv_rows(path), 0)]
+        else:
+            if isinstance(sheet, str) and sheet:
+                from python_calamine import CalamineWorkbook
+
+                names = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+                if sheet not in names:
+                    msg = N_("{file} has no sheet {sheet}. Its sheets: {sheets}.")
+                    raise LayerReadError(
+                        msg, file=path.name, sheet=sheet, sheets=", ".join(names)
+                    )
+            sheets = _excel_sheets(path, sheet or None)
+    except GridplanError:
+        raise
+    except Exception as exc:  # calamine raises many types for a broken file
+        msg = N_(
+            "The table {file} cannot be read ({error}). Open it in Excel/WPS and save it again as .xlsx."
+        )
+        error = type(exc).__name__
+        if type(exc).__module__.startswith("python_calamine"):
+            error = "CalamineError"
+        raise LayerReadError(msg, file=path.name, error=error) from None
+    return sheets
+
+
+def table_preview(
+    path: str | Path,
+    *,
+    member: str | None = None,
+    sheet: str | None = None,
+    header_line: int | None = None,
+    rows: int = 8,
+    limits: ZipLimits | None = None,
+) -> dict[str, Any]:
+    """What a roster looks like before it is read: for the planner to choose sheet and header.
+
+    ``member`` names the table inside an upload (a zip or a folder, as :func:`layer_roles`
+    names it); without it ``path`` is the table itself.
+
+    Returns
+    -------
+    dict
+        ``sheets`` (names; ``[""]`` for a CSV), ``sheet`` (the one read), ``header_line``
+        (1-based; the one found when not given), ``top`` (the sheet's first lines as they
+        are, indexed by line number), ``head`` (the first ``rows`` rows as read, under
+        their own column names) and ``mapping`` ({column: gridplan field}).
+
+    Examples
+    --------
+    >>> from gis.datasets import get_path
+    >>> p = table_preview(get_path("beijing_district") / "花名册.xlsx")
+    >>> p["sheets"], p["sheet"], p["header_line"], p["mapping"]["楼栋编号"]
+    (['说明', '花名册'], '花名册', 2, 'building_id')
+    """
+    path = Path(path)
+    if member is not None:
+        with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
+            files = [f for f, layer in _collect_files(path, Path(tmp), limits) if f.name == member]
+            if not files:
+                msg = N_("There is no layer {layer} in the upload (its layers: {found}).")
+                raise LayerReadError(msg, layer=member, found=path.name)
+            return table_preview(files[0], sheet=sheet, header_line=header_line, rows=rows)
+    table = read_table(path, sheet=sheet or None, header_line=header_line)
+    raw = next(r for n, r, _ in _table_sheets(path, table.attrs["sheet"] or None))
+    width = max((len(r) for r in raw[: header_line or 12]), default=0)
+    top = pd.DataFrame(
+        [[None if _blank(v) else v for v in r] + [None] * (width - len(r)) for r in raw[:12]],
+        index=pd.Index(range(1, min(len(raw), 12) + 1), name="line"),
+        columns=[f"{chr(65 + j)}" if j < 26 else f"column{j + 1}" for j in range(width)],
+        dtype=object,
+    )
+    _, mapping = map_fields(table.head(0), layer="roster")
+    return {
+        "sheets": _sheet_names(path),
+        "sheet": table.attrs["sheet"],
+        "header_line": int(table.attrs["header_line"]),
+        "top": top,
+        "head": table.head(rows),
+        "mapping": dict(mapping),
+    }
+
+
+def _sheet_names(path: Path) -> list[str]:
+    if path.suffix.lower() == ".csv":
+        return [""]
+    from python_calamine import CalamineWorkbook
+
+    return list(CalamineWorkbook.from_path(str(path)).sheet_names)
 
 
 def _exists(path: Path) -> bool:
@@ -1263,6 +1362,9 @@ def read_project(
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     limits: ZipLimits | None = None,
     layer_map: str | Mapping[str, str] | None = None,
+    roles: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    header_line: int | None = None,
 ) -> Project:
     """Read a planner's project: every contract layer found in ``source``.
 
@@ -1285,6 +1387,14 @@ def read_project(
     layer_map
         For a CAD drawing (``.dxf``), which CAD layer holds which gridplan layer:
         ``"建筑=buildings,社区边界=communities"`` or a mapping (see :mod:`gis.cad`).
+    roles
+        The role of each layer chosen by hand, ``{source: role}``, where ``source`` is
+        as :func:`layer_roles` names it (``file`` or ``file:layer``) and ``role`` a
+        gridplan layer, ``"roster"``, or ``""`` to leave the layer out. Layers not named
+        keep the role their name gives.
+    sheet, header_line
+        The roster's sheet and header line (1-based), chosen by hand; by default the
+        first sheet with an address or building id column, from the line naming it.
 
     Raises
     ------
@@ -1303,7 +1413,8 @@ def read_project(
         entries = [(Path(p), None, role) for role, p in source.items()]
         label = ", ".join(str(p) for p in source.values())
         return _assemble(
-            entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=label
+            entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=label,
+            sheet=sheet, header_line=header_line,
         )
     path = Path(source)
     if not _exists(path):
@@ -1314,16 +1425,76 @@ def read_project(
         raise LayerReadError(msg, file=path.name)
     if path.suffix.lower() in CAD_SUFFIXES:
         return _read_cad(path, crs=crs, layer_map=layer_map, overrides=overrides)
-    if path.suffix.lower() == ".gpkg":
+    if path.suffix.lower() == ".gpkg" and not roles:
         names = _layer_names(path)
         if names and _is_osm(path, names):
             return _read_osm(path, names)
     with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
         pairs = _collect_files(path, Path(tmp), limits)
-        entries = [(file, layer, None) for file, layer in pairs]
+        chosen = _check_roles(roles or {}, pairs)
+        entries = [(file, layer, chosen.get(_where(file, layer))) for file, layer in pairs]
         return _assemble(
-            entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=str(path)
+            entries, encoding=encoding, crs=crs, overrides=overrides, limits=limits, label=str(path),
+            sheet=sheet, header_line=header_line,
         )
+
+
+def _where(file: Path, layer: str | None) -> str:
+    """How a layer is named to the planner: ``file`` or ``file:layer``."""
+    return file.name if layer is None else f"{file.name}:{layer}"
+
+
+_ROLES = (*LAYERS, "roster")
+
+
+def _check_roles(roles: Mapping[str, str], pairs: list[tuple[Path, str | None]]) -> dict[str, str]:
+    """``roles`` checked against the layers found: each names one, with a known role."""
+    found = {_where(f, layer) for f, layer in pairs}
+    for where, role in roles.items():
+        if where not in found:
+            msg = N_("There is no layer {layer} in the upload (its layers: {found}).")
+            raise LayerReadError(msg, layer=where, found=", ".join(sorted(found)))
+        if role and role not in _ROLES:
+            msg = N_("{role} is not a gridplan layer. Choose one of: {roles}.")
+            raise LayerReadError(msg, role=role, roles=", ".join(_ROLES))
+    return {where: (role or _SKIP) for where, role in roles.items()}
+
+
+_SKIP = "-"
+"""The role of a layer the planner left out."""
+
+
+def layer_roles(path: str | Path, *, limits: ZipLimits | None = None) -> pd.DataFrame:
+    """Every layer of an upload with the role its name gives (for the planner to change).
+
+    Returns
+    -------
+    DataFrame
+        ``source`` (``file`` or ``file:layer``, as ``roles`` of :func:`read_project`
+        takes it), ``layer`` (its name), ``guessed`` (a gridplan layer, ``roster`` or
+        ``""`` when the name says nothing).
+
+    Examples
+    --------
+    >>> from gis.datasets import get_path
+    >>> t = layer_roles(get_path("beijing_district"))
+    >>> t.loc[t["guessed"] == "roster", "source"].tolist()
+    ['花名册.xlsx']
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="gridplan-") as tmp:
+        pairs = _collect_files(path, Path(tmp), limits)
+    single = len(pairs) == 1
+    rows = []
+    for file, layer in pairs:
+        name = layer or file.stem
+        guessed = (
+            "roster"
+            if file.suffix.lower() in TABLE_SUFFIXES
+            else canonical_layer(name) or ("buildings" if single else "")
+        )
+        rows.append({"source": _where(file, layer), "layer": name, "guessed": guessed})
+    return pd.DataFrame(rows, columns=["source", "layer", "guessed"])
 
 
 def _assemble(
@@ -1334,6 +1505,8 @@ def _assemble(
     overrides: Mapping[str, Mapping[str, str]],
     limits: ZipLimits | None,
     label: str,
+    sheet: str | None = None,
+    header_line: int | None = None,
 ) -> Project:
     layers: dict[str, gpd.GeoDataFrame] = {}
     mapping: dict[str, dict[str, str]] = {}
@@ -1345,10 +1518,18 @@ def _assemble(
     for file, layer, role in entries:
         suffix = file.suffix.lower()
         name = layer or file.stem
+        where = _where(file, layer)
+        if role == _SKIP:
+            notes.append(Note(name, N_("Layer {name} was left out, as chosen."), {"name": where}))
+            continue
+        chosen_role = role is not None
         role = role or canonical_layer(name) or ("buildings" if single else None)
-        where = file.name if layer is None else f"{file.name}:{layer}"
         if suffix in TABLE_SUFFIXES:
             role = "roster"
+        elif chosen_role:
+            notes.append(
+                Note(name, N_("Layer {name} was read as {role}, as chosen."), {"name": where, "role": role})
+            )
         if role is not None and role in origin:
             msg = N_("Two files give the {layer} layer ({first} and {second}). Keep one of them.")
             raise LayerReadError(msg, layer=role, first=origin[role], second=where)
@@ -1356,7 +1537,7 @@ def _assemble(
             origin[role] = where
         if role == "roster":
             if suffix in TABLE_SUFFIXES:
-                table = read_table(file)
+                table = read_table(file, sheet=sheet, header_line=header_line)
             else:  # a roster kept in a GeoPackage table (or any layer): its shapes are not needed
                 frame, layer_notes = _read_vector(file, layer=layer, encoding=encoding, role=role)
                 if isinstance(frame, gpd.GeoDataFrame):

@@ -139,6 +139,7 @@ def create_project(
     lang: str = "en",
     note: str = "",
     user: User | None = None,
+    **read_options: Any,
 ) -> Project:
     """Read a planner's data and keep it as a new project (version 1, action ``create``).
 
@@ -166,14 +167,25 @@ def create_project(
         A note for the first version.
     user
         The signed-in planner (needs the ``upload`` right).
+    **read_options
+        More of :func:`gis.io.read_project`'s options chosen on reading (``roles``,
+        ``sheet``, ``header_line``, ``layer_map``, ``limits``); kept with the version
+        (``meta["read_options"]``, with ``crs`` and ``encoding``) so the reading can be
+        repeated.
     """
     rules = rules or get_preset("default")
-    project = read_project(source, overrides=overrides, encoding=encoding, crs=crs)
+    project = read_project(source, overrides=overrides, encoding=encoding, crs=crs, **read_options)
     loaded = prepare(project, rules=rules, lang=lang)
+    kept = {"crs": crs, "encoding": encoding, **read_options}
     meta = {
         "source": Path(str(source)).name if not isinstance(source, Mapping) else "",
         "mapping": project.mapping,
         "stats": _stats(loaded),
+        "read_options": {
+            k: (dict(v) if isinstance(v, Mapping) else v)
+            for k, v in kept.items()
+            if v is not None and k != "limits" and isinstance(v, str | int | float | Mapping)
+        },
     }
     return workspace.create(
         name,

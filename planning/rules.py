@@ -78,178 +78,194 @@ class Citation:
     def __str__(self) -> str:
         return f"{self.source}: {self.statement}"
 
+    def render(self, lang: str = "en") -> str:
+        """``"source: statement"`` in ``lang`` (the catalog carries every preset's citation).
 
-_KUNMING = "Kunming 2024"
-_GAOPING = "Gaoping 2024"
-_NINGBO = "Ningbo 2013"
-_BAOSHAN = "Shanghai Baoshan"
-_ASSUMED = "gridplan assumption"
-_GBT50180 = "GB/T 50180-2018"
-_GB50096 = "GB 50096-2011 §5.1.1"
+        Examples
+        --------
+        >>> c = get_preset().citations[0]
+        >>> c.render("en")
+        'Kunming 2024: a normal urban community has at least 3,000 households'
+        >>> c.render("zh_CN").startswith("昆明")
+        True
+        """
+        from gis.i18n import translator
+
+        tr = translator(lang).gettext
+        return f"{tr(self.source)}: {tr(self.statement)}"
+
+
+_KUNMING = N_("Kunming 2024")
+_GAOPING = N_("Gaoping 2024")
+_NINGBO = N_("Ningbo 2013")
+_BAOSHAN = N_("Shanghai Baoshan")
+_ASSUMED = N_("gridplan assumption")
+_GBT50180 = N_("GB/T 50180-2018")
+_GB50096 = N_("GB 50096-2011 §5.1.1")
 
 _DEFAULT_CITATIONS: tuple[Citation, ...] = (
-    Citation("min_households", _KUNMING, "a normal urban community has at least 3,000 households"),
+    Citation("min_households", _KUNMING, N_("a normal urban community has at least 3,000 households")),
     Citation(
-        "split_households", _KUNMING, "a community of more than 5,000 households may be split"
+        "split_households", _KUNMING, N_("a community of more than 5,000 households may be split"),
     ),
     Citation(
-        "must_split_residents", _KUNMING, "a community of 50,000 or more residents must be split"
+        "must_split_residents", _KUNMING, N_("a community of 50,000 or more residents must be split"),
     ),
-    Citation("grid_min_households", _GAOPING, "a basic grid holds 30–50 households"),
-    Citation("grid_max_households", _GAOPING, "a basic grid holds 30–50 households"),
+    Citation("grid_min_households", _GAOPING, N_("a basic grid holds 30–50 households")),
+    Citation("grid_max_households", _GAOPING, N_("a basic grid holds 30–50 households")),
     Citation(
         "grid_whole_building_households",
         _ASSUMED,
-        "a building of at most 50 households (a grid's maximum) is never divided between grids: "
+        N_("a building of at most 50 households (a grid's maximum) is never divided between grids: "
         "a grid worker is responsible for whole buildings and stairwells (单元); a larger one is "
-        "divided by whole units first",
+        "divided by whole units first"),
     ),
     Citation(
         "grid_whole_unit_households",
         _ASSUMED,
-        "a unit (单元) of at most 50 households is never divided by floor range; only a unit that "
-        "alone exceeds a grid's maximum is",
+        N_("a unit (单元) of at most 50 households is never divided by floor range; only a unit that "
+        "alone exceeds a grid's maximum is"),
     ),
     Citation(
         "dedicated_grid_min_area_m2",
         _GAOPING,
-        "special-purpose grids (专属网格) for enterprises, schools and other large units; land "
-        "without households of at least 50,000 m² (5 ha; a gridplan assumption) becomes one",
+        N_("special-purpose grids (专属网格) for enterprises, schools and other large units; land "
+        "without households of at least 50,000 m² (5 ha; a gridplan assumption) becomes one"),
     ),
     Citation(
         "grid_max_area_m2",
         _ASSUMED,
-        "a household grid of at most 200,000 m² (20 ha) can be walked by one grid worker; empty "
-        "land is shared so that no grid exceeds it where the layout allows",
+        N_("a household grid of at most 200,000 m² (20 ha) can be walked by one grid worker; empty "
+        "land is shared so that no grid exceeds it where the layout allows"),
     ),
-    Citation("households_per_worker", _NINGBO, "1 community worker per 250 households"),
+    Citation("households_per_worker", _NINGBO, N_("1 community worker per 250 households")),
     Citation(
         "funds_yuan_per_1000_households",
         _NINGBO,
-        "working funds of 280,000 yuan per 1,000 households a year",
+        N_("working funds of 280,000 yuan per 1,000 households a year"),
     ),
     Citation(
         "service_space_m2_per_100_households",
         _NINGBO,
-        "service space of at least 40 m² per 100 households",
+        N_("service space of at least 40 m² per 100 households"),
     ),
-    Citation("patch_households", _NINGBO, "one worker's patch (片区) per 250 households"),
+    Citation("patch_households", _NINGBO, N_("one worker's patch (片区) per 250 households")),
     Citation(
         "area_per_dwelling_m2",
         _ASSUMED,
-        "90 m² gross floor area per dwelling (≈ 36–40 m² per person × 2.6 persons)",
+        N_("90 m² gross floor area per dwelling (≈ 36–40 m² per person × 2.6 persons)"),
     ),
     Citation(
         "default_floors",
         _ASSUMED,
-        "6 storeys assumed for a residential building with no height (a walk-up)",
+        N_("6 storeys assumed for a residential building with no height (a walk-up)"),
     ),
-    Citation("storey_height_m", _ASSUMED, "3 m per storey to turn a height into floors"),
+    Citation("storey_height_m", _ASSUMED, N_("3 m per storey to turn a height into floors")),
     Citation(
-        "persons_per_household", "7th national census 2020", "2.62 persons per household on average"
+        "persons_per_household", N_("7th national census 2020"), N_("2.62 persons per household on average"),
     ),
     Citation(
         "special_service_weight",
         _ASSUMED,
-        "special-service households count once (1.0) unless a city says more",
+        N_("special-service households count once (1.0) unless a city says more"),
     ),
-    Citation("walk_5min_m", _GBT50180, "the 5-minute life circle reaches 300 m on foot"),
-    Citation("walk_10min_m", _GBT50180, "the 10-minute life circle reaches 500 m on foot"),
-    Citation("walk_15min_m", _GBT50180, "the 15-minute life circle reaches 800–1,000 m on foot"),
+    Citation("walk_5min_m", _GBT50180, N_("the 5-minute life circle reaches 300 m on foot")),
+    Citation("walk_10min_m", _GBT50180, N_("the 10-minute life circle reaches 500 m on foot")),
+    Citation("walk_15min_m", _GBT50180, N_("the 15-minute life circle reaches 800–1,000 m on foot")),
     Citation(
         "aligned_share",
         _ASSUMED,
-        "a grid is aligned with another grid system when 0.9 of its area lies in one unit",
+        N_("a grid is aligned with another grid system when 0.9 of its area lies in one unit"),
     ),
     Citation(
         "boundary_tolerance_m",
         _ASSUMED,
-        "two systems' boundaries coincide within 5 m (a road's half width; digitising error)",
+        N_("two systems' boundaries coincide within 5 m (a road's half width; digitising error)"),
     ),
     Citation(
         "overlap_sliver_share",
         _ASSUMED,
-        "an overlap under 0.01 of a grid's area is a digitising sliver, not a real overlap",
+        N_("an overlap under 0.01 of a grid's area is a digitising sliver, not a real overlap"),
     ),
     Citation(
         "plausible_households_per_building",
         _ASSUMED,
-        "one tower holds 100–300 households (DOMAIN); a building of more than 1,000 "
+        N_("one tower holds 100–300 households (DOMAIN); a building of more than 1,000 "
         "households is far beyond it, more often an area drawn as one building (Singapore's "
-        "largest public-housing block has 584 dwellings)",
+        "largest public-housing block has 584 dwellings)"),
     ),
     Citation(
         "plausible_households_per_floor",
         _ASSUMED,
-        "a stair or lift core (单元) serves at most 8 households a floor (一梯八户) and a "
+        N_("a stair or lift core (单元) serves at most 8 households a floor (一梯八户) and a "
         "building rarely has more than 4 cores: more than 32 households a floor is implausible "
-        "(12 of Singapore's 10,642 public-housing blocks exceed it, none by half)",
+        "(12 of Singapore's 10,642 public-housing blocks exceed it, none by half)"),
     ),
     Citation(
         "plausible_floor_area_per_household_m2",
         _GB50096,
-        "the smallest dwelling has at least 22 m² of floor area (usable, so gross is more)",
+        N_("the smallest dwelling has at least 22 m² of floor area (usable, so gross is more)"),
     ),
     Citation(
         "max_plausible_floors",
         _ASSUMED,
-        "no residential building in China has 100 storeys: where a building's floors are "
-        "unknown, a given count needing more (at 22 m² a household) is implausible",
+        N_("no residential building in China has 100 storeys: where a building's floors are "
+        "unknown, a given count needing more (at 22 m² a household) is implausible"),
     ),
     Citation(
         "community_sliver_max_m2",
         _ASSUMED,
-        "overlaps and gaps between communities up to 1000 m² (1 km of boundary 1 m off) are "
-        "digitising slivers, repaired and reported",
+        N_("overlaps and gaps between communities up to 1000 m² (1 km of boundary 1 m off) are "
+        "digitising slivers, repaired and reported"),
     ),
     Citation(
         "duplicate_footprint_share",
         _ASSUMED,
-        "two footprints sharing 0.95 of their union are one building drawn twice",
+        N_("two footprints sharing 0.95 of their union are one building drawn twice"),
     ),
     Citation(
         "official_households_tolerance",
         _ASSUMED,
-        "an official household count and the buildings' sum that differ by more than 0.1 "
-        "(10 %) are flagged",
+        N_("an official household count and the buildings' sum that differ by more than 0.1 "
+        "(10 %) are flagged"),
     ),
     Citation(
         "patch_tolerance",
         _ASSUMED,
-        "a worker's patch more than 0.4 (40 %) above or below its share of the community's "
-        "households is flagged: the grid engine groups patches within the same band",
+        N_("a worker's patch more than 0.4 (40 %) above or below its share of the community's "
+        "households is flagged: the grid engine groups patches within the same band"),
     ),
     Citation(
         "boundary_weight_street",
         _GAOPING,
-        "clear boundaries (界限清晰): a new boundary along a street counts in full (1.0)",
+        N_("clear boundaries (界限清晰): a new boundary along a street counts in full (1.0)"),
     ),
     Citation(
         "boundary_weight_railway",
         _GAOPING,
-        "clear boundaries (界限清晰): a new boundary along a railway counts in full (1.0)",
+        N_("clear boundaries (界限清晰): a new boundary along a railway counts in full (1.0)"),
     ),
     Citation(
         "boundary_weight_river",
         _GAOPING,
-        "clear boundaries (界限清晰): a new boundary along a river counts in full (1.0)",
+        N_("clear boundaries (界限清晰): a new boundary along a river counts in full (1.0)"),
     ),
     Citation(
         "boundary_weight_wall",
         _GAOPING,
-        "clear boundaries (界限清晰): a new boundary along a compound wall counts in full (1.0)",
+        N_("clear boundaries (界限清晰): a new boundary along a compound wall counts in full (1.0)"),
     ),
     Citation(
         "boundary_weight_service_road",
         _ASSUMED,
-        "a service or campus road is a boundary residents see but do not name: it counts 0.5 "
-        "of a street",
+        N_("a service or campus road is a boundary residents see but do not name: it counts 0.5 "
+        "of a street"),
     ),
     Citation(
         "boundary_weight_path",
         _ASSUMED,
-        "a footway, cycleway or path through a campus or park is no boundary residents "
-        "recognise: it counts 0.25 of a street",
+        N_("a footway, cycleway or path through a campus or park is no boundary residents "
+        "recognise: it counts 0.25 of a street"),
     ),
 )
 
@@ -428,17 +444,27 @@ class RuleSet:
         """
         return np.array([float(getattr(self, f"boundary_weight_{c}")) for c in BOUNDARY_CLASSES])
 
-    def cite(self, rule: str) -> str:
-        """Return ``"source: statement"`` for one rule, or a note that it was edited."""
+    def cite(self, rule: str, *, lang: str = "en") -> str:
+        """Return ``"source: statement"`` for one rule in ``lang``, or a note that it was edited.
+
+        Examples
+        --------
+        >>> get_preset().with_values(households_per_worker=200).cite("households_per_worker")
+        'households_per_worker = 200 (set by the planner)'
+        """
         for citation in self.citations:
             if citation.rule == rule:
-                return str(citation)
-        return f"{rule} = {getattr(self, rule)} (set by the planner)"
+                return citation.render(lang)
+        from gis.i18n import translator
 
-    def sources(self) -> list[dict[str, str]]:
-        """Return one row per rule: the rule, its value and its source, for reports."""
+        return translator(lang).gettext(N_("{rule} = {value} (set by the planner)")).format(
+            rule=rule, value=getattr(self, rule)
+        )
+
+    def sources(self, *, lang: str = "en") -> list[dict[str, str]]:
+        """Return one row per rule: the rule, its value and its source (in ``lang``), for reports."""
         return [
-            {"rule": f, "value": str(v), "source": self.cite(f)}
+            {"rule": f, "value": str(v), "source": self.cite(f, lang=lang)}
             for f, v in self.values().items()
             if f not in {"name", "title"}
         ]
@@ -563,8 +589,8 @@ PRESETS: dict[str, RuleSet] = {
         {"patch_households": 350},
         (
             Citation(
-                "patch_households", _BAOSHAN, "a social worker's patch of about 350 households"
-            ),
+                "patch_households", _BAOSHAN, N_("a social worker's patch of about 350 households"),
+    ),
         ),
     ),
     "ningbo": _preset(
@@ -575,7 +601,7 @@ PRESETS: dict[str, RuleSet] = {
             Citation(
                 "households_per_worker",
                 _NINGBO,
-                "1 worker per 250 households is the standard; 300 is a stretched scenario",
+                N_("1 worker per 250 households is the standard; 300 is a stretched scenario"),
             ),
         ),
     ),

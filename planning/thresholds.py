@@ -47,7 +47,7 @@ def classify(
             tr(msg).format(
                 residents=int(residents),
                 limit=rules.must_split_residents,
-                source=rules.cite("must_split_residents"),
+                source=rules.cite("must_split_residents", lang=lang),
             )
         )
     if households > rules.split_households:
@@ -59,7 +59,7 @@ def classify(
             tr(msg).format(
                 households=int(households),
                 limit=rules.split_households,
-                source=rules.cite("split_households"),
+                source=rules.cite("split_households", lang=lang),
             )
         )
     elif households < rules.min_households:
@@ -71,7 +71,7 @@ def classify(
             tr(msg).format(
                 households=int(households),
                 limit=rules.min_households,
-                source=rules.cite("min_households"),
+                source=rules.cite("min_households", lang=lang),
             )
         )
     if not reasons:
@@ -81,7 +81,7 @@ def classify(
                 households=int(households),
                 low=rules.min_households,
                 high=rules.split_households,
-                source=rules.cite("split_households"),
+                source=rules.cite("split_households", lang=lang),
             )
         )
     return status, reasons

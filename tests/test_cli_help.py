@@ -69,3 +69,39 @@ def test_usage_errors_in_the_planner_s_language(capsys, argv, zh_words, en_words
 def test_argparse_is_given_back_its_own_words():
     build_parser("zh_CN").format_help()
     assert argparse._("usage: ") == "usage: "  # nothing stays installed
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--lang", "en", "staff", "--households", "6373", "--staff", "16"],
+        ["staff", "--households", "6373", "--staff", "16", "--lang", "en"],
+        ["--lang=en", "staff", "--households", "6373", "--staff", "16"],
+        ["--lang", "zh_CN", "staff", "--households", "6373", "--staff", "16", "--lang", "en"],
+    ],
+)
+def test_lang_before_or_after_the_command(capsys, monkeypatch, argv):
+    monkeypatch.setenv("GRIDPLAN_LANG", "zh_CN")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "required_staff" in out and "26" in out and "10" in out  # 6,373 / 250 → 26, short 10
+    assert not _CJK.search(out), out  # English throughout: the last --lang wins
+
+
+def test_lang_before_the_command_in_chinese(capsys, monkeypatch):
+    monkeypatch.setenv("GRIDPLAN_LANG", "en")
+    assert main(["--lang", "zh_CN", "staff", "--households", "6373"]) == 0
+    assert _CJK.search(capsys.readouterr().out)
+
+
+def test_help_takes_its_defaults_from_the_rules(capsys):
+    from planning.rules import get_preset, preset_names
+
+    preset = get_preset("default")
+    text = build_parser("en")._subparsers._group_actions[0].choices["grids"].format_help()
+    flat = " ".join(text.split())
+    assert f"grid_min_households: {preset.grid_min_households} in the default preset" in flat
+    assert f"grid_max_households: {preset.grid_max_households} in the default preset" in flat
+    assert "30 by default" not in flat
+    check = build_parser("en")._subparsers._group_actions[0].choices["check"].format_help()
+    assert f"rule preset ({', '.join(preset_names())})" in " ".join(check.split())

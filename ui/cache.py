@@ -35,8 +35,12 @@ __all__ = [
     "load_project",
     "load_sample",
     "READ_OPTIONS",
+    "ROLES",
     "load_upload",
+    "read_arguments",
     "scan_cad",
+    "scan_layers",
+    "preview_table",
     "read_upload",
     "run_access",
     "run_access_after",
@@ -113,18 +117,56 @@ def read_upload(path: str, token: str, overrides: tuple) -> Project:
 
     The pseudo-layer ``_read`` of ``overrides`` carries the reading options chosen on the
     Data page: ``crs`` (declared for layers without one, a CAD drawing's, or GCJ-02/BD-09)
-    ``encoding`` (of files that do not say theirs) and ``layer_map`` (a CAD drawing's
-    layers, ``CADLAYER=layer,…``).
+    ``encoding`` (of files that do not say theirs), ``layer_map`` (a CAD drawing's
+    layers, ``CADLAYER=layer,…``); and the pseudo-layer ``_roles`` the role of each
+    layer (``{source: role}``, see :func:`gis.io.read_project`) with the roster's
+    ``sheet`` and ``header_line``.
     """
-    mapping = {layer: dict(pairs) for layer, pairs in overrides}
+    return read_project(path, limits=UPLOAD_LIMITS, **read_arguments(overrides))
+
+
+ROLES = "_roles"
+"""The pseudo-layer of a Source's overrides that carries the role of each layer."""
+
+
+def read_arguments(overrides: tuple | dict) -> dict[str, Any]:
+    """``read_project``'s keyword arguments for a Source's overrides (mapping, options, roles)."""
+    mapping = (
+        {layer: dict(pairs) for layer, pairs in overrides}
+        if not isinstance(overrides, dict)
+        else {k: dict(v) for k, v in overrides.items()}
+    )
     options = mapping.pop(READ_OPTIONS, {})
-    return read_project(
-        path,
-        overrides=mapping,
-        limits=UPLOAD_LIMITS,
-        crs=options.get("crs") or None,
-        encoding=options.get("encoding") or None,
-        layer_map=options.get("layer_map") or None,
+    roles = mapping.pop(ROLES, {})
+    header = options.get("header_line")
+    return {
+        "overrides": mapping,
+        "crs": options.get("crs") or None,
+        "encoding": options.get("encoding") or None,
+        "layer_map": options.get("layer_map") or None,
+        "roles": roles or None,
+        "sheet": options.get("sheet") or None,
+        "header_line": int(header) if header else None,
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def scan_layers(path: str, token: str) -> pd.DataFrame:
+    """The layers of an upload with the role their names give (``gis.io.layer_roles``)."""
+    from gis.io import layer_roles
+
+    return layer_roles(path, limits=UPLOAD_LIMITS)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def preview_table(
+    path: str, token: str, member: str | None, sheet: str | None, header_line: int | None
+) -> dict[str, Any]:
+    """A roster's sheets, first lines, rows as read and field mapping (``gis.io.table_preview``)."""
+    from gis.io import table_preview
+
+    return table_preview(
+        path, member=member, sheet=sheet, header_line=header_line, limits=UPLOAD_LIMITS
     )
 
 

@@ -292,7 +292,10 @@ def rule_editor() -> None:
         for i, (rule, value) in enumerate(values.items()):
             with columns[i % 3]:
                 edited[rule] = _number_input(
-                    rule, value, key=f"w_rule_{rule}_{version}", help_text=current.cite(rule)
+                    rule,
+                    value,
+                    key=f"w_rule_{rule}_{version}",
+                    help_text=current.cite(rule, lang=session.language()),
                 )
         submitted = st.form_submit_button(
             _("Apply rules"),

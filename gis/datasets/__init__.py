@@ -3,16 +3,21 @@
 The samples are real OpenStreetMap extracts (© OpenStreetMap contributors, ODbL 1.0; see
 ``data/PROVENANCE.md``):
 
-===========  =====================================================================
-``beijing``  Beijing, Haidian: Tsinghua campus and Wudaokou (the default sample)
-``shanghai`` Shanghai, both banks of the Huangpu around Lujiazui (Tilezen tiles)
-``singapore_hdb``  Singapore HDB dwelling counts per block (calibration table)
-===========  =====================================================================
+====================  ============================================================
+``beijing_district``  The Beijing extract as a planner's district: three communities,
+                      staff, service centres and a household roster, all
+                      **illustrative** (made by ``scripts/beijing_district.py``)
+``beijing``           Beijing, Haidian: Tsinghua campus and Wudaokou, as OSM has it
+``shanghai``          Shanghai, both banks of the Huangpu around Lujiazui (Tilezen)
+``singapore_hdb``     Singapore HDB dwelling counts per block (calibration table)
+====================  ============================================================
 
 Examples
 --------
 >>> get_path("beijing").name
 'beijing.gpkg'
+>>> sorted(p.name for p in get_path("beijing_district").iterdir())
+['beijing_district.gpkg', '花名册.xlsx']
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ __all__ = ["ATTRIBUTION", "DATA_DIR", "SAMPLES", "get_path"]
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 SAMPLES: dict[str, str] = {
+    "beijing_district": "beijing_district",  # a folder: layers + 花名册.xlsx
     "beijing": "beijing.gpkg",
     "shanghai": "shanghai.gpkg",
     "singapore_hdb": "singapore_hdb.gpkg",
 }
 ATTRIBUTION: dict[str, str] = {
+    "beijing_district": "© OpenStreetMap contributors (ODbL 1.0); communities, staff, service "
+    "centres and roster are illustrative, not official",
     "beijing": "© OpenStreetMap contributors (ODbL 1.0)",
     "shanghai": "© OpenStreetMap contributors (ODbL 1.0); vector tiles by Tilezen (Nextzen)",
     "singapore_hdb": "Contains information from HDB Property Information accessed from data.gov.sg "

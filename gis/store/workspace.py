@@ -1247,7 +1247,7 @@ class Workspace:
         """Return the bundled samples that open as read-only projects."""
         from gis.datasets import SAMPLES
 
-        return [name for name in SAMPLES if name in {"beijing", "shanghai"}]
+        return [name for name in SAMPLES if name in {"beijing_district", "beijing", "shanghai"}]
 
     def _open_sample(self, sample: str, *, user: User | None) -> Project:
         if sample not in self.sample_names():

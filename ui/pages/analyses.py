@@ -70,7 +70,7 @@ with access_tab:
             a=rules.walk_5min_m,
             b=rules.walk_10min_m,
             c=rules.walk_15min_m,
-            source=rules.cite("walk_15min_m").split(":")[0],
+            source=rules.cite("walk_15min_m", lang=lang).split(":")[0],
         )
     )
     try:

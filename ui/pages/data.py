@@ -17,6 +17,7 @@ from gis.io import Project
 from gis.validate import ValidationError
 from ui import auth, cache, project, session
 from ui.i18n import gettext as _
+from ui.tables import format_cell
 from ui.widgets import layer_label, mapping_frame, rule_editor, show_error, show_table, wkey
 
 UPLOAD_TYPES = [
@@ -322,6 +323,161 @@ if src.kind == "upload":
                 st.rerun()
             show_error(err)
 
+# -- which layer is what, and the roster's sheet and header (uploads) ---------------------------
+_ROLE_OPTIONS = ("", "buildings", "communities", "compounds", "roads", "waterways", "barriers",
+                 "service_centres", "roster", "-")  # fmt: skip
+
+
+def _role_label(role: str) -> str:
+    if role == "":
+        return _("— not recognised: left out —")
+    if role == "-":
+        return _("leave it out")
+    if role == "roster":
+        return _("roster (花名册)")
+    return layer_label(role)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A sheet's cells as the planner typed them: text, whole numbers without decimals."""
+    return frame.map(lambda v: "" if v is None else format_cell(v, plain=True)).astype(str)
+
+
+def _read_again(overrides: dict, what: str) -> None:
+    project.require("upload", target=src.name, detail=what)
+    err = project.set_source(src.with_overrides(overrides))
+    if err is None:
+        st.rerun()
+    show_error(err)
+
+
+if src.kind == "upload" and Path(src.path).suffix.lower() != ".dxf":
+    try:
+        found_layers = cache.scan_layers(src.path, src.token)
+    except GridplanError as err:
+        show_error(err)
+        found_layers = pd.DataFrame(columns=["source", "layer", "guessed"])
+    chosen_roles = dict(src.overrides_dict().get(cache.ROLES, {}))
+    with st.expander(
+        _("Layers and what they are ({n})").format(n=len(found_layers)),
+        expanded=bool((found_layers["guessed"] == "").any()) if len(found_layers) else False,
+    ):
+        st.caption(
+            _(
+                "The role of each layer is guessed from its name (楼栋/buildings, 社区/communities, "
+                "小区/compounds…). Change it where the guess is wrong or a layer was not "
+                "recognised, then read again."
+            )
+        )
+        roles_table = found_layers.assign(
+            role=[
+                (chosen_roles[where] or "-") if where in chosen_roles else guess
+                for where, guess in zip(found_layers["source"], found_layers["guessed"], strict=True)
+            ]
+        )
+        with st.form("w_roles_form"):
+            cols = st.columns(3)
+            picked: dict[str, str] = {}
+            for i, row in enumerate(roles_table.itertuples(index=False)):
+                with cols[i % 3]:
+                    picked[str(row.source)] = st.selectbox(
+                        str(row.source),
+                        _ROLE_OPTIONS,
+                        index=_ROLE_OPTIONS.index(row.role) if row.role in _ROLE_OPTIONS else 0,
+                        format_func=_role_label,
+                        help=_("Guessed from its name: {role}").format(role=_role_label(row.guessed)),
+                        key=wkey(f"w_role_{i}_{src.token}"),
+                    )
+            apply_roles = st.form_submit_button(
+                _("Read again with these roles"), disabled=not may_upload, help=auth.why_not("upload")
+            )
+        if apply_roles:
+            guessed = dict(zip(roles_table["source"], roles_table["guessed"], strict=True))
+            overrides = src.overrides_dict()
+            overrides[cache.ROLES] = {
+                where: ("" if role in ("-", "") else role)
+                for where, role in picked.items()
+                if role != guessed[where]
+            }
+            _read_again(overrides, "layer roles")
+
+    roster_sources = [
+        str(row.source)
+        for row in found_layers.itertuples(index=False)
+        if chosen_roles.get(str(row.source), row.guessed) == "roster"
+        and Path(str(row.source)).suffix.lower() in (".csv", ".xlsx", ".xls", ".xlsm", ".ods")
+    ]
+    if roster_sources:
+        options = dict(src.overrides_dict().get(cache.READ_OPTIONS, {}))
+        member = roster_sources[0]
+        member_arg = None if Path(src.path).name == member else member
+        with st.expander(_("Roster: sheet, header line and preview"), expanded=False):
+            try:
+                found = cache.preview_table(src.path, src.token, member_arg, None, None)
+            except GridplanError as err:
+                show_error(err)
+                found = None
+            if found is not None:
+                sheets = found["sheets"]
+                sheet = st.selectbox(
+                    _("Sheet"),
+                    sheets,
+                    index=sheets.index(options.get("sheet") or found["sheet"])
+                    if (options.get("sheet") or found["sheet"]) in sheets
+                    else 0,
+                    format_func=lambda n: n or _("(a CSV file has one sheet)"),
+                    key=wkey(f"w_roster_sheet_{src.token}"),
+                )
+                guessed_line = (
+                    found["header_line"]
+                    if sheet == found["sheet"]
+                    else cache.preview_table(src.path, src.token, member_arg, sheet or None, None)[
+                        "header_line"
+                    ]
+                )
+                header_line = st.number_input(
+                    _("Line of the column names (header)"),
+                    min_value=1,
+                    max_value=50,
+                    value=int(options.get("header_line") or guessed_line),
+                    step=1,
+                    help=_("Title lines above it (单位名称, 制表日期…) are skipped."),
+                    key=wkey(f"w_roster_header_{src.token}_{sheet}"),
+                )
+                try:
+                    shown = cache.preview_table(
+                        src.path, src.token, member_arg, sheet or None, int(header_line)
+                    )
+                except GridplanError as err:
+                    show_error(err)
+                    shown = None
+                if shown is not None:
+                    st.caption(_("The sheet's first lines as they are:"))
+                    show_table(_as_text(shown["top"]).reset_index(), key="w_roster_top")
+                    st.caption(_("The first rows as gridplan reads them:"))
+                    show_table(_as_text(shown["head"]).reset_index(), key="w_roster_head")
+                    st.caption(_("Field mapping of these columns:"))
+                    show_table(mapping_frame(shown["mapping"]), key="w_roster_mapping")
+                    if not {"address", "building_id"} & set(shown["mapping"].values()):
+                        st.warning(
+                            _(
+                                "No column of this header names an address or a building id, "
+                                "so no row can be matched to a building: choose another sheet "
+                                "or header line, or map a column below."
+                            )
+                        )
+                if st.button(
+                    _("Read the roster from this sheet and line"),
+                    disabled=not may_upload,
+                    help=auth.why_not("upload"),
+                    key="w_roster_apply",
+                ):
+                    overrides = src.overrides_dict()
+                    kept = dict(overrides.get(cache.READ_OPTIONS, {}))
+                    kept.update({"sheet": sheet, "header_line": str(int(header_line))})
+                    overrides[cache.READ_OPTIONS] = {k: v for k, v in kept.items() if v}
+                    _read_again(overrides, "roster sheet and header")
+
 if opened is not None:
     layers = opened.layers()
     summary = pd.DataFrame(
@@ -480,6 +636,29 @@ st.download_button(
 )
 
 # -- keep the upload as a project -----------------------------------------------------------
+def _read_note() -> str:
+    """The reading choices, for the project's history (empty when none was made)."""
+    args = cache.read_arguments(src.overrides)
+    parts = []
+    if args["crs"]:
+        parts.append(_("coordinates: {crs}").format(crs=args["crs"]))
+    if args["encoding"]:
+        parts.append(_("encoding: {encoding}").format(encoding=args["encoding"]))
+    for where, role in (args["roles"] or {}).items():
+        parts.append(
+            _("{layer} read as {role}").format(layer=where, role=_role_label(role or "-"))
+        )
+    if args["sheet"] or args["header_line"]:
+        parts.append(
+            _("roster: sheet {sheet}, header line {line}").format(
+                sheet=args["sheet"] or "—", line=args["header_line"] or "—"
+            )
+        )
+    if any(args["overrides"].values()):
+        parts.append(_("field mapping chosen by hand"))
+    return "; ".join(parts)
+
+
 if error is None and src.kind == "upload":
     st.subheader(_("Keep it as a project"))
     with st.form("w_save_project"):
@@ -497,9 +676,10 @@ if error is None and src.kind == "upload":
                 src.path,
                 author=auth.user().label,
                 rules=project.rules(),
-                overrides=src.overrides_dict(),
                 lang=lang,
                 user=auth.user(),
+                note=_read_note(),
+                **cache.read_arguments(src.overrides),
             )
         except GridplanError as err:
             show_error(err)
@@ -511,4 +691,4 @@ if error is None and src.kind == "upload":
 st.subheader(_("Rules"))
 rule_editor()
 with st.expander(_("Rules and their sources")):
-    show_table(pd.DataFrame(project.rules().sources()), key="w_rule_sources")
+    show_table(pd.DataFrame(project.rules().sources(lang=lang)), key="w_rule_sources")

@@ -6,6 +6,7 @@ import importlib.util
 import io
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -91,8 +92,13 @@ def _spatial_only(plan: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {k: v for k, v in plan.items() if not k.startswith("compare_")}
 
 
-def _build(fmt: str, encoding: str) -> tuple[str, bytes]:
-    """Write the export into a temporary folder and return its file name and bytes."""
+def _build(
+    fmt: str, encoding: str, *, progress: Callable[[int, int], None] | None = None
+) -> tuple[str, bytes]:
+    """Write the export into a temporary folder and return its file name and bytes.
+
+    ``progress`` is called with ``(page, pages)`` while an atlas is drawn.
+    """
     plan = _spatial_only(layers)
     with tempfile.TemporaryDirectory(prefix="gridplan-export-") as tmp:
         folder = Path(tmp)
@@ -110,6 +116,7 @@ def _build(fmt: str, encoding: str) -> tuple[str, bytes]:
                 rules=rules,
                 title="gridplan",
                 context={"buildings": loaded.buildings},
+                progress=progress,
             )
         if len(written) == 1:
             return written[0].name, written[0].read_bytes()
@@ -142,13 +149,25 @@ with st.form("export_form"):
     )
 if prepare:
     project.require("export", target=fmt)
+    bar = st.progress(0.0, text=_("Writing the file…")) if fmt == "pdf" else None
+
+    def _pages(page: int, pages: int) -> None:
+        """The atlas's progress: one step per page drawn (thousands for a district)."""
+        if bar is not None and pages:
+            bar.progress(
+                min(page / pages, 1.0),
+                text=_("Drawing the atlas: page {page} of {pages}").format(page=page, pages=pages),
+            )
+
     try:
         with st.spinner(_("Writing the file…")):
-            name, data = _build(fmt, encoding)
+            name, data = _build(fmt, encoding, progress=_pages)
     except GridplanError as err:
         show_error(err)
     else:
         st.session_state[_PREPARED] = (signature, fmt, name, data)
+    if bar is not None:
+        bar.empty()
 prepared = st.session_state.get(_PREPARED)
 if prepared is not None and prepared[0] == signature:
     _sig, done_fmt, name, data = prepared

@@ -29,7 +29,7 @@ st.caption(
     _("Basic grids of {low}–{high} households ({source}).").format(
         low=rules.grid_min_households,
         high=rules.grid_max_households,
-        source=rules.cite("grid_max_households"),
+        source=rules.cite("grid_max_households", lang=lang),
     )
 )
 
@@ -217,7 +217,7 @@ st.subheader(_("Patches per worker"))
 st.caption(
     _(
         "Whole grids grouped into one patch per required worker (about {n} households; {source})."
-    ).format(n=rules.patch_households, source=rules.cite("patch_households"))
+    ).format(n=rules.patch_households, source=rules.cite("patch_households", lang=lang))
 )
 show_table(result.patches[["patch_id", "community_id", "households", "n_grids"]], key="w_patches")
 

@@ -27,6 +27,31 @@ show_table(
     key="w_history_table",
 )
 versions = history["version"].astype(int).tolist()
+
+
+@st.dialog(_("Restore an old version?"))
+def _confirm_restore(old: int, latest: int) -> None:
+    """Ask before the project's current state is replaced by an old version's."""
+    st.write(
+        _(
+            "The project will look as it did in version {old}: its data, proposals and grids "
+            "replace those of version {latest} as a new version. Version {latest} stays in "
+            "the history and can be restored the same way."
+        ).format(old=old, latest=latest)
+    )
+    yes, no = st.columns(2)
+    if yes.button(_("Restore"), type="primary", key="w_restore_yes"):
+        try:
+            version = project.restore(old)
+        except GridplanError as err:
+            show_error(err)
+        else:
+            st.toast(_("Version {old} restored as version {new}.").format(old=old, new=version))
+            st.rerun()
+    if no.button(_("Cancel"), key="w_restore_no"):
+        st.rerun()
+
+
 left, right = st.columns(2)
 with left:
     st.subheader(_("Restore"))
@@ -37,13 +62,7 @@ with left:
         help=auth.why_not("save"),
         key="w_history_restore_go",
     ):
-        try:
-            version = project.restore(int(old))
-        except GridplanError as err:
-            show_error(err)
-        else:
-            st.success(_("Version {old} restored as version {new}.").format(old=old, new=version))
-            st.rerun()
+        _confirm_restore(int(old), int(versions[-1]))
 with right:
     st.subheader(_("Compare two versions"))
     a = st.selectbox(_("From"), versions, index=max(len(versions) - 2, 0), key="w_history_a")

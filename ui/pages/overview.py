@@ -19,6 +19,17 @@ basemap = session.basemap()
 st.title(_("Communities"))
 st.caption(_("Rule preset: **{name}** — {title}").format(name=rules.name, title=rules.title))
 
+if project.project_name() == "sample:beijing_district" or (
+    project.project_name() is None and project.loaded_source().name == "beijing_district"
+):
+    st.warning(
+        _(
+            "Illustrative sample: the buildings are OpenStreetMap's, but the communities, their "
+            "codes and staff, the service centres and the roster are made up to show the app "
+            "at work. They are not official figures."
+        ),
+        icon=":material/info:",
+    )
 # A project just opened shows its communities from its community table; its buildings are
 # read only when there are few enough to draw (a whole city's are not, so it opens at once)
 table = project.communities()
@@ -121,7 +132,7 @@ if chosen is not None:
         st.caption(_("The community layer gives no staff numbers, so the shortfall is unknown."))
 
 with st.expander(_("Rules and their sources")):
-    show_table(pd.DataFrame(rules.sources()))
+    show_table(pd.DataFrame(rules.sources(lang=session.language())))
 origin = project.loaded_source()
 if origin.is_sample and origin.name in ATTRIBUTION:
     st.caption(ATTRIBUTION[origin.name])

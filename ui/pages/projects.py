@@ -12,6 +12,7 @@ import streamlit as st
 from gis.errors import GridplanError
 from gis.store.workspace import SAMPLE_PREFIX
 from ui import auth, project
+from gis.i18n import N_
 from ui.i18n import gettext as _
 from ui.widgets import action_label, show_error, show_table
 
@@ -25,6 +26,52 @@ if open_now:
 
 lines = ws.list()
 samples = [SAMPLE_PREFIX + s for s in ws.sample_names()]
+
+# -- the bundled samples: open one to look around (read-only) ---------------------------------
+_SAMPLE_TEXT = {
+    "beijing_district": N_(
+        "Beijing, Haidian (Tsinghua and Wudaokou): three communities with staff, service "
+        "centres and a household roster with special-service households. The buildings are "
+        "OpenStreetMap's; the communities, staff, centres and roster are illustrative, not "
+        "official."
+    ),
+    "beijing": N_(
+        "The same Beijing extract as OpenStreetMap has it: one study area, households "
+        "estimated, no staff, centres or roster."
+    ),
+    "shanghai": N_(
+        "Shanghai, both banks of the Huangpu around Lujiazui (OpenStreetMap via Tilezen): "
+        "one study area, households estimated."
+    ),
+}
+_SAMPLE_TITLE = {
+    "beijing_district": N_("Beijing district (illustrative)"),
+    "beijing": N_("Beijing, OpenStreetMap as is"),
+    "shanghai": N_("Shanghai, Lujiazui"),
+}
+st.subheader(_("Bundled samples"))
+st.caption(
+    _("A sample opens read-only; to work on it, create a new project from it below.")
+)
+sample_cols = st.columns(len(samples) or 1)
+for col, name in zip(sample_cols, ws.sample_names(), strict=False):
+    with col, st.container(border=True):
+        st.markdown("**" + _(_SAMPLE_TITLE.get(name, name)) + "**")
+        st.caption(_(_SAMPLE_TEXT[name]) if name in _SAMPLE_TEXT else name)
+        opened_here = open_now == SAMPLE_PREFIX + name
+        if st.button(
+            _("Open the sample"),
+            key=f"w_open_sample_{name}",
+            type="primary" if name == "beijing_district" else "secondary",
+            disabled=opened_here,
+        ):
+            err = project.open_project(SAMPLE_PREFIX + name)
+            if err is not None:
+                show_error(err)
+            else:
+                st.switch_page("ui/pages/overview.py")
+
+st.subheader(_("Your projects"))
 if lines:
     table = pd.DataFrame([line.as_dict() for line in lines])
     table["action"] = table["action"].map(action_label)
@@ -68,9 +115,13 @@ with left:
 with right:
     st.subheader(_("New project"))
     new_name = st.text_input(_("Project name"), key="w_project_new", placeholder="海淀-清华园")
+    bases = samples + names
+    # the project open now (a sample looked at read-only, to work on) or the plain sample
+    start = open_now if open_now in bases else SAMPLE_PREFIX + "beijing"
     base = st.selectbox(
         _("Start from"),
-        samples + names,
+        bases,
+        index=bases.index(start) if start in bases else 0,
         key="w_project_base",
         help=_("A bundled sample or one of your projects (its latest version). To start from "
                "your own files, upload them on the Data page and save them as a project there."),
@@ -87,6 +138,29 @@ with right:
             project.open_project(new_name.strip())
             st.rerun()
 
+@st.dialog(_("Archive the project?"))
+def _confirm_archive(target: str) -> None:
+    """Ask before a project leaves the list (it is kept and can be restored)."""
+    st.write(
+        _(
+            "{name} leaves the list of projects and can no longer be opened or changed. "
+            "Nothing in it is deleted: restore it from the archive at any time."
+        ).format(name=target)
+    )
+    yes, no = st.columns(2)
+    if yes.button(_("Archive"), type="primary", key="w_archive_yes"):
+        try:
+            if project.project_name() == target:
+                project.close_project()
+            ws.archive(target, author=author, user=auth.user())
+        except GridplanError as err:
+            show_error(err)
+        else:
+            st.rerun()
+    if no.button(_("Cancel"), key="w_archive_no"):
+        st.rerun()
+
+
 if names:
     st.subheader(_("Rename, duplicate, archive"))
     target = st.selectbox(_("Project"), names, key="w_project_target")
@@ -102,10 +176,7 @@ if names:
             ws.duplicate(target, other, author=author, user=auth.user())
             st.rerun()
         if c3.button(_("Archive"), disabled=not may_change, key="w_project_archive"):
-            if open_now == target:
-                project.close_project()
-            ws.archive(target, author=author, user=auth.user())
-            st.rerun()
+            _confirm_archive(target)
     except GridplanError as err:
         show_error(err)
 

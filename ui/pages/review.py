@@ -38,6 +38,57 @@ if not saved:
     st.info(_("No proposals yet: save one on the Split page."))
     st.stop()
 
+# Fragments: a map's events rerun only its map, and typing a comment or pressing a review
+# button reruns only that proposal's form, so the other maps are not drawn again.
+@st.fragment
+def _proposal_map(prop: project.Proposal) -> None:
+    shown = cache.display_copy(
+        f"review:{prop.proposal_id}:{prop.version}",
+        prop.parts,
+        columns=("part", "households"),
+        coverage=True,
+        gcj02=basemap.gcj02,
+    )
+    m = maps.base_map(prop.parts.to_crs(4326).total_bounds, basemap=basemap, compact=True)
+    maps.add_polygons(
+        m,
+        shown,
+        colour=lambda p: maps.PALETTE[(int(p["part"]) - 1) % len(maps.PALETTE)],
+        fill_opacity=0.35,
+        tooltip={"part": _("part"), "households": _("households")},
+    )
+    maps.show(m, key=f"review_map_{prop.proposal_id}", height=260)
+    st.caption(maps.attribution(basemap))
+
+
+@st.fragment
+def _review_form(prop: project.Proposal) -> None:
+    comment = st.text_area(
+        _("Comment"),
+        key=f"w_comment_{prop.proposal_id}",
+        height=80,
+        disabled=not may_review,
+    )
+    a, r, b = st.columns(3)
+    action = None
+    denied = {"disabled": not may_review, "help": auth.why_not("review")}
+    if a.button(_("Accept"), key=f"w_accept_{prop.proposal_id}", type="primary", **denied):
+        action = "accepted"
+    if r.button(_("Reject"), key=f"w_reject_{prop.proposal_id}", **denied):
+        action = "rejected"
+    if b.button(_("Send back"), key=f"w_return_{prop.proposal_id}", **denied):
+        action = "returned"
+    if action == "returned" and not comment.strip():
+        st.error(_("Say in the comment what should change before sending it back."))
+    elif action is not None:
+        try:
+            project.set_status(prop.proposal_id, action, comment=comment.strip())
+        except GridplanError as err:
+            show_error(err)
+        else:
+            st.rerun()  # the whole page: the headers and the trail show the new status
+
+
 for prop in saved:
     status = project.status_of(prop.proposal_id)
     origin = _("drawn by hand") if prop.origin == "drawn" else _("split engine")
@@ -47,23 +98,7 @@ for prop in saved:
     with st.expander(header, expanded=status in {"proposed", "draft"}):
         left, right = st.columns([3, 2])
         with left:
-            shown = cache.display_copy(
-                f"review:{prop.proposal_id}:{prop.version}",
-                prop.parts,
-                columns=("part", "households"),
-                coverage=True,
-                gcj02=basemap.gcj02,
-            )
-            m = maps.base_map(prop.parts.to_crs(4326).total_bounds, basemap=basemap, compact=True)
-            maps.add_polygons(
-                m,
-                shown,
-                colour=lambda p: maps.PALETTE[(int(p["part"]) - 1) % len(maps.PALETTE)],
-                fill_opacity=0.35,
-                tooltip={"part": _("part"), "households": _("households")},
-            )
-            maps.show(m, key=f"review_map_{prop.proposal_id}", height=260)
-            st.caption(maps.attribution(basemap))
+            _proposal_map(prop)
         with right:
             show_table(
                 prop.parts[
@@ -84,30 +119,7 @@ for prop in saved:
             )
             for reason in filter(None, reasons.split("; ")):
                 st.caption("• " + reason)
-            comment = st.text_area(
-                _("Comment"),
-                key=f"w_comment_{prop.proposal_id}",
-                height=80,
-                disabled=not may_review,
-            )
-            a, r, b = st.columns(3)
-            action = None
-            denied = {"disabled": not may_review, "help": auth.why_not("review")}
-            if a.button(_("Accept"), key=f"w_accept_{prop.proposal_id}", type="primary", **denied):
-                action = "accepted"
-            if r.button(_("Reject"), key=f"w_reject_{prop.proposal_id}", **denied):
-                action = "rejected"
-            if b.button(_("Send back"), key=f"w_return_{prop.proposal_id}", **denied):
-                action = "returned"
-            if action == "returned" and not comment.strip():
-                st.error(_("Say in the comment what should change before sending it back."))
-            elif action is not None:
-                try:
-                    project.set_status(prop.proposal_id, action, comment=comment.strip())
-                except GridplanError as err:
-                    show_error(err)
-                else:
-                    st.rerun()
+            _review_form(prop)
 
 st.subheader(_("Status trail"))
 trail = project.trail()

@@ -523,9 +523,25 @@ def _draw_section() -> None:
         if clear_col.button(
             _("Clear the drawing"), key="w_clear_drawing", disabled=not auth.allowed("draw")
         ):
-            session.set_drawing([], community_id=cid)
-            session.bump_draw_map()
-            st.rerun()
+            _confirm_clear(cid)
+
+
+@st.dialog(_("Discard the drawing?"))
+def _confirm_clear(cid: str) -> None:
+    """Ask before the boundary drawn by hand is thrown away (it is not saved anywhere)."""
+    st.write(
+        _(
+            "The boundary drawn on community {community} is thrown away. Save it as a "
+            "proposal first if you may want it again."
+        ).format(community=cid)
+    )
+    yes, no = st.columns(2)
+    if yes.button(_("Discard"), type="primary", key="w_clear_yes"):
+        session.set_drawing([], community_id=cid)
+        session.bump_draw_map()
+        st.rerun()
+    if no.button(_("Cancel"), key="w_clear_no"):
+        st.rerun()
 
 
 _draw_section()
