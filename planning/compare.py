@@ -225,7 +225,8 @@ def mean_distance_to_centres(
 
     b = to_metric(buildings)
     c = centres.to_crs(b.crs)
-    points = b.geometry.representative_point().values
+    # plain object arrays: a GeometryArray cannot be indexed [:, None] to broadcast
+    points = np.asarray(b.geometry.representative_point().values, dtype=object)
     geoms = np.asarray(c.geometry.values, dtype=object)
     nearest = (
         shapely.distance(points[:, None], geoms[None, :]).min(axis=1)
@@ -237,7 +238,7 @@ def mean_distance_to_centres(
         for community, group in b.groupby(by):
             mine = geoms[c[by].astype(str).to_numpy() == str(community)]
             if len(mine):
-                pts = group.geometry.representative_point().values
+                pts = np.asarray(group.geometry.representative_point().values, dtype=object)
                 own.loc[group.index] = shapely.distance(pts[:, None], mine[None, :]).min(axis=1)
     w = b["households"].astype(float)
     frame = pd.DataFrame({"d": own * w, "w": w, "key": b[by] if by in b else "all"})

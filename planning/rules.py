@@ -360,7 +360,7 @@ class RuleSet:
     """
 
     name: str = "default"
-    title: str = "Kunming 2024 sizes, Gaoping 2024 grids, Ningbo 2013 staffing"
+    title: str = N_("Kunming 2024 sizes, Gaoping 2024 grids, Ningbo 2013 staffing")
     min_households: int = 3000
     split_households: int = 5000
     must_split_residents: int = 50000
@@ -579,13 +579,13 @@ PRESETS: dict[str, RuleSet] = {
     "default": RuleSet(),
     "kunming": _preset(
         "kunming",
-        "Kunming 2024 (sizes), with Gaoping grids and Ningbo staffing",
+        N_("Kunming 2024 (sizes), with Gaoping grids and Ningbo staffing"),
         {},
         (),
     ),
     "baoshan": _preset(
         "baoshan",
-        "Shanghai Baoshan patches of ~350 households",
+        N_("Shanghai Baoshan patches of ~350 households"),
         {"patch_households": 350},
         (
             Citation(
@@ -595,7 +595,7 @@ PRESETS: dict[str, RuleSet] = {
     ),
     "ningbo": _preset(
         "ningbo",
-        "Ningbo 2013 staffing with a 300-household worker (stretched staffing scenario)",
+        N_("Ningbo 2013 staffing with a 300-household worker (stretched staffing scenario)"),
         {"households_per_worker": 300},
         (
             Citation(

@@ -31,6 +31,7 @@ import argparse
 import math
 import re
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -106,7 +107,6 @@ def build(out: Path, *, seed: int = 2024) -> dict[str, int]:
     for share, cid in zip(STAFF_SHARE, order, strict=False):
         staff[cid] = int(math.floor(int(totals.at[cid, "required_staff"]) * share))
     communities["staff"] = communities["community_id"].map(staff).fillna(2).astype(int)
-    communities["figures"] = "illustrative (示例数据，非官方)"
 
     # service centres: placed on the residential building nearest the weighted centre
     buildings = located.buildings
@@ -178,7 +178,7 @@ def build(out: Path, *, seed: int = 2024) -> dict[str, int]:
     layers = {
         "buildings": raw,
         "communities": communities[
-            ["community_id", "name", "street", "district_code", "staff", "figures", "geometry"]
+            ["community_id", "name", "street", "district_code", "staff", "geometry"]
         ],
         "compounds": project.compounds,
         "roads": project.roads,
@@ -192,6 +192,7 @@ def build(out: Path, *, seed: int = 2024) -> dict[str, int]:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(out / "花名册.xlsx")
+    book.set_properties({"created": datetime(2024, 1, 1), "title": "示例花名册（非真实住户）"})
     notes = book.add_worksheet("说明")
     for i, line in enumerate(
         [

@@ -486,3 +486,67 @@ def test_a_gk_shapefile_without_prj_is_read_with_the_proposed_crs(page, tmp_path
         page.get_by_text(community).first.wait_for(state="attached")  # a cell of the table
     assert households == 3_000
     _shot(page, "12_communities_gk_upload")
+
+
+_WALK = (
+    ("", "Communities"),
+    ("data", "Data"),
+    ("split", "Split"),
+    ("review", "Review"),
+    ("grids", "Grids"),
+    ("compare", "Compare"),
+    ("analyses", "Analyses"),
+    ("export", "Export"),
+    ("history", "History"),
+    ("projects", "Projects"),
+)
+_BAD_TEXT = re.compile(
+    r"(?<![\w.])(None|nan|NaN|<NA>|NaT)(?![\w.])|Traceback|Error:|exception|encountered an error"
+)
+
+
+def _page_texts(page) -> tuple[str, list[str]]:
+    """Everything the planner can read on the page: the text, and the cells of every table
+    (st.dataframe draws on a canvas; its cells are read from the grid's accessible table)."""
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    cells = page.locator('[data-testid="stDataFrame"] table td, [data-testid="stDataFrame"] table th')
+    return main, cells.all_inner_texts()
+
+
+def test_every_page_of_the_district_sample_reads_clean(page):
+    """Open the bundled district sample from the Projects page and walk every page: each has
+    something to show and nothing reads None, nan or a traceback. Screenshots go to
+    /tmp/firsthour-*.png."""
+    _title(page, zh("Projects"))
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=zh("None (offline)")).click()
+    _idle(page)
+    page.locator(".st-key-w_open_sample_beijing_district button").click()
+    _title(page, zh("Communities"))
+    _idle(page)
+    for community in ("新林院社区（示例）", "荷清苑社区（示例）", "西王庄社区（示例）"):
+        page.get_by_text(community).first.wait_for(state="attached")
+    bad: dict[str, list[str]] = {}
+    for i, (path, title) in enumerate(_WALK):
+        if path:
+            _go(page, path, zh(title))
+        _idle(page)
+        if path == "split":
+            page.get_by_role("button", name=zh("Propose splits")).click()
+            _idle(page)
+            page.get_by_text(zh("part")).first.wait_for(state="attached")
+        if path == "grids":
+            page.get_by_role("button", name=zh("Generate grids")).click()
+            page.locator(".st-key-grids_map iframe").wait_for()
+            _idle(page)
+        main, cells = _page_texts(page)
+        if not path:  # the check table's cells are read, not only the page's text
+            assert {"110108900001", "新林院社区（示例）", "6,373"} <= set(cells), cells[:40]
+        text = main + "\n" + "\n".join(cells)
+        found = sorted({m.group(0) for m in _BAD_TEXT.finditer(text)})
+        crashed = page.locator('[data-testid="stException"]').count()
+        if found or crashed:
+            bad[title] = found + (["exception shown"] if crashed else [])
+        page.wait_for_timeout(800)
+        page.screenshot(path=f"/tmp/firsthour-{i:02d}-{path or 'communities'}.png", full_page=True)
+    assert not bad, bad

@@ -25,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
+from gis.i18n import N_
 from gis.store import PlanStore
 from gis.users import GuardedStore, PermissionDenied, User, authorize
 from planning.communities import Loaded
@@ -66,6 +67,7 @@ __all__ = [
     "plan_store",
     "proposal",
     "proposals",
+    "reading_note",
     "record",
     "remap",
     "require",
@@ -335,6 +337,8 @@ def set_source(src: Source) -> GridplanError | None:
     proj = current()
     assert proj is not None
     what = src.name if src.kind != "sample" else f"sample {src.name}"
+    if reading_note(src):
+        what = f"{what} ({reading_note(src)})"
     try:
         version = save_data(
             proj,
@@ -351,6 +355,31 @@ def set_source(src: Source) -> GridplanError | None:
     back = Source(kind="project", name=name)
     st.session_state[_SOURCE] = back
     return _reload(back, rules(), language())
+
+
+_ROLE_WORDS = {"": N_("left out"), "roster": N_("roster (花名册)")}
+
+
+def reading_note(src: Source) -> str:
+    """The reading choices made on the Data page, for the project's history ("" when none)."""
+    args = cache.read_arguments(src.overrides)
+    parts = []
+    if args["crs"]:
+        parts.append(_("coordinates: {crs}").format(crs=args["crs"]))
+    if args["encoding"]:
+        parts.append(_("encoding: {encoding}").format(encoding=args["encoding"]))
+    for where, role in (args["roles"] or {}).items():
+        word = _(_ROLE_WORDS[role]) if role in _ROLE_WORDS else role
+        parts.append(_("{layer} read as {role}").format(layer=where, role=word))
+    if args["sheet"] or args["header_line"]:
+        parts.append(
+            _("roster: sheet {sheet}, header line {line}").format(
+                sheet=args["sheet"] or "—", line=args["header_line"] or "—"
+            )
+        )
+    if any(args["overrides"].values()):
+        parts.append(_("field mapping chosen by hand"))
+    return "; ".join(parts)
 
 
 def set_rules(new: RuleSet, *, note: str = "") -> GridplanError | None:
@@ -672,6 +701,8 @@ def grids() -> tuple[GridResult | None, tuple[str, ...] | None]:
     With a project open: the project's latest grids, whoever generated them.
     """
     proj = current()
+    if proj is not None and proj.read_only and st.session_state.get(_GRIDS) is not None:
+        return st.session_state[_GRIDS], st.session_state.get(_GRIDS_SCOPE)  # a sample's, unsaved
     if proj is not None:
         names = proj.layer_names()
         if "grids" not in names:
@@ -705,9 +736,16 @@ def set_grids(
     ------
     GridplanError
         When the project cannot take the save (a teammate saved first:
-        :class:`gis.errors.PlanConflictError`; read-only; no right to save).
+        :class:`gis.errors.PlanConflictError`; read-only; no right to save). Grids
+        generated on a read-only project (a bundled sample) are kept in the tab instead.
     """
-    if result is not None and current() is not None:
+    proj = current()
+    if result is not None and proj is not None and proj.read_only and action == "grids":
+        # a bundled sample is read-only: its grids are kept in this tab to look at
+        st.session_state[_GRIDS] = result
+        st.session_state[_GRIDS_SCOPE] = scope
+        return
+    if result is not None and proj is not None:
         _project_save(
             {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
             action=action,

@@ -34,6 +34,8 @@ __all__ = [
 # catalog (households, residents, staff, required_staff, …) are used as they are.
 _LABELS: dict[str, str] = {
     "community_id": N_("community code"),
+    "street": N_("street"),
+    "district_code": N_("district code"),
     "name": N_("name"),
     "status": N_("status"),
     "reasons": N_("reasons"),
@@ -91,6 +93,13 @@ _LABELS: dict[str, str] = {
     "special_service_per_worker": N_("special-service households per worker"),
     "largest_community_households": N_("households of the largest community"),
     "mean_distance_m": N_("mean distance to the service centre (m)"),
+    "mean_walk_m": N_("mean walk to the service centre along the roads (m)"),
+    "share_within_5min": N_("share of households within a 5-minute walk"),
+    "share_within_10min": N_("share of households within a 10-minute walk"),
+    "share_within_15min": N_("share of households within a 15-minute walk"),
+    "p90_walk_m": N_("walk of the farthest tenth (m)"),
+    "straight_mean_m": N_("mean straight-line distance (m)"),
+    "centre_source": N_("service centre"),
     "communities": N_("communities"),
     "original": N_("column in the file"),
     "field": N_("gridplan field"),
@@ -282,7 +291,7 @@ def rule_editor() -> None:
             _("Rule preset"),
             names,
             index=names.index(base_name),
-            format_func=lambda n: f"{n} — {PRESETS[n].title}",
+            format_func=lambda n: f"{n} — {_(PRESETS[n].title)}",
         )
         st.caption(_("Change any number; a changed number no longer cites its published source."))
         values = {k: v for k, v in current.values().items() if k not in {"name", "title"}}

@@ -525,7 +525,8 @@ def test_unknown_sample_name():
         datasets.get_path("hangzhou")
     assert (
         str(info.value)
-        == "There is no sample called 'hangzhou'. Choose one of: beijing, shanghai, singapore_hdb."
+        == "There is no sample called 'hangzhou'. Choose one of: beijing_district, beijing, shanghai, "
+        "singapore_hdb."
     )
 
 

@@ -19,10 +19,9 @@ from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
-OTHER_KEY = "analyses_other"
-"""Session key of the other grid system's layer (a GeoDataFrame) once read."""
-DELIVERIES_KEY = "analyses_deliveries"
-"""Session key of an uploaded deliveries layer (a frame) once read."""
+# (comments, not docstrings: Streamlit's magic would print a bare string on the page)
+OTHER_KEY = "analyses_other"  # session key of the other grid system's layer, once read
+DELIVERIES_KEY = "analyses_deliveries"  # session key of an uploaded deliveries layer, once read
 _MAX_BUILDINGS_SHOWN = 5_000
 _LAYER_TYPES = ["gpkg", "zip", "geojson", "json", "kml", "kmz", "fgb"]
 

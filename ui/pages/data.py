@@ -636,29 +636,6 @@ st.download_button(
 )
 
 # -- keep the upload as a project -----------------------------------------------------------
-def _read_note() -> str:
-    """The reading choices, for the project's history (empty when none was made)."""
-    args = cache.read_arguments(src.overrides)
-    parts = []
-    if args["crs"]:
-        parts.append(_("coordinates: {crs}").format(crs=args["crs"]))
-    if args["encoding"]:
-        parts.append(_("encoding: {encoding}").format(encoding=args["encoding"]))
-    for where, role in (args["roles"] or {}).items():
-        parts.append(
-            _("{layer} read as {role}").format(layer=where, role=_role_label(role or "-"))
-        )
-    if args["sheet"] or args["header_line"]:
-        parts.append(
-            _("roster: sheet {sheet}, header line {line}").format(
-                sheet=args["sheet"] or "—", line=args["header_line"] or "—"
-            )
-        )
-    if any(args["overrides"].values()):
-        parts.append(_("field mapping chosen by hand"))
-    return "; ".join(parts)
-
-
 if error is None and src.kind == "upload":
     st.subheader(_("Keep it as a project"))
     with st.form("w_save_project"):
@@ -678,7 +655,7 @@ if error is None and src.kind == "upload":
                 rules=project.rules(),
                 lang=lang,
                 user=auth.user(),
-                note=_read_note(),
+                note=project.reading_note(src),
                 **cache.read_arguments(src.overrides),
             )
         except GridplanError as err:

@@ -63,6 +63,13 @@ if go:
 if result is None:
     st.info(_("Choose the communities and press “Generate grids”."))
     st.stop()
+if (proj := project.current()) is not None and proj.read_only:
+    st.info(
+        _(
+            "{name} is read-only: these grids are kept in this tab only. To keep and edit "
+            "them, create a project from it on the Projects page."
+        ).format(name=proj.name)
+    )
 
 grids = result.grids
 summary = result.summary(low=rules.grid_min_households, high=rules.grid_max_households)

@@ -17,7 +17,7 @@ _LAST_ROW = "overview_last_row"
 rules = project.rules()
 basemap = session.basemap()
 st.title(_("Communities"))
-st.caption(_("Rule preset: **{name}** — {title}").format(name=rules.name, title=rules.title))
+st.caption(_("Rule preset: **{name}** — {title}").format(name=rules.name, title=_(rules.title)))
 
 if project.project_name() == "sample:beijing_district" or (
     project.project_name() is None and project.loaded_source().name == "beijing_district"
