@@ -3,6 +3,7 @@ it, every page runs on it with something to show, and no table cell reads None o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gis.i18n import translator
+from planning.projects import workspace
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = (
@@ -84,3 +86,38 @@ def test_the_district_sample_opens_from_the_projects_page_and_every_page_has_som
         app.switch_page(page).run()
         _ok(app)
         assert not _bad_cells(app), (page, _bad_cells(app))
+
+
+def test_archiving_and_restoring_ask_first(app):
+    """Destructive actions open a dialog: Cancel keeps everything, the confirm button acts."""
+    app.text_input(key="w_project_new").set_value("甲项目").run()
+    next(b for b in app.button if b.key == "w_project_create").click().run()
+    app.switch_page("ui/pages/grids.py").run()
+    next(b for b in app.button if b.label == zh("Generate grids")).click().run()  # version 2
+    _ok(app)
+    # restore version 1: asked first; Cancel leaves the project at version 2
+    app.switch_page("ui/pages/history.py").run()
+    app.selectbox(key="w_history_restore").set_value(1).run()
+    next(b for b in app.button if b.key == "w_history_restore_go").click().run()
+    _ok(app)
+    assert any(b.key == "w_restore_yes" for b in app.button)  # the dialog, nothing done yet
+    ws = workspace(os.environ["GRIDPLAN_HOME"])  # the app's (the fixture's tmp_path)
+    with ws.open("甲项目") as proj:
+        assert proj.latest_version() == 2
+    next(b for b in app.button if b.key == "w_restore_no").click().run()
+    assert not any(b.key == "w_restore_yes" for b in app.button)
+    with ws.open("甲项目") as proj:
+        assert proj.latest_version() == 2
+    next(b for b in app.button if b.key == "w_history_restore_go").click().run()
+    next(b for b in app.button if b.key == "w_restore_yes").click().run()
+    _ok(app)
+    with ws.open("甲项目") as proj:
+        assert proj.latest_version() == 3
+        assert "grids" not in proj.layer_names()  # version 1 again: no grids
+    # archive: asked first, then gone from the list (kept in the archive)
+    app.switch_page("ui/pages/projects.py").run()
+    next(b for b in app.button if b.key == "w_project_archive").click().run()
+    assert ws.names() == ["甲项目"]
+    next(b for b in app.button if b.key == "w_archive_yes").click().run()
+    _ok(app)
+    assert ws.names() == [] and ws.names(archived=True) == ["甲项目"]

@@ -29,7 +29,14 @@ show_table(
 versions = history["version"].astype(int).tolist()
 
 
-@st.dialog(_("Restore an old version?"))
+_ASKED = "asked_restore"  # the version the planner asked to restore, until they answer
+
+
+def _forget_restore() -> None:
+    st.session_state.pop(_ASKED, None)
+
+
+@st.dialog(_("Restore an old version?"), on_dismiss=_forget_restore)
 def _confirm_restore(old: int, latest: int) -> None:
     """Ask before the project's current state is replaced by an old version's."""
     st.write(
@@ -41,6 +48,7 @@ def _confirm_restore(old: int, latest: int) -> None:
     )
     yes, no = st.columns(2)
     if yes.button(_("Restore"), type="primary", key="w_restore_yes"):
+        _forget_restore()
         try:
             version = project.restore(old)
         except GridplanError as err:
@@ -49,6 +57,7 @@ def _confirm_restore(old: int, latest: int) -> None:
             st.toast(_("Version {old} restored as version {new}.").format(old=old, new=version))
             st.rerun()
     if no.button(_("Cancel"), key="w_restore_no"):
+        _forget_restore()
         st.rerun()
 
 
@@ -62,7 +71,9 @@ with left:
         help=auth.why_not("save"),
         key="w_history_restore_go",
     ):
-        _confirm_restore(int(old), int(versions[-1]))
+        st.session_state[_ASKED] = int(old)
+    if st.session_state.get(_ASKED) in versions[:-1]:  # asked until answered or closed
+        _confirm_restore(int(st.session_state[_ASKED]), int(versions[-1]))
 with right:
     st.subheader(_("Compare two versions"))
     a = st.selectbox(_("From"), versions, index=max(len(versions) - 2, 0), key="w_history_a")

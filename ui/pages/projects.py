@@ -138,7 +138,14 @@ with right:
             project.open_project(new_name.strip())
             st.rerun()
 
-@st.dialog(_("Archive the project?"))
+_ASKED = "asked_archive"  # the project the planner asked to archive, until they answer
+
+
+def _forget_archive() -> None:
+    st.session_state.pop(_ASKED, None)
+
+
+@st.dialog(_("Archive the project?"), on_dismiss=_forget_archive)
 def _confirm_archive(target: str) -> None:
     """Ask before a project leaves the list (it is kept and can be restored)."""
     st.write(
@@ -149,6 +156,7 @@ def _confirm_archive(target: str) -> None:
     )
     yes, no = st.columns(2)
     if yes.button(_("Archive"), type="primary", key="w_archive_yes"):
+        _forget_archive()
         try:
             if project.project_name() == target:
                 project.close_project()
@@ -158,6 +166,7 @@ def _confirm_archive(target: str) -> None:
         else:
             st.rerun()
     if no.button(_("Cancel"), key="w_archive_no"):
+        _forget_archive()
         st.rerun()
 
 
@@ -176,9 +185,11 @@ if names:
             ws.duplicate(target, other, author=author, user=auth.user())
             st.rerun()
         if c3.button(_("Archive"), disabled=not may_change, key="w_project_archive"):
-            _confirm_archive(target)
+            st.session_state[_ASKED] = target
     except GridplanError as err:
         show_error(err)
+    if st.session_state.get(_ASKED) in names:  # asked until answered (or the dialog closed)
+        _confirm_archive(st.session_state[_ASKED])
 
 archived = ws.names(archived=True)
 if archived:

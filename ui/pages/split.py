@@ -523,10 +523,19 @@ def _draw_section() -> None:
         if clear_col.button(
             _("Clear the drawing"), key="w_clear_drawing", disabled=not auth.allowed("draw")
         ):
+            st.session_state[_ASKED] = cid
+        if st.session_state.get(_ASKED) == cid:  # asked until answered or closed
             _confirm_clear(cid)
 
 
-@st.dialog(_("Discard the drawing?"))
+_ASKED = "asked_clear_drawing"  # the community whose drawing the planner asked to discard
+
+
+def _forget_clear() -> None:
+    st.session_state.pop(_ASKED, None)
+
+
+@st.dialog(_("Discard the drawing?"), on_dismiss=_forget_clear)
 def _confirm_clear(cid: str) -> None:
     """Ask before the boundary drawn by hand is thrown away (it is not saved anywhere)."""
     st.write(
@@ -537,10 +546,12 @@ def _confirm_clear(cid: str) -> None:
     )
     yes, no = st.columns(2)
     if yes.button(_("Discard"), type="primary", key="w_clear_yes"):
+        _forget_clear()
         session.set_drawing([], community_id=cid)
         session.bump_draw_map()
         st.rerun()
     if no.button(_("Cancel"), key="w_clear_no"):
+        _forget_clear()
         st.rerun()
 
 
