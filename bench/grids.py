@@ -209,6 +209,39 @@ def _planner_checks(grids: Sequence[Grid], shapes: Any, metric: dict[str, Any]) 
     }
 
 
+NECK_M = 10.0  # a grid an opening of this width splits into two sizeable parts has a neck
+
+
+def shape_checks(shapes: Any) -> dict[str, int]:
+    """Polygons a GIS would reject or a planner would redraw, counted independently.
+
+    ``invalid_metric`` / ``invalid_4490``: grids not valid in EPSG:4548, or once reprojected
+    to EPSG:4490 (CGCS2000 degrees, how plans are stored): a zero-width cut into a polygon
+    is valid in metres and crosses itself in degrees. ``necks``: grids that a morphological
+    opening ``NECK_M`` wide (mitred) splits into two or more parts of at least 2 % of the
+    grid each: a balloon on a string, land reached through a thin strip.
+    """
+    import numpy as np
+    import pyproj
+    import shapely
+
+    to_4490 = pyproj.Transformer.from_crs(METRIC_CRS, "EPSG:4490", always_xy=True)
+    degrees = shapely.transform(shapes, lambda xy: np.column_stack(to_4490.transform(xy[:, 0], xy[:, 1])))
+    half = NECK_M / 2
+    opened = shapely.buffer(
+        shapely.buffer(shapes, -half, join_style="mitre"), half, join_style="mitre"
+    )
+    necks = 0
+    for shape, op in zip(shapes, opened, strict=True):
+        parts = [q for q in shapely.get_parts(op) if q.area >= 0.02 * shape.area]
+        necks += len(parts) > 1
+    return {
+        "invalid_metric": int((~shapely.is_valid(shapes)).sum()),
+        "invalid_4490": int((~shapely.is_valid(degrees)).sum()),
+        "necks": int(necks),
+    }
+
+
 def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
     """Metrics of a set of grids, computed the same way for every method.
 
@@ -291,6 +324,7 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
         "p5_polsby_popper": float(np.percentile(home_pp, 5)) if len(home_pp) else 0.0,
         "dedicated_grids": int((~home).sum()),
         "household_grids_over_20ha": int((area[home] > 200_000).sum()),
+        **shape_checks(shapes),
         **planner,
         "min_households": int(hh.min()) if n else 0,
         "max_households": int(hh.max()) if n else 0,
@@ -1070,6 +1104,8 @@ ROWS: list[tuple[str, str]] = [
     ("small_cut", "buildings ≤ 50 hh cut"),
     ("outside", "households drawn outside their grid (%)"),
     ("over_20ha", "household grids > 20 ha"),
+    ("invalid", "invalid polygons: EPSG:4548 / EPSG:4490"),
+    ("necks", f"grids with a neck < {NECK_M:.0f} m"),
     ("dedicated", "dedicated grids (no households)"),
     ("bound", "data's bound: out-of-band grids"),
     ("crossing", "cross a compound (%)"),
@@ -1111,6 +1147,10 @@ def cell(entry: dict[str, Any], key: str) -> str:
         return f"{100 * m['households_outside_share']:.1f}"
     if key == "over_20ha":
         return f"{m['household_grids_over_20ha']}"
+    if key == "invalid":
+        return "–" if "invalid_4490" not in m else f"{m['invalid_metric']} / {m['invalid_4490']}"
+    if key == "necks":
+        return "–" if "necks" not in m else f"{m['necks']}"
     if key == "dedicated":
         return f"{m['dedicated_grids']}"
     if key == "bound":

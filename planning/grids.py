@@ -99,6 +99,7 @@ class _Atom:
     floors: int = 1
     footprint: shapely.Geometry | None = None  # the part of the building this atom holds
     relaxed: bool = False  # divided only because a planner relaxed a whole-building rule
+    strip: bool = False  # a piece of a long thin cell without households
 
 
 def _floor_ranges(floors: int, parts: int) -> list[tuple[int, int]]:
@@ -115,6 +116,49 @@ def _long_axis(geom: shapely.Geometry) -> float:
     lengths = np.hypot(edges[:, 0], edges[:, 1])
     e = edges[int(np.argmax(lengths))]
     return math.degrees(math.atan2(e[1], e[0]))
+
+
+# m: land without households narrower than _STRIP_WIDTH_M (a roadside strip between a
+# street and the blocks) is cut across every _STRIP_CHUNK_M along its length, so its pieces
+# join the grids along it instead of one grid reaching hundreds of metres down the road
+_STRIP_WIDTH_M = 20.0
+_STRIP_CHUNK_M = 40.0
+_STRIP_MIN_LENGTH_M = 300.0  # m: shorter strips stay whole (a compound's edge)
+
+
+def _chunk_strip(geom: shapely.Geometry) -> list[shapely.Geometry]:
+    """A long thin cell without households cut across into pieces about
+    ``_STRIP_CHUNK_M`` long (any other cell unchanged, as one piece).
+
+    Examples
+    --------
+    >>> strip = shapely.box(0, 0, 300, 10)
+    >>> pieces = _chunk_strip(strip)
+    >>> len(pieces), round(sum(p.area for p in pieces))
+    (8, 3000)
+    >>> len(_chunk_strip(shapely.box(0, 0, 60, 60)))
+    1
+    """
+    area, perimeter = geom.area, geom.length
+    if area <= 0 or perimeter <= 0 or 2 * area / perimeter >= _STRIP_WIDTH_M:
+        return [geom]
+    angle = _long_axis(geom)
+    centre = geom.centroid
+    turned = affinity.rotate(geom, -angle, origin=centre)
+    x0, y0, x1, y1 = turned.bounds
+    if x1 - x0 < _STRIP_MIN_LENGTH_M:
+        return [geom]
+    count = max(2, int(round((x1 - x0) / _STRIP_CHUNK_M)))
+    edges = np.linspace(x0, x1, count + 1)
+    pieces: list[shapely.Geometry] = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        clipped = shapely.clip_by_rect(turned, a, y0 - 1, b, y1 + 1)
+        for part in shapely.get_parts(clipped):
+            if part.geom_type == "Polygon" and part.area > 0:
+                pieces.append(affinity.rotate(part, angle, origin=centre))
+    if not pieces or abs(sum(p.area for p in pieces) - area) > 1e-6 * max(area, 1.0):
+        return [geom]
+    return pieces
 
 
 def _estimate_units(households: int, floors: int) -> int:
@@ -733,14 +777,35 @@ def _place_empty(
     gx = np.bincount(labels[homes], weights=(area * x)[homes], minlength=n_labels) / np.maximum(weight, 1e-9)
     gy = np.bincount(labels[homes], weights=(area * y)[homes], minlength=n_labels) / np.maximum(weight, 1e-9)
     heap: list[tuple[float, int, int]] = []
+    shared: dict[tuple[int, int], float] = {}
+
+    def contact(e: int, b: int) -> float:
+        """Length of the boundary atoms ``e`` and ``b`` share (m)."""
+        key = (e, b)
+        if key not in shared:
+            near = shapely.buffer(geoms[e], 0.01, quad_segs=2)
+            shared[key] = float(shapely.length(shapely.intersection(near, shapely.boundary(geoms[b]))))
+        return shared[key]
 
     def offer(e: int) -> None:
+        touching: dict[int, float] = {}
         for b in nb[e]:
             g = int(labels[b])
             if g >= 0:
-                d = math.hypot(x[e] - gx[g], y[e] - gy[g])
-                over = grid_area[g] + area[e] > rules.grid_max_area_m2 and g not in dedicated
-                heapq.heappush(heap, (d + (1e12 if over else 0.0), int(e), g))
+                touching[g] = touching.get(g, 0.0) + contact(e, b)
+        if not touching:
+            return
+        # a grid touching the land only along a short edge would reach it through a
+        # neck (a balloon on a string): it takes the land only when no grid touches it
+        # along a wide enough edge
+        # a piece of a roadside strip goes along its length, not across its end
+        longest = max(touching.values())
+        wide = 0.5 * longest if atoms[e].strip else min(_MIN_CONTACT_M, 0.5 * longest)
+        for g, length in touching.items():
+            d = math.hypot(x[e] - gx[g], y[e] - gy[g])
+            over = grid_area[g] + area[e] > rules.grid_max_area_m2 and g not in dedicated
+            narrow = length < wide
+            heapq.heappush(heap, (d + (1e12 if over else 0.0) + (1e9 if narrow else 0.0), int(e), g))
 
     for e in np.flatnonzero(labels < 0):
         offer(int(e))
@@ -756,7 +821,46 @@ def _place_empty(
     for comp in components(np.flatnonzero(labels < 0), nb):  # touching no grid at all
         labels[comp] = next_label = int(labels.max()) + 1
         dedicated.add(next_label)
+    _straighten_strips(atoms, labels, nb, dedicated, contact)
     return labels, dedicated
+
+
+def _straighten_strips(
+    atoms: list[_Atom],
+    labels: np.ndarray,
+    nb: list[set[int]],
+    dedicated: set[int],
+    contact: Callable[[int, int], float],
+) -> None:
+    """Hand each piece of a roadside strip to the grid along its length.
+
+    Pieces are placed one by one, so a grid can reach along a strip end to end, past the
+    grids beside it (an arm a few metres wide). A piece its grid touches along less than
+    half of what another grid touches moves to that grid, when its own grid stays in one
+    piece without it. Labels change in place.
+    """
+    for _ in range(20):
+        changed = False
+        for e in (i for i, a in enumerate(atoms) if a.strip and labels[i] >= 0):
+            own = int(labels[e])
+            if own in dedicated:
+                continue
+            touching: dict[int, float] = {}
+            for b in nb[e]:
+                g = int(labels[b])
+                if g >= 0 and g not in dedicated:
+                    touching[g] = touching.get(g, 0.0) + contact(e, b)
+            best = max(sorted(touching), key=lambda g: touching[g], default=own)
+            if best == own or touching[best] <= 2 * touching.get(own, 0.0):
+                continue
+            rest = np.flatnonzero(labels == own)
+            rest = rest[rest != e]
+            if not len(rest) or len(components(rest, nb)) > 1:
+                continue
+            labels[e] = best
+            changed = True
+        if not changed:
+            break
 
 
 def _connect(labels: np.ndarray, nb: list[set[int]]) -> np.ndarray:
@@ -1187,7 +1291,11 @@ def _grid_one_community(
         record = records.get(label) if label is not None and not pd.isna(label) else None
         h = int(record["households"]) if record is not None and pd.notna(record["households"]) else 0
         if h <= 0:
-            atoms.append(_Atom(geometry, 0, label, zone=zone, block=int(block)))
+            pieces = _chunk_strip(geometry)
+            atoms.extend(
+                _Atom(piece, 0, label, zone=zone, block=int(block), strip=len(pieces) > 1)
+                for piece in pieces
+            )
             continue
         footprint = shapely.intersection(footprints[label], geometry)
         if h > whole_limit:
@@ -1277,13 +1385,36 @@ def _grid_one_community(
     patches = _patches(grids, rules=rules, neighbours=grid_nb)
     grids["patch_id"] = grids["grid_code"].map(patches["patch_of"])
     return (
-        grids.to_crs(STORAGE_CRS),
+        _valid_in(grids, STORAGE_CRS),
         members,
-        patches["patches"].to_crs(STORAGE_CRS),
+        _valid_in(patches["patches"], STORAGE_CRS),
         divided_rows,
         walk,
         zone_rows,
     )
+
+
+def _valid_in(frame: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
+    """``frame`` reprojected to ``crs``, every polygon valid there too.
+
+    Reprojection moves vertices independently; where a boundary came within a hair of
+    itself (a pinch a few micrometres wide) the projected ring can cross itself. Such a
+    polygon is repaired (``make_valid``, keeping its polygonal parts), which moves no
+    boundary by more than that hair.
+    """
+    out = frame.to_crs(crs)
+    geoms = out.geometry.values
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        fixed = []
+        for geom in shapely.make_valid(geoms[bad]):
+            parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+            union = shapely.union_all(parts) if parts else geom
+            fixed.append(union)
+        geoms = geoms.copy()
+        geoms[bad] = fixed
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    return out
 
 
 def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -1492,9 +1623,39 @@ def _clean_union(geoms: Sequence[shapely.Geometry]) -> shapely.Geometry:
             )
             if shapely.get_num_geometries(closed) == 1:
                 union = closed
-    return _fill_cracks(union)
+    return _close_slits(_fill_cracks(union))
 
 
+_SLIT_WIDTH = 1e-3  # m: a cut narrower than this between two pieces of one grid is no land
+
+
+def _close_slits(geom: shapely.Geometry) -> shapely.Geometry:
+    """Close zero-width cuts that reach into a grid from its edge (the seam between two
+    pieces of a divided building, computed a hair apart).
+
+    In the metric CRS such a cut is valid, but reprojected to EPSG:4490 its two sides
+    cross and the polygon is invalid. A morphological closing by half of ``_SLIT_WIDTH``
+    with mitred corners removes it and leaves every edge wider than that where it was.
+    """
+    if geom.is_empty:
+        return geom
+    eps = _SLIT_WIDTH / 2
+    closed = shapely.buffer(
+        shapely.buffer(geom, eps, join_style="mitre", mitre_limit=50.0),
+        -eps,
+        join_style="mitre",
+        mitre_limit=50.0,
+    )
+    if closed.is_empty or abs(closed.area - geom.area) > max(1.0, 1e-4 * geom.area):
+        return geom
+    if shapely.get_num_geometries(closed) > shapely.get_num_geometries(geom):
+        return geom
+    return closed
+
+
+# m: land without households joins a grid it touches along at least this much boundary
+# (or half its longest contact), so no grid reaches its land through a thin neck
+_MIN_CONTACT_M = 10.0
 _CRACK_AREA = 1.0  # m²: a hole this small inside a grid is a crack of the union, not land
 
 

@@ -180,8 +180,10 @@ def packing_bound(
         picked[t] = 0
         return True
 
-    if not extend(0, high) or not patterns:
+    if not extend(0, high):  # too many patterns: the counting bound
         return heavy + (0 if fits else 1)
+    if not patterns:  # nothing fits the band: every group is outside, each under low
+        return heavy + max(1, math.ceil(total / low - 1e-9))
     from scipy.optimize import LinearConstraint, milp
 
     m = len(patterns)
