@@ -151,8 +151,13 @@ def _chunk_strip(geom: shapely.Geometry) -> list[shapely.Geometry]:
     count = max(2, int(round((x1 - x0) / _STRIP_CHUNK_M)))
     edges = np.linspace(x0, x1, count + 1)
     pieces: list[shapely.Geometry] = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        clipped = shapely.clip_by_rect(turned, a, y0 - 1, b, y1 + 1)
+    try:
+        cuts = shapely.intersection(
+            turned, shapely.box(edges[:-1], y0 - 1, edges[1:], y1 + 1)
+        )
+    except shapely.errors.GEOSException:  # a degenerate cell: keep it whole
+        return [geom]
+    for clipped in cuts:
         for part in shapely.get_parts(clipped):
             if part.geom_type == "Polygon" and part.area > 0:
                 pieces.append(affinity.rotate(part, angle, origin=centre))

@@ -340,3 +340,23 @@ def test_generated_districts_tile_and_sum(seed, households):
     _assert_clean_shapes(r.grids)
     for _patch_id, members in r.grids.groupby("patch_id"):
         assert members["community_id"].nunique() == 1
+
+
+def test_beijing_sample_in_street_block_communities():
+    # the sample inside six street-block communities (data/beijing_blocks.gpkg): a
+    # roadside cell there made the strip cutting fail (a three-point ring) before
+    from pathlib import Path
+
+    from planning.communities import load
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    loaded = load(data / "beijing.gpkg")
+    communities = gpd.read_file(data / "beijing_blocks.gpkg", layer="communities")
+    p = loaded.project
+    result = make_grids(
+        p.buildings, communities=communities.to_crs(loaded.communities.crs), roads=p.roads,
+        waterways=p.waterways, barriers=p.barriers, compounds=p.compounds,
+    )
+    grids = result.grids
+    assert int(grids["households"].sum()) == int(p.buildings["households"].sum())
+    _assert_clean_shapes(grids)
