@@ -252,10 +252,10 @@ def _overlap_table(grids: pd.DataFrame) -> pd.DataFrame:
     import json
 
     table = pd.DataFrame(grids[["grid_code", "max_share", "aligned"]]).copy()
-    table["units"] = [
-        json.dumps(u, ensure_ascii=False, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-        for u in grids["units"]
-    ]
+    def plain(value: Any) -> Any:
+        return value.item() if hasattr(value, "item") else str(value)
+
+    table["units"] = [json.dumps(u, ensure_ascii=False, default=plain) for u in grids["units"]]
     return table
 
 

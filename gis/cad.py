@@ -245,7 +245,8 @@ def parse_label(text: str) -> dict[str, Any]:
     {'name': '清华园社区'}
     """
     text = unicodedata.normalize("NFKC", text).replace("\n", " ").strip()
-    text = arabic_numerals(text, counters=("户", "人", "层"))  # 十八层 is 18层; 三号楼 stays
+    # 十八层 is 18层 and 一百二十户 120户; the name keeps 三号楼 as written
+    text = arabic_numerals(text, counters=("户", "人", "层"))
     out: dict[str, Any] = {}
     households, text = _first(_HOUSEHOLDS, text)
     residents, text = _first(_RESIDENTS, text)

@@ -84,6 +84,9 @@ def test_notebook_runs(notebook, venv_kernel):
     assert "reads back the same: True" in text
     # the analyses: the sample has no service centre, so a site is recommended and said so
     assert "has no service centre in the data" in text
-    assert "first year may_split: {'000000000000': 2026}" in text
+    # the best split's second part is gridded (every household in a grid); 4,872
+    # households today, it may be split again once 300 are delivered in 2027
+    assert "households in the grids of 000000000000-2: 4872" in text
+    assert "first year may_split: {'000000000000-1': None, '000000000000-2': 2027}" in text
     assert "aligned_share" in text and "in_band_share" in text
     assert "plan.xlsx True" in text

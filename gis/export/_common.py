@@ -311,9 +311,8 @@ class _Estimates:
         if self.buildings and isinstance(frame, pd.DataFrame) and "community_id" in frame:
             flagged = frame["building_id"].astype(str).isin(self.buildings)
             hh = pd.to_numeric(frame.get("households"), errors="coerce").fillna(0)
-            self.per_community = (
-                hh[flagged].groupby(frame.loc[flagged, "community_id"].astype(str)).sum().astype(int)
-            ).to_dict()
+            by = frame.loc[flagged, "community_id"].astype(str)
+            self.per_community = hh[flagged].groupby(by).sum().astype(int).to_dict()
         values = rules.get("values") or {}
         area = values.get("area_per_dwelling_m2")
         self.area = float(area) if isinstance(area, int | float) else None

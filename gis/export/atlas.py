@@ -1278,7 +1278,8 @@ def _access_limits(rules: Mapping[str, Any]) -> tuple[tuple[float, float, float]
     """The rules' life-circle distances and their citations (GB/T 50180-2018 by default)."""
     values = rules.get("values") or {}
     keys = ("walk_5min_m", "walk_10min_m", "walk_15min_m")
-    limits = tuple(float(values.get(k, d)) for k, d in zip(keys, (300.0, 500.0, 1000.0), strict=True))
+    defaults = (300.0, 500.0, 1000.0)
+    limits = tuple(float(values.get(k, d)) for k, d in zip(keys, defaults, strict=True))
     sources = [
         str(s.get("source", ""))
         for s in rules.get("sources") or []
@@ -1377,7 +1378,9 @@ class _AccessPage(_Page):
         total = households.sum()
 
         def share(limit: float) -> float:
-            return float(households[np.isfinite(walk) & (walk <= limit)].sum() / total) if total else 0.0
+            if not total:
+                return 0.0
+            return float(households[np.isfinite(walk) & (walk <= limit)].sum() / total)
 
         self.title.text = tr(_UI["access_title"])
         width = 0.88 * a.page[0] * 72
