@@ -1399,6 +1399,9 @@ def _grid_one_community(
     )
 
 
+_CRUMB_SHARE = 1e-5  # of a grid's area: parts left by repairing it that are no land
+
+
 def _valid_in(frame: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     """``frame`` reprojected to ``crs``, every polygon valid there too.
 
@@ -1415,6 +1418,13 @@ def _valid_in(frame: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
         for geom in shapely.make_valid(geoms[bad]):
             parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
             union = shapely.union_all(parts) if parts else geom
+            # the repair can leave bow-tie crumbs beside the grid (a part of no area,
+            # or a few cm² at the crossing): a grid stays one polygon, so they go
+            pieces = shapely.get_parts(union)
+            if len(pieces) > 1:
+                areas = shapely.area(pieces)
+                if areas.sum() - areas.max() <= _CRUMB_SHARE * areas.max():
+                    union = pieces[int(np.argmax(areas))]
             fixed.append(union)
         geoms = geoms.copy()
         geoms[bad] = fixed

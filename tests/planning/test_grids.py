@@ -254,6 +254,7 @@ def _assert_clean_shapes(grids: gpd.GeoDataFrame, *, neck_m: float = 10.0) -> No
     (an opening ``neck_m`` wide splitting it into sizeable parts: the pieces of a divided
     building drawn on its cell can have one)."""
     assert shapely.is_valid(grids.geometry.values).all()
+    assert (shapely.get_num_geometries(grids.geometry.values) == 1).all()  # no repair crumbs
     metric = grids.to_crs("EPSG:4548")
     assert shapely.is_valid(metric.geometry.values).all()
     back = metric.to_crs("EPSG:4490")
