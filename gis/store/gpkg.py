@@ -119,6 +119,23 @@ def _columns(con: sqlite3.Connection, table: str) -> list[str]:
     return [str(row[1]) for row in con.execute(f"PRAGMA table_info({_quote(table)})")]
 
 
+def _in_table_order(frame: pd.DataFrame, table: list[str], *, spatial: bool) -> pd.DataFrame:
+    """``frame``'s columns in the order of an existing table's (matched without case)."""
+    geometry = frame.active_geometry_name if spatial and isinstance(frame, gpd.GeoDataFrame) else None
+    by_lower = {str(c).lower(): c for c in frame.columns if c != geometry}
+    skip = {"fid", "geom", "geometry", str(geometry).lower()}
+    order: list[Any] = []
+    for column in table:
+        if column.lower() in skip and column.lower() not in by_lower:
+            continue
+        if column.lower() not in by_lower:
+            frame = frame.assign(**{column: None})
+            by_lower[column.lower()] = column
+        order.append(by_lower[column.lower()])
+    order += [c for c in by_lower.values() if c not in order]
+    return frame[order + ([geometry] if geometry is not None else [])]
+
+
 def _sql_type(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "BOOLEAN"
@@ -373,6 +390,10 @@ class PlanStore(_StoreCommon):
                         con.execute(
                             f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(column)} {_sql_type(keyed[column])}"
                         )
+                # GDAL appends a row's fields by position: the frame takes the table's
+                # column order (a column this version lacks is written empty), or a
+                # version with other columns than the first would land shifted
+                keyed = _in_table_order(keyed, _columns(con, name), spatial=entry["geometry"])
         finally:
             con.close()
         if entry["geometry"]:

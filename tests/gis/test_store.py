@@ -406,3 +406,29 @@ def test_bad_inputs_say_what_to_do(tmp_path, beijing_path):
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--zygote":
     _zygote(sys.argv[2])
+
+
+def test_a_version_with_other_columns_reads_back_in_its_own_columns(tmp_path):
+    """GDAL appends fields by position: a later version whose layer has more columns, in
+    another order, must not land shifted (a project's upload after a sample did)."""
+    store = PlanStore(tmp_path / "columns.gpkg")
+    box = shapely.box(116.3, 39.98, 116.31, 39.99)
+    first = gpd.GeoDataFrame(
+        {"community_id": ["A"], "name": ["甲"], "households": [900], "staff": [3]},
+        geometry=[box],
+        crs=4490,
+    )
+    second = gpd.GeoDataFrame(
+        {"community_id": ["B"], "name": ["乙"], "street": ["香山街道"], "staff": [4], "households": [1574]},
+        geometry=[box],
+        crs=4490,
+    )
+    assert store.save({"communities": first}, author="王芳") == 1
+    assert store.save({"communities": second}, author="王芳") == 2
+    back = store.load(2)["communities"]
+    assert back.iloc[0][["community_id", "name", "street", "staff", "households"]].tolist() == [
+        "B", "乙", "香山街道", 4, 1574,
+    ]
+    assert store.load(1)["communities"].iloc[0][["community_id", "name", "staff"]].tolist() == [
+        "A", "甲", 3,
+    ]
