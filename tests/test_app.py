@@ -342,6 +342,11 @@ def test_grids_page_generates_grids(app):
     assert len(divided) > 0
     patches = _table_with(app, zh("patch"))
     assert len(patches) == len(result.patches)
+    # a 专属网格 has no household band to miss: not listed as outside it, nor drawn red
+    dedicated = set(result.grids.loc[result.grids["kind"] == "dedicated", "grid_code"])
+    assert dedicated
+    for table in (t.value for t in app.dataframe if zh("reason") in t.value.columns):
+        assert not dedicated & {str(v) for v in table.to_numpy().ravel()}
 
 
 def test_base_map_tiles_and_local_leaflet():

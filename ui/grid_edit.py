@@ -304,7 +304,8 @@ def edit_panel(
     cols = st.columns(4)
     cols[0].metric(_("households"), int(row["households"]))
     cols[1].metric(_("buildings"), int(members["building_id"].nunique()))
-    cols[2].metric(_("status"), _("ok") if row.get("status") == "ok" else _("out of range"))
+    words = {"ok": _("ok"), "dedicated": _("dedicated grid")}
+    cols[2].metric(_("status"), words.get(str(row.get("status")), _("out of range")))
     cols[3].metric(_("locked"), _("yes") if bool(row.get("locked", False)) else _("no"))
     show_table(
         members[["building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]],

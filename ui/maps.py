@@ -50,6 +50,7 @@ STATUS_COLOURS: dict[str, str] = {
     "may_split": "#ef6c00",
     "must_split": "#c62828",
     "out_of_range": "#c62828",
+    "dedicated": "#bdbdbd",  # a 专属网格 (campus, hospital, park): no household band to meet
 }
 GRID_COLOURS: tuple[str, ...] = ("#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#ffff99", "#8dd3c7")
 """Soft fills for grids; neighbouring grids get different ones."""

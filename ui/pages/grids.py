@@ -80,7 +80,7 @@ cols[2].metric(_("smallest grid"), f"{summary['min_households']}")
 cols[3].metric(_("largest grid"), f"{summary['max_households']}")
 cols[4].metric(_("patches (one per worker)"), f"{len(result.patches):,}")
 
-status_label = {"ok": _("ok"), "out_of_range": _("out of range")}
+status_label = {"ok": _("ok"), "out_of_range": _("out of range"), "dedicated": _("dedicated grid")}
 shown = grids.assign(
     status_label=grids["status"].map(lambda s: status_label.get(s, s)),
     colour_class=_colour_classes(grids.geometry.values),
@@ -107,7 +107,7 @@ maps.add_polygons(
     colour=lambda p: (
         maps.GRID_COLOURS[int(p["colour_class"]) % len(maps.GRID_COLOURS)]
         if p["status"] == "ok"
-        else maps.STATUS_COLOURS["out_of_range"]
+        else maps.STATUS_COLOURS.get(p["status"], maps.STATUS_COLOURS["out_of_range"])
     ),
     weight=1,
     fill_opacity=0.45,
@@ -161,7 +161,7 @@ selected = grid_edit.picked_buildings(
 )
 st.caption(
     _(
-        "Grids in soft colours (neighbours differ; red: outside the band); dashed blue outlines: workers' patches. Hover a grid for its code."
+        "Grids in soft colours (neighbours differ; red: outside the band; grey: dedicated grids without households); dashed blue outlines: workers' patches. Hover a grid for its code."
     )
 )
 
@@ -214,7 +214,7 @@ bars = (
     )
 )
 st.altair_chart(band + bars, width="stretch")
-outside = grids[grids["status"] != "ok"]
+outside = grids[~grids["status"].isin(["ok", "dedicated"])]
 if len(outside):
     st.markdown("**" + _("Grids outside the band, and why") + "**")
     show_table(outside[["grid_code", "households", "reason"]], key="w_grids_outside")
