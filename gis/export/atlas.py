@@ -49,12 +49,12 @@ import math
 import os
 import tempfile
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -1801,6 +1801,51 @@ def _charset(
     return "".join(sorted(chars))
 
 
+_P = TypeVar("_P", bound="_Page")
+
+
+def _print_pages(
+    page: Any,
+    items: Iterable[Any],
+    *,
+    pdf: PdfPages,
+    done: int,
+    pages: int,
+    footer: str,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """Draw ``page`` once per item and add each to the PDF.
+
+    Parameters
+    ----------
+    page
+        A built page (``_AccessPage``, ``_CommunityPage`` or ``_GridPage``) whose ``draw``
+        takes the item first.
+    items
+        What each page shows: the plan, a community id or a grid index.
+    pdf
+        The open PDF.
+    done
+        Pages printed so far.
+    pages, footer
+        The atlas's page count and footer, printed on each page.
+    progress
+        Called with ``(page, pages)`` after each page.
+
+    Returns
+    -------
+    int
+        Pages printed so far, these included.
+    """
+    for item in items:
+        done += 1
+        page.draw(item, page=done, pages=pages, footer=footer)
+        pdf.savefig(page.fig)
+        if progress:
+            progress(done, pages)
+    return done
+
+
 def write_atlas(
     plan: Mapping[str, pd.DataFrame],
     out: str | Path,
@@ -1941,6 +1986,18 @@ def write_atlas(
             done = 1
             if progress:
                 progress(done, pages)
+
+            def new_page(cls: type[_P], *, map_box: list[float], legend: list[Any]) -> _P:
+                return cls(
+                    atlas,
+                    fonts,
+                    tr,
+                    lang=lang,
+                    map_box=map_box,
+                    legend=legend,
+                    attribution=attribution,
+                )
+
             if access:
                 limits, sources = _access_limits(rules_data)
                 d5, d10, d15 = limits
@@ -1952,41 +2009,36 @@ def write_atlas(
                     ("fill", _UNREACHED, tr(_UI["access_unreached"])),
                     ("outline", _INK, tr(_UI["community_boundary"])),
                 ]
-                page_a = _AccessPage(
-                    atlas,
-                    fonts,
-                    tr,
-                    lang=lang,
-                    map_box=[0.06, 0.40, 0.88, 0.49],
-                    legend=legend_a,
-                    attribution=attribution,
+                page_a = new_page(
+                    _AccessPage, map_box=[0.06, 0.40, 0.88, 0.49], legend=legend_a
                 ).build(limits=limits, sources=sources)
-                done += 1
-                page_a.draw(plan, page=done, pages=pages, footer=footer)
-                pdf.savefig(page_a.fig)
-                if progress:
-                    progress(done, pages)
+                done = _print_pages(
+                    page_a,
+                    [plan],
+                    pdf=pdf,
+                    done=done,
+                    pages=pages,
+                    footer=footer,
+                    progress=progress,
+                )
             legend_c = [
                 ("fill", _PASTELS[0], tr(_UI["grid_legend"])),
                 ("fill", "#8c8c8c", tr(_UI["building"])),
                 ("line", "#d0d0d0", tr(_UI["road"])),
                 ("outline", _INK, tr(_UI["community_boundary"])),
             ]
-            page_c = _CommunityPage(
-                atlas,
-                fonts,
-                tr,
-                lang=lang,
-                map_box=[0.06, 0.11, 0.88, 0.79],
-                legend=legend_c,
-                attribution=attribution,
+            page_c = new_page(
+                _CommunityPage, map_box=[0.06, 0.11, 0.88, 0.79], legend=legend_c
             ).build()
-            for community_id in communities:
-                done += 1
-                page_c.draw(community_id, page=done, pages=pages, footer=footer)
-                pdf.savefig(page_c.fig)
-                if progress:
-                    progress(done, pages)
+            done = _print_pages(
+                page_c,
+                communities,
+                pdf=pdf,
+                done=done,
+                pages=pages,
+                footer=footer,
+                progress=progress,
+            )
             legend_g = [
                 ("fill", "#fdd49e", tr(_UI["this_grid"])),
                 ("fill", _PASTELS[2], tr(_UI["neighbouring_grid"])),
@@ -1994,19 +2046,16 @@ def write_atlas(
                 ("fill", "#b0b0b0", tr(_UI["other_buildings"])),
                 ("line", "#d0d0d0", tr(_UI["road"])),
             ]
-            page_g = _GridPage(
-                atlas,
-                fonts,
-                tr,
-                lang=lang,
-                map_box=[0.06, 0.40, 0.88, 0.485],
-                legend=legend_g,
-                attribution=attribution,
+            page_g = new_page(
+                _GridPage, map_box=[0.06, 0.40, 0.88, 0.485], legend=legend_g
             ).build(max_rows=max_rows)
-            for i in range(len(atlas.codes)):
-                done += 1
-                page_g.draw(i, page=done, pages=pages, footer=footer)
-                pdf.savefig(page_g.fig)
-                if progress:
-                    progress(done, pages)
+            _print_pages(
+                page_g,
+                range(len(atlas.codes)),
+                pdf=pdf,
+                done=done,
+                pages=pages,
+                footer=footer,
+                progress=progress,
+            )
     return out
