@@ -13,6 +13,7 @@ import hashlib
 import json
 
 import folium
+import geopandas as gpd
 import numpy as np
 import shapely
 import streamlit as st
@@ -21,12 +22,77 @@ from gis.crs import reproject
 from gis.draw import drawings_to_gdf, drawn_polygons
 from gis.errors import GridplanError
 from gis.gcj import frame_from_gcj, frame_to_gcj
-from planning.manual import from_labels, labels_from_parts, reassign, snap_to_atoms
+from planning.manual import (
+    ManualSplit,
+    from_labels,
+    labels_from_parts,
+    reassign,
+    snap_to_atoms,
+)
 from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, layer_label, show_error, show_table
 
 _PART_COLUMNS = ["part", "households", "residents", "special_service_households", "required_staff"]
+
+
+def _part_figures(split: ManualSplit, *, key: str, drawing: bool) -> None:
+    """Each part's households, residents, staff and deviation, then the split's reasons.
+
+    Parameters
+    ----------
+    split
+        An adjusted or drawn split.
+    key
+        The figures' container key (the tests read the metrics inside it).
+    drawing
+        Label the parts "drawn" and "the rest" (a boundary drawn by hand) instead of by
+        number only (an adjusted split).
+    """
+    with st.container(key=key):
+        for _i, part in split.parts.iterrows():
+            cols = st.columns(5)
+            if not drawing:
+                label = _("Part {part}")
+            elif part["drawn"]:
+                label = _("Part {part} (drawn)")
+            else:
+                label = _("Part {part} (the rest)")
+            cols[0].markdown("**" + label.format(part=int(part["part"])) + "**")
+            cols[1].metric(_("households"), f"{int(part['households']):,}")
+            cols[2].metric(_("residents"), f"{int(part['residents']):,}")
+            cols[3].metric(_("required_staff"), f"{int(part['required_staff']):,}")
+            cols[4].metric(_("deviation from the mean"), f"{part['deviation']:+.1%}")
+    for reason in split.reasons(rules=rules, lang=lang)[1:]:
+        st.caption("• " + reason)
+
+
+def _save_proposal(split: ManualSplit, atoms: gpd.GeoDataFrame) -> None:
+    """Save an adjusted or drawn split as the project's proposal ``<community>-D…``.
+
+    Parameters
+    ----------
+    split
+        The split to save.
+    atoms
+        The blocks and compounds it was made of (its lineage).
+    """
+    try:
+        saved = project.add_proposal(
+            community_id=cid,
+            origin="drawn",
+            parts=split.proposals(f"{cid}-D", rules=rules, lang=lang),
+            lineage=split.lineage(atoms),
+            label="D",
+        )
+    except GridplanError as err:
+        show_error(err)
+    else:
+        st.success(
+            _("Saved as {proposal}; review it on the Review page.").format(
+                proposal=saved.proposal_id
+            )
+        )
 
 loaded = project.loaded()
 rules = project.rules()
@@ -336,16 +402,7 @@ def _adjust_section() -> None:
         disabled=not picked or not auth.allowed("draw"),
     )
     cols[2].button(_("Undo"), key="w_adjust_undo", on_click=_undo, disabled=not state["undo"])
-    with st.container(key="adjust_stats"):
-        for _i, part in split.parts.iterrows():
-            row = st.columns(5)
-            row[0].markdown("**" + _("Part {part}").format(part=int(part["part"])) + "**")
-            row[1].metric(_("households"), f"{int(part['households']):,}")
-            row[2].metric(_("residents"), f"{int(part['residents']):,}")
-            row[3].metric(_("required_staff"), f"{int(part['required_staff']):,}")
-            row[4].metric(_("deviation from the mean"), f"{part['deviation']:+.1%}")
-    for reason in split.reasons(rules=rules, lang=lang)[1:]:
-        st.caption("• " + reason)
+    _part_figures(split, key="adjust_stats", drawing=False)
     if not split.contiguous:
         st.warning(
             _("A part is in several pieces: move the blocks between its pieces to join it again.")
@@ -358,22 +415,7 @@ def _adjust_section() -> None:
         disabled=not auth.allowed("save") or not state["undo"],
         help=auth.why_not("save"),
     ):
-        try:
-            done = project.add_proposal(
-                community_id=cid,
-                origin="drawn",
-                parts=split.proposals(f"{cid}-D", rules=rules, lang=lang),
-                lineage=split.lineage(atoms),
-                label="D",
-            )
-        except GridplanError as err:
-            show_error(err)
-        else:
-            st.success(
-                _("Saved as {proposal}; review it on the Review page.").format(
-                    proposal=done.proposal_id
-                )
-            )
+        _save_proposal(split, atoms)
 
 
 _adjust_section()
@@ -479,17 +521,7 @@ def _draw_section() -> None:
         st.info(_("No boundary drawn yet: use the polygon tool at the top left of the map."))
     else:
         st.markdown("**" + _("Drawn split (snapped to blocks and compounds)") + "**")
-        with st.container(key="drawn_stats"):
-            for _i, part in snapped.parts.iterrows():
-                cols = st.columns(5)
-                label = _("Part {part} (drawn)") if part["drawn"] else _("Part {part} (the rest)")
-                cols[0].markdown("**" + label.format(part=int(part["part"])) + "**")
-                cols[1].metric(_("households"), f"{int(part['households']):,}")
-                cols[2].metric(_("residents"), f"{int(part['residents']):,}")
-                cols[3].metric(_("required_staff"), f"{int(part['required_staff']):,}")
-                cols[4].metric(_("deviation from the mean"), f"{part['deviation']:+.1%}")
-        for reason in snapped.reasons(rules=rules, lang=lang)[1:]:
-            st.caption("• " + reason)
+        _part_figures(snapped, key="drawn_stats", drawing=True)
         if not snapped.contiguous:
             st.warning(
                 _("A part is in several pieces. Draw the boundary again so each part is one piece.")
@@ -504,22 +536,7 @@ def _draw_section() -> None:
             disabled=not auth.allowed("save"),
             help=auth.why_not("save"),
         ):
-            try:
-                saved = project.add_proposal(
-                    community_id=cid,
-                    origin="drawn",
-                    parts=snapped.proposals(f"{cid}-D", rules=rules, lang=lang),
-                    lineage=snapped.lineage(result.atoms),
-                    label="D",
-                )
-            except GridplanError as err:
-                show_error(err)
-            else:
-                st.success(
-                    _("Saved as {proposal}; review it on the Review page.").format(
-                        proposal=saved.proposal_id
-                    )
-                )
+            _save_proposal(snapped, result.atoms)
         if clear_col.button(
             _("Clear the drawing"), key="w_clear_drawing", disabled=not auth.allowed("draw")
         ):
