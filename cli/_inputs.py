@@ -157,6 +157,10 @@ def save_to_db(args: argparse.Namespace, layers: dict[str, Any], *, rules: Any) 
             author = "gridplan"
         progress(args, N_("saving a new version of the project…"))
         with open_project(args) as project:
+            if "proposals" in layers:  # the project keeps every proposal made in it
+                from planning.projects import add_proposals
+
+                layers = add_proposals(project, layers)
             version = project.save(
                 layers=layers,
                 action=str(args.command),

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INPUT_LAYERS",
     "SUMMARY_COLUMNS",
+    "add_proposals",
     "chosen_split",
     "community_table",
     "create_project",
@@ -316,6 +317,106 @@ def remap_data(
         rules=rules,
         action="mapping",
     )
+
+
+def add_proposals(
+    project: Project, layers: Mapping[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Return ``layers`` with the project's earlier proposals kept beside the new ones.
+
+    A project's ``proposals`` layer holds every proposal made in it (the app's and the
+    CLI's); saving a new split must add to it, not replace it. A new proposal whose id is
+    taken is renumbered as the app does (``<community>-R1`` → ``<community>-R1-2``…). The
+    lineage is kept per proposal (a ``proposal_id`` column): a new lineage without one
+    belongs to the rank-1 proposal of its ``from_community_id``.
+
+    Parameters
+    ----------
+    project
+        The project the layers are saved into.
+    layers
+        The layers to save, with ``proposals`` (and usually ``lineage``).
+
+    Returns
+    -------
+    dict
+        ``layers`` with ``proposals`` (and ``lineage``) holding the earlier rows, then the
+        new ones; the new proposals' ids are in their own ``proposal_id`` column.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from gis.datasets import get_path
+    >>> from planning.split import propose_splits
+    >>> ws = workspace(tempfile.mkdtemp())
+    >>> project = create_project(ws, "清华园", get_path("beijing"), author="王芳")
+    >>> loaded = open_loaded(project)
+    >>> result = propose_splits(loaded.project.buildings, community=loaded.communities,
+    ...                         alternatives=1)
+    >>> new = {"proposals": result.proposals(), "lineage": result.lineage(1)}
+    >>> v = project.save(layers=add_proposals(project, new), action="split", author="王芳")
+    >>> v = project.save(layers=add_proposals(project, new), action="split", author="王芳")
+    >>> sorted(set(project.load(layers=["proposals"])["proposals"]["proposal_id"]))
+    ['000000000000-R1', '000000000000-R1-2']
+    """
+    new = layers["proposals"]
+    names = project.layer_names()
+    kept = project.load(layers=[n for n in ("proposals", "lineage") if n in names])
+    old = kept.get("proposals")
+    taken: set[str] = set()
+    if old is not None and "proposal_id" in old:
+        taken = set(old["proposal_id"].astype(str))
+    renamed: dict[str, str] = {}
+    for pid in dict.fromkeys(new["proposal_id"].astype(str)):
+        fresh, number = pid, 1
+        while fresh in taken:
+            number += 1
+            fresh = f"{pid}-{number}"
+        taken.add(fresh)
+        renamed[pid] = fresh
+    parts = new.assign(proposal_id=new["proposal_id"].astype(str).map(renamed))
+    out = dict(layers)
+    if old is not None and len(old):
+        both = pd.concat([old.to_crs(parts.crs), parts], ignore_index=True)
+        out["proposals"] = gpd.GeoDataFrame(both, geometry=parts.geometry.name, crs=parts.crs)
+    else:
+        out["proposals"] = parts
+    lineage = layers.get("lineage")
+    if lineage is not None and len(lineage):
+        out["lineage"] = pd.concat(
+            [
+                _tagged_lineage(kept.get("lineage"), old),
+                _tagged_lineage(lineage, new, renamed=renamed),
+            ],
+            ignore_index=True,
+        )
+    return out
+
+
+def _tagged_lineage(
+    lineage: pd.DataFrame | None,
+    parts: pd.DataFrame | None,
+    *,
+    renamed: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The lineage with its ``proposal_id`` (renamed); untagged rows get their community's
+    rank-1 proposal, or none when there is no such proposal."""
+    if lineage is None or not len(lineage):
+        return pd.DataFrame()
+    out = lineage.copy()
+    if "proposal_id" not in out and parts is not None and "from_community_id" in out:
+        first = parts[parts["rank"] == 1] if "rank" in parts else parts.iloc[0:0]
+        by_community = dict(
+            zip(
+                first["parent_community_id"].astype(str),
+                first["proposal_id"].astype(str),
+                strict=True,
+            )
+        )
+        out["proposal_id"] = out["from_community_id"].astype(str).map(by_community)
+    if renamed and "proposal_id" in out:
+        out["proposal_id"] = out["proposal_id"].map(lambda p: renamed.get(str(p), p))
+    return out
 
 
 def chosen_split(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from cli import main
 from planning.communities import load
 
@@ -132,3 +134,45 @@ def test_compare_and_export_with_project(tmp_path, capsys, monkeypatch, beijing_
     assert main(["export", "--project", "没有", "--out", str(tmp_path / "y.gpkg"), *opts]) == 2
     assert "no project called" in capsys.readouterr().err
     assert int(load(beijing_path).communities["households"].sum()) == created["households"]
+
+
+def test_split_with_project_adds_to_earlier_proposals(tmp_path, capsys, monkeypatch, beijing_path):
+    """``split --project`` twice after a proposal drawn in the app: the drawn proposal and the
+    first run's alternatives are still in the project, the second run's are renumbered
+    (``-R1-2``), and each proposal's lineage is its own."""
+    from planning.projects import chosen_split, workspace
+
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))
+    opts = ["--json", "--lang", "en", "--quiet"]
+    assert main(["projects", "create", "清华园", "--from", str(beijing_path), *opts]) == 0
+    created = _json(capsys)
+    parent = "000000000000"
+    project = workspace().open("清华园")
+    # a proposal drawn in the app: the whole community as one part, saved as the app saves it
+    community = project.load(layers=["communities"])["communities"]
+    drawn = community[["geometry"]].assign(
+        proposal_id=f"{parent}-D1", part=1, rank=np.nan, parent_community_id=parent,
+        households=created["households"],
+    )
+    project.save(layers={"proposals": drawn}, action="proposal", note=f"{parent}-D1",
+                 author="王芳", status="proposed")
+    for run in (1, 2):
+        assert main(["split", "--project", "清华园", "--alternatives", "2", *opts]) == 0
+        assert _json(capsys)["version"] == 2 + run
+    layers = workspace().open("清华园").load(layers=["proposals", "lineage"])
+    parts, lineage = layers["proposals"], layers["lineage"]
+    assert list(dict.fromkeys(parts["proposal_id"])) == [
+        f"{parent}-D1", f"{parent}-R1", f"{parent}-R2", f"{parent}-R1-2", f"{parent}-R2-2"
+    ]
+    # every alternative still holds every household of the community
+    totals = parts.groupby("proposal_id")["households"].sum()
+    assert (totals == created["households"]).all(), totals
+    # the lineage of each run's first alternative, tagged with its own id
+    assert set(lineage["proposal_id"]) == {f"{parent}-R1", f"{parent}-R1-2"}
+    for pid in (f"{parent}-R1", f"{parent}-R1-2"):
+        rows = lineage[lineage["proposal_id"] == pid]
+        assert int(rows["households"].sum()) == created["households"]
+        assert set(rows["to_community_id"]) <= {f"{parent}-{k}" for k in range(1, 10)}
+    chosen, which = chosen_split(workspace().open("清华园"))
+    assert which == [{"community_id": parent, "proposal_id": f"{parent}-R1", "status": "proposed"}]
+    assert len(chosen["lineage"]) == (lineage["proposal_id"] == f"{parent}-R1").sum()
