@@ -16,8 +16,14 @@ code costs; the load average is recorded).
 Profiled with cProfile, the 1 mm case spent 12 of 16 s placing the buildings: an STRtree
 query of 2,000 points against the communities prepares each *point* and tests it against
 the whole unprepared 200,000-vertex ring; :func:`gis.geometry.points_in_areas` indexes the
-points and prepares each community once (0.1 s). What remains is the overlay that repairs
-the slivers and finds the gaps (about 1.5 s CPU for the union, 1 s for the differences).
+points and prepares each community once (0.1 s). Profiled again (cProfile with
+``time.process_time``), the 1 mm case then spent 3 of its 3.7 CPU s in two overlays fed with
+the repaired shapes: cutting each sliver (thousands of needle-thin parts) from the neighbour,
+and the union of the cut shapes, whose edges now run along each other's slivers. Cutting the
+whole neighbour is the same set (j minus i∩j is j minus i) and the union is that of the layer
+as given (what is cut stays covered by the other community): 0.14 s and 0.28 s, 1.3 s CPU in
+all. The noded-alike case (1.5 s CPU) is the ``touches`` test of each pair of neighbours
+(0.6 s, the proof that they share only edges) and the coverage union (0.35 s).
 
 Run::
 

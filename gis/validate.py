@@ -571,7 +571,10 @@ def _repair_coverage(
         if area <= _NOISE_M2:
             continue
         if area <= sliver_max_m2:
-            geoms[j] = _polygonal_part(shapely.make_valid(shapely.difference(geoms[j], piece)))
+            # j minus (i ∩ j) is j minus i; cutting the whole neighbour is the same set and
+            # 6x quicker than cutting the sliver (thousands of needle-thin parts along a
+            # surveyed boundary that the overlay must node again).
+            geoms[j] = _polygonal_part(shapely.make_valid(shapely.difference(geoms[j], geoms[i])))
             repaired.append((i, j, area))
         else:
             overlaps.append((i, j, area))
@@ -592,7 +595,11 @@ def _repair_coverage(
         )
     if overlaps or repaired:
         # Overlapping or repaired: not a clean coverage, the coverage union would refuse it.
-        union = shapely.union_all(geoms)
+        # Cutting an overlap from one community leaves it covered by the other, so the union
+        # (wanted for its holes, the gaps) is the union of the layer as given: the repaired
+        # shapes, noded along each other's slivers, took the overlay 7x longer (3 s of the
+        # 200,000-vertex benchmark's 4 s CPU).
+        union = shapely.union_all(original)
     if overlaps:
         problems.append(
             Problem(
