@@ -288,17 +288,41 @@ def test_split_drawn_by_hand_reviewed_compared_and_exported(app):
     _ok(app)
     ids = [p.proposal_id for p in app.session_state["proposals"]]
     assert ids == ["000000000000-D1", "000000000000-R1"]
+    # discarding the drawing asks first: Cancel keeps it, Discard throws it away
+    next(b for b in app.button if b.key == "w_clear_drawing").click().run()
+    assert any(b.key == "w_clear_yes" for b in app.button)
+    next(b for b in app.button if b.key == "w_clear_no").click().run()
+    assert len(app.session_state["drawing"]) == 1
+    assert not any(b.key == "w_clear_yes" for b in app.button)
+    next(b for b in app.button if b.key == "w_clear_drawing").click().run()
+    next(b for b in app.button if b.key == "w_clear_yes").click().run()
+    _ok(app)
+    assert app.session_state["drawing"] == []
+    assert not _metrics(app, zh("deviation from the mean"))
 
     app.switch_page("ui/pages/review.py").run()
     _ok(app)
     app.text_input(key="w_reviewer").set_value("王芳").run()
-    app.text_area(key="w_comment_000000000000-D1").set_value("同意")
+    assert not any(t.key.startswith("w_comment_") for t in app.text_area)  # in the dialogs
+    # Accept opens a dialog with the comment box; Cancel records nothing
     next(b for b in app.button if b.key == "w_accept_000000000000-D1").click().run()
     _ok(app)
+    assert [t.key for t in app.text_area] == ["w_comment_000000000000-D1"]
+    assert len(_table_with(app, zh("comment"))) == 2  # nothing decided yet
+    next(b for b in app.button if b.key == "w_review_no").click().run()
+    assert not any(b.key == "w_review_yes" for b in app.button)
+    assert len(_table_with(app, zh("comment"))) == 2
+    next(b for b in app.button if b.key == "w_accept_000000000000-D1").click().run()
+    app.text_area(key="w_comment_000000000000-D1").set_value("同意")
+    next(b for b in app.button if b.key == "w_review_yes").click().run()
+    _ok(app)
+    assert not any(b.key == "w_review_yes" for b in app.button)  # answered: closed
     next(b for b in app.button if b.key == "w_return_000000000000-R1").click().run()
-    assert app.error  # sending back needs a comment
+    next(b for b in app.button if b.key == "w_review_yes").click().run()
+    assert app.error  # sending back needs a comment; the dialog stays open
+    assert len(_table_with(app, zh("comment"))) == 3
     app.text_area(key="w_comment_000000000000-R1").set_value("沿河划界")
-    next(b for b in app.button if b.key == "w_return_000000000000-R1").click().run()
+    next(b for b in app.button if b.key == "w_review_yes").click().run()
     _ok(app)
     trail = _table_with(app, zh("comment"))
     assert trail[zh("status")].tolist() == [
@@ -431,6 +455,7 @@ def test_a_project_keeps_proposals_grids_and_reviews_for_the_next_session(monkey
     at.switch_page("ui/pages/review.py").run()
     _ok(at)
     next(b for b in at.button if b.key == "w_accept_000000000000-R1").click().run()
+    next(b for b in at.button if b.key == "w_review_yes").click().run()
     _ok(at)
     # grids
     at.switch_page("ui/pages/grids.py").run()

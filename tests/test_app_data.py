@@ -141,3 +141,37 @@ def test_layer_roles_and_the_rosters_sheet_and_header_are_chosen_and_kept(
     assert "layer_a.geojson" in note and "边界.geojson" in note and "花名册" in note
     assert meta["roles"] == {"layer_a.geojson": "buildings", "边界.geojson": "communities"}
     assert meta["sheet"] == "花名册" and meta["header_line"] == 2
+
+
+def test_reading_other_data_asks_before_throwing_away_what_no_project_keeps(app):
+    """Without a project, proposals, grids and a drawing live only in the tab: reading other
+    data asks first (Cancel keeps them); with nothing made, it reads at once."""
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[116.32, 39.99], [116.33, 39.99], [116.33, 40.0], [116.32, 39.99]]],
+        },
+    }
+    app.session_state["drawing"] = [feature]
+    app.switch_page("ui/pages/data.py").run()
+    app.selectbox(key="w_sample").set_value("shanghai")
+    next(b for b in app.button if b.label == zh("Use the sample")).click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(b.key == "w_replace_data_yes" for b in app.button)  # asked, nothing read yet
+    assert app.session_state["loaded_source"].name == "beijing"
+    next(b for b in app.button if b.key == "w_replace_data_no").click().run()
+    assert not any(b.key == "w_replace_data_yes" for b in app.button)
+    assert app.session_state["loaded_source"].name == "beijing"
+    assert app.session_state["drawing"] == [feature]
+    next(b for b in app.button if b.label == zh("Use the sample")).click().run()
+    next(b for b in app.button if b.key == "w_replace_data_yes").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state["loaded_source"].name == "shanghai"
+    assert "drawing" not in app.session_state or app.session_state["drawing"] == []
+    # nothing made on Shanghai: Beijing again is read without a question
+    app.selectbox(key="w_sample").set_value("beijing")
+    next(b for b in app.button if b.label == zh("Use the sample")).click().run()
+    assert not any(b.key == "w_replace_data_yes" for b in app.button)
+    assert app.session_state["loaded_source"].name == "beijing"

@@ -514,8 +514,9 @@ def test_an_editor_saves_but_cannot_accept_and_an_approver_can(signed_app):
     at = _split(signed_app("zhao"))
     _button(at, "w_save_alt_1").click().run()
     at.switch_page("ui/pages/review.py").run()
-    at.text_area(key="w_comment_000000000000-R1").set_value("同意")
     _button(at, "w_accept_000000000000-R1").click().run()
+    at.text_area(key="w_comment_000000000000-R1").set_value("同意")
+    _button(at, "w_review_yes").click().run()
     _ok(at)
     trail = next(t.value for t in at.dataframe if zh("comment") in t.value.columns)
     assert trail[zh("status")].tolist() == [zh("proposed"), zh("accepted")]

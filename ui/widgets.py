@@ -1,8 +1,10 @@
-"""Small shared widgets: errors, translated tables, the community picker, the rule editor."""
+"""Small shared widgets: errors, translated tables, the community picker, the rule editor,
+the confirmation dialog before a decision or a destructive action."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -15,10 +17,14 @@ from ui.i18n import gettext as _
 from ui.tables import report_view
 
 __all__ = [
+    "Confirm",
     "action_label",
+    "ask",
+    "asked",
     "basemap_picker",
     "column_label",
     "community_picker",
+    "confirm_dialog",
     "label_columns",
     "language_picker",
     "layer_label",
@@ -414,3 +420,113 @@ def basemap_picker() -> None:
                 "AMap tiles are in GCJ-02: the layers are shifted to match them, and drawings are shifted back."
             )
         )
+
+
+# --------------------------------------------------------------------------------------
+# confirmation dialogs
+# --------------------------------------------------------------------------------------
+_ASKED = "asked_{name}"  # session key: what the planner asked to do, until they answer
+
+
+def ask(name: str, subject: Hashable = True) -> None:
+    """Open the confirmation dialog ``name`` about ``subject`` (a button's ``on_click``).
+
+    The question stays asked over reruns until it is answered, cancelled or dismissed, so
+    the dialog does not vanish when another part of the page reruns.
+    """
+    st.session_state[_ASKED.format(name=name)] = subject
+
+
+def asked(name: str) -> Hashable | None:
+    """What the dialog ``name`` is asking about (``None`` when it is not open)."""
+    return st.session_state.get(_ASKED.format(name=name))
+
+
+def _forget(name: str) -> None:
+    st.session_state.pop(_ASKED.format(name=name), None)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """What a confirmation dialog says and does.
+
+    Attributes
+    ----------
+    title
+        The dialog's title, a question ("Archive the project?").
+    text
+        What will happen, and whether it can be undone.
+    confirm
+        The confirm button's label (the action's verb, "Archive").
+    comment
+        The label of a comment box in the dialog (``""``: no comment box).
+    comment_key
+        The comment box's widget key (``w_{name}_comment`` when empty).
+    comment_required
+        The message shown when the comment is empty and the action needs one (``""``: the
+        comment may be empty).
+    """
+
+    title: str
+    text: str
+    confirm: str
+    comment: str = ""
+    comment_key: str = ""
+    comment_required: str = ""
+
+
+def confirm_dialog(name: str, spec: Confirm, act: Callable[[str], str | None]) -> None:
+    """Show the dialog ``name`` while it is asked (:func:`ask`); run ``act`` on confirm.
+
+    The dialog (``st.dialog``, itself a fragment: typing a comment reruns only the
+    dialog) holds ``spec.text``, the comment box when ``spec.comment`` is set, the confirm
+    button (key ``w_{name}_yes``) and Cancel (``w_{name}_no``). On confirm ``act`` is
+    called with the comment (stripped; ``""`` without a comment box) and may return a
+    sentence saying what was done (shown as a toast); a :class:`gis.errors.GridplanError`
+    it raises is shown in the dialog, which stays open; otherwise the whole page reruns to
+    show the result. Cancel, the dialog's ✕ and a click
+    outside it forget the question.
+
+    Parameters
+    ----------
+    name
+        The dialog's name, unique on the page (the session key and the buttons' keys).
+    spec
+        What the dialog says (:class:`Confirm`).
+    act
+        What the confirm button does, given the comment; it returns what to tell the
+        planner once done, or ``None``.
+    """
+    if asked(name) is None:
+        return
+
+    def _dismissed() -> None:
+        _forget(name)
+
+    @st.dialog(spec.title, on_dismiss=_dismissed)
+    def _dialog() -> None:
+        st.write(spec.text)
+        comment = ""
+        if spec.comment:
+            comment = st.text_area(
+                spec.comment, key=spec.comment_key or f"w_{name}_comment", height=90
+            ).strip()
+        yes, no = st.columns(2)
+        if yes.button(spec.confirm, type="primary", key=f"w_{name}_yes"):
+            if spec.comment_required and not comment:
+                st.error(spec.comment_required)
+                return
+            try:
+                done = act(comment)
+            except GridplanError as err:
+                show_error(err)
+                return
+            _forget(name)
+            if done:
+                st.toast(done)
+            st.rerun()
+        if no.button(_("Cancel"), key=f"w_{name}_no"):
+            _forget(name)
+            st.rerun()
+
+    _dialog()

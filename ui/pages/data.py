@@ -18,7 +18,18 @@ from gis.validate import ValidationError
 from ui import auth, cache, project, session
 from ui.i18n import gettext as _
 from ui.tables import format_cell
-from ui.widgets import layer_label, mapping_frame, rule_editor, show_error, show_table, wkey
+from ui.widgets import (
+    Confirm,
+    ask,
+    asked,
+    confirm_dialog,
+    layer_label,
+    mapping_frame,
+    rule_editor,
+    show_error,
+    show_table,
+    wkey,
+)
 
 UPLOAD_TYPES = [
     "zip",
@@ -90,7 +101,8 @@ def _safe_name(name: str) -> str:
     return re.sub(r'[\\/:*?"<>|]+', "_", base) or "upload"
 
 
-if load_clicked and files:
+def _read_upload() -> GridplanError | None:
+    """Keep the uploaded files in this session's folder and read them; the error, if any."""
     project.require("upload", target=", ".join(f.name for f in files))
     digest = hashlib.sha1()
     for f in sorted(files, key=lambda f: f.name):
@@ -106,12 +118,58 @@ if load_clicked and files:
         written.append(target)
     path = written[0] if len(written) == 1 else folder
     src = project.Source(kind="upload", name=path.name, path=str(path), digest=digest.hexdigest())
-    if project.set_source(src) is None:
+    return project.set_source(src)
+
+
+def _use_sample(name: str) -> GridplanError | None:
+    """Read a bundled sample; the error, if any."""
+    project.require("upload", target=f"sample {name}")
+    return project.set_source(project.Source(kind="sample", name=name))
+
+
+def _read(wanted: str) -> GridplanError | None:
+    """Read the uploaded files (``"upload"``) or the bundled sample named ``wanted``."""
+    if wanted == "upload":
+        return _read_upload() if files else None
+    return _use_sample(wanted)
+
+
+def _unsaved() -> str:
+    """What reading other data would throw away: made here, kept by no project ("" if none)."""
+    if project.project_name() is not None:  # a project keeps every version
+        return ""
+    made = []
+    if project.proposals():
+        made.append(_("{n} saved proposals and their reviews").format(n=len(project.proposals())))
+    if project.grids()[0] is not None:
+        made.append(_("the grids (with any hand edits)"))
+    if session.drawing():
+        made.append(_("the boundary drawn on the Split page"))
+    return _(", ").join(made)
+
+
+if (load_clicked and files) or sample_clicked:
+    wanted = "upload" if load_clicked else sample
+    if _unsaved():
+        ask("replace_data", wanted)
+    elif _read(wanted) is None:
         st.rerun()
-if sample_clicked:
-    project.require("upload", target=f"sample {sample}")
-    if project.set_source(project.Source(kind="sample", name=sample)) is None:
-        st.rerun()
+replacing = asked("replace_data")
+if replacing is not None:
+    confirm_dialog(
+        "replace_data",
+        Confirm(
+            title=_("Read other data?"),
+            text=_(
+                "No project is open: what was made on the data in use lives only in this "
+                "browser tab, and reading other data throws it away: {what}. Export it first "
+                "(Export page) if you may want it again; a project (Projects page) keeps "
+                "every version."
+            ).format(what=_unsaved()),
+            confirm=_("Read the other data"),
+        ),
+        lambda _comment, wanted=str(replacing): _read(wanted) and None,  # errors: shown below
+    )
 
 src = project.source()
 error = project.load_error()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gis.errors import GridplanError
 from ui import auth, project
 from ui.i18n import gettext as _
-from ui.widgets import action_label, show_error, show_table
+from ui.widgets import Confirm, action_label, ask, asked, confirm_dialog, show_table
 
 st.title(_("History"))
 proj = project.current()
@@ -29,38 +28,6 @@ show_table(
 versions = history["version"].astype(int).tolist()
 
 
-_ASKED = "asked_restore"  # the version the planner asked to restore, until they answer
-
-
-def _forget_restore() -> None:
-    st.session_state.pop(_ASKED, None)
-
-
-@st.dialog(_("Restore an old version?"), on_dismiss=_forget_restore)
-def _confirm_restore(old: int, latest: int) -> None:
-    """Ask before the project's current state is replaced by an old version's."""
-    st.write(
-        _(
-            "The project will look as it did in version {old}: its data, proposals and grids "
-            "replace those of version {latest} as a new version. Version {latest} stays in "
-            "the history and can be restored the same way."
-        ).format(old=old, latest=latest)
-    )
-    yes, no = st.columns(2)
-    if yes.button(_("Restore"), type="primary", key="w_restore_yes"):
-        _forget_restore()
-        try:
-            version = project.restore(old)
-        except GridplanError as err:
-            show_error(err)
-        else:
-            st.toast(_("Version {old} restored as version {new}.").format(old=old, new=version))
-            st.rerun()
-    if no.button(_("Cancel"), key="w_restore_no"):
-        _forget_restore()
-        st.rerun()
-
-
 left, right = st.columns(2)
 with left:
     st.subheader(_("Restore"))
@@ -71,9 +38,28 @@ with left:
         help=auth.why_not("save"),
         key="w_history_restore_go",
     ):
-        st.session_state[_ASKED] = int(old)
-    if st.session_state.get(_ASKED) in versions[:-1]:  # asked until answered or closed
-        _confirm_restore(int(st.session_state[_ASKED]), int(versions[-1]))
+        ask("restore", int(old))
+    latest = int(versions[-1])
+    wanted = asked("restore")
+    if wanted in versions[:-1]:  # asked until answered or closed
+
+        def _restore(_comment: str, old: int = int(wanted)) -> str:  # type: ignore[arg-type]
+            new = project.restore(old)
+            return _("Version {old} restored as version {new}.").format(old=old, new=new)
+
+        confirm_dialog(
+            "restore",
+            Confirm(
+                title=_("Restore an old version?"),
+                text=_(
+                    "The project will look as it did in version {old}: its data, proposals "
+                    "and grids replace those of version {latest} as a new version. Version "
+                    "{latest} stays in the history and can be restored the same way."
+                ).format(old=wanted, latest=latest),
+                confirm=_("Restore"),
+            ),
+            _restore,
+        )
 with right:
     st.subheader(_("Compare two versions"))
     a = st.selectbox(_("From"), versions, index=max(len(versions) - 2, 0), key="w_history_a")

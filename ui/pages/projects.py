@@ -14,7 +14,7 @@ from gis.store.workspace import SAMPLE_PREFIX
 from ui import auth, project
 from gis.i18n import N_
 from ui.i18n import gettext as _
-from ui.widgets import action_label, show_error, show_table
+from ui.widgets import Confirm, action_label, ask, asked, confirm_dialog, show_error, show_table
 
 st.title(_("Projects"))
 ws = project.workspace()
@@ -138,36 +138,13 @@ with right:
             project.open_project(new_name.strip())
             st.rerun()
 
-_ASKED = "asked_archive"  # the project the planner asked to archive, until they answer
 
 
-def _forget_archive() -> None:
-    st.session_state.pop(_ASKED, None)
-
-
-@st.dialog(_("Archive the project?"), on_dismiss=_forget_archive)
-def _confirm_archive(target: str) -> None:
-    """Ask before a project leaves the list (it is kept and can be restored)."""
-    st.write(
-        _(
-            "{name} leaves the list of projects and can no longer be opened or changed. "
-            "Nothing in it is deleted: restore it from the archive at any time."
-        ).format(name=target)
-    )
-    yes, no = st.columns(2)
-    if yes.button(_("Archive"), type="primary", key="w_archive_yes"):
-        _forget_archive()
-        try:
-            if project.project_name() == target:
-                project.close_project()
-            ws.archive(target, author=author, user=auth.user())
-        except GridplanError as err:
-            show_error(err)
-        else:
-            st.rerun()
-    if no.button(_("Cancel"), key="w_archive_no"):
-        _forget_archive()
-        st.rerun()
+def _archive(_comment: str, target: str) -> None:
+    """Archive ``target`` (closed first when it is open here): it leaves the list."""
+    if project.project_name() == target:
+        project.close_project()
+    ws.archive(target, author=author, user=auth.user())
 
 
 if names:
@@ -184,12 +161,29 @@ if names:
         if c2.button(_("Duplicate"), disabled=not may_change or not other, key="w_project_dup"):
             ws.duplicate(target, other, author=author, user=auth.user())
             st.rerun()
-        if c3.button(_("Archive"), disabled=not may_change, key="w_project_archive"):
-            st.session_state[_ASKED] = target
+        c3.button(
+            _("Archive"),
+            disabled=not may_change,
+            key="w_project_archive",
+            on_click=ask,
+            args=("archive", target),
+        )
     except GridplanError as err:
         show_error(err)
-    if st.session_state.get(_ASKED) in names:  # asked until answered (or the dialog closed)
-        _confirm_archive(st.session_state[_ASKED])
+    asked_for = asked("archive")
+    if asked_for in names:  # asked until answered (or the dialog closed)
+        confirm_dialog(
+            "archive",
+            Confirm(
+                title=_("Archive the project?"),
+                text=_(
+                    "{name} leaves the list of projects and can no longer be opened or "
+                    "changed. Nothing in it is deleted: restore it from the archive at any time."
+                ).format(name=asked_for),
+                confirm=_("Archive"),
+            ),
+            lambda comment, target=str(asked_for): _archive(comment, target),
+        )
 
 archived = ws.names(archived=True)
 if archived:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gis.errors import GridplanError
+from gis.i18n import N_
 from gis.users import ACTIONS, ROLE_LABELS
 from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
-from ui.widgets import show_error, show_table
+from ui.widgets import Confirm, ask, asked, confirm_dialog, show_table
 
 _STATUS_LABELS = {
     "proposed": _("proposed"),
@@ -38,8 +38,9 @@ if not saved:
     st.info(_("No proposals yet: save one on the Split page."))
     st.stop()
 
-# Fragments: a map's events rerun only its map, and typing a comment or pressing a review
-# button reruns only that proposal's form, so the other maps are not drawn again.
+# Fragments: a map's events rerun only its map (and the maps return nothing, so panning
+# reruns nothing), and a review button reruns only its proposal's buttons; the comment is
+# typed in the dialog the button opens, itself a fragment, so no map is drawn again.
 @st.fragment
 def _proposal_map(prop: project.Proposal) -> None:
     shown = cache.display_copy(
@@ -61,32 +62,77 @@ def _proposal_map(prop: project.Proposal) -> None:
     st.caption(maps.attribution(basemap))
 
 
+_DECISIONS = {
+    # action: (button, dialog title, what it does, confirm button)
+    "accepted": (
+        N_("Accept"),
+        N_("Accept {proposal}?"),
+        N_(
+            "{proposal} is marked accepted, signed {name}, with your comment. The decision is "
+            "kept in the status trail; a later decision can change it."
+        ),
+        N_("Accept"),
+    ),
+    "rejected": (
+        N_("Reject"),
+        N_("Reject {proposal}?"),
+        N_(
+            "{proposal} is marked rejected, signed {name}, with your comment (say why, so its "
+            "author can do better). The decision is kept in the status trail."
+        ),
+        N_("Reject"),
+    ),
+    "returned": (
+        N_("Send back"),
+        N_("Send {proposal} back?"),
+        N_(
+            "{proposal} goes back to its author as a draft, signed {name}, with your comment "
+            "saying what should change."
+        ),
+        N_("Send back"),
+    ),
+}
+
+
 @st.fragment
 def _review_form(prop: project.Proposal) -> None:
-    comment = st.text_area(
-        _("Comment"),
-        key=f"w_comment_{prop.proposal_id}",
-        height=80,
-        disabled=not may_review,
-    )
-    a, r, b = st.columns(3)
-    action = None
+    pid = prop.proposal_id
     denied = {"disabled": not may_review, "help": auth.why_not("review")}
-    if a.button(_("Accept"), key=f"w_accept_{prop.proposal_id}", type="primary", **denied):
-        action = "accepted"
-    if r.button(_("Reject"), key=f"w_reject_{prop.proposal_id}", **denied):
-        action = "rejected"
-    if b.button(_("Send back"), key=f"w_return_{prop.proposal_id}", **denied):
-        action = "returned"
-    if action == "returned" and not comment.strip():
-        st.error(_("Say in the comment what should change before sending it back."))
-    elif action is not None:
-        try:
-            project.set_status(prop.proposal_id, action, comment=comment.strip())
-        except GridplanError as err:
-            show_error(err)
-        else:
-            st.rerun()  # the whole page: the headers and the trail show the new status
+    for col, (action, (button, *_rest)) in zip(st.columns(3), _DECISIONS.items(), strict=True):
+        key = {"accepted": "w_accept", "rejected": "w_reject", "returned": "w_return"}[action]
+        col.button(
+            _(button),
+            key=f"{key}_{pid}",
+            type="primary" if action == "accepted" else "secondary",
+            on_click=ask,
+            args=("review", (pid, action)),
+            **denied,
+        )
+    wanted = asked("review")
+    if not (isinstance(wanted, tuple) and wanted[0] == pid and may_review):
+        return
+    action = str(wanted[1])
+    _button, title, text, confirm = _DECISIONS[action]
+
+    def _decide(comment: str) -> None:
+        project.set_status(pid, action, comment=comment)
+
+    confirm_dialog(
+        "review",
+        Confirm(
+            title=_(title).format(proposal=pid),
+            text=_(text).format(proposal=pid, name=session.reviewer() or _("planner")),
+            confirm=_(confirm),
+            comment=_("Comment"),
+            comment_key=f"w_comment_{pid}",
+            comment_required=(
+                _("Say in the comment what should change before sending it back.")
+                if action == "returned"
+                else ""
+            ),
+        ),
+        _decide,
+    )
 
 
 for prop in saved:

@@ -31,7 +31,16 @@ from planning.manual import (
 )
 from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
-from ui.widgets import community_picker, layer_label, show_error, show_table
+from ui.widgets import (
+    Confirm,
+    ask,
+    asked,
+    community_picker,
+    confirm_dialog,
+    layer_label,
+    show_error,
+    show_table,
+)
 
 _PART_COLUMNS = ["part", "households", "residents", "special_service_households", "required_staff"]
 
@@ -537,39 +546,32 @@ def _draw_section() -> None:
             help=auth.why_not("save"),
         ):
             _save_proposal(snapped, result.atoms)
-        if clear_col.button(
-            _("Clear the drawing"), key="w_clear_drawing", disabled=not auth.allowed("draw")
-        ):
-            st.session_state[_ASKED] = cid
-        if st.session_state.get(_ASKED) == cid:  # asked until answered or closed
-            _confirm_clear(cid)
+        clear_col.button(
+            _("Clear the drawing"),
+            key="w_clear_drawing",
+            disabled=not auth.allowed("draw"),
+            on_click=ask,
+            args=("clear", cid),
+        )
+        if asked("clear") == cid:  # asked until answered or closed
+            confirm_dialog(
+                "clear",
+                Confirm(
+                    title=_("Discard the drawing?"),
+                    text=_(
+                        "The boundary drawn on community {community} is thrown away. Save it "
+                        "as a proposal first if you may want it again."
+                    ).format(community=cid),
+                    confirm=_("Discard"),
+                ),
+                lambda _comment, cid=cid: _clear_drawing(cid),
+            )
 
 
-_ASKED = "asked_clear_drawing"  # the community whose drawing the planner asked to discard
-
-
-def _forget_clear() -> None:
-    st.session_state.pop(_ASKED, None)
-
-
-@st.dialog(_("Discard the drawing?"), on_dismiss=_forget_clear)
-def _confirm_clear(cid: str) -> None:
-    """Ask before the boundary drawn by hand is thrown away (it is not saved anywhere)."""
-    st.write(
-        _(
-            "The boundary drawn on community {community} is thrown away. Save it as a "
-            "proposal first if you may want it again."
-        ).format(community=cid)
-    )
-    yes, no = st.columns(2)
-    if yes.button(_("Discard"), type="primary", key="w_clear_yes"):
-        _forget_clear()
-        session.set_drawing([], community_id=cid)
-        session.bump_draw_map()
-        st.rerun()
-    if no.button(_("Cancel"), key="w_clear_no"):
-        _forget_clear()
-        st.rerun()
+def _clear_drawing(cid: str) -> None:
+    """Throw away the boundary drawn by hand on ``cid`` (it is not saved anywhere)."""
+    session.set_drawing([], community_id=cid)
+    session.bump_draw_map()
 
 
 _draw_section()
