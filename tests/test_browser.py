@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import tempfile
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+import streamlit_server
 
 from gis.i18n import translator
 
@@ -59,62 +57,12 @@ def zh(msgid: str) -> str:
     return translator("zh_CN").gettext(msgid)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    log = open(SHOTS.parent / "streamlit-browser-test.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "GRIDPLAN_HOME": HOME, "GRIDPLAN_DB": ""},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (see {log.name})")
-            time.sleep(0.3)
+    log = SHOTS.parent / "streamlit-browser-test.log"
+    with streamlit_server.running(home=HOME, log=log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -392,31 +340,6 @@ def test_map_interaction_time_on_a_5000_household_community(page, tmp_path):
     )
 
 
-def _start(home: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``streamlit run app.py`` on ``port`` with ``GRIDPLAN_HOME=home``; wait until healthy."""
-    out = open(log, "a")  # noqa: SIM115 - the process keeps it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "GRIDPLAN_HOME": home, "GRIDPLAN_DB": ""},
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"streamlit did not start (see {log})")
-        time.sleep(0.3)
-
-
 def test_a_project_survives_a_sigkilled_server(browser, tmp_path):
     """The server is killed with SIGKILL and started again: the project is as it was saved."""
     import signal
@@ -432,10 +355,10 @@ def test_a_project_survives_a_sigkilled_server(browser, tmp_path):
         action="grids",
         author="王芳",
     )
-    port = _free_port()
+    port = streamlit_server.free_port()
     log = tmp_path / "server.log"
     for attempt in ("before", "after"):
-        proc = _start(home, port, log)
+        proc = streamlit_server.start(home=home, port=port, log=log)
         context = browser.new_context(viewport={"width": 1400, "height": 1200})
         view = context.new_page()
         view.set_default_timeout(TIMEOUT_MS)

@@ -12,16 +12,12 @@ Needs ``/usr/bin/chromium`` (``scripts/setup.sh test``), like tests/test_browser
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+import streamlit_server
 
 from gis.i18n import translator
 
@@ -78,40 +74,10 @@ def _grid_count(page) -> int:
 @pytest.fixture(scope="module")
 def server():
     home = tempfile.mkdtemp(prefix="gridplan-browser-edit-")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     SHOTS.mkdir(parents=True, exist_ok=True)
-    log = open(SHOTS.parent / "streamlit-browser-edit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "GRIDPLAN_HOME": home, "GRIDPLAN_DB": ""},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (see {log.name})")
-            time.sleep(0.3)
+    log = SHOTS.parent / "streamlit-browser-edit.log"
+    with streamlit_server.running(home=home, log=log) as url:
         yield url, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _movable(home: str):
