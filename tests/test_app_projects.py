@@ -176,3 +176,56 @@ def test_a_city_opens_on_its_communities_without_preparing_every_building(home):
     _ok(at)
     assert "loaded_pending" not in at.session_state
     assert len(at.session_state["loaded"].buildings) == len(loaded.buildings)
+
+
+def _unpreparable_project(name: str) -> None:
+    """A project whose buildings layer holds points: it is listed and opens, but its data
+    cannot be prepared when a page needs them."""
+    from gis.io import Project
+    from planning.communities import prepare
+    from planning.projects import project_layers, workspace
+
+    loaded = prepare(Project(**make_district(1_200, seed=1)))
+    layers = project_layers(loaded)
+    points = layers["buildings"].assign(geometry=layers["buildings"].geometry.representative_point())
+    workspace().create(
+        name, layers={**layers, "buildings": points}, author="王芳", rules=loaded.rules
+    )
+
+
+def _says_it_failed(at: AppTest, name: str) -> None:
+    head = zh(
+        "Project {name} could not be prepared: {error} Its figures are not shown, because those "
+        "on screen would be another project's. Fix its data on the Data page, or open another "
+        "project on the Projects page."
+    ).split("{error}")[0].format(name=name)
+    shown = [e.value for e in at.error]
+    assert any(text.startswith(head) and "Point" in text for text in shown), shown
+    # nothing else: no figures, tables or maps of the data still in memory
+    assert not at.metric and not at.dataframe, [m.label for m in at.metric]
+
+
+def test_a_project_that_cannot_be_prepared_says_so_and_shows_no_other_figures(home):
+    """Opened after the sample (the sample's data still in memory) and opened from a link
+    (nothing in memory): every page that shows figures says the project could not be
+    prepared, in the planner's language, and shows none of the sample's figures as the
+    project's; the Data page shows the error and what it means."""
+    _unpreparable_project(NAME)
+    at = _ok(AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run())
+    at.switch_page("ui/pages/split.py").run()
+    _ok(at)
+    assert at.metric or at.selectbox  # the sample itself plans
+    at.query_params["project"] = NAME
+    at.run()
+    for page in ("ui/pages/split.py", "ui/pages/compare.py", "ui/pages/overview.py"):
+        at.switch_page(page).run()
+        _says_it_failed(_ok(at), NAME)
+    at.switch_page("ui/pages/data.py").run()
+    _ok(at)
+    assert any("Point" in e.value for e in at.error)
+    assert any(NAME in w.value for w in at.warning)
+
+    fresh = _session()  # ?project=NAME: the sample is loaded only as a stand-in
+    _says_it_failed(fresh, NAME)
+    fresh.switch_page("ui/pages/grids.py").run()
+    _says_it_failed(_ok(fresh), NAME)

@@ -84,6 +84,7 @@ __all__ = [
     "status_of",
     "token",
     "trail",
+    "unloaded",
 ]
 
 # -- project keys ----------------------------------------------------------------------
@@ -103,6 +104,7 @@ _SEEN = "project_seen"  # the project's latest version when this run began (what
 _BASE = "project_base"  # the version the previous run showed: this run's saves start from it
 _HELD = "project_held"  # (project, version holding its data, its stamp) of the data loaded
 _PENDING = "loaded_pending"  # a project opened but not loaded yet (loaded() loads it)
+_UNLOADED = "project_unloaded"  # the open project that failed to load: (name, error)
 PROJECT_PARAM = "project"
 """The URL parameter that opens a project directly: ``?project=NAME``."""
 
@@ -243,23 +245,52 @@ def rules() -> RuleSet:
     return st.session_state[_RULES]
 
 
-def loaded() -> Loaded:
+def loaded(*, fallback: bool = False) -> Loaded:
     """The project in use in this session (the last one that loaded without errors).
 
     A project just opened is loaded here, when a page first needs its buildings (a whole
     city is not prepared to show its list of communities, see :func:`communities`). If it
-    cannot be, the error is kept (:func:`load_error`) and the bundled sample is used.
+    cannot be, the error is kept (:func:`load_error`, :func:`unloaded`) and the page stops
+    with a message saying so: the data still in memory (the bundled sample, or the project
+    open before) are not this project's, and are not shown as if they were.
+
+    Parameters
+    ----------
+    fallback
+        Return the data still in memory even when the open project failed to load (the
+        Data page, which shows the error and the means to fix it).
     """
     pending = st.session_state.get(_PENDING)
     if pending is not None:
         err = _reload(pending, rules(), language())
         st.session_state.pop(_PENDING, None)
-        if err is not None and _LOADED not in st.session_state:
-            sample = Source()
-            st.session_state[_LOADED] = _load(sample, rules(), language())
-            st.session_state[_LOADED_SOURCE] = sample
-            st.session_state[_LOAD_ERROR] = err
+        if err is not None:
+            st.session_state[_UNLOADED] = (pending.name, err)
+            if _LOADED not in st.session_state:
+                sample = Source()
+                st.session_state[_LOADED] = _load(sample, rules(), language())
+                st.session_state[_LOADED_SOURCE] = sample
+                st.session_state[_LOAD_ERROR] = err
+    failed = unloaded()
+    if failed is not None and not fallback:
+        name, err = failed
+        st.error(
+            _(
+                "Project {name} could not be prepared: {error} Its figures are not shown, "
+                "because those on screen would be another project's. Fix its data on the Data "
+                "page, or open another project on the Projects page."
+            ).format(name=name, error=err.render(language()))
+        )
+        st.stop()
     return st.session_state[_LOADED]
+
+
+def unloaded() -> tuple[str, GridplanError] | None:
+    """The open project and why it failed to load, while it has not loaded since."""
+    failed = st.session_state.get(_UNLOADED)
+    if failed is None or failed[0] != project_name():
+        return None
+    return failed
 
 
 def is_pending() -> bool:
@@ -311,6 +342,9 @@ def _reload(src: Source, rules_: RuleSet, lang: str) -> GridplanError | None:
     st.session_state[_LOADED_SOURCE] = src
     st.session_state[_LOAD_ERROR] = None
     st.session_state.pop(_PENDING, None)
+    failed = st.session_state.get(_UNLOADED)
+    if failed is not None and src.kind == "project" and src.name == failed[0]:
+        st.session_state.pop(_UNLOADED)  # it loads now (another source loading does not count)
     if project_changed:
         _reset_derived()
     return None
@@ -832,6 +866,7 @@ def open_project(name: str) -> GridplanError | None:
     st.session_state[_LOADED_SOURCE] = src
     st.session_state[_PENDING] = src
     st.session_state[_LOAD_ERROR] = None
+    st.session_state.pop(_UNLOADED, None)
     st.session_state.pop(_SAVED, None)
     st.session_state.pop(_SEEN, None)
     _follow_project()  # the project's own rules, and the version the saves start from

@@ -172,8 +172,9 @@ if replacing is not None:
     )
 
 src = project.source()
-error = project.load_error()
-loaded = project.loaded()
+failed = project.unloaded()  # the open project did not load: the data in memory are not its
+error = project.load_error() or (failed[1] if failed is not None else None)
+loaded = project.loaded(fallback=True)
 
 # -- what was read ------------------------------------------------------------------------
 opened: Project | None = None
@@ -195,7 +196,17 @@ else:
     st.write(_("Uploaded: {name}").format(name=src.name))
 if error is not None:
     show_error(error)
-    st.warning(_("Until this is fixed, the app keeps planning with the last project that loaded."))
+    if failed is not None:
+        st.warning(
+            _(
+                "Until this is fixed, the other pages show no figures: the data in memory are "
+                "not those of project {name}."
+            ).format(name=failed[0])
+        )
+    else:
+        st.warning(
+            _("Until this is fixed, the app keeps planning with the last project that loaded.")
+        )
     if isinstance(error, ValidationError):
         st.markdown("**" + _("Validation report") + "**")
         show_table(error.report.to_frame(lang), key="w_report_errors")
