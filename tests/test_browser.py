@@ -206,8 +206,12 @@ def test_a_planners_session(page):
     page.get_by_label(zh("Your name (signs your reviews)")).fill("王芳")
     page.get_by_label(zh("Your name (signs your reviews)")).press("Enter")
     _idle(page)
-    page.get_by_label(zh("Comment")).first.fill("沿清华东路划界，同意")
-    page.get_by_role("button", name=zh("Accept")).first.click()
+    page.get_by_role("button", name=zh("Accept")).first.click()  # opens the dialog
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(zh("Comment")).fill("沿清华东路划界，同意")
+    _shot(page, "05_review_dialog")
+    dialog.get_by_role("button", name=zh("Accept")).click()
+    dialog.wait_for(state="hidden")
     _idle(page)
     page.get_by_text(
         zh("{proposal} — {status} ({origin})").format(
