@@ -426,3 +426,34 @@ def test_parts_keep_real_holes_and_lose_cracks():
     # a part in two pieces keeps both
     two = shapely.MultiPolygon([cracked, box(200, 0, 210, 10)])
     assert shapely.get_num_geometries(_without_cracks(two)) == 2
+
+
+def test_a_crumb_between_crossing_roads_does_not_break_the_community_into_pieces():
+    """Three roads crossing nearly at one point leave a 0.02 m² triangle whose sides are
+    all under the 0.5 m a neighbour needs (as on the district sample's community
+    110108900001, where the split had to drop its roads). The crumb joins a block: the
+    community is one piece, the split follows the roads and its parts still tile it."""
+    community = gpd.GeoDataFrame(
+        {"community_id": ["110108001001"]}, geometry=[box(0, 0, 200, 200)], crs=METRIC
+    )
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["residential"] * 3},
+        geometry=[
+            shapely.LineString([(-10, 100), (210, 100)]),
+            shapely.LineString([(100, -10), (100, 210)]),
+            shapely.LineString([(-9.8, 210), (210.2, -10)]),  # through (100, 100.2), (100.2, 100)
+        ],
+        crs=METRIC,
+    )
+    corners = [(x, y) for x in (5, 45, 105, 145) for y in (5, 45, 105, 145)]
+    buildings = gpd.GeoDataFrame(
+        {"building_id": [f"B{i}" for i in range(16)], "households": [400] * 16},
+        geometry=[box(x, y, x + 30, y + 30) for x, y in corners],
+        crs=METRIC,
+    )
+    buildings = buildings[~buildings.intersects(roads.union_all())]
+    result = propose_splits(buildings, community=community, roads=roads, parts=2)
+    best = result.alternatives[0]
+    assert best.parts["households"].sum() == buildings["households"].sum()
+    _assert_tiles(best.parts.to_crs(METRIC), community.geometry.iloc[0])
+    assert any("follows streets" in r for r in best.reasons), best.reasons
