@@ -7,6 +7,8 @@ under ``drawing`` (``ui.session.drawing``), which the split page reads.
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import zipfile
 from pathlib import Path
@@ -371,6 +373,20 @@ def test_grids_page_generates_grids(app):
     assert dedicated
     for table in (t.value for t in app.dataframe if zh("reason") in t.value.columns):
         assert not dedicated & {str(v) for v in table.to_numpy().ravel()}
+    # the edit picker starts on the first household grid, even when the list starts with
+    # 专属网格 (as the district sample's does): a new session shown the grids dedicated first
+    assert app.selectbox(key="w_edit_grid").value == str(households_grids["grid_code"].iloc[0])
+    first_dedicated = result.grids["kind"].eq("dedicated").sort_values(ascending=False).index
+    other = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+    other.session_state["grids"] = dataclasses.replace(
+        result, grids=result.grids.loc[first_dedicated]
+    )
+    other.session_state["grids_scope"] = None
+    other.switch_page("ui/pages/grids.py").run()
+    _ok(other)
+    picker = other.selectbox(key="w_edit_grid")
+    assert picker.options[0] in dedicated
+    assert picker.value == next(c for c in picker.options if c not in dedicated)
 
 
 def test_base_map_tiles_and_local_leaflet():

@@ -298,7 +298,14 @@ def edit_panel(
     codes = plan.grids["grid_code"].astype(str).tolist()
     if not codes:
         return None
-    code = st.selectbox(_("Grid"), codes, key="w_edit_grid")
+    # the picker starts on the first household grid, not a dedicated grid without households
+    home = (
+        plan.grids["kind"].astype(str).ne("dedicated")
+        if "kind" in plan.grids
+        else plan.grids["households"].astype(int).gt(0)
+    ).to_numpy()
+    first = int(home.argmax()) if home.any() else 0
+    code = st.selectbox(_("Grid"), codes, index=first, key="w_edit_grid")
     row = plan.grid(code)
     members = plan.members_of(code)
     cols = st.columns(4)
