@@ -2,7 +2,8 @@
 
 :func:`compare_plans` turns two community tables (before and after) into the ratio table:
 households and residents per worker, required versus actual staff, special-service
-households per worker, grids per community and households per grid, and the household
+households per worker, grids per community (household grids, and dedicated grids 专属网格
+without households apart) and households per grid, and the household
 distance to the service centre (straight, and walking along the roads with the shares within
 the 5-, 10- and 15-minute life circles when :mod:`planning.access` measured them) — for the
 whole area and per community.
@@ -53,6 +54,7 @@ METRICS: tuple[str, ...] = (
     "special_service_per_worker",
     "largest_community_households",
     "grids",
+    "dedicated_grids",
     "households_per_grid",
     "mean_distance_m",
     "mean_walk_m",
@@ -91,6 +93,7 @@ def ratios(communities: pd.DataFrame, *, rules: RuleSet | None = None) -> pd.Dat
     out["residents_per_worker"] = (residents / workers).round(1)
     out["special_service_per_worker"] = (special / workers).round(2)
     out["grids"] = grids
+    out["dedicated_grids"] = numeric_column(c, "dedicated_grids")
     out["households_per_grid"] = (households / grids.where(grids > 0)).round(1)
     out["mean_distance_m"] = (
         pd.to_numeric(c["mean_distance_m"], errors="coerce") if "mean_distance_m" in c else np.nan
@@ -137,6 +140,7 @@ def _whole(r: pd.DataFrame) -> dict[str, float]:
         "special_service_per_worker": math.nan,
         "largest_community_households": float(r["households"].max()) if len(r) else math.nan,
         "grids": grids,
+        "dedicated_grids": total("dedicated_grids"),
         "households_per_grid": round(total("households") / grids, 1)
         if grids and grids > 0
         else math.nan,
@@ -153,7 +157,8 @@ def compare_plans(
     ----------
     before, after
         Community tables with ``households`` and, where known, ``residents``, ``staff``,
-        ``special_service_households``, ``grids``, ``mean_distance_m`` and the walking
+        ``special_service_households``, ``grids`` (household grids), ``dedicated_grids``
+        (专属网格, no households), ``mean_distance_m`` and the walking
         figures of :data:`WALK_COLUMNS`.
     rules
         For the required staff.

@@ -336,12 +336,28 @@ def test_split_drawn_by_hand_reviewed_compared_and_exported(app):
     assert trail[zh("by")].tolist()[-2:] == ["王芳", "王芳"]
     assert trail[zh("comment")].tolist()[-2:] == ["同意", "沿河划界"]
 
+    # grids: the Grids page and Compare count household grids and dedicated grids apart, alike
+    app.switch_page("ui/pages/grids.py").run()
+    _button(app, zh("Generate grids")).click().run()
+    _ok(app)
+    shown = {
+        m.label: int(str(m.value).replace(",", ""))
+        for m in app.metric
+        if m.label in (zh("grids"), zh("dedicated grids"))
+    }
+    kinds = app.session_state["grids"].grids["kind"].eq("dedicated").value_counts()
+    assert (shown[zh("grids")], shown[zh("dedicated grids")]) == (kinds[False], kinds[True])
+
     app.switch_page("ui/pages/compare.py").run()
     _ok(app)
     assert app.selectbox(key="w_compare_plan.zh_CN").value.startswith("000000000000-D1")
     whole = _table_with(app, zh("measure"))
     communities = whole[whole[zh("measure")] == zh("communities")].iloc[0]
     assert (communities[zh("before")], communities[zh("after")]) == (1, 2)
+    counts = whole.set_index(zh("measure"))
+    for label in (zh("grids"), zh("dedicated grids")):
+        assert int(float(str(counts.loc[label, zh("before")]).replace(",", ""))) == shown[label]
+        assert int(float(str(counts.loc[label, zh("after")]).replace(",", ""))) == shown[label]
     per = _table_with(app, zh("plan"))
     assert len(per) == 3
 

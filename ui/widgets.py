@@ -95,6 +95,7 @@ _LABELS: dict[str, str] = {
     "change": N_("change"),
     "plan": N_("plan"),
     "grids": N_("grids"),
+    "dedicated_grids": N_("dedicated grids"),
     "households_per_grid": N_("households per grid"),
     "special_service_per_worker": N_("special-service households per worker"),
     "largest_community_households": N_("households of the largest community"),

@@ -74,9 +74,6 @@ if "parent_community_id" not in after:
 grid_result, _scope = project.grids()
 if grid_result is not None and len(grid_result.grids):
     grids = grid_result.grids
-    before["grids"] = before["community_id"].map(
-        grids.groupby(grids["community_id"].astype(str)).size()
-    )
     points = gpd.GeoDataFrame(geometry=grids.geometry.representative_point(), crs=grids.crs)
     joined = gpd.sjoin(
         points, parts[["part", "geometry"]].to_crs(grids.crs), predicate="within", how="left"
@@ -84,7 +81,18 @@ if grid_result is not None and len(grid_result.grids):
     joined = joined[~joined.index.duplicated()]
     new_ids = joined["part"].map(lambda p: None if pd.isna(p) else f"{parent_id}-{int(p)}")
     grid_community = new_ids.fillna(grids["community_id"].astype(str))
-    after["grids"] = after["community_id"].map(grid_community.value_counts())
+    # household grids and dedicated grids (专属网格, no households) apart, as on the Grids page
+    dedicated = (
+        grids["kind"].astype(str).eq("dedicated")
+        if "kind" in grids
+        else pd.Series(False, index=grids.index)
+    )
+    before_ids, after_ids = grids["community_id"].astype(str), grid_community
+    for table, ids in ((before, before_ids), (after, after_ids)):
+        gridded = table["community_id"].isin(set(ids))  # a community not gridded stays blank
+        for column, these in (("grids", ~dedicated), ("dedicated_grids", dedicated)):
+            counts = table["community_id"].map(ids[these].value_counts())
+            table[column] = counts.where(~gridded, counts.fillna(0))
 else:
     st.caption(_("Generate grids on the Grids page to compare households per grid."))
 

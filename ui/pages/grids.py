@@ -73,12 +73,17 @@ if (proj := project.current()) is not None and proj.read_only:
 
 grids = result.grids
 summary = result.summary(low=rules.grid_min_households, high=rules.grid_max_households)
-cols = st.columns(5)
-cols[0].metric(_("grids"), f"{summary['grids']:,}")
-cols[1].metric(_("in the band"), f"{summary['in_range_share']:.1%}")
-cols[2].metric(_("smallest grid"), f"{summary['min_households']}")
-cols[3].metric(_("largest grid"), f"{summary['max_households']}")
-cols[4].metric(_("patches (one per worker)"), f"{len(result.patches):,}")
+cols = st.columns(6)
+cols[0].metric(_("grids"), f"{summary['grids']:,}")  # household grids, as on Compare
+cols[1].metric(
+    _("dedicated grids"),
+    f"{summary.get('dedicated_grids', 0):,}",
+    help=_("专属网格: land without households (a campus, a hospital, a park), counted apart."),
+)
+cols[2].metric(_("in the band"), f"{summary['in_range_share']:.1%}")
+cols[3].metric(_("smallest grid"), f"{summary['min_households']}")
+cols[4].metric(_("largest grid"), f"{summary['max_households']}")
+cols[5].metric(_("patches (one per worker)"), f"{len(result.patches):,}")
 
 status_label = {"ok": _("ok"), "out_of_range": _("out of range"), "dedicated": _("dedicated grid")}
 shown = grids.assign(
