@@ -309,7 +309,9 @@ def snap_grids(
     other_id, rules
         As in :func:`grid_overlap`.
     community_ids
-        Only these communities (all by default).
+        Only these communities; by default those of ``before`` (all communities when
+        ``before`` has no ``community_id``), so grids made for one community are snapped
+        there and compared with grids of the same communities.
     lang
         Language of the grid reasons.
 
@@ -321,6 +323,8 @@ def snap_grids(
 
     rules = rules or loaded.rules
     project = loaded.project
+    if community_ids is None and "community_id" in before and len(before):
+        community_ids = sorted(set(before["community_id"].astype(str)))
     units = _polygons(other if other.crs is not None else other.set_crs(before.crs), "other")
     lines = gpd.GeoDataFrame(
         {"name": "other_system"},

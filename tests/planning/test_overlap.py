@@ -169,3 +169,44 @@ def test_snap_regrids_along_the_other_boundaries_and_reports_the_cost():
     assert cost.loc["in_band_share", "change"] == pytest.approx(
         cost.loc["in_band_share", "after"] - cost.loc["in_band_share", "before"], abs=1e-4
     )
+
+
+def test_snap_keeps_to_the_communities_the_grids_were_made_for():
+    """Grids made for one community (as the app makes them for a split part) are snapped
+    in that community only: the other communities are not re-gridded, and the cost
+    compares grids of the same community before and after."""
+    from gis.datasets.synthetic import make_district
+    from gis.io import Project
+    from planning.communities import prepare
+    from planning.grids import make_grids
+    from planning.overlap import snap_grids
+
+    layers = make_district(3_000, n_communities=2, seed=5)
+    names = ("buildings", "communities", "compounds", "roads", "waterways", "barriers")
+    loaded = prepare(Project(**{k: layers[k] for k in names}))
+    assert len(loaded.communities) > 1
+    first = str(loaded.communities["community_id"].iloc[0])
+    p = loaded.project
+    before = make_grids(
+        p.buildings,
+        communities=loaded.communities,
+        roads=p.roads,
+        waterways=p.waterways,
+        barriers=p.barriers,
+        compounds=p.compounds,
+        community_ids=[first],
+    ).grids
+    x0, y0, x1, y1 = before.to_crs(CRS).total_bounds
+    other = gpd.GeoDataFrame(
+        geometry=[
+            box(x, y, x + 170.0, y + 170.0)
+            for x in np.arange(x0 - 13, x1, 170.0)
+            for y in np.arange(y0 - 29, y1, 170.0)
+        ],
+        crs=CRS,
+    )
+    snap = snap_grids(loaded, other, before=before)
+    assert set(snap.result.grids["community_id"].astype(str)) == {first}
+    assert snap.cost.loc["grids", "before"] == len(before)
+    assert snap.cost.loc["grids", "after"] == len(snap.result.grids)
+    assert snap.result.grids["households"].sum() == before["households"].sum()

@@ -140,7 +140,7 @@ with access_tab:
 
 # -- the other grid system --------------------------------------------------------------------
 with overlap_tab:
-    result, _scope = project.grids()
+    result, scope = project.grids()
     upload = st.file_uploader(
         _("The other system's grid units (polygons: 城管单元网格, police or governance grids)"),
         type=_LAYER_TYPES,
@@ -228,7 +228,7 @@ with overlap_tab:
                 show_table(snapped.cost.reset_index(), key="w_snap_cost")
                 if st.button(_("Use the snapped grids")):
                     try:  # with a project open: a new version, refused if a teammate saved first
-                        project.set_grids(snapped.result, None, note="snapped to the other system")
+                        project.set_grids(snapped.result, scope, note="snapped to the other system")
                     except GridplanError as err:
                         show_error(err)
                     else:
