@@ -60,6 +60,7 @@ def run_edit(args: argparse.Namespace) -> int:
                 waterways=data.waterways,
                 barriers=data.barriers,
                 compounds=data.compounds,
+                landuse=data.landuse,
                 lang=args.lang,
             )
             changes = [(regridded, _regrid_change(plan, regridded, walk, edit))]

@@ -67,6 +67,7 @@ def run_grids(args: argparse.Namespace) -> int:
             waterways=project.waterways,
             barriers=project.barriers,
             compounds=project.compounds,
+            landuse=project.landuse,
             rules=rules,
             community_ids=wanted,
             lang=args.lang,
@@ -142,6 +143,7 @@ def _regrid(
         waterways=project.waterways,
         barriers=project.barriers,
         compounds=project.compounds,
+        landuse=project.landuse,
         community_ids=wanted,
         lang=args.lang,
     )

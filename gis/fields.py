@@ -52,6 +52,18 @@ _COMMON: dict[str, tuple[str, ...]] = {
     "compound_id": ("compound_id", "小区编码", "小区编号", "小区代码", "xqbm"),
 }
 
+_LAND_USE: tuple[str, ...] = (
+    "land_use",
+    "landuse",
+    "用地性质",
+    "用地类型",
+    "用地分类",
+    "用地代码",
+    "用途",
+    "土地用途",
+)
+"""A land-use field (a campus, hospital, enterprise, park: see :mod:`planning.landuse`)."""
+
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "buildings": {
         "building_id": (
@@ -151,6 +163,11 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "compounds": {
         "compound_id": _COMMON["compound_id"],
         "name": ("name", "小区名称", "小区", "名称"),
+        "land_use": _LAND_USE,
+    },
+    "landuse": {
+        "land_use": _LAND_USE,
+        "name": ("name", "单位名称", "地块名称", "用地名称", "名称"),
     },
     "roads": {
         "name": ("name", "道路名称", "路名", "名称"),
@@ -221,6 +238,17 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
     "buildings": ("buildings", "building", "楼栋", "建筑", "建筑物", "房屋", "楼宇", "bldg", "jzw"),
     "communities": ("communities", "community", "社区", "社区边界", "社区范围", "居委会"),
     "compounds": ("compounds", "compound", "小区", "小区边界", "residential_areas", "住宅小区"),
+    "landuse": (
+        "landuse",
+        "land_use",
+        "landuse_areas",
+        "other_areas",
+        "用地",
+        "用地性质",
+        "土地利用",
+        "用地现状",
+        "地块",
+    ),
     "roads": ("roads", "road", "道路", "路网", "streets"),
     "waterways": ("waterways", "waterway", "rivers", "river", "河流", "水系", "water_areas"),
     "barriers": ("barriers", "barrier", "walls", "wall", "围墙", "landuse_lines"),

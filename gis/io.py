@@ -75,6 +75,7 @@ LAYERS: tuple[str, ...] = (
     "waterways",
     "barriers",
     "service_centres",
+    "landuse",
 )
 SPATIAL_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".zip")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm", ".ods")
@@ -107,6 +108,9 @@ class Project:
         The buildings layer (required).
     communities, compounds, roads, waterways, barriers, service_centres
         The other contract layers, or ``None`` when absent.
+    landuse
+        Land-use areas (``land_use``, ``name``): a campus, hospital, enterprise or park
+        there becomes a dedicated grid (:mod:`planning.landuse`); ``None`` when absent.
     roster
         A household or building roster table, or ``None``.
     study_area
@@ -127,6 +131,7 @@ class Project:
     waterways: gpd.GeoDataFrame | None = None
     barriers: gpd.GeoDataFrame | None = None
     service_centres: gpd.GeoDataFrame | None = None
+    landuse: gpd.GeoDataFrame | None = None
     roster: pd.DataFrame | None = None
     study_area: shapely.Geometry | None = None
     mapping: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -1202,6 +1207,34 @@ def _osm_floors(b: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
     return floors, source
 
 
+_OSM_LAND_USE_TAGS = ("amenity", "leisure", "landuse", "kind")
+"""OpenStreetMap / Tilezen columns that say what an area is, in order of precedence."""
+
+
+def _osm_land_use(frames: list[gpd.GeoDataFrame | None]) -> gpd.GeoDataFrame | None:
+    """The areas of OpenStreetMap layers (``other_areas``, ``landuse_areas``) as a
+    ``landuse`` layer: ``land_use`` is the first of amenity, leisure, landuse, kind."""
+    parts = []
+    for frame in frames:
+        if frame is None or frame.empty:
+            continue
+        use = pd.Series(pd.NA, index=frame.index, dtype=object)
+        for tag in _OSM_LAND_USE_TAGS:
+            if tag in frame:
+                use = use.where(use.notna(), frame[tag].where(frame[tag].astype(str).str.strip() != ""))
+        keep = use.notna().to_numpy() & frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        parts.append(
+            gpd.GeoDataFrame(
+                {"land_use": use[keep].astype(str).to_numpy(), "name": frame.get("name", pd.Series(None, index=frame.index))[keep].to_numpy()},
+                geometry=frame.geometry.values[keep],
+                crs=STORAGE_CRS,
+            )
+        )
+    if not parts:
+        return None
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
+
+
 def _read_osm(path: Path, names: list[str]) -> Project:
     def layer(name: str) -> gpd.GeoDataFrame | None:
         return gpd.read_file(path, layer=name).to_crs(STORAGE_CRS) if name in names else None
@@ -1297,6 +1330,7 @@ def _read_osm(path: Path, names: list[str]) -> Project:
         b = layer("landuse_lines")
         b = b[b["kind"].isin({"wall", "fence"})]
         barriers = gpd.GeoDataFrame({"kind": b["kind"]}, geometry=b.geometry, crs=STORAGE_CRS)
+    landuse = _osm_land_use([layer("other_areas"), layer("landuse_areas")])
     bounds_layer = layer("export_bounds") if "export_bounds" in names else layer("tile_coverage")
     study_area = (
         shapely.union_all(bounds_layer.geometry.values) if bounds_layer is not None else None
@@ -1310,6 +1344,7 @@ def _read_osm(path: Path, names: list[str]) -> Project:
         roads=roads_all,
         waterways=waterways,
         barriers=barriers,
+        landuse=landuse,
         study_area=study_area,
         mapping={
             "buildings": {
@@ -1318,6 +1353,7 @@ def _read_osm(path: Path, names: list[str]) -> Project:
                 "building": "is_residential",
             },
             "compounds": {"residential_areas": "compounds"},
+            **({"landuse": {"amenity/leisure/landuse/kind": "land_use"}} if landuse is not None else {}),
         },
         notes=notes,
         source=str(path),

@@ -94,7 +94,7 @@ CHECKPOINT_VERSION = "1"
 
 _GEO_FRAMES = frozenset({"grids", "patches", "proposals"})
 _SPLIT_STATUSES = frozenset({"may_split", "must_split"})
-_LINE_LAYERS = ("compounds", "roads", "waterways", "barriers")
+_LINE_LAYERS = ("compounds", "roads", "waterways", "barriers", "landuse")
 
 Task = Literal["grids", "split", "check"]
 Backend = Literal["serial", "joblib", "dask"]
@@ -155,7 +155,7 @@ class CommunityTask:
     buildings
         Buildings whose representative point lies in the community (as
         :func:`planning.grids.make_grids` assigns them).
-    compounds, roads, waterways, barriers
+    compounds, roads, waterways, barriers, landuse
         Rows that touch the community's polygon, or ``None``.
     service_centres
         All service centres for the split task (it measures to the nearest, wherever it
@@ -171,6 +171,7 @@ class CommunityTask:
     waterways: gpd.GeoDataFrame | None = None
     barriers: gpd.GeoDataFrame | None = None
     service_centres: gpd.GeoDataFrame | None = None
+    landuse: gpd.GeoDataFrame | None = None
 
     def key(self, task: str, options: BatchOptions) -> str:
         """A hash of the inputs, the task and the options (names the checkpoint).
@@ -194,6 +195,8 @@ class CommunityTask:
             self.waterways,
             self.barriers,
         ]
+        if self.landuse is not None:  # absent: the key stays what it was
+            frames.append(self.landuse)
         if task == "split":
             frames.append(self.service_centres)
         for frame in frames:
@@ -244,6 +247,7 @@ def grid_task(task: CommunityTask, options: BatchOptions) -> Frames:
         waterways=task.waterways,
         barriers=task.barriers,
         compounds=task.compounds,
+        landuse=task.landuse,
         rules=options.rules,
         lang=options.lang,
     )

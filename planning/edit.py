@@ -1628,6 +1628,7 @@ def regrid(
     waterways: gpd.GeoDataFrame | None = None,
     barriers: gpd.GeoDataFrame | None = None,
     compounds: gpd.GeoDataFrame | None = None,
+    landuse: gpd.GeoDataFrame | None = None,
     keep_share: float = 0.8,
     community_ids: Sequence[str] | None = None,
     lang: str = "en",
@@ -1642,6 +1643,7 @@ def regrid(
         waterways=waterways,
         barriers=barriers,
         compounds=compounds,
+        landuse=landuse,
         keep_share=keep_share,
         community_ids=community_ids,
         lang=lang,
@@ -1656,6 +1658,7 @@ def rerun(
     waterways: gpd.GeoDataFrame | None = None,
     barriers: gpd.GeoDataFrame | None = None,
     compounds: gpd.GeoDataFrame | None = None,
+    landuse: gpd.GeoDataFrame | None = None,
     keep_share: float = 0.8,
     community_ids: Sequence[str] | None = None,
     lang: str = "en",
@@ -1672,7 +1675,7 @@ def rerun(
     ----------
     plan
         The plan, with its ``communities``.
-    roads, waterways, barriers, compounds
+    roads, waterways, barriers, compounds, landuse
         What bounds blocks and zones, as for :func:`planning.grids.make_grids`.
     keep_share
         How much two grids must overlap (each of the other) for the new one to keep the code.
@@ -1749,6 +1752,7 @@ def rerun(
         waterways=waterways,
         barriers=barriers,
         compounds=compounds,
+        landuse=landuse,
         rules=plan.rules,
         community_ids=wanted,
         lang=lang,

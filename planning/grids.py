@@ -56,6 +56,7 @@ from gis.crs import STORAGE_CRS
 from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
 from planning.grouping import Grouping, group_exact
+from planning.landuse import kind_label, land_use_areas
 from planning.partition import (
     components,
     exactly_k,
@@ -459,7 +460,7 @@ class GridResult:
         """
         grids = self.grids
         kind = grids["kind"] if "kind" in grids else pd.Series("residential", index=grids.index)
-        home = grids[kind != "dedicated"]
+        home = grids[kind == "residential"]
         hh = home["households"]
         parts = shapely.get_num_geometries(grids.geometry.values)
         bound = int(self.zones["bound"].sum()) if "bound" in self.zones else 0
@@ -471,7 +472,7 @@ class GridResult:
             "min_households": int(hh.min()) if len(hh) else 0,
             "max_households": int(hh.max()) if len(hh) else 0,
             "contiguous_share": round(float((parts == 1).mean()), 4) if len(grids) else 1.0,
-            "dedicated_grids": int((kind == "dedicated").sum()),
+            "dedicated_grids": int((kind != "residential").sum()),
             "bound_out_of_range": bound,
         }
 
@@ -742,14 +743,26 @@ def _grid_community(
 
 
 def _place_empty(
-    atoms: list[_Atom], labels: np.ndarray, nb: list[set[int]], *, rules: RuleSet
-) -> tuple[np.ndarray, set[int]]:
-    """Give every atom without households a grid; return the labels and the dedicated ones.
+    atoms: list[_Atom],
+    labels: np.ndarray,
+    nb: list[set[int]],
+    *,
+    rules: RuleSet,
+    uses: gpd.GeoDataFrame | None = None,
+) -> tuple[np.ndarray, dict[int, tuple[str, str | None]]]:
+    """Give every atom without households a grid; return the labels and the dedicated ones
+    (label → kind and the name of the land-use area, if any).
 
     1. An empty atom that joins two parts of one grid (a shop's cell between its
        buildings) goes to that grid.
-    2. Land without households of at least ``dedicated_grid_min_area_m2`` in one street
-       block (a campus, a hospital, a park) becomes a dedicated grid (专属网格).
+    2. Land without households in a campus, school, hospital, enterprise or park that the
+       layers name (``uses``: :func:`planning.landuse.land_use_areas`, in the atoms' CRS)
+       becomes a dedicated grid of that kind when the connected land of one such area is at
+       least ``dedicated_land_use_min_area_m2``. An atom belongs to the area covering at
+       least half of it (the largest such area: a park inside a campus is the campus's).
+       Residential buildings inside (staff housing) stay in household grids.
+    3. Other land without households of at least ``dedicated_grid_min_area_m2`` in one
+       street block becomes a dedicated grid (专属网格, kind ``dedicated``).
     3. The rest is shared among the neighbouring grids: each piece goes to the touching
        grid whose households lie nearest (so the land is shared compactly, as a Voronoi
        diagram of the grids would), a grid above ``grid_max_area_m2`` taking land only
@@ -764,14 +777,25 @@ def _place_empty(
     x, y = shapely.get_x(cent), shapely.get_y(cent)
     empty = np.flatnonzero(labels < 0)
     next_label = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
-    dedicated: set[int] = set()
+    dedicated: dict[int, tuple[str, str | None]] = {}
+    if uses is not None and len(uses) and len(empty):
+        use_of = _atom_uses(geoms[empty], uses)
+        for u in np.unique(use_of[use_of >= 0]):
+            for comp in components(empty[use_of == u], nb):
+                if area[comp].sum() >= rules.dedicated_land_use_min_area_m2:
+                    labels[comp] = next_label
+                    name = uses["name"].iloc[int(u)] if "name" in uses else None
+                    name = None if name is None or pd.isna(name) or not str(name).strip() else str(name)
+                    dedicated[next_label] = (str(uses["kind"].iloc[int(u)]), name)
+                    next_label += 1
+        empty = np.flatnonzero(labels < 0)
     # one dedicated grid per street block's land without households (a campus cut by its
     # streets makes several), so none wraps round the blocks of others
     same_block = [{b for b in nb[a] if atoms[b].block == atoms[a].block} for a in range(len(atoms))]
     for comp in components(empty, same_block):
         if area[comp].sum() >= rules.dedicated_grid_min_area_m2 or not (labels >= 0).any():
             labels[comp] = next_label
-            dedicated.add(next_label)
+            dedicated[next_label] = ("dedicated", None)
             next_label += 1
     homes = labels >= 0
     if not homes.any():
@@ -825,16 +849,47 @@ def _place_empty(
                 offer(int(b))
     for comp in components(np.flatnonzero(labels < 0), nb):  # touching no grid at all
         labels[comp] = next_label = int(labels.max()) + 1
-        dedicated.add(next_label)
+        dedicated[next_label] = ("dedicated", None)
     _straighten_strips(atoms, labels, nb, dedicated, contact)
     return labels, dedicated
+
+
+def _split_by(geom: shapely.Geometry, land: shapely.Geometry | None) -> list[shapely.Geometry]:
+    """``geom``'s polygons inside and outside ``land`` (a cell across a campus edge is cut
+    along it, so a dedicated grid follows the campus's own boundary)."""
+    if geom.is_empty:
+        return []
+    if land is None or not shapely.intersects(geom, land) or shapely.within(geom, land):
+        return _polygonal_parts(geom) or [geom]
+    parts = _polygonal_parts(shapely.intersection(geom, land)) + _polygonal_parts(
+        shapely.difference(geom, land)
+    )
+    return parts or [geom]
+
+
+def _atom_uses(geoms: np.ndarray, uses: gpd.GeoDataFrame) -> np.ndarray:
+    """For each atom, the position in ``uses`` of the land-use area covering at least half
+    of it (the largest such area), or -1."""
+    out = np.full(len(geoms), -1, dtype=int)
+    polys = shapely.make_valid(uses.geometry.values)
+    poly_area = shapely.area(polys)
+    left, right = shapely.STRtree(polys).query(geoms, predicate="intersects")
+    if not len(left):
+        return out
+    shared = shapely.area(shapely.intersection(geoms[left], polys[right]))
+    best = np.full(len(geoms), -1.0)
+    half = 0.5 * shapely.area(geoms)
+    for a, u, s in zip(left.tolist(), right.tolist(), shared.tolist(), strict=True):
+        if s >= half[a] and poly_area[u] > best[a]:
+            best[a], out[a] = poly_area[u], u
+    return out
 
 
 def _straighten_strips(
     atoms: list[_Atom],
     labels: np.ndarray,
     nb: list[set[int]],
-    dedicated: set[int],
+    dedicated: Collection[int],
     contact: Callable[[int, int], float],
 ) -> None:
     """Hand each piece of a roadside strip to the grid along its length.
@@ -1113,6 +1168,7 @@ def make_grids(
     waterways: gpd.GeoDataFrame | None = None,
     barriers: gpd.GeoDataFrame | None = None,
     compounds: gpd.GeoDataFrame | None = None,
+    landuse: gpd.GeoDataFrame | None = None,
     rules: RuleSet | None = None,
     community_ids: Sequence[str] | None = None,
     lang: str = "en",
@@ -1131,6 +1187,10 @@ def make_grids(
         community 3, used for the grid codes).
     roads, waterways, barriers, compounds
         What bounds blocks and zones.
+    landuse
+        Land-use areas (``land_use``): a campus, school, hospital, enterprise or park of at
+        least ``dedicated_land_use_min_area_m2`` becomes a dedicated grid of its kind
+        (:mod:`planning.landuse`). A ``land_use`` field on ``compounds`` counts as well.
     rules
         The band (``grid_min_households``–``grid_max_households``), the special-service
         weight and the patch size.
@@ -1181,6 +1241,8 @@ def make_grids(
         }.items()
     }
     touching = {name: rows_touching(frame, polygons) for name, frame in lines.items()}
+    uses = land_use_areas(*(None if f is None else _in_storage_crs(f) for f in (landuse, compounds)))
+    uses_touching = rows_touching(uses, polygons) if uses is not None else None
     grid_frames, member_rows, patch_frames, divided_rows, walks, zone_frames = [], [], [], [], [], []
     for i in np.argsort(communities["community_id"].to_numpy(), kind="stable"):
         rows = np.sort(by_owner.get(i, np.zeros(0, dtype=np.int64)))
@@ -1196,6 +1258,7 @@ def make_grids(
             lang=lang,
             previous=previous,
             prefix=str(communities["grid_prefix"].iloc[i]),
+            uses=None if uses is None or uses_touching is None else uses.iloc[uses_touching[i]],
         )
         if done is None:
             continue
@@ -1244,6 +1307,7 @@ def _grid_one_community(
     lang: str,
     previous: gpd.GeoDataFrame | None,
     prefix: str,
+    uses: gpd.GeoDataFrame | None = None,
 ) -> (
     tuple[
         gpd.GeoDataFrame,
@@ -1284,6 +1348,10 @@ def _grid_one_community(
         return int(value) if value is not None and pd.notna(value) else None
 
     whole_limit = max(high, rules.grid_whole_building_households)
+    uses_m = None if uses is None or uses.empty else uses.to_crs(crs).reset_index(drop=True)
+    unit_land = (
+        None if uses_m is None else shapely.union_all(shapely.make_valid(uses_m.geometry.values))
+    )
     atoms: list[_Atom] = []
     for idx, geometry, label, block in zip(
         cells.index,
@@ -1296,7 +1364,12 @@ def _grid_one_community(
         record = records.get(label) if label is not None and not pd.isna(label) else None
         h = int(record["households"]) if record is not None and pd.notna(record["households"]) else 0
         if h <= 0:
-            pieces = _chunk_strip(geometry)
+            # a large cell across a unit's edge (a campus building's cell reaching out to the
+            # street) is cut along it, so the dedicated grid follows the unit's own boundary;
+            # small cells stay whole (they join homes as connectors)
+            big = geometry.area >= rules.dedicated_land_use_min_area_m2
+            split = _split_by(geometry, unit_land) if big and unit_land is not None else [geometry]
+            pieces = [piece for part in split for piece in _chunk_strip(part)]
             atoms.extend(
                 _Atom(piece, 0, label, zone=zone, block=int(block), strip=len(pieces) > 1)
                 for piece in pieces
@@ -1346,7 +1419,13 @@ def _grid_one_community(
         )
     labels = _connect(labels, atom_nb)
     reasons = _reasons(atoms, labels, zones, bounds, rules=rules, lang=lang)
-    labels, dedicated = _place_empty(atoms, labels, atom_nb, rules=rules)
+    labels, dedicated = _place_empty(
+        atoms,
+        labels,
+        atom_nb,
+        rules=rules,
+        uses=uses_m,
+    )
     failed = {name for name, (out, _, _) in bounds.items() if out}
     grids, members, code_of = _assemble_grids(
         atoms,
@@ -1745,6 +1824,15 @@ def _member_rows(atoms: list[_Atom], labels: np.ndarray, code_of: dict[int, str]
     )
 
 
+_USE_WORDS: dict[str, str] = {
+    "campus": N_("a campus (university, college, research institute)"),
+    "school": N_("a school or kindergarten"),
+    "hospital": N_("a hospital or clinic"),
+    "enterprise": N_("an enterprise (commerce, business, industry)"),
+    "park": N_("a park or public garden"),
+}
+
+
 def _assemble_grids(
     atoms: list[_Atom],
     labels: np.ndarray,
@@ -1757,7 +1845,7 @@ def _assemble_grids(
     failed: set[str],
     nb: list[set[int]],
     lang: str,
-    dedicated: set[int],
+    dedicated: dict[int, tuple[str, str | None]],
     prefix: str,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[int, str]]:
     low, high = rules.grid_min_households, rules.grid_max_households
@@ -1777,7 +1865,23 @@ def _assemble_grids(
         special = float(sum(atoms[i].special for i in idx))
         is_dedicated = int(g) in dedicated
         reason = reasons.get(int(g), "")
-        if is_dedicated:
+        kind, use_name = dedicated.get(int(g), ("residential", None))
+        if is_dedicated and kind != "dedicated":
+            status = "dedicated"
+            reason = tr(
+                N_(
+                    "a {kind} (专属网格){name}: {ha} ha of land the layers give as {use}, at least "
+                    "the {min_ha} ha of dedicated_land_use_min_area_m2; residential buildings inside "
+                    "stay in household grids"
+                )
+            ).format(
+                kind=kind_label(kind, lang),
+                name=f" {use_name}" if use_name else "",
+                ha=round(union.area / 10_000, 1),
+                use=tr(_USE_WORDS.get(kind, kind)),
+                min_ha=round(rules.dedicated_land_use_min_area_m2 / 10_000, 1),
+            )
+        elif is_dedicated:
             status = "dedicated"
             reason = tr(
                 N_(
@@ -1793,7 +1897,7 @@ def _assemble_grids(
             {
                 "label": int(g),
                 "community_id": community_id,
-                "kind": "dedicated" if is_dedicated else "residential",
+                "kind": kind,
                 "households": hh,
                 "residents": int(round(sum(atoms[i].residents for i in idx))),
                 "special_service_households": int(round(special)),

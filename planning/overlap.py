@@ -349,6 +349,7 @@ def snap_grids(
         waterways=waterways,
         barriers=project.barriers,
         compounds=project.compounds,
+        landuse=project.landuse,
         rules=rules,
         community_ids=community_ids,
         lang=lang,

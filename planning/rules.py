@@ -133,6 +133,13 @@ _DEFAULT_CITATIONS: tuple[Citation, ...] = (
         "without households of at least 50,000 m² (5 ha; a gridplan assumption) becomes one"),
     ),
     Citation(
+        "dedicated_land_use_min_area_m2",
+        _GAOPING,
+        N_("special-purpose grids (专属网格) for enterprises, schools and other large units; a "
+        "campus, school, hospital, enterprise or park the layers name, of at least 10,000 m² "
+        "(1 ha; a gridplan assumption), becomes one of its kind"),
+    ),
+    Citation(
         "grid_max_area_m2",
         _ASSUMED,
         N_("a household grid of at most 200,000 m² (20 ha) can be walked by one grid worker; empty "
@@ -297,6 +304,9 @@ class RuleSet:
     dedicated_grid_min_area_m2
         Land without households (a campus, hospital, enterprise, park) of at least this
         area becomes a dedicated grid (专属网格) of its own.
+    dedicated_land_use_min_area_m2
+        A campus, school, hospital, enterprise or park named by the layers' land use
+        (:mod:`planning.landuse`) of at least this area becomes a dedicated grid of its kind.
     grid_max_area_m2
         Empty land is shared among household grids so that none exceeds this area where
         the layout allows.
@@ -369,6 +379,7 @@ class RuleSet:
     grid_whole_building_households: int = 50
     grid_whole_unit_households: int = 50
     dedicated_grid_min_area_m2: float = 50_000.0
+    dedicated_land_use_min_area_m2: float = 10_000.0
     grid_max_area_m2: float = 200_000.0
     households_per_worker: int = 250
     funds_yuan_per_1000_households: float = 280_000.0
@@ -510,6 +521,7 @@ _NUMBERS = (
     "grid_whole_building_households",
     "grid_whole_unit_households",
     "dedicated_grid_min_area_m2",
+    "dedicated_land_use_min_area_m2",
     "grid_max_area_m2",
     "funds_yuan_per_1000_households",
     "service_space_m2_per_100_households",

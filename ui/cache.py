@@ -249,6 +249,7 @@ def run_grids(
         waterways=project.waterways,
         barriers=project.barriers,
         compounds=project.compounds,
+        landuse=project.landuse,
         rules=rules,
         community_ids=list(community_ids) if community_ids is not None else None,
         lang=lang,

@@ -70,6 +70,7 @@ COLUMN_LABELS: dict[str, str] = {
     "n_grids": N_("grids"),
     "status": N_("status"),
     "kind": N_("grid kind"),
+    "kind_label": N_("kind of grid"),
     "reason": N_("reason"),
     "reasons": N_("reasons"),
     "building_id": N_("building"),

@@ -85,6 +85,7 @@ from gis.export._common import (
     column_label,
 )
 from gis.i18n import N_, translator
+from gis.kinds import kind_label
 from gis.store.files import atomic_path
 
 __all__ = ["FONT_CANDIDATES", "AtlasFont", "FontMissingError", "find_cjk_font", "write_atlas"]
@@ -1721,7 +1722,10 @@ class _GridPage(_Page):
         if a.patch_of[i]:
             bits.append(f"{tr(_UI['worker_patch'])} {a.patch_of[i]}")
         status = _cell_text(record.get("status"))
-        if status:
+        kind = _cell_text(record.get("kind"))
+        if kind and kind != "residential":  # a dedicated grid says what it is
+            bits.append(kind_label(kind, self.lang))
+        elif status:
             bits.append(tr(status))
         self.title.text = tr(_UI["grid_title"]).format(code=code)
         self.subtitle.text = " · ".join(bits)

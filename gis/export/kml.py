@@ -23,6 +23,7 @@ from gis.export._common import (
     column_label,
 )
 from gis.i18n import N_, translator
+from gis.kinds import kind_labels
 from gis.store.files import atomic_path
 
 __all__ = ["to_kml"]
@@ -78,6 +79,8 @@ def _kml_document(plan: Mapping[str, pd.DataFrame], *, lang: str | None, title: 
     if not layers:
         msg = N_("The plan has no map layer (grids, patches, proposals) to write as {format}.")
         raise GridplanError(msg, format="KML")
+    if "grids" in layers:  # a dedicated grid says what it is: 校园专属网格, not "campus"
+        layers["grids"] = kind_labels(layers["grids"], lang)
     communities = plan.get("communities")
     community_names: dict[str, str] = {}
     if isinstance(communities, pd.DataFrame) and {"community_id", "name"} <= set(

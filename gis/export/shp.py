@@ -31,6 +31,7 @@ from gis.export._common import (
 )
 from gis.export.qgis import write_qml
 from gis.i18n import N_, translator
+from gis.kinds import kind_labels
 from gis.layers import encode_layer
 from gis.store.files import atomic_path
 
@@ -155,7 +156,7 @@ def to_shp_zip(
         for name, frame in plan.items():
             if name in {"plans", "reviews"}:
                 continue
-            prepared, entry = encode_layer(name, frame)
+            prepared, entry = encode_layer(name, kind_labels(frame, lang) if name == "grids" else frame)
             manifest[name] = entry
             _check_encodable(prepared, name, codec)
             spatial = isinstance(prepared, gpd.GeoDataFrame)

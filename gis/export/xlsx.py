@@ -22,6 +22,7 @@ from gis.export._common import (
 )
 from gis.errors import GridplanError
 from gis.i18n import N_, translator
+from gis.kinds import kind_labels
 from gis.store.files import atomic_path
 
 __all__ = ["communities_before_after", "to_xlsx"]
@@ -304,6 +305,7 @@ def to_xlsx(
             if isinstance(grids, gpd.GeoDataFrame)
             else grids
         ).copy()
+        table = kind_labels(table, lang)
         if isinstance(grids, gpd.GeoDataFrame) and grids.crs is not None:
             from gis.crs import to_metric
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import GridplanError
+from gis.kinds import kind_label
 from ui import auth, cache, grid_edit, maps, project, session
 from ui.i18n import gettext as _
 from ui.widgets import community_picker, show_error, show_table
@@ -86,8 +87,12 @@ cols[4].metric(_("largest grid"), f"{summary['max_households']}")
 cols[5].metric(_("patches (one per worker)"), f"{len(result.patches):,}")
 
 status_label = {"ok": _("ok"), "out_of_range": _("out of range"), "dedicated": _("dedicated grid")}
-shown = grids.assign(
-    status_label=grids["status"].map(lambda s: status_label.get(s, s)),
+kinds = grids["kind"] if "kind" in grids else pd.Series("residential", index=grids.index)
+shown = grids.assign(  # a dedicated grid says what it is (校园专属网格, 医院专属网格…)
+    status_label=[
+        kind_label(k, session.language()) if s == "dedicated" else status_label.get(s, s)
+        for s, k in zip(grids["status"], kinds, strict=True)
+    ],
     colour_class=_colour_classes(grids.geometry.values),
 )
 revision = grid_edit.revision()  # hand edits change the grids under the same token
