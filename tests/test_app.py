@@ -378,15 +378,17 @@ def test_grids_page_generates_grids(app):
     grids = int(_metrics(app, zh("grids"))[0].replace(",", ""))
     assert grids > 150
     result, scope = app.session_state["grids"], app.session_state["grids_scope"]
-    households_grids = result.grids[result.grids["kind"] != "dedicated"]  # 专属网格 apart
+    households_grids = result.grids[result.grids["kind"] == "residential"]  # 专属网格 apart
     assert scope is None and len(households_grids) == grids
     divided = _table_with(app, zh("from floor"))
     assert len(divided) > 0
     patches = _table_with(app, zh("patch"))
     assert len(patches) == len(result.patches)
     # a 专属网格 has no household band to miss: not listed as outside it, nor drawn red
-    dedicated = set(result.grids.loc[result.grids["kind"] == "dedicated", "grid_code"])
+    dedicated = set(result.grids.loc[result.grids["kind"] != "residential", "grid_code"])
     assert dedicated
+    # the sample's land use names its campus and park: their grids say what they are
+    assert {"campus", "park"} <= set(result.grids["kind"])
     for table in (t.value for t in app.dataframe if zh("reason") in t.value.columns):
         assert not dedicated & {str(v) for v in table.to_numpy().ravel()}
     # the edit picker starts on the first household grid, even when the list starts with

@@ -13,7 +13,9 @@ from typing import Any
 import shapely
 import streamlit as st
 
+from gis.kinds import kind_label
 from planning import edit
+from ui import session
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
@@ -312,7 +314,9 @@ def edit_panel(
     cols[0].metric(_("households"), int(row["households"]))
     cols[1].metric(_("buildings"), int(members["building_id"].nunique()))
     words = {"ok": _("ok"), "dedicated": _("dedicated grid")}
-    cols[2].metric(_("status"), words.get(str(row.get("status")), _("out of range")))
+    status = str(row.get("status"))
+    shown = kind_label(row.get("kind"), session.language()) if status == "dedicated" else None
+    cols[2].metric(_("status"), shown or words.get(status, _("out of range")))
     cols[3].metric(_("locked"), _("yes") if bool(row.get("locked", False)) else _("no"))
     show_table(
         members[["building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]],

@@ -72,7 +72,7 @@ def test_grids_tile_each_community_and_are_contiguous(district, result):
 
 def test_band_and_explanations(result):
     grids = result.grids
-    dedicated = grids[grids["kind"] == "dedicated"]
+    dedicated = grids[grids["kind"] != "residential"]
     assert (dedicated["households"] == 0).all() and (dedicated["status"] == "dedicated").all()
     grids = grids[grids["kind"] == "residential"]
     in_band = grids["households"].between(30, 50)
@@ -230,7 +230,7 @@ def test_beijing_sample_grids():
     p = loaded.project
     result = make_grids(
         p.buildings, communities=loaded.communities, roads=p.roads, waterways=p.waterways,
-        barriers=p.barriers, compounds=p.compounds,
+        barriers=p.barriers, compounds=p.compounds, landuse=p.landuse,
     )
     grids = result.grids
     assert int(grids["households"].sum()) == int(p.buildings["households"].sum()) == 9762
@@ -240,7 +240,8 @@ def test_beijing_sample_grids():
     assert inside.mean() >= 0.95
     assert home.loc[~inside, "reason"].str.len().gt(0).all()
     # the campus and the other land without households make dedicated grids
-    assert (grids["kind"] == "dedicated").sum() >= 1
+    assert (grids["kind"] != "residential").sum() >= 1
+    assert {"campus", "park", "enterprise"} <= set(grids["kind"])  # from the layers' land use
     _assert_clean_shapes(grids)
     # the land a roadside strip holds is shared along it: no grid with households reaches
     # down the street through it (Polsby–Popper 0.175 for one such grid before)
