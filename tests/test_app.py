@@ -345,7 +345,7 @@ def test_split_drawn_by_hand_reviewed_compared_and_exported(app):
         for m in app.metric
         if m.label in (zh("grids"), zh("dedicated grids"))
     }
-    kinds = app.session_state["grids"].grids["kind"].eq("dedicated").value_counts()
+    kinds = app.session_state["grids"].grids["kind"].ne("residential").value_counts()
     assert (shown[zh("grids")], shown[zh("dedicated grids")]) == (kinds[False], kinds[True])
 
     app.switch_page("ui/pages/compare.py").run()
@@ -394,7 +394,7 @@ def test_grids_page_generates_grids(app):
     # the edit picker starts on the first household grid, even when the list starts with
     # 专属网格 (as the district sample's does): a new session shown the grids dedicated first
     assert app.selectbox(key="w_edit_grid").value == str(households_grids["grid_code"].iloc[0])
-    first_dedicated = result.grids["kind"].eq("dedicated").sort_values(ascending=False).index
+    first_dedicated = result.grids["kind"].ne("residential").sort_values(ascending=False).index
     other = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
     other.session_state["grids"] = dataclasses.replace(
         result, grids=result.grids.loc[first_dedicated]

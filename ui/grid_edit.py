@@ -302,7 +302,7 @@ def edit_panel(
         return None
     # the picker starts on the first household grid, not a dedicated grid without households
     home = (
-        plan.grids["kind"].astype(str).ne("dedicated")
+        plan.grids["kind"].astype(str).eq("residential")
         if "kind" in plan.grids
         else plan.grids["households"].astype(int).gt(0)
     ).to_numpy()

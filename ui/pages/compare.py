@@ -83,7 +83,7 @@ if grid_result is not None and len(grid_result.grids):
     grid_community = new_ids.fillna(grids["community_id"].astype(str))
     # household grids and dedicated grids (专属网格, no households) apart, as on the Grids page
     dedicated = (
-        grids["kind"].astype(str).eq("dedicated")
+        grids["kind"].astype(str).ne("residential")  # dedicated, campus, hospital, park…
         if "kind" in grids
         else pd.Series(False, index=grids.index)
     )
