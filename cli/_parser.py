@@ -212,6 +212,11 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
             )
         ),
     )
+    input_help = tr(
+        N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
+    )
+    project_input = ArgumentParser(add_help=False)  # check, grids, split: INPUT or --project
+    project_input.add_argument("input", type=Path, nargs="?", help=input_help)
 
     parser = ArgumentParser(prog="gridplan", description=tr(N_("Plan community sizes and grids.")))
     parser.add_argument(  # before the command too: gridplan --lang en check …
@@ -233,30 +238,14 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     staff.set_defaults(func=run_staff)
     check = sub.add_parser(
         "check",
-        parents=[common, rules, reading, counting, batch, in_project],
+        parents=[common, rules, reading, counting, batch, in_project, project_input],
         help=tr(N_("check every community against the rules")),
-    )
-    check.add_argument(
-        "input",
-        type=Path,
-        nargs="?",
-        help=tr(
-            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
-        ),
     )
     check.set_defaults(func=run_check)
     grids = sub.add_parser(
         "grids",
-        parents=[common, rules, reading, counting, database, batch, in_project],
+        parents=[common, rules, reading, counting, database, batch, in_project, project_input],
         help=tr(N_("divide communities into grids")),
-    )
-    grids.add_argument(
-        "input",
-        type=Path,
-        nargs="?",
-        help=tr(
-            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
-        ),
     )
     grids.add_argument("--out", type=Path, help=tr(N_("the plan GeoPackage to write")))
     grids.add_argument("--community", help=tr(N_("only this community_id")))
@@ -284,16 +273,8 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
     grids.set_defaults(func=run_grids)
     split = sub.add_parser(
         "split",
-        parents=[common, rules, reading, counting, database, batch, in_project],
+        parents=[common, rules, reading, counting, database, batch, in_project, project_input],
         help=tr(N_("propose ways to split a community")),
-    )
-    split.add_argument(
-        "input",
-        type=Path,
-        nargs="?",
-        help=tr(
-            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
-        ),
     )
     split.add_argument(
         "--community", help=tr(N_("the community_id to split (needed when there are several)"))
@@ -548,9 +529,7 @@ def _build_parser(lang: str) -> argparse.ArgumentParser:
         type=Path,
         required=True,
         metavar="INPUT",
-        help=tr(
-            N_("the project: a GeoPackage, a zip or folder of layer files, or one buildings file")
-        ),
+        help=input_help,
     )
     projects_create.add_argument("--note", help=tr(N_("a note for the first version")))
     projects_list = projects_sub.add_parser(
