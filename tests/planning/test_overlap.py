@@ -125,29 +125,26 @@ def test_other_ids_are_found_or_named_or_refused():
         grid_overlap(ours(), lines)
 
 
-def test_snap_regrids_along_the_other_boundaries_and_reports_the_cost():
-    from gis.datasets.synthetic import make_district
-    from gis.io import Project
-    from planning.communities import prepare
+def _grids(loaded, **kwargs):
+    """The grid engine's grids for a prepared district (``community_ids``… as given)."""
     from planning.grids import make_grids
-    from planning.overlap import snap_grids
 
-    layers = make_district(3_000, seed=5)
-    names = ("buildings", "communities", "compounds", "roads", "waterways", "barriers")
-    loaded = prepare(Project(**{k: layers[k] for k in names}))
     p = loaded.project
-    before = make_grids(
+    return make_grids(
         p.buildings,
         communities=loaded.communities,
         roads=p.roads,
         waterways=p.waterways,
         barriers=p.barriers,
         compounds=p.compounds,
+        **kwargs,
     ).grids
-    metric = before.to_crs(CRS)
-    x0, y0, x1, y1 = metric.total_bounds
-    step = 170.0  # an urban-management fishnet that follows no road
-    other = gpd.GeoDataFrame(
+
+
+def _fishnet(grids, step: float = 170.0):
+    """An urban-management fishnet over ``grids`` that follows no road."""
+    x0, y0, x1, y1 = grids.to_crs(CRS).total_bounds
+    return gpd.GeoDataFrame(
         geometry=[
             box(x, y, x + step, y + step)
             for x in np.arange(x0 - 13, x1, step)
@@ -155,6 +152,19 @@ def test_snap_regrids_along_the_other_boundaries_and_reports_the_cost():
         ],
         crs=CRS,
     )
+
+
+def test_snap_regrids_along_the_other_boundaries_and_reports_the_cost():
+    from gis.datasets.synthetic import make_district
+    from gis.io import Project
+    from planning.communities import prepare
+    from planning.overlap import snap_grids
+
+    layers = make_district(3_000, seed=5)
+    names = ("buildings", "communities", "compounds", "roads", "waterways", "barriers")
+    loaded = prepare(Project(**{k: layers[k] for k in names}))
+    before = _grids(loaded)
+    other = _fishnet(before)
     snap = snap_grids(loaded, other, before=before)
     cost = snap.cost
     assert set(cost.index) >= {"in_band_share", "mean_polsby_popper", "aligned_share"}
@@ -178,7 +188,6 @@ def test_snap_keeps_to_the_communities_the_grids_were_made_for():
     from gis.datasets.synthetic import make_district
     from gis.io import Project
     from planning.communities import prepare
-    from planning.grids import make_grids
     from planning.overlap import snap_grids
 
     layers = make_district(3_000, n_communities=2, seed=5)
@@ -186,25 +195,8 @@ def test_snap_keeps_to_the_communities_the_grids_were_made_for():
     loaded = prepare(Project(**{k: layers[k] for k in names}))
     assert len(loaded.communities) > 1
     first = str(loaded.communities["community_id"].iloc[0])
-    p = loaded.project
-    before = make_grids(
-        p.buildings,
-        communities=loaded.communities,
-        roads=p.roads,
-        waterways=p.waterways,
-        barriers=p.barriers,
-        compounds=p.compounds,
-        community_ids=[first],
-    ).grids
-    x0, y0, x1, y1 = before.to_crs(CRS).total_bounds
-    other = gpd.GeoDataFrame(
-        geometry=[
-            box(x, y, x + 170.0, y + 170.0)
-            for x in np.arange(x0 - 13, x1, 170.0)
-            for y in np.arange(y0 - 29, y1, 170.0)
-        ],
-        crs=CRS,
-    )
+    before = _grids(loaded, community_ids=[first])
+    other = _fishnet(before)
     snap = snap_grids(loaded, other, before=before)
     assert set(snap.result.grids["community_id"].astype(str)) == {first}
     assert snap.cost.loc["grids", "before"] == len(before)

@@ -15,6 +15,7 @@ import json
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import streamlit as st
 
@@ -76,23 +77,26 @@ def _part_figures(split: ManualSplit, *, key: str, drawing: bool) -> None:
         st.caption("• " + reason)
 
 
-def _save_proposal(split: ManualSplit, atoms: gpd.GeoDataFrame) -> None:
-    """Save an adjusted or drawn split as the project's proposal ``<community>-D…``.
+def _save_proposal(
+    *, origin: str, parts: gpd.GeoDataFrame, lineage: pd.DataFrame, label: str
+) -> None:
+    """Save a division of community ``cid`` as a project proposal and say under which id.
 
     Parameters
     ----------
-    split
-        The split to save.
-    atoms
-        The blocks and compounds it was made of (its lineage).
+    origin
+        ``engine`` (an alternative) or ``drawn`` (adjusted or drawn by hand).
+    parts
+        Its parts (the proposals layer's rows).
+    lineage
+        Which building goes to which part.
+    label
+        ``R<rank>`` for an alternative, ``D`` for a drawn split (see
+        :func:`ui.project.add_proposal`).
     """
     try:
         saved = project.add_proposal(
-            community_id=cid,
-            origin="drawn",
-            parts=split.proposals(f"{cid}-D", rules=rules, lang=lang),
-            lineage=split.lineage(atoms),
-            label="D",
+            community_id=cid, origin=origin, parts=parts, lineage=lineage, label=label
         )
     except GridplanError as err:
         show_error(err)
@@ -237,23 +241,12 @@ for column, alt in zip(columns, result.alternatives, strict=True):
             disabled=not auth.allowed("save"),
             help=auth.why_not("save"),
         ):
-            chosen = proposals[proposals["rank"] == alt.rank]
-            try:
-                saved = project.add_proposal(
-                    community_id=cid,
-                    origin="engine",
-                    parts=chosen,
-                    lineage=result.lineage(alt.rank),
-                    label=f"R{alt.rank}",
-                )
-            except GridplanError as err:
-                show_error(err)
-            else:
-                st.success(
-                    _("Saved as {proposal}; review it on the Review page.").format(
-                        proposal=saved.proposal_id
-                    )
-                )
+            _save_proposal(
+                origin="engine",
+                parts=proposals[proposals["rank"] == alt.rank],
+                lineage=result.lineage(alt.rank),
+                label=f"R{alt.rank}",
+            )
 
 if maps.attribution(basemap):
     st.caption(maps.attribution(basemap))
@@ -424,7 +417,12 @@ def _adjust_section() -> None:
         disabled=not auth.allowed("save") or not state["undo"],
         help=auth.why_not("save"),
     ):
-        _save_proposal(split, atoms)
+        _save_proposal(
+            origin="drawn",
+            parts=split.proposals(f"{cid}-D", rules=rules, lang=lang),
+            lineage=split.lineage(atoms),
+            label="D",
+        )
 
 
 _adjust_section()
@@ -545,7 +543,12 @@ def _draw_section() -> None:
             disabled=not auth.allowed("save"),
             help=auth.why_not("save"),
         ):
-            _save_proposal(snapped, result.atoms)
+            _save_proposal(
+                origin="drawn",
+                parts=snapped.proposals(f"{cid}-D", rules=rules, lang=lang),
+                lineage=snapped.lineage(result.atoms),
+                label="D",
+            )
         clear_col.button(
             _("Clear the drawing"),
             key="w_clear_drawing",
