@@ -114,6 +114,10 @@ def test_archiving_and_restoring_ask_first(app):
     with ws.open("甲项目") as proj:
         assert proj.latest_version() == 3
         assert "grids" not in proj.layer_names()  # version 1 again: no grids
+        assert proj.history()["note"].iloc[-1] == "restored version 1"  # stored neutral
+    history = next(t.value for t in app.dataframe if zh("note") in t.value.columns)
+    assert history[zh("note")].iloc[0] == zh("restored version {version}").format(version=1)
+    assert history[zh("note")].iloc[0] != "restored version 1"  # shown in the planner's language
     # archive: asked first, then gone from the list (kept in the archive)
     app.switch_page("ui/pages/projects.py").run()
     next(b for b in app.button if b.key == "w_project_archive").click().run()

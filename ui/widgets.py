@@ -3,6 +3,7 @@ the confirmation dialog before a decision or a destructive action."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ __all__ = [
     "label_columns",
     "language_picker",
     "layer_label",
+    "note_label",
     "mapping_frame",
     "rule_editor",
     "rule_label",
@@ -183,6 +185,20 @@ def action_label(action: str) -> str:
     an action word gridplan does not know is shown as it is."""
     msgid = _ACTION_LABELS.get(str(action))
     return _(msgid) if msgid else str(action)
+
+
+_RESTORED = re.compile(r"restored version (\d+)")
+
+
+def note_label(action: str, note: object) -> object:
+    """A version's note in the session's language where gridplan wrote it.
+
+    A restore is stored with the language-neutral action ``restore`` and the note
+    ``restored version N`` (:meth:`gis.store.workspace.Project.restore`); that note is shown
+    translated. A planner's own note is shown as written.
+    """
+    found = _RESTORED.fullmatch(str(note)) if str(action) == "restore" else None
+    return _("restored version {version}").format(version=found[1]) if found else note
 
 
 def layer_label(layer: str) -> str:

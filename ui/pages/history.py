@@ -6,7 +6,15 @@ import streamlit as st
 
 from ui import auth, project
 from ui.i18n import gettext as _
-from ui.widgets import Confirm, action_label, ask, asked, confirm_dialog, show_table
+from ui.widgets import (
+    Confirm,
+    action_label,
+    ask,
+    asked,
+    confirm_dialog,
+    note_label,
+    show_table,
+)
 
 st.title(_("History"))
 proj = project.current()
@@ -19,6 +27,7 @@ st.caption(project.saved_label())
 # the contract's column names: show_table translates the headers (ui.widgets.column_label)
 # and formats the cells as a report (ui.tables); the words in the cells are translated here
 shown = history.iloc[::-1].rename(columns={"author": "by"})
+shown["note"] = [note_label(a, n) for a, n in zip(shown["action"], shown["note"], strict=True)]
 shown["action"] = shown["action"].map(action_label)
 shown["status"] = shown["status"].map(lambda s: _(str(s)) if s else s)
 show_table(
