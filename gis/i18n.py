@@ -22,7 +22,14 @@ import gettext
 import io
 from pathlib import Path
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "normalize_language", "translator"]
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "N_",
+    "normalize_language",
+    "render_citation",
+    "translator",
+]
 
 DOMAIN = "gridplan"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -72,3 +79,38 @@ def translator(lang: str | None = None) -> gettext.NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+_PLANNER_SET = "{rule} = {value} (set by the planner)"
+
+
+def render_citation(text: str, lang: str | None = None) -> str:
+    """A rule's source as stored with a plan (English), in ``lang``.
+
+    A plan keeps its rules' sources as :meth:`planning.rules.RuleSet.sources` wrote them,
+    ``"source: statement"`` or ``"rule = value (set by the planner)"`` in English; a report
+    shows them in the planner's language, as ``Citation.render(lang)`` does. A text the
+    catalog does not know is returned as it is.
+
+    Examples
+    --------
+    >>> text = "Kunming 2024: a normal urban community has at least 3,000 households"
+    >>> render_citation(text, "en") == text
+    True
+    >>> render_citation(text, "zh_CN").startswith("昆明")
+    True
+    >>> render_citation("grid_max_households = 60 (set by the planner)", "zh_CN")
+    'grid_max_households = 60（规划人员设定）'
+    """
+    tr = translator(lang).gettext
+    whole = tr(text)
+    if whole != text:
+        return whole
+    rule, equals, rest = text.partition(" = ")
+    if equals and rest.endswith(" (set by the planner)"):
+        value = rest[: -len(" (set by the planner)")]
+        return tr(_PLANNER_SET).format(rule=rule, value=value)
+    source, colon, statement = text.partition(": ")
+    if colon:
+        return f"{tr(source)}: {tr(statement)}"
+    return text

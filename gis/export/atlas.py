@@ -84,7 +84,7 @@ from gis.export._common import (
     colour_classes,
     column_label,
 )
-from gis.i18n import N_, translator
+from gis.i18n import N_, render_citation, translator
 from gis.kinds import kind_label
 from gis.store.files import atomic_path
 
@@ -1231,7 +1231,7 @@ def _cover(
         fig.text(
             0.08,
             0.397 - shift,
-            str(rules["title"]),
+            tr(str(rules["title"])),  # a preset's title, kept in English with the plan
             fontproperties=fonts.get("sans", 8),
             color=_MUTED,
         )
@@ -1250,7 +1250,7 @@ def _cover(
         lines.append(
             mono.fit(str(item.get("rule", "")), 37)
             + mono.fit(str(item.get("value", "")), 10)
-            + mono.fit(str(item.get("source", "")), 92)
+            + mono.fit(render_citation(str(item.get("source", "")), lang), 92)
         )
     for k, line in enumerate(lines):
         fig.text(
@@ -1275,14 +1275,17 @@ _ACCESS_COLOURS = ("#1a9850", "#a6d96a", "#fee08b", "#d73027")
 _UNREACHED = "#8c8c8c"
 
 
-def _access_limits(rules: Mapping[str, Any]) -> tuple[tuple[float, float, float], list[str]]:
-    """The rules' life-circle distances and their citations (GB/T 50180-2018 by default)."""
+def _access_limits(
+    rules: Mapping[str, Any], *, lang: str | None = None
+) -> tuple[tuple[float, float, float], list[str]]:
+    """The rules' life-circle distances and their citations in ``lang`` (GB/T 50180-2018
+    by default)."""
     values = rules.get("values") or {}
     keys = ("walk_5min_m", "walk_10min_m", "walk_15min_m")
     defaults = (300.0, 500.0, 1000.0)
     limits = tuple(float(values.get(k, d)) for k, d in zip(keys, defaults, strict=True))
     sources = [
-        str(s.get("source", ""))
+        render_citation(str(s.get("source", "")), lang)
         for s in rules.get("sources") or []
         if s.get("rule") in keys and s.get("source")
     ]
@@ -1953,6 +1956,11 @@ def write_atlas(
             *(_access_texts(plan) if access else []),
             *map(_cell_text, plan_row.values()),
             json.dumps(rules_data, ensure_ascii=False),
+            tr(str(rules_data.get("title", ""))),
+            *(  # the rules' sources as printed: in the atlas's language
+                render_citation(str(item.get("source", "")), lang)
+                for item in rules_data.get("sources") or []
+            ),
         ],
     )
     out = Path(out)
@@ -2003,7 +2011,7 @@ def write_atlas(
                 )
 
             if access:
-                limits, sources = _access_limits(rules_data)
+                limits, sources = _access_limits(rules_data, lang=lang)
                 d5, d10, d15 = limits
                 legend_a = [
                     ("fill", _ACCESS_COLOURS[0], tr(_UI["access_class"]).format(d=d5)),

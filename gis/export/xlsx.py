@@ -21,7 +21,7 @@ from gis.export._common import (
     column_label,
 )
 from gis.errors import GridplanError
-from gis.i18n import N_, translator
+from gis.i18n import N_, render_citation, translator
 from gis.kinds import kind_labels
 from gis.store.files import atomic_path
 
@@ -339,12 +339,10 @@ def to_xlsx(
         {"rule": k, "value": str(v), "source": ""} for k, v in (data.get("values") or {}).items()
     ]
     if sources:
-        sheets.append(
-            (
-                tr("Rules and their sources"),
-                pd.DataFrame(sources, columns=["rule", "value", "source"]),
-            )
-        )
+        rules_sheet = pd.DataFrame(sources, columns=["rule", "value", "source"])
+        # kept in English with the plan; shown in the reader's language
+        rules_sheet["source"] = [render_citation(str(s), lang) for s in rules_sheet["source"]]
+        sheets.append((tr("Rules and their sources"), rules_sheet))
     with atomic_path(out) as tmp:
         book = xlsxwriter.Workbook(
             str(tmp), {"strings_to_urls": False, "strings_to_numbers": False}

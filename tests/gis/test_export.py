@@ -274,6 +274,9 @@ def test_excel_report_in_chinese(plan, tmp_path):
     out = export_plan(plan, tmp_path / "plan.xlsx", lang="zh_CN")[0]
     sheets = pd.read_excel(out, sheet_name=None, engine="calamine")
     assert list(sheets)[-1] == "规则及其依据"
+    # the plan keeps its rules' sources in English; the Chinese report shows them in Chinese
+    sources = " ".join(list(sheets.values())[-1].iloc[:, 2].astype(str))
+    assert "Gaoping 2024" not in sources and "高平" in sources
     grids = list(sheets.values())[3]
     assert "户数" in grids.columns and "常住人口" in grids.columns
     assert grids["户数"].sum() == plan["grids"]["households"].sum()
