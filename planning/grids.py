@@ -302,7 +302,96 @@ def _arrange(
     return out
 
 
+def _wedge(origin: shapely.Point, a0: float, a1: float, radius: float) -> shapely.Geometry:
+    """The pie slice from angle ``a0`` to ``a1`` (degrees, counter-clockwise) about ``origin``."""
+    steps = max(2, int(math.ceil((a1 - a0) / 5.0)) + 1)
+    angles = np.radians(np.linspace(a0, a1, steps))
+    arc = np.column_stack([origin.x + radius * np.cos(angles), origin.y + radius * np.sin(angles)])
+    return shapely.Polygon([(origin.x, origin.y), *arc.tolist()])
+
+
+def _sector_cells(
+    cell: shapely.Geometry, footprint: shapely.Geometry, weights: Sequence[float], start: float
+) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
+    """Cut a cell into sectors about a point of the footprint, counter-clockwise from
+    ``start`` (degrees), each holding the share ``weights`` of the footprint and of the
+    cell half and half (the footprint's share keeps every piece on its part of the building,
+    the cell's keeps the pieces compact). A deep cell cut this way gives compact pieces
+    where cuts across it give long strips."""
+    origin = footprint.centroid
+    if not footprint.contains(origin):
+        origin = footprint.point_on_surface()
+    x0, y0, x1, y1 = cell.bounds
+    radius = 2.0 * math.hypot(x1 - x0, y1 - y0) + 1.0
+    w = np.asarray(weights, dtype=float)
+    targets = np.cumsum(w / w.sum())[:-1]
+    foot_area, cell_area = footprint.area, cell.area
+
+    def share(a0: float, a1: float) -> float:
+        wedge = _wedge(origin, a0, a1, radius)
+        return 0.5 * (
+            shapely.area(shapely.intersection(footprint, wedge)) / foot_area
+            + shapely.area(shapely.intersection(cell, wedge)) / cell_area
+        )
+
+    edges = [start]
+    for target in targets:
+        lo, hi = edges[-1], start + 360.0
+        for _ in range(22):
+            mid = (lo + hi) / 2
+            if share(start, mid) < target:
+                lo = mid
+            else:
+                hi = mid
+        edges.append((lo + hi) / 2)
+    edges.append(start + 360.0)
+    wedges = [_wedge(origin, a, b, radius) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    pieces = [shapely.intersection(cell, wg) for wg in wedges]
+    feet = [shapely.intersection(footprint, wg) for wg in wedges]
+    held = np.array([f.area for f in feet]) / foot_area
+    if (held < 0.25 * w / w.sum()).any():  # a piece would hold too thin a slice of the building
+        raise shapely.errors.GEOSException("sectors too thin on the footprint")
+    return list(zip(_keep_footprint_parts(pieces, feet), feet, strict=True))
+
+
+def _most_compact(
+    cell: shapely.Geometry,
+    footprint: shapely.Geometry,
+    weights: Sequence[float],
+    angle: float,
+    side_by_side: list[tuple[shapely.Geometry, shapely.Geometry]],
+) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
+    """The pieces cut side by side (units along a slab, as they stand), or sectors about the
+    footprint where those are clearly more compact (the least compact piece counts): a deep
+    cell round a tower cut side by side gives strips a few metres wide and hundreds long."""
+    if len(weights) <= 1 or footprint.is_empty or footprint.area <= 0:
+        return side_by_side
+    try:
+        sectors = _sector_cells(cell, footprint, weights, angle + 180.0 - 180.0 / len(weights))
+    except shapely.errors.GEOSException:
+        return side_by_side
+
+    def worst(pieces: list[tuple[shapely.Geometry, shapely.Geometry]]) -> float:
+        geoms = [p for p, _ in pieces]
+        if any(g.is_empty or g.geom_type != "Polygon" for g in geoms):
+            return 0.0
+        return float(np.min(polsby_popper(np.array(geoms, dtype=object))))
+
+    if abs(sum(p.area for p, _ in sectors) - cell.area) > 1e-6 * max(cell.area, 1.0):
+        return side_by_side
+    return sectors if worst(sectors) > 2.0 * worst(side_by_side) else side_by_side
+
+
 def _unit_cells(
+    cell: shapely.Geometry, footprint: shapely.Geometry, units: int, angle: float
+) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
+    """The cell cut into one piece per unit, in unit order (side by side, or in sectors
+    where those are clearly more compact: :func:`_most_compact`).
+    """
+    return _most_compact(cell, footprint, [1.0] * units, angle, _side_by_side(cell, footprint, units, angle))
+
+
+def _side_by_side(
     cell: shapely.Geometry, footprint: shapely.Geometry, units: int, angle: float
 ) -> list[tuple[shapely.Geometry, shapely.Geometry]]:
     """The cell cut into one piece per unit, in unit order.
@@ -390,7 +479,11 @@ def _divide_building(
         ranges = _floor_ranges(floors, k) if floors >= k else [(1, floors)] * k
         weights = [float(b - a + 1) for a, b in ranges]
         counts = _apportion(hu, weights)
-        pieces = _arrange(unit_cell, unit_foot, weights, angle) if k > 1 else [(unit_cell, unit_foot)]
+        pieces = (
+            _most_compact(unit_cell, unit_foot, weights, angle, _arrange(unit_cell, unit_foot, weights, angle))
+            if k > 1
+            else [(unit_cell, unit_foot)]
+        )
         for (lo, hi), (piece, piece_foot), count in zip(ranges, pieces, counts, strict=True):
             atoms.append(
                 _Atom(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from shapely import box
@@ -137,3 +138,29 @@ def test_the_beijing_sample_has_its_campus_and_park_as_dedicated_grids():
     areas = land_use_areas(project.landuse)
     named = dict(zip(areas["name"], areas["kind"], strict=False))
     assert named["清华大学"] == "campus" and named["圆明园"] == "park" and named["清华科技园"] == "enterprise"
+
+
+def test_a_divided_tower_in_a_deep_cell_is_cut_in_sectors_not_strips():
+    """Seven 45-household units of a tower alone in a deep block (Lujiazui): cut side by side,
+    each unit's grid was a strip 6 m wide and 300 m long (Polsby–Popper 0.06); cut in
+    sectors about the tower, each is compact and still holds its slice of the tower."""
+    tower = gpd.GeoDataFrame(
+        {"building_id": ["T"], "households": [315], "floors": [15], "units": [7]},
+        geometry=[box(80, 140, 120, 156)],
+        crs=METRIC,
+    )
+    community = gpd.GeoDataFrame({"community_id": ["110108001001"]}, geometry=[box(0, 0, 200, 300)], crs=METRIC)
+    result = make_grids(tower, communities=community)
+    grids = result.grids.to_crs(METRIC)
+    assert sorted(grids["households"]) == [45] * 7
+    pp = 4 * np.pi * grids.area / grids.length**2
+    assert pp.min() > 0.3, pp.round(2).tolist()
+    footprint = tower.geometry.iloc[0]
+    for geom in grids.geometry:
+        assert geom.intersection(footprint).area > 0.05 * footprint.area
+    # they tile the block: areas add up, no overlaps (a snapped union: the seven pieces meet
+    # in one point, where GEOS's unsnapped union of the reprojected pieces loses a piece)
+    assert abs(grids.area.sum() - 60_000) < 1.0
+    assert abs(shapely.union_all(grids.geometry.values, grid_size=0.01).area - 60_000) < 1.0
+    members = result.grid_members
+    assert sorted(members["unit_from"].astype(int)) == list(range(1, 8))
