@@ -1844,7 +1844,13 @@ def _groups(nodes: Sequence[int], neighbours: Mapping[int, set[int]]) -> list[li
     return out
 
 
-def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.GeoDataFrame]:
+def refresh_patches(
+    plan: GridPlan,
+    *,
+    lang: str = "en",
+    previous: gpd.GeoDataFrame | None = None,
+    change: Change | None = None,
+) -> tuple[GridPlan, gpd.GeoDataFrame]:
     """Worker patches (片区) of the plan's grids as they are now, each checked against its target.
 
     A grid keeps its patch through edits (the parts of a split grid stay in its patch, a
@@ -1856,14 +1862,30 @@ def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.
     ``out_of_range`` when it is more than ``rules.patch_tolerance`` away from the
     community's households divided by its patches (``reason`` says by how much).
 
+    Parameters
+    ----------
+    plan
+        The grids as they are now.
+    lang
+        The language of the patches' ``reason``.
+    previous, change
+        The patches before ``change`` (an edit, or its undo or redo, just applied to the
+        plan): only the patches of the grids it touched are made again, the others are
+        kept (an edit on a city's plan costs its own patches, not the city's). The result
+        is the one a full refresh gives. Without them, or when a touched grid has no
+        patch yet, every patch is made again.
+
     Returns
     -------
     (GridPlan, geopandas.GeoDataFrame)
         The plan (``patch_id`` filled in) and the patches: ``patch_id``, ``community_id``,
         ``households``, ``n_grids``, ``target``, ``status``, ``reason``.
     """
+    if previous is not None and change is not None:
+        quick = _refresh_touched(plan, previous, change, lang=lang)
+        if quick is not None:
+            return quick
     rules = plan.rules
-    tr = translator(lang).gettext
     grids = plan.grids.copy()
     grids["patch_id"] = patch_text(grids["patch_id"] if "patch_id" in grids else None, len(grids))
     metric_frame = _Frame.around(shapely.union_all(grids.geometry.values))
@@ -1923,6 +1945,52 @@ def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.
     patches = frame.dissolve(
         "patch_id", aggfunc={"community_id": "first", "households": "sum", "n_grids": "sum"}
     ).reset_index()
+    return replace(plan, grids=grids), _judge_patches(patches, rules, lang)
+
+
+def _refresh_touched(
+    plan: GridPlan, previous: gpd.GeoDataFrame, change: Change, *, lang: str
+) -> tuple[GridPlan, gpd.GeoDataFrame] | None:
+    """:func:`refresh_patches` for the patches ``change`` touched only (``None``: do all)."""
+    grids = plan.grids
+    if "patch_id" not in grids or "patch_id" not in previous or previous.empty:
+        return None
+    ids = patch_text(grids["patch_id"], len(grids))
+    rows = [*change.rows_before, *change.rows_after]
+    touched = set(patch_text([r.get("patch_id") for r in rows], len(rows)).tolist())
+    codes = {str(r["grid_code"]) for r in change.rows_after}
+    now = ids[grids["grid_code"].astype(str).isin(codes).to_numpy()]
+    if "" in touched or (now == "").any():
+        return None  # a grid without a patch: it joins a neighbour's, or the community regroups
+    kept = previous[~previous["patch_id"].astype(str).isin(touched)]
+    mine = np.isin(ids, sorted(touched))
+    part = grids.loc[mine]
+    frame = gpd.GeoDataFrame(
+        {
+            "patch_id": ids[mine],
+            "community_id": part["community_id"].astype(str).to_numpy(),
+            "households": part["households"].to_numpy(dtype=float),
+            "n_grids": 1,
+        },
+        geometry=part.geometry.values,
+        crs=grids.crs,
+    )
+    remade = frame.dissolve(
+        "patch_id", aggfunc={"community_id": "first", "households": "sum", "n_grids": "sum"}
+    ).reset_index()
+    columns = list(remade.columns)  # the order dissolve gives (patch_id, geometry, …)
+    kept = kept.rename_geometry(remade.geometry.name) if kept.geometry.name != remade.geometry.name else kept
+    patches = pd.concat([kept[columns], remade[columns]], ignore_index=True)
+    patches = gpd.GeoDataFrame(patches, geometry=remade.geometry.name, crs=grids.crs)
+    patches["households"] = patches["households"].astype(float)
+    patches = patches.sort_values("patch_id", kind="stable").reset_index(drop=True)
+    out = grids if (grids["patch_id"].astype(str).to_numpy() == ids).all() else grids.assign(patch_id=ids)
+    return replace(plan, grids=out), _judge_patches(patches, plan.rules, lang)
+
+
+def _judge_patches(patches: gpd.GeoDataFrame, rules: RuleSet, lang: str) -> gpd.GeoDataFrame:
+    """Each patch's target (its community's households per patch) and status."""
+    tr = translator(lang).gettext
     per_community = patches.groupby("community_id")["households"].transform("sum")
     count = patches.groupby("community_id")["patch_id"].transform("count")
     patches["target"] = (per_community / count).round(1)
@@ -1938,4 +2006,4 @@ def refresh_patches(plan: GridPlan, *, lang: str = "en") -> tuple[GridPlan, gpd.
         for h, o, t, b in zip(patches["households"], off.fillna(0), patches["target"], bad, strict=True)
     ]
     patches["households"] = patches["households"].astype(int)
-    return replace(plan, grids=grids), patches
+    return patches

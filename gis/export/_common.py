@@ -145,17 +145,35 @@ def column_label(column: str, lang: str | None = "zh_CN") -> str:
 # --------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------
-def colour_classes(geometries: Sequence[Any] | np.ndarray, *, colours: int = 6) -> np.ndarray:
+def colour_classes(
+    geometries: Sequence[Any] | np.ndarray,
+    *,
+    colours: int = 6,
+    keep: Sequence[int] | np.ndarray | None = None,
+) -> np.ndarray:
     """Give each polygon one of ``colours`` classes so that touching polygons differ.
 
     A greedy colouring, largest degree first; with more neighbours than colours a class
     is reused (the least used among the neighbours).
+
+    Parameters
+    ----------
+    geometries
+        The polygons.
+    colours
+        How many classes.
+    keep
+        A class per polygon to keep where it still differs from its neighbours' (``-1``:
+        none), e.g. the colours of grids before a hand edit: the grids the edit did not
+        touch keep theirs, so the map does not change colour all over.
 
     Examples
     --------
     >>> from shapely import box
     >>> colour_classes([box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)]).tolist()
     [1, 0, 1]
+    >>> colour_classes([box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], keep=[3, -1, -1]).tolist()
+    [3, 0, 1]
     """
     geoms = np.asarray(geometries, dtype=object)
     n = len(geoms)
@@ -170,7 +188,15 @@ def colour_classes(geometries: Sequence[Any] | np.ndarray, *, colours: int = 6) 
             neighbours[a].add(b)
             neighbours[b].add(a)
     order = sorted(range(n), key=lambda i: (-len(neighbours[i]), i))
+    if keep is not None:
+        kept = np.asarray(keep, dtype=int)
+        for i in order:  # keep a class unless a neighbour kept it already
+            c = int(kept[i])
+            if 0 <= c < colours and all(out[j] != c for j in neighbours[i]):
+                out[i] = c
     for i in order:
+        if out[i] >= 0:
+            continue
         used = [out[j] for j in neighbours[i] if out[j] >= 0]
         free = [c for c in range(colours) if c not in used]
         out[i] = free[0] if free else int(np.argmin(np.bincount(used, minlength=colours)))

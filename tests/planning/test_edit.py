@@ -370,3 +370,44 @@ def test_patches_follow_the_edits_and_far_ones_are_flagged(plan):
     regrouped, fresh = refresh_patches(bare)
     assert len(fresh) == max(1, -(-total // kept.rules.patch_households))
     assert (regrouped.grids["patch_id"] != "").all()
+
+
+@pytest.mark.filterwarnings("ignore:Geometry is in a geographic CRS")
+def test_patches_of_the_touched_grids_only_match_a_full_refresh(plan):
+    """refresh_patches(previous=, change=) remakes only the patches an edit touched (the
+    Grids page does this after each edit), and gives what a full refresh gives: same ids,
+    households, grids, targets, status and reasons, and the same shapes."""
+    rng = np.random.default_rng(5)
+    current, patches = refresh_patches(plan)
+    checked = {"move": 0, "merge": 0, "split": 0, "undo": 0}
+    for _ in range(60):
+        code = str(rng.choice(current.grids["grid_code"].to_numpy()))
+        near = _neighbours(current, code)
+        members = current.members_of(code)
+        if not near or members.empty:
+            continue
+        kind = str(rng.choice(list(checked)))
+        try:
+            if kind == "move":
+                edited, change = move(current, [str(members["building_id"].iloc[0])], near[0])
+            elif kind == "merge":
+                edited, change = merge(current, code, near[0])
+            elif kind == "split":
+                edited, change = split(current, code)
+            else:
+                moved, change = move(current, [str(members["building_id"].iloc[0])], near[0])
+                current, patches = refresh_patches(moved, previous=patches, change=change)
+                edited = undo(current, change)
+        except EditRefusedError:
+            continue
+        full_plan, full = refresh_patches(edited, lang="zh_CN")
+        quick_plan, quick = refresh_patches(edited, lang="zh_CN", previous=patches, change=change)
+        assert quick_plan.grids["patch_id"].tolist() == full_plan.grids["patch_id"].tolist()
+        assert list(quick.columns) == list(full.columns)
+        pd.testing.assert_frame_equal(
+            quick.drop(columns="geometry"), full.drop(columns="geometry"), check_dtype=False
+        )
+        assert float(quick.geometry.symmetric_difference(full.geometry).area.max()) < 1e-12
+        current, patches = full_plan, full
+        checked[kind] += 1
+    assert all(n > 0 for n in checked.values()), checked
