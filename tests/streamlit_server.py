@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,12 @@ def free_port() -> int:
 
 
 def start(
-    *, home: str | Path, port: int, log: Path, timeout: float = 90.0
+    *,
+    home: str | Path,
+    port: int,
+    log: Path,
+    timeout: float = 90.0,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``streamlit run app.py`` on ``port`` and wait until it answers its health check.
 
@@ -52,6 +57,8 @@ def start(
         Where the server's output is appended.
     timeout
         Seconds to wait for the health check before the test fails.
+    env
+        More environment variables for the server (``GRIDPLAN_TIMING``, say).
 
     Returns
     -------
@@ -86,6 +93,7 @@ def start(
                 "PYTHONUNBUFFERED": "1",
                 "GRIDPLAN_HOME": str(home),
                 "GRIDPLAN_DB": "",
+                **(env or {}),
             },
         )
     deadline = time.monotonic() + timeout
@@ -120,7 +128,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running(*, home: str | Path, log: Path) -> Iterator[str]:
+def running(
+    *, home: str | Path, log: Path, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """Serve the app on a free port until the block ends (the log starts empty).
 
     Parameters
@@ -129,6 +139,8 @@ def running(*, home: str | Path, log: Path) -> Iterator[str]:
         The server's projects folder (``GRIDPLAN_HOME``), not the planner's.
     log
         Where the server's output is written.
+    env
+        More environment variables for the server.
 
     Yields
     ------
@@ -138,7 +150,7 @@ def running(*, home: str | Path, log: Path) -> Iterator[str]:
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
-    proc = start(home=home, port=port, log=log)
+    proc = start(home=home, port=port, log=log, env=env)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -3,15 +3,19 @@
 A planner opens the sample as a project, generates the grids, draws a rectangle around a
 building with the Draw tool inside the streamlit-folium frame, moves it to the
 neighbouring grid and sees the touched grids' figures change; merges two grids, undoes the
-merge; reloads the page: the move (saved as it happened) is still there. The time from a
-click to the updated figures is written to ``test-output/browser/timings-edit.txt``;
-screenshots go to ``test-output/browser/edit-*.png``.
+merge; reloads the page: the move (saved as it happened) is still there. An edit reruns
+the Grids page's fragment only (one run, not the whole app: the server's run log of
+``GRIDPLAN_TIMING`` says so), and the map keeps the planner's place and zoom through the
+edits (it is not reloaded). The time from a click to the updated figures is written to
+``test-output/browser/timings-edit.txt``; screenshots go to
+``test-output/browser/edit-*.png``.
 
 Needs ``/usr/bin/chromium`` (``scripts/setup.sh test``), like tests/test_browser.py.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -76,8 +80,24 @@ def server():
     home = tempfile.mkdtemp(prefix="gridplan-browser-edit-")
     SHOTS.mkdir(parents=True, exist_ok=True)
     log = SHOTS.parent / "streamlit-browser-edit.log"
-    with streamlit_server.running(home=home, log=log) as url:
+    runs = {"GRIDPLAN_TIMING": str(Path(home) / "runs.jsonl")}  # the server's run log (ui.timing)
+    with streamlit_server.running(home=home, log=log, env=runs) as url:
         yield url, home
+
+
+def _runs_since(home: str, since: float) -> list[dict]:
+    """The script runs the server logged (ui.timing) that ended after ``since``."""
+    path = Path(home) / "runs.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [run for run in map(json.loads, filter(None, lines)) if run["at"] >= since]
+
+
+def _map_view(page) -> dict:
+    frame = next(f for f in page.frames if "streamlit_folium" in f.url and not f.is_detached())
+    return frame.evaluate(
+        """() => ({zoom: window.map.getZoom(), lat: window.map.getCenter().lat,
+                   lng: window.map.getCenter().lng, kept: window.__kept === true})"""
+    )
 
 
 def _movable(home: str):
@@ -185,11 +205,21 @@ def test_move_a_building_on_the_map_merge_undo_reload(server):
         page.locator(".st-key-w_sel_target").click()
         page.get_by_role("option", name=to, exact=True).click()
         _idle(page)
+        frame.evaluate("() => { window.__kept = true; }")  # gone if the map were reloaded
+        view = _map_view(page)
+        since = time.time()
         t = time.monotonic()
         page.locator(".st-key-w_sel_move button").click()
         page.locator(".st-key-edit_effect [data-testid='stMetric']").first.wait_for()
         _idle(page)
         timings["move: click → updated figures (s)"] = time.monotonic() - t
+        # one run of the page's fragment, not of the whole app; the map kept its place
+        runs = _runs_since(home, since)
+        assert [r["run"] for r in runs] == ["grids: fragment"], runs
+        assert any(name == "callback: move" for name, _ in runs[0]["phases"]), runs
+        after = _map_view(page)
+        assert after["kept"] and after["zoom"] == view["zoom"] == 19, (view, after)
+        assert abs(after["lat"] - view["lat"]) < 1e-9 and abs(after["lng"] - view["lng"]) < 1e-9
         effect = _metric(page, "edit_effect")
         now_a, now_to = int(grids.loc[a, "households"]), int(grids.loc[to, "households"])
         shown = {label.split(" ")[0]: value for label, value in effect.items()}
@@ -225,6 +255,7 @@ def test_move_a_building_on_the_map_merge_undo_reload(server):
         _idle(page)
         timings["undo: click → updated figures (s)"] = time.monotonic() - t
         assert _grid_count(page) == before_count
+        assert _map_view(page)["kept"] and _map_view(page)["zoom"] == 19  # through merge and undo
         _shot(page, "4-undone")
 
         # -- reload: the move was saved as it happened, the merge was undone ------------------

@@ -6,6 +6,7 @@ not hash them; the ``token`` beside them names the project and rules they come f
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "community_table",
     "UPLOAD_LIMITS",
     "display_copy",
+    "frame_digest",
     "load_project",
     "load_sample",
     "READ_OPTIONS",
@@ -254,6 +256,24 @@ def run_grids(
         community_ids=list(community_ids) if community_ids is not None else None,
         lang=lang,
     )
+
+
+def frame_digest(frame: pd.DataFrame, *, columns: Sequence[str] = ()) -> str:
+    """A short hash of a layer's content (``columns`` and geometry): a cache key per version.
+
+    Two sessions whose grids differ never share a key (a counter of edits would), and an
+    undo brings back the key, and the cached map, of the grids it restores.
+    """
+    digest = hashlib.sha1()
+    present = [c for c in columns if c in frame]
+    if present:
+        hashed = pd.util.hash_pandas_object(frame[present].astype(str), index=False)
+        digest.update(hashed.to_numpy().tobytes())
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+        for wkb in shapely.to_wkb(frame.geometry.values):
+            digest.update(b"" if wkb is None else wkb)
+    digest.update(str(len(frame)).encode())
+    return digest.hexdigest()[:16]
 
 
 def _round(coords: np.ndarray) -> np.ndarray:

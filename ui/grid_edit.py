@@ -1,32 +1,45 @@
 """The Grids page's hand editing: move buildings, merge, split, lock, name and staff grids.
 
-Each edit is one call of :mod:`planning.edit` on the grids shown; the result replaces them
-at once (households, band status and the map follow), and the change goes on an undo
-stack kept in the session (``grid_edits``: done changes; ``grid_redo``: undone ones).
+Each edit is one call of :mod:`planning.edit` on the grids shown, made in the button's
+``on_click`` callback: the edit is applied and saved before the run that shows it, so one
+run (of the page's fragment only, see ``ui/pages/grids.py``) shows the new grids, their
+households, band status and map. The change goes on an undo stack kept in the session
+(``grid_edits``: done changes; ``grid_redo``: undone ones). A refused edit or save leaves
+its message for that run (:func:`show_problem`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import shapely
 import streamlit as st
 
+from gis.errors import GridplanError
 from gis.kinds import kind_label
 from planning import edit
-from ui import session
+from ui import session, timing
 from ui.i18n import gettext as _
 from ui.widgets import show_error, show_table
 
 __all__ = [
     "PICK",
     "Edited",
+    "Keeper",
+    "Save",
     "edit_panel",
+    "flush",
+    "pick_key",
     "picked_buildings",
+    "plan_of",
     "reset_history",
+    "revision",
     "select_clicked",
     "selection_panel",
+    "show_problem",
+    "stale",
 ]
 
 _DONE = "grid_edits"  # session key: the changes that can be undone, last last
@@ -34,6 +47,11 @@ _UNDONE = "grid_redo"  # session key: the changes that can be redone
 _REVISION = "grid_revision"  # session key: how many edits, undos and redos were made
 _CLICKED = "grid_clicked"  # session key: the last map click acted on (lat, lng)
 _EFFECT = "grid_effect"  # session key: the last edit's grids, households before and after
+_PROBLEM = "grid_problem"  # session key: the GridplanError of the last refused edit or save
+_STALE = "grid_stale"  # session key: a teammate saved first, the page must be read afresh
+_PENDING = "grid_pending"  # session key: (keeper, edited, how, change) shown, not saved yet
+_POINTS = "grid_points"  # session key: (buildings, crs, their representative points by id)
+_PLAN = "grid_plan"  # session key: (the grids shown, their GridPlan) built once per plan
 PICK = "grid_pick"
 """Session key: the grids map the planner drew on (``map``) and its drawings (``value``)."""
 
@@ -49,6 +67,18 @@ class Edited:
     result: Any
     action: str
     note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Keeper:
+    """Where the grids after an edit go: ``show`` (shown from now on, at once) and
+    ``save`` (saved to the project, raising ``GridplanError`` when it cannot be)."""
+
+    show: Callable[[Edited | None], None]
+    save: Callable[[Edited], None]
+
+
+Save = Keeper
 
 
 def select_clicked(grids: Any, clicked: dict[str, Any] | None, *, gcj02: bool) -> str | None:
@@ -89,7 +119,8 @@ def picked_buildings(
     only buildings that belong to a grid count. The drawings are read from
     ``st.session_state[PICK]`` (the map's ``all_drawings``, copied there by the map's
     ``on_change``; a test injects its own the same way) when they were drawn on
-    ``map_key`` (a map drawn before the last edit no longer counts).
+    ``map_key`` since the last edit (:func:`pick_key`: a rectangle drawn before an edit
+    no longer counts, and the map clears it).
     """
     from gis.crs import reproject
     from gis.draw import drawn_polygons
@@ -113,13 +144,30 @@ def picked_buildings(
     if not len(drawn):
         return []
     area = shapely.union_all(reproject(drawn, plan_grids.crs).geometry.values)
-    ids = set(members["building_id"].astype(str))
-    frame = buildings[buildings["building_id"].astype(str).isin(ids)]
-    if frame.crs is not None and frame.crs != plan_grids.crs:
-        frame = reproject(frame, plan_grids.crs)
-    points = frame.geometry.representative_point().values
-    inside = shapely.intersects(area, points)
-    return sorted(frame["building_id"].astype(str)[inside].tolist())
+    points = _building_points(buildings, plan_grids.crs)
+    points = points[points.index.isin(set(members["building_id"].astype(str)))]
+    inside = shapely.intersects(area, points.to_numpy())
+    return sorted(points.index[inside].tolist())
+
+
+def _building_points(buildings: Any, crs: Any) -> Any:
+    """Each building's representative point in ``crs``, by id (worked out once per data)."""
+    import pandas as pd
+
+    from gis.crs import reproject
+
+    kept = st.session_state.get(_POINTS)
+    if kept is not None and kept[0] is buildings and kept[1] == crs:
+        return kept[2]
+    frame = buildings
+    if frame.crs is not None and frame.crs != crs:
+        frame = reproject(frame, crs)
+    points = pd.Series(
+        frame.geometry.representative_point().to_numpy(),
+        index=frame["building_id"].astype(str).to_numpy(),
+    )
+    st.session_state[_POINTS] = (buildings, crs, points)
+    return points
 
 
 def _remember_effect(change: Any, *, undone: bool = False) -> None:
@@ -159,13 +207,14 @@ def selection_panel(
     rules: Any,
     lang: str,
     allowed: bool,
-) -> Edited | None:
+    save: Save,
+) -> None:
     """The buildings selected on the map: their grids, where they can go, and the move.
 
     The figures before the move (households of each grid now and after, in the band or not)
     are worked out from the selection alone, so they follow the choice of grid at once;
-    the move itself is :func:`planning.edit.move` (refused with its message when it cannot
-    hold).
+    the move itself is :func:`planning.edit.move`, made and saved (``save``) in the
+    button's callback (refused with its message when it cannot hold).
     """
     if not selected:
         st.caption(
@@ -174,8 +223,8 @@ def selection_panel(
                 "the map (the tools at its top left)."
             )
         )
-        return None
-    plan = _plan_of(result, loaded, rules)
+        return
+    plan = plan_of(result, loaded, rules)
     members = plan.grid_members[plan.grid_members["building_id"].astype(str).isin(selected)]
     by_grid = members.groupby(members["grid_code"].astype(str))["households"].sum()
     with st.container(key="edit_selection"):
@@ -208,25 +257,114 @@ def selection_panel(
         import pandas as pd
 
         show_table(pd.DataFrame(rows), key="w_sel_preview")
-        move = st.button(
+        st.button(
             _("Move the selected buildings"),
             type="primary",
             key="w_sel_move",
             disabled=not allowed or to is None,
             help=None if allowed else _("Editors only"),
+            on_click=_move_selected,
+            args=(result, tuple(selected)),
+            kwargs={"loaded": loaded, "rules": rules, "lang": lang, "save": save},
         )
-    if not move:
-        return None
-    try:
-        new_plan, change = edit.move(plan, selected, str(to), lang=lang)
-    except edit.EditRefusedError as err:
-        show_error(err)
-        return None
-    _stack(_DONE).append(change)
-    _stack(_UNDONE).clear()
-    _remember_effect(change)
+
+
+def _move_selected(
+    result: Any, selected: tuple[str, ...], *, loaded: Any, rules: Any, lang: str, save: Save
+) -> None:
+    """The selection's move (the button's callback, before the run that shows it)."""
+    if not flush():
+        return
+    to = st.session_state.get("w_sel_target")
+    with timing.phase("callback: move"):
+        try:
+            done = edit.move(plan_of(result, loaded, rules), list(selected), str(to), lang=lang)
+        except edit.EditRefusedError as err:
+            st.session_state[_PROBLEM] = err
+            return
+    new_plan, change = done
+    _keep(result, new_plan, change, how="do", note=change.describe(lang), lang=lang, save=save)
+
+
+def _keep(
+    result: Any,
+    new_plan: edit.GridPlan,
+    change: Any,
+    *,
+    how: str,
+    note: str,
+    lang: str,
+    save: Keeper,
+    action: str = "edit",
+) -> None:
+    """Show the grids after an edit, an undo or a redo at once; note it in the history.
+
+    ``how`` is ``do`` (a new edit: the redo stack is emptied), ``undo`` or ``redo``. The
+    save to the project follows in the same run, once the figures are drawn
+    (:func:`flush`); when it is refused the edit is taken back and its message shown.
+    """
+    with timing.phase("callback: patches"):
+        edited = Edited(_result_of(result, new_plan, change, lang), action, note)
+    save.show(edited)
+    if how == "undo":
+        _stack(_UNDONE).append(_stack(_DONE).pop())
+    elif how == "redo":
+        _stack(_DONE).append(_stack(_UNDONE).pop())
+    else:
+        _stack(_DONE).append(change)
+        _stack(_UNDONE).clear()
+    _remember_effect(change, undone=how == "undo")
     st.session_state[_REVISION] = revision() + 1
-    return Edited(_result_of(result, new_plan, lang), "edit", change.describe(lang))
+    st.session_state[_PENDING] = (save, edited, how, change)
+
+
+def flush() -> bool:
+    """Save the grids of the last edit if they are not saved yet; ``False`` if refused.
+
+    Called once the edit's figures are drawn, and before any other edit (whose save starts
+    from this one's version). A refused save takes the edit back (the undo and redo stacks
+    as they were, the project's grids shown again) and leaves its message
+    (:func:`show_problem`); the page must then be drawn afresh.
+    """
+    pending = st.session_state.get(_PENDING)
+    if pending is None:
+        return True
+    keeper, edited, how, change = pending
+    try:
+        with timing.phase("save"):
+            keeper.save(edited)
+    except GridplanError as err:
+        st.session_state.pop(_PENDING, None)
+        if how == "undo":
+            _stack(_DONE).append(_stack(_UNDONE).pop())
+        elif how == "redo":
+            _stack(_UNDONE).append(_stack(_DONE).pop())
+        elif _stack(_DONE) and _stack(_DONE)[-1] is change:
+            _stack(_DONE).pop()
+        keeper.show(None)
+        st.session_state[_EFFECT] = []
+        st.session_state[_REVISION] = revision() + 1
+        st.session_state[_PROBLEM] = err
+        st.session_state[_STALE] = True
+        return False
+    st.session_state.pop(_PENDING, None)
+    return True
+
+
+def show_problem() -> None:
+    """Show the message of the last refused edit or save, once."""
+    problem = st.session_state.pop(_PROBLEM, None)
+    if problem is not None:
+        show_error(problem)
+
+
+def stale() -> bool:
+    """Whether a save was refused (a teammate saved first, say), asked once.
+
+    The page must then be shown afresh from the project (``st.rerun(scope="app")``), with
+    its grids; the refusal's message is shown there (:func:`show_problem`).
+    """
+    return bool(st.session_state.pop(_STALE, False))
 
 
 def reset_history() -> None:
@@ -234,29 +372,46 @@ def reset_history() -> None:
     st.session_state[_DONE] = []
     st.session_state[_UNDONE] = []
     st.session_state[_EFFECT] = []
+    st.session_state[_REVISION] = revision() + 1
 
 
 def revision() -> int:
-    """A number that changes with every edit, undo and redo (for cache and map keys)."""
+    """A number that changes with every edit, undo and redo (and new grids) in this session."""
     return int(st.session_state.get(_REVISION, 0))
+
+
+def pick_key(map_key: str) -> str:
+    """The name drawings on the grids map are kept under until the next edit."""
+    return f"{map_key}@{revision()}"
 
 
 def _stack(key: str) -> list[Any]:
     return st.session_state.setdefault(key, [])
 
 
-def _plan_of(result: Any, loaded: Any, rules: Any) -> edit.GridPlan:
-    return edit.GridPlan(
+def plan_of(result: Any, loaded: Any, rules: Any) -> edit.GridPlan:
+    """The :class:`planning.edit.GridPlan` of the grids shown, built once for them.
+
+    The plan keeps its lookups (rows by code, members by grid) once built, so the
+    panels and the edits of one version share them.
+    """
+    kept = st.session_state.get(_PLAN)
+    if kept is not None and kept[0] is result and kept[2] is loaded and kept[3] == rules:
+        return kept[1]
+    plan = edit.GridPlan(
         grids=result.grids,
         grid_members=result.grid_members,
         buildings=loaded.buildings,
         communities=loaded.communities,
         rules=rules,
     )
+    st.session_state[_PLAN] = (result, plan, loaded, rules)
+    return plan
 
 
-def _result_of(result: Any, plan: edit.GridPlan, lang: str) -> Any:
-    plan, patches = edit.refresh_patches(plan, lang=lang)  # the patches follow the grids
+def _result_of(result: Any, plan: edit.GridPlan, change: Any, lang: str) -> Any:
+    # the patches follow the grids: those of the grids the change touched are made again
+    plan, patches = edit.refresh_patches(plan, lang=lang, previous=result.patches, change=change)
     return dataclasses.replace(
         result, grids=plan.grids, grid_members=plan.grid_members, patches=patches
     )
@@ -271,9 +426,10 @@ def _neighbours(plan: edit.GridPlan, code: str) -> list[str]:
 
 
 def edit_panel(
-    result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool
-) -> Edited | None:
-    """Show the editing tools under the map; return the grids after the planner's edit.
+    result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool, save: Save
+) -> None:
+    """Show the editing tools under the map; an edit, undo or redo is made and saved
+    (``save``) in its button's callback, before the run that shows it.
 
     Parameters
     ----------
@@ -287,19 +443,15 @@ def edit_panel(
         The planner's language.
     allowed
         Whether the planner may change the plan (an editor).
-
-    Returns
-    -------
-    Edited or None
-        The new grids, with the action and note to save them under, when an edit, an
-        undo or a redo was made; else ``None``.
+    save
+        Keeps the grids after the edit (raises ``GridplanError`` when it cannot).
     """
     st.subheader(_("Edit the grids"))
     _show_effect(rules)
-    plan = _plan_of(result, loaded, rules)
+    plan = plan_of(result, loaded, rules)
     codes = plan.grids["grid_code"].astype(str).tolist()
     if not codes:
-        return None
+        return
     # the picker starts on the first household grid, not a dedicated grid without households
     home = (
         plan.grids["kind"].astype(str).eq("residential")
@@ -333,82 +485,113 @@ def edit_panel(
         _("Edit"), list(actions), format_func=actions.get, key="w_edit_action", horizontal=True
     )
     near = _neighbours(plan, code)
-    done: tuple[edit.GridPlan, Any] | None = None
+    kwargs = {"loaded": loaded, "rules": rules, "lang": lang, "save": save}
     with st.form("w_edit_form"):
-        pieces: list[str] = []
-        target = None
-        worker = phone = name = None
         if action == "move":
             options = [str(b) for b in dict.fromkeys(members["building_id"].astype(str))]
-            pieces = st.multiselect(
+            st.multiselect(
                 _("Buildings (or a tower's unit, e.g. B12:2)"), options, key="w_edit_pieces"
             )
-            extra = st.text_input(_("Pieces of towers, comma separated (B12:2:5-10)"), key="w_edit_extra")
-            pieces += [p.strip() for p in extra.split(",") if p.strip()]
-            target = st.selectbox(_("To grid"), near, key="w_edit_target")
+            st.text_input(_("Pieces of towers, comma separated (B12:2:5-10)"), key="w_edit_extra")
+            st.selectbox(_("To grid"), near, key="w_edit_target")
         elif action == "merge":
-            target = st.selectbox(_("With grid"), near, key="w_edit_merge")
+            st.selectbox(_("With grid"), near, key="w_edit_merge")
         elif action == "assign":
-            name = st.text_input(_("Name"), value=str(row.get("name") or ""), key="w_edit_name")
-            worker = st.text_input(_("Worker"), value=str(row.get("worker") or ""), key="w_edit_worker")
-            phone = st.text_input(_("Phone"), value=str(row.get("phone") or ""), key="w_edit_phone")
-        apply = st.form_submit_button(
-            _("Apply"), type="primary", disabled=not allowed, help=None if allowed else _("Editors only")
+            st.text_input(_("Name"), value=str(row.get("name") or ""), key="w_edit_name")
+            st.text_input(_("Worker"), value=str(row.get("worker") or ""), key="w_edit_worker")
+            st.text_input(_("Phone"), value=str(row.get("phone") or ""), key="w_edit_phone")
+        st.form_submit_button(
+            _("Apply"),
+            type="primary",
+            disabled=not allowed,
+            help=None if allowed else _("Editors only"),
+            on_click=_apply,
+            args=(result, code, action),
+            kwargs=kwargs,
         )
-    if apply:
+    back, again = st.columns(2)
+    back.button(
+        _("Undo"),
+        key="w_edit_undo",
+        disabled=not _stack(_DONE) or not allowed,
+        on_click=_undo_redo,
+        args=(result, "undo"),
+        kwargs=kwargs,
+    )
+    again.button(
+        _("Redo"),
+        key="w_edit_redo",
+        disabled=not _stack(_UNDONE) or not allowed,
+        on_click=_undo_redo,
+        args=(result, "redo"),
+        kwargs=kwargs,
+    )
+    history = _stack(_DONE)
+    if history:
+        st.caption(history[-1].describe(lang))
+
+
+def _apply(
+    result: Any, code: str, action: str, *, loaded: Any, rules: Any, lang: str, save: Save
+) -> None:
+    """The edit panel's form, applied (its submit button's callback)."""
+    if not flush():
+        return
+    state = st.session_state
+    plan = plan_of(result, loaded, rules)
+    with timing.phase(f"callback: {action}"):
         try:
             if action == "move":
-                done = edit.move(plan, pieces, str(target), lang=lang)
+                pieces = list(state.get("w_edit_pieces") or [])
+                extra = str(state.get("w_edit_extra") or "")
+                pieces += [p.strip() for p in extra.split(",") if p.strip()]
+                done = edit.move(plan, pieces, str(state.get("w_edit_target")), lang=lang)
             elif action == "merge":
-                done = edit.merge(plan, code, str(target), lang=lang)
+                done = edit.merge(plan, code, str(state.get("w_edit_merge")), lang=lang)
             elif action == "split":
                 done = edit.split(plan, code, lang=lang)
             elif action == "lock":
-                done = edit.lock(plan, [code], locked=not bool(row.get("locked", False)))
+                locked = bool(plan.grid(code).get("locked", False))
+                done = edit.lock(plan, [code], locked=not locked)
             else:
-                done = edit.assign(plan, code, name=name, worker=worker, phone=phone)
+                done = edit.assign(
+                    plan,
+                    code,
+                    name=state.get("w_edit_name"),
+                    worker=state.get("w_edit_worker"),
+                    phone=state.get("w_edit_phone"),
+                )
         except edit.EditRefusedError as err:
-            show_error(err)
-    back, again = st.columns(2)
-    undo = back.button(
-        _("Undo"), key="w_edit_undo", disabled=not _stack(_DONE) or not allowed
+            state[_PROBLEM] = err
+            return
+    new_plan, change = done
+    _keep(
+        result,
+        new_plan,
+        change,
+        how="do",
+        note=change.describe(lang),
+        lang=lang,
+        save=save,
+        action="assign" if action == "assign" else "edit",
     )
-    redo = again.button(
-        _("Redo"), key="w_edit_redo", disabled=not _stack(_UNDONE) or not allowed
-    )
-    new_plan = None
-    kind, note = "edit", ""
-    if done is not None:
-        new_plan, change = done
-        _stack(_DONE).append(change)
-        _stack(_UNDONE).clear()
-        kind = "assign" if action == "assign" else "edit"
-        note = change.describe(lang)
-        _remember_effect(change)
-    elif undo and _stack(_DONE):
-        change = _stack(_DONE).pop()
-        try:
-            new_plan = edit.undo(plan, change)
-            _stack(_UNDONE).append(change)
-            _remember_effect(change, undone=True)
-            note = _("undone: {change}").format(change=change.describe(lang))
-        except edit.EditRefusedError as err:
-            show_error(err)
-    elif redo and _stack(_UNDONE):
-        change = _stack(_UNDONE).pop()
-        try:
-            new_plan = edit.redo(plan, change)
-            _stack(_DONE).append(change)
-            _remember_effect(change)
-            note = _("redone: {change}").format(change=change.describe(lang))
-        except edit.EditRefusedError as err:
-            show_error(err)
-    if new_plan is not None:
-        st.session_state[_REVISION] = revision() + 1
-    if new_plan is None:
-        history = _stack(_DONE)
-        if history:
-            st.caption(history[-1].describe(lang))
-        return None
-    return Edited(_result_of(result, new_plan, lang), kind, note)
 
+
+def _undo_redo(result: Any, how: str, *, loaded: Any, rules: Any, lang: str, save: Save) -> None:
+    """Undo the last change, or redo the last undone one (the buttons' callback)."""
+    if not flush():
+        return
+    stack = _stack(_DONE if how == "undo" else _UNDONE)
+    if not stack:
+        return
+    change = stack[-1]
+    plan = plan_of(result, loaded, rules)
+    with timing.phase(f"callback: {how}"):
+        try:
+            new_plan = edit.undo(plan, change) if how == "undo" else edit.redo(plan, change)
+        except edit.EditRefusedError as err:
+            st.session_state[_PROBLEM] = err
+            return
+    words = _("undone: {change}") if how == "undo" else _("redone: {change}")
+    note = words.format(change=change.describe(lang))
+    _keep(result, new_plan, change, how=how, note=note, lang=lang, save=save)

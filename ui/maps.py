@@ -7,6 +7,8 @@ with ``prefer_canvas=True`` from light display copies (:func:`ui.cache.display_c
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,10 @@ from typing import Any
 import folium
 import folium.plugins
 import geopandas as gpd
+import shapely
 import streamlit.components.v1 as components
 import xyzservices
+from folium.template import Template
 from streamlit_folium import st_folium
 
 from gis.gcj import wgs_to_gcj
@@ -27,9 +31,13 @@ __all__ = [
     "PALETTE",
     "STATUS_COLOURS",
     "add_polygons",
+    "add_shapes",
+    "shapes_json",
     "attribution",
     "base_map",
+    "clear_drawings",
     "draw_control",
+    "layer_group",
     "show",
 ]
 
@@ -208,6 +216,138 @@ def add_polygons(
     ).add_to(target)
 
 
+def shapes_json(
+    frame: gpd.GeoDataFrame,
+    *,
+    colour: str | Callable[[Mapping[str, Any]], str] = "#1565c0",
+    weight: float = 2,
+    fill_opacity: float = 0.15,
+    dash: str | None = None,
+    tooltip: Mapping[str, str] | None = None,
+) -> str:
+    """A frame as GeoJSON text whose features carry their style and tooltip (for :func:`add_shapes`).
+
+    Only the style (``__style``) and the tooltip's HTML (``__tip``: ``tooltip`` maps
+    property names to their translated labels) go with each shape, worked out here once:
+    the browser gets no other property and runs no style function of ours.
+    """
+    if frame is None or frame.empty:
+        return '{"type": "FeatureCollection", "features": []}'
+    records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    shapes = shapely.to_geojson(frame.geometry.values)
+    fields = [f for f in (tooltip or {}) if f in frame]
+    features = []
+    for row, shape in zip(records, shapes, strict=True):
+        c = colour(row) if callable(colour) else colour
+        style: dict[str, Any] = {"color": c, "fillColor": c, "weight": weight, "fillOpacity": fill_opacity}
+        if dash:
+            style["dashArray"] = dash
+        properties: dict[str, Any] = {"__style": style}
+        if fields:
+            properties["__tip"] = "<br>".join(
+                f"<b>{html.escape(str(tooltip[f]))}</b> {html.escape(_tip_text(row.get(f)))}"  # type: ignore[index]
+                for f in fields
+            )
+        features.append(
+            '{"type": "Feature", "geometry": '
+            + (shape if shape is not None else "null")
+            + ', "properties": '
+            + json.dumps(properties, ensure_ascii=False)
+            + "}"
+        )
+    return '{"type": "FeatureCollection", "features": [' + ", ".join(features) + "]}"
+
+
+def _tip_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+class _Shapes(folium.MacroElement):
+    """A GeoJSON layer styled by its features' own ``__style`` (see :func:`shapes_json`)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            style: function (feature) { return feature.properties.__style; },
+            onEachFeature: function (feature, layer) {
+                if (feature.properties.__tip) {
+                    layer.bindTooltip(feature.properties.__tip, {sticky: false});
+                }
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, data: str) -> None:
+        super().__init__()
+        self._name = "Shapes"
+        self.data = data
+
+
+def add_shapes(target: folium.Map | folium.FeatureGroup, data: str) -> None:
+    """Add a layer made by :func:`shapes_json` (keep that text cached: it is the costly part).
+
+    Unlike :func:`add_polygons`, nothing is computed per shape when the map is rendered
+    (no style function, no bounds): a layer of thousands of shapes costs its text only.
+    """
+    _Shapes(data).add_to(target)
+
+
+def layer_group(name: str) -> folium.FeatureGroup:
+    """A layer group sent to a mounted map without reloading it (``show(feature_group=…)``).
+
+    Layers that change while the planner works (grids being edited) go in such groups:
+    the map keeps its place and zoom, and only the groups are replaced.
+    """
+    return folium.FeatureGroup(name=name, control=False)
+
+
+class _ClearDrawings(folium.MacroElement):
+    """A script that removes the shapes drawn with the Draw tool, once per ``stamp``."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        /* {{ this.stamp }} */
+        (function () {
+        if (window.drawnItems && typeof window.drawnItems.clearLayers === "function") {
+            window.drawnItems.clearLayers();
+        }
+        if (window.__GLOBAL_DATA__) {  /* the same shape drawn again is news again */
+            var kept = window.__GLOBAL_DATA__;
+            kept.all_drawings = [];
+            kept.last_active_drawing = null;
+            if (kept.previous_data && "all_drawings" in kept.previous_data) {
+                kept.previous_data.all_drawings = [];
+            }
+            if (kept.previous_data && "last_active_drawing" in kept.previous_data) {
+                kept.previous_data.last_active_drawing = null;
+            }
+        }
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, stamp: str) -> None:
+        super().__init__()
+        self._name = "ClearDrawings"
+        self.stamp = stamp
+
+
+def clear_drawings(group: folium.FeatureGroup, *, stamp: str) -> None:
+    """Clear the Draw tool's shapes when ``group`` reaches the map with a new ``stamp``.
+
+    A selection drawn before an edit no longer applies after it: the rectangle goes too,
+    and the map forgets it sent it (the same rectangle drawn again is sent again).
+    """
+    _ClearDrawings(str(stamp)).add_to(group)
+
+
 def draw_control(m: folium.Map) -> folium.plugins.Draw:
     """Add the Draw tool (polygons and rectangles only, editable) with local assets."""
     draw = folium.plugins.Draw(
@@ -237,16 +377,25 @@ def show(
     key: str,
     height: int = 480,
     returned_objects: Sequence[str] = (),
-    feature_group: folium.FeatureGroup | None = None,
+    feature_group: folium.FeatureGroup | Sequence[folium.FeatureGroup] | None = None,
     on_change: Callable[[], None] | None = None,
 ) -> dict[str, Any] | None:
-    """Render ``m`` with ``st_folium``; pan and zoom never rerun the app unless asked for."""
+    """Render ``m`` with ``st_folium``; pan and zoom never rerun the app unless asked for.
+
+    ``feature_group`` (one or several :func:`layer_group`) is drawn over ``m`` and can
+    change from run to run without reloading the map, which keeps the planner's place and
+    zoom: keep ``m`` itself the same (its script names the map in the browser).
+    """
     return st_folium(
         m,
         key=key,
         height=height,
         use_container_width=True,
         returned_objects=list(returned_objects),
-        feature_group_to_add=feature_group,
+        feature_group_to_add=(
+            list(feature_group)
+            if feature_group is not None and not isinstance(feature_group, folium.FeatureGroup)
+            else feature_group
+        ),
         on_change=on_change,
     )

@@ -79,6 +79,7 @@ __all__ = [
     "set_rules",
     "set_source",
     "set_status",
+    "show_grids",
     "source",
     "source_label",
     "status_of",
@@ -98,6 +99,8 @@ _STORE_PATH = "plan_store_path"
 _COMPARISON = "comparison"
 _GRIDS = "grids"
 _GRIDS_SCOPE = "grids_scope"
+_GRIDS_HELD = "grids_held"  # ((project, version holding the grids), result, scope) last read or saved
+_GRIDS_SHOWN = "grids_shown"  # (project, result, scope): grids edited here, their save under way
 _PROJECT = "project_name"  # the project open in this tab (its work lives in the project)
 _SAVED = "project_saved"  # (version, HH:MM) of this tab's last save
 _SEEN = "project_seen"  # the project's latest version when this run began (what it shows)
@@ -182,7 +185,7 @@ def _load(src: Source, rules_: RuleSet, lang: str) -> Loaded:
 
 def _reset_derived() -> None:
     """Forget what was computed on the previous project."""
-    for key in (_GRIDS, _GRIDS_SCOPE, _COMPARISON):
+    for key in (_GRIDS, _GRIDS_SCOPE, _GRIDS_HELD, _GRIDS_SHOWN, _COMPARISON):
         st.session_state.pop(key, None)
     session.forget_drawing()
     st.session_state[_PROPOSALS] = []
@@ -738,9 +741,21 @@ def grids() -> tuple[GridResult | None, tuple[str, ...] | None]:
     if proj is not None and proj.read_only and st.session_state.get(_GRIDS) is not None:
         return st.session_state[_GRIDS], st.session_state.get(_GRIDS_SCOPE)  # a sample's, unsaved
     if proj is not None:
-        names = proj.layer_names()
+        shown = st.session_state.get(_GRIDS_SHOWN)
+        if shown is not None and shown[0] == proj.name:
+            return shown[1], shown[2]  # edited here: shown before their save is done
+        if proj.version is None:
+            return None, None
+        info = proj.info()
+        names = info["layers"]
         if "grids" not in names:
             return None, None
+        # the grids are read once per version holding them (a save of other layers, a
+        # proposal, keeps them), and an edit made here hands its grids over (set_grids)
+        held = (proj.name, int(names["grids"].get("same_as") or info["version"]))
+        kept = st.session_state.get(_GRIDS_HELD)
+        if kept is not None and kept[0] == held:
+            return kept[1], kept[2]
         wanted = [n for n in ("grids", "grid_members", "patches") if n in names]
         layers = proj.load(layers=wanted)
         patches = layers.get("patches")
@@ -751,7 +766,9 @@ def grids() -> tuple[GridResult | None, tuple[str, ...] | None]:
         )
         scope = tuple(sorted(set(layers["grids"]["community_id"].astype(str))))
         everything = set(loaded().communities["community_id"].astype(str))
-        return result, (None if set(scope) >= everything else scope)
+        covered = None if set(scope) >= everything else scope
+        st.session_state[_GRIDS_HELD] = (held, result, covered)
+        return result, covered
     return st.session_state.get(_GRIDS), st.session_state.get(_GRIDS_SCOPE)
 
 
@@ -780,14 +797,36 @@ def set_grids(
         st.session_state[_GRIDS_SCOPE] = scope
         return
     if result is not None and proj is not None:
-        _project_save(
+        version = _project_save(
             {"grids": result.grids, "grid_members": result.grid_members, "patches": result.patches},
             action=action,
             note=note if note is not None else (", ".join(scope) if scope is not None else ""),
         )
+        # the grids just saved are the ones shown next: not read back from the project
+        st.session_state[_GRIDS_HELD] = ((proj.name, int(version)), result, scope)
+        st.session_state.pop(_GRIDS_SHOWN, None)
         return
     st.session_state[_GRIDS] = result
     st.session_state[_GRIDS_SCOPE] = scope
+
+
+def show_grids(result: GridResult | None, scope: tuple[str, ...] | None) -> None:
+    """Show ``result`` as the grids from now on, before :func:`set_grids` saves them.
+
+    A hand edit is shown at once and saved right after (``ui.grid_edit``); ``None``
+    forgets the grids shown (their save was refused): the project's are shown again.
+    Without a project (a sample) the grids are kept in the tab, as :func:`set_grids` does.
+    """
+    proj = current()
+    if proj is None:
+        if result is not None:
+            st.session_state[_GRIDS] = result
+            st.session_state[_GRIDS_SCOPE] = scope
+        return
+    if result is None:
+        st.session_state.pop(_GRIDS_SHOWN, None)
+        return
+    st.session_state[_GRIDS_SHOWN] = (proj.name, result, scope)
 
 
 # --------------------------------------------------------------------------------------
