@@ -28,7 +28,6 @@ __all__ = [
     "PICK",
     "Edited",
     "Keeper",
-    "Save",
     "edit_panel",
     "flush",
     "pick_key",
@@ -77,8 +76,6 @@ class Keeper:
     show: Callable[[Edited | None], None]
     save: Callable[[Edited], None]
 
-
-Save = Keeper
 
 
 def select_clicked(grids: Any, clicked: dict[str, Any] | None, *, gcj02: bool) -> str | None:
@@ -207,7 +204,7 @@ def selection_panel(
     rules: Any,
     lang: str,
     allowed: bool,
-    save: Save,
+    save: Keeper,
 ) -> None:
     """The buildings selected on the map: their grids, where they can go, and the move.
 
@@ -270,7 +267,7 @@ def selection_panel(
 
 
 def _move_selected(
-    result: Any, selected: tuple[str, ...], *, loaded: Any, rules: Any, lang: str, save: Save
+    result: Any, selected: tuple[str, ...], *, loaded: Any, rules: Any, lang: str, save: Keeper
 ) -> None:
     """The selection's move (the button's callback, before the run that shows it)."""
     if not flush():
@@ -426,7 +423,7 @@ def _neighbours(plan: edit.GridPlan, code: str) -> list[str]:
 
 
 def edit_panel(
-    result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool, save: Save
+    result: Any, *, loaded: Any, rules: Any, lang: str, allowed: bool, save: Keeper
 ) -> None:
     """Show the editing tools under the map; an edit, undo or redo is made and saved
     (``save``) in its button's callback, before the run that shows it.
@@ -532,7 +529,7 @@ def edit_panel(
 
 
 def _apply(
-    result: Any, code: str, action: str, *, loaded: Any, rules: Any, lang: str, save: Save
+    result: Any, code: str, action: str, *, loaded: Any, rules: Any, lang: str, save: Keeper
 ) -> None:
     """The edit panel's form, applied (its submit button's callback)."""
     if not flush():
@@ -577,7 +574,7 @@ def _apply(
     )
 
 
-def _undo_redo(result: Any, how: str, *, loaded: Any, rules: Any, lang: str, save: Save) -> None:
+def _undo_redo(result: Any, how: str, *, loaded: Any, rules: Any, lang: str, save: Keeper) -> None:
     """Undo the last change, or redo the last undone one (the buttons' callback)."""
     if not flush():
         return
