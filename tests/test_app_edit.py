@@ -38,6 +38,14 @@ def test_edit_merge_undo_redo_on_the_grids_page(app):
     result = app.session_state["grids"]
     before = len(result.grids)
     total = int(result.grids["households"].sum())
+    # a grid of walk-ups (units left blank): its member table reads "—", never "None"
+    blank = result.grid_members[result.grid_members["unit_from"].isna()]
+    assert len(blank), "the sample has walk-ups without units"
+    app.selectbox(key="w_edit_grid").set_value(str(blank["grid_code"].iloc[0])).run()
+    shown = [getattr(t.value, "data", t.value) for t in app.dataframe]  # a Styler's data
+    cells = next(frame for frame in shown if zh("from unit") in frame.columns)
+    assert "—" in set(cells[zh("from unit")]), cells
+    assert not cells[[zh("from unit"), zh("to unit")]].isna().any().any()
     # choose a grid with a neighbour and merge them
     app.radio(key="w_edit_action").set_value("merge").run()
     _ok(app)

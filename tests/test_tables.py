@@ -77,22 +77,3 @@ def test_whole_numbers_have_thousands_separators(n):
 def test_fractions_round_to_what_they_are(x):
     text = format_cell(x)
     assert math.isclose(float(text.replace(",", "")), x, abs_tol=0.051 if abs(x) >= 100 else 0.0051)
-
-
-def test_a_missing_cell_is_a_dash_in_the_data_st_dataframe_draws():
-    """st.dataframe draws a missing cell as "None" whatever the styler's display value
-    (seen on the Grids page's member table: a walk-up's unit left blank), so a column with
-    a missing value carries the report's text itself; a full column stays a number."""
-    members = pd.DataFrame(
-        {
-            "building_id": ["way/1", "way/2", None],
-            "unit_from": [1.0, None, np.nan],
-            "floor_from": [1, 1, 1],
-            "households": [33, 31, 22],
-        }
-    )
-    data = report_view(members).data
-    assert data["unit_from"].tolist() == ["1", MISSING, MISSING]
-    assert data["building_id"].tolist() == ["way/1", "way/2", MISSING]
-    assert data["households"].tolist() == [33, 31, 22]  # no missing value: still sorts as numbers
-    assert not any(v is None or (isinstance(v, float) and math.isnan(v)) for v in data.to_numpy().ravel())

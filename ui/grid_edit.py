@@ -467,10 +467,7 @@ def edit_panel(
     shown = kind_label(row.get("kind"), session.language()) if status == "dedicated" else None
     cols[2].metric(_("status"), shown or words.get(status, _("out of range")))
     cols[3].metric(_("locked"), _("yes") if bool(row.get("locked", False)) else _("no"))
-    show_table(
-        members[["building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]],
-        key="w_edit_members",
-    )
+    show_table(_members_view(members), key="w_edit_members")
     actions = {
         "move": _("Move buildings to a neighbouring grid"),
         "merge": _("Merge with a neighbouring grid"),
@@ -526,6 +523,25 @@ def edit_panel(
     history = _stack(_DONE)
     if history:
         st.caption(history[-1].describe(lang))
+
+
+def _members_view(members: Any) -> Any:
+    """A grid's member rows as shown: a unit or floor left blank (a walk-up's) reads "—".
+
+    ``st.dataframe`` draws a missing cell as "None" whatever the table's styler says, so
+    these columns are shown as text (whole numbers, or the dash).
+    """
+    import pandas as pd
+
+    from ui.tables import format_cell
+
+    view = members[["building_id", "unit_from", "unit_to", "floor_from", "floor_to", "households"]]
+    view = view.copy()
+    for column in ("unit_from", "unit_to", "floor_from", "floor_to"):
+        view[column] = pd.Series(
+            [format_cell(v, plain=True) for v in view[column]], index=view.index, dtype=object
+        )
+    return view
 
 
 def _apply(

@@ -129,25 +129,16 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` for display: no geometry, codes as text, lists joined.
 
     Numbers keep their type (so the table still sorts by them); only codes are turned into
-    text, because a code is a name, not a quantity, and so are the columns with a missing
-    value: ``st.dataframe`` draws a missing cell as "None" whatever the styler says, so
-    such a column is shown as the report's text (a tower's unit left blank reads "—").
+    text, because a code is a name, not a quantity.
     """
     view = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame.columns]))
     view = view.copy()
     for column in view.columns:
         series = view[column]
         if is_code_column(column):
-            view[column] = series.map(_code_text).map(
-                lambda v: MISSING if _missing(v) else v
-            ).astype(object)
+            view[column] = series.map(_code_text).astype(object)
         elif series.dtype == object and series.map(lambda v: isinstance(v, list | tuple | set)).any():
             view[column] = series.map(format_cell).astype(object)
-        elif series.map(_missing).any():
-            plain = is_plain_column(column)
-            view[column] = series.map(lambda v, _plain=plain: format_cell(v, plain=_plain)).astype(
-                object
-            )
     return view
 
 
