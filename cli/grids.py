@@ -146,6 +146,7 @@ def _regrid(
         landuse=project.landuse,
         community_ids=wanted,
         lang=args.lang,
+        n_jobs=args.jobs,
     )
     new, patches = refresh_patches(out.plan, lang=args.lang)
     walk = out.crosswalk

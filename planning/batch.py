@@ -829,8 +829,9 @@ def run_batch(
         )
         if task == "grids":
             _check_zones(tasks)
-        keyed = [(t, t.key(task, options)) for t in tasks]
         root = Path(checkpoint) if checkpoint is not None else None
+        # the key (a hash of every input row) only names a checkpoint
+        keyed = [(t, t.key(task, options) if root is not None else "") for t in tasks]
         results: dict[str, Frames] = {}
         resumed: list[str] = []
         if root is not None:

@@ -1662,6 +1662,7 @@ def rerun(
     keep_share: float = 0.8,
     community_ids: Sequence[str] | None = None,
     lang: str = "en",
+    n_jobs: int = 1,
 ) -> Rerun:
     """Run the grid engine again, keeping locked grids and the codes of grids that barely change.
 
@@ -1683,6 +1684,8 @@ def rerun(
         Re-run only these communities; the grids of the others stay as they are.
     lang
         Language of the reasons.
+    n_jobs
+        Processes that grid the communities (see :func:`planning.grids.make_grids`).
 
     Returns
     -------
@@ -1757,6 +1760,7 @@ def rerun(
         community_ids=wanted,
         lang=lang,
         previous=gpd.GeoDataFrame(previous, geometry=plan._geometry, crs=plan.grids.crs),
+        n_jobs=n_jobs,
     )
     fresh = result.grids.copy()
     for column in plan.grids.columns:

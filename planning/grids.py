@@ -1267,6 +1267,7 @@ def make_grids(
     lang: str = "en",
     progress: Callable[[str], None] | None = None,
     previous: gpd.GeoDataFrame | None = None,
+    n_jobs: int = 1,
 ) -> GridResult:
     """Divide communities into contiguous grids of ``grid_min``–``grid_max`` households.
 
@@ -1296,6 +1297,9 @@ def make_grids(
     previous
         The grids of an earlier plan: a new grid that barely changed from an old one keeps
         its code, and ``GridResult.crosswalk`` maps old codes to new.
+    n_jobs
+        Processes (joblib) that grid the communities; each gets only its community's rows,
+        and the result is the same as in one process. -1 is every core.
 
     Returns
     -------
@@ -1336,23 +1340,42 @@ def make_grids(
     touching = {name: rows_touching(frame, polygons) for name, frame in lines.items()}
     uses = land_use_areas(*(None if f is None else _in_storage_crs(f) for f in (landuse, compounds)))
     uses_touching = rows_touching(uses, polygons) if uses is not None else None
-    grid_frames, member_rows, patch_frames, divided_rows, walks, zone_frames = [], [], [], [], [], []
-    for i in np.argsort(communities["community_id"].to_numpy(), kind="stable"):
+    if previous is not None:
+        previous = _in_storage_crs(previous)
+        old_prefix = previous["grid_code"].astype(str).str[:12]
+    order = np.argsort(communities["community_id"].to_numpy(), kind="stable")
+
+    def arguments(i: int) -> tuple[tuple[object, ...], dict[str, object]]:
+        """One community's own rows (all a worker process is sent)."""
         rows = np.sort(by_owner.get(i, np.zeros(0, dtype=np.int64)))
+        prefix = str(communities["grid_prefix"].iloc[i])
         parts = {
             name: None if frame is None or touching[name] is None else frame.iloc[touching[name][i]]
             for name, frame in lines.items()
         }
-        done = _grid_one_community(
-            buildings.iloc[rows],
-            communities.iloc[[i]],
-            **parts,
-            rules=rules,
-            lang=lang,
-            previous=previous,
-            prefix=str(communities["grid_prefix"].iloc[i]),
-            uses=None if uses is None or uses_touching is None else uses.iloc[uses_touching[i]],
+        before = None if previous is None else previous[(old_prefix == prefix).to_numpy()]
+        options = dict(parts, rules=rules, lang=lang, previous=before, prefix=prefix)
+        options["uses"] = (
+            None if uses is None or uses_touching is None else uses.iloc[uses_touching[i]]
         )
+        return (buildings.iloc[rows], communities.iloc[[i]]), options
+
+    workers = _process_count(n_jobs, len(order))
+    if workers > 1:
+        from joblib import Parallel, delayed
+
+        # largest first would finish sooner, but the communities are much alike; in order,
+        # so the progress and the result read as in one process
+        parallel = Parallel(
+            n_jobs=workers, backend="loky", return_as="generator", pre_dispatch="2*n_jobs"
+        )
+        outcomes = parallel(
+            delayed(_grid_one_community)(*a, **k) for a, k in (arguments(int(i)) for i in order)
+        )
+    else:
+        outcomes = (_grid_one_community(*a, **k) for a, k in (arguments(int(i)) for i in order))
+    grid_frames, member_rows, patch_frames, divided_rows, walks, zone_frames = [], [], [], [], [], []
+    for i, done in zip(order, outcomes, strict=True):
         if done is None:
             continue
         grids, members, patches, divided, walk, zone_rows = done
@@ -1386,6 +1409,20 @@ def make_grids(
         zones=pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(),
         notes=tuple(notes),
     )
+
+
+def _process_count(n_jobs: int, tasks: int) -> int:
+    """Worker processes for ``n_jobs`` (-1: every core; never more than the tasks).
+
+    Examples
+    --------
+    >>> _process_count(2, 10), _process_count(2, 1), _process_count(0, 5)
+    (2, 1, 1)
+    """
+    import os
+
+    wanted = (os.cpu_count() or 1) + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return max(1, min(wanted, tasks))
 
 
 def _grid_one_community(

@@ -106,6 +106,47 @@ def test_joblib_matches_make_grids(loaded, reference):
     assert_same_plan(reference, result.grids)
 
 
+def test_make_grids_in_two_processes_is_one_process(loaded, reference):
+    project = loaded.project
+    seen: list[str] = []
+    got = make_grids(
+        project.buildings,
+        communities=loaded.communities,
+        roads=project.roads,
+        waterways=project.waterways,
+        barriers=project.barriers,
+        compounds=project.compounds,
+        n_jobs=2,
+        progress=seen.append,
+    )
+    assert seen == sorted(loaded.communities["community_id"].astype(str))
+    assert_same_plan(reference, got)
+
+
+def test_rerun_in_two_processes_is_one_process(loaded, reference):
+    """The re-run around a planner's locked grid (``gridplan grids --project --jobs``)
+    gives the same plan, codes and crosswalk in two processes as in one."""
+    from dataclasses import replace
+
+    from planning.edit import GridPlan, rerun
+
+    plan = GridPlan.from_result(
+        reference, buildings=loaded.project.buildings, communities=loaded.communities
+    )
+    grids = plan.grids.copy()
+    grids.loc[grids.index[3], "locked"] = True
+    plan = replace(plan, grids=grids)
+    project = loaded.project
+    lines = {"roads": project.roads, "waterways": project.waterways,
+             "barriers": project.barriers, "compounds": project.compounds}  # fmt: skip
+    one = rerun(plan, **lines)
+    two = rerun(plan, **lines, n_jobs=2)
+    assert_same_frames(one.plan.grids, two.plan.grids)
+    assert_same_frames(one.plan.grid_members, two.plan.grid_members)
+    pd.testing.assert_frame_equal(one.crosswalk, two.crosswalk)
+    assert one.kept == two.kept and len(one.kept) == 1
+
+
 def test_dask_matches_make_grids(loaded, reference):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
@@ -224,6 +265,31 @@ def test_cli_jobs_and_resume(city_file, tmp_path, capsys):
         assert_same_frames(plan_one[name], plan_two[name])
     code, _, err = _grids_cli(capsys, city_file, "--out", tmp_path / "three.gpkg", "--resume", tmp_path / "ck")
     assert code == 0 and "6 of 6 communities resumed" in err
+
+
+def test_cli_project_rerun_honours_jobs(city_file, tmp_path, capsys, monkeypatch):
+    """``gridplan grids --project NAME --jobs 2`` on a project with grids re-runs the engine
+    in two processes (it ran in one whatever --jobs said)."""
+    import planning.grids
+    from cli import main
+
+    monkeypatch.setenv("GRIDPLAN_HOME", str(tmp_path / "home"))
+    opts = ["--json", "--lang", "en", "--quiet"]
+    assert main(["projects", "create", "城", "--from", str(city_file), *opts]) == 0
+    assert main(["grids", "--project", "城", "--jobs", "2", *opts]) == 0
+    capsys.readouterr()
+    asked: list[int] = []
+    original = planning.grids.make_grids
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("n_jobs", 1))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(planning.grids, "make_grids", spy)
+    assert main(["grids", "--project", "城", "--jobs", "2", *opts]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert asked == [2]
+    assert again["grids_kept"] == 0 and again["codes_kept"] == again["grids"]
 
 
 def test_cli_unreachable_scheduler(city_file, tmp_path, capsys, monkeypatch):
