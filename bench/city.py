@@ -64,6 +64,7 @@ def _worker(args: argparse.Namespace) -> int:
     loaded = prepare(Project(**city))
     loading = time.perf_counter() - t
     t = time.perf_counter()
+    cpu = time.process_time()
     if args.worker == "single":
         project = loaded.project
         result = make_grids(
@@ -77,6 +78,7 @@ def _worker(args: argparse.Namespace) -> int:
     else:
         result = run_batch(loaded, backend=args.worker, n_jobs=args.jobs).grids
     gridding = time.perf_counter() - t
+    gridding_cpu = time.process_time() - cpu
     out = Path(args.result_dir)
     result.grids.to_parquet(out / "grids.parquet")
     result.grid_members.to_parquet(out / "grid_members.parquet")
@@ -89,6 +91,7 @@ def _worker(args: argparse.Namespace) -> int:
         "generate_s": round(generated, 2),
         "load_s": round(loading, 2),
         "grid_s": round(gridding, 2),
+        "grid_cpu_s_main": round(gridding_cpu, 2),
         "self_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "children_maxrss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
@@ -113,6 +116,22 @@ def _tree_rss(proc: Any) -> int:
     return total
 
 
+def _tree_cpu(proc: Any, seen: dict[int, float]) -> None:
+    """Record the CPU seconds (user + system) of the child and each descendant."""
+    import psutil
+
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return
+    for member in members:
+        try:
+            times = member.cpu_times()
+        except psutil.Error:
+            continue
+        seen[member.pid] = times.user + times.system
+
+
 def _run_mode(mode: str, args: argparse.Namespace, result_dir: Path) -> dict[str, Any]:
     import psutil
 
@@ -125,11 +144,13 @@ def _run_mode(mode: str, args: argparse.Namespace, result_dir: Path) -> dict[str
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, **THREAD_ENV})
     proc = psutil.Process(child.pid)
     peak = [0]
+    cpu: dict[int, float] = {}  # the last CPU seconds seen of each process of the tree
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss(proc))
+            _tree_cpu(proc, cpu)
             done.wait(0.2)
 
     watcher = threading.Thread(target=sample, daemon=True)
@@ -143,6 +164,8 @@ def _run_mode(mode: str, args: argparse.Namespace, result_dir: Path) -> dict[str
     stats = json.loads(out.strip().splitlines()[-1])
     stats["wall_s"] = round(wall, 2)
     stats["tree_peak_rss_mb"] = round(peak[0] / 2**20, 1)
+    stats["tree_cpu_s"] = round(sum(cpu.values()), 1)
+    stats["load_average"] = [round(v, 2) for v in os.getloadavg()]
     stats["communities_per_s"] = round(stats["communities"] / max(stats["grid_s"], 1e-9), 2)
     return stats
 
@@ -194,8 +217,8 @@ def _markdown(rows: list[dict[str, Any]], args: argparse.Namespace, total: float
         f"City: {first['households']:,} households · {first['communities']} communities · "
         f"{first['buildings']:,} buildings · {first['grids']:,} grids (make_city seed {args.seed}).",
         "",
-        "| mode | grid s | wall s | communities/s | peak RSS, process tree (MB) | main maxrss (MB) | largest child maxrss (MB) | same result as single |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| mode | grid s | wall s | CPU s, process tree | communities/s | peak RSS, process tree (MB) | main maxrss (MB) | largest child maxrss (MB) | same result as single | load average (1, 5, 15 min) at the end |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     labels = {"single": "single process (make_grids)", "joblib": f"joblib, {args.jobs} processes",
               "dask": f"dask LocalCluster, {args.jobs} workers"}
@@ -205,13 +228,17 @@ def _markdown(rows: list[dict[str, Any]], args: argparse.Namespace, total: float
         verdict = "reference" if r["mode"] == "single" else (
             "yes" if same else f"no: {len(differing)} of {r['communities']} communities differ")
         lines.append(
-            f"| {labels[r['mode']]} | {r['grid_s']:.1f} | {r['wall_s']:.1f} | {r['communities_per_s']:.2f} | "
-            f"{r['tree_peak_rss_mb']:,.0f} | {r['self_maxrss_mb']:,.0f} | {r['children_maxrss_mb']:,.0f} | {verdict} |"
+            f"| {labels[r['mode']]} | {r['grid_s']:.1f} | {r['wall_s']:.1f} | {r.get('tree_cpu_s', float('nan')):.1f} | "
+            f"{r['communities_per_s']:.2f} | "
+            f"{r['tree_peak_rss_mb']:,.0f} | {r['self_maxrss_mb']:,.0f} | {r['children_maxrss_mb']:,.0f} | {verdict} | "
+            f"{', '.join(f'{v:.1f}' for v in r.get('load_average', []))} |"
         )
     lines += [
         "",
         "*grid s*: gridding only (after generating and loading the city; for the batch modes it "
-        "includes starting the workers or the cluster). *wall s*: the whole child process, "
+        "includes starting the workers or the cluster). *CPU s, process tree*: user + system "
+        "CPU seconds of the child and all its descendants (the whole child: generation and "
+        "loading too), sampled with psutil. *wall s*: the whole child process, "
         "generation, loading and Python start-up included. *peak RSS, process tree*: the peak of "
         "the summed RSS of the child and all its descendants, sampled every 0.2 s with psutil. "
         "*main maxrss* is the child's own `ru_maxrss`; *largest child maxrss* is "

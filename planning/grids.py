@@ -761,6 +761,9 @@ def _group_zones(
         zones.append(_Zone(members, (str(name),), found))
         bounds[str(name)] = (found.out_of_band, found.exact, float(work[members].sum()))
     owner = np.full(len(nodes), -1, dtype=int)
+    # a zone that failed to join any neighbour tries them again next round; the ones that
+    # did not change give the same grouping (the same atoms in the same order)
+    tried: dict[bytes, Grouping] = {}
     for _ in range(4):  # join failing zones to the neighbour that helps most, a few rounds
         changed = False
         failing = [i for i, z in enumerate(zones) if z is not None and z.grouping.out_of_band]
@@ -773,9 +776,18 @@ def _group_zones(
                     owner[z.members] = i
             around = {int(owner[b]) for a in zone.members for b in graph[a]} - {zi, -1}
             best: tuple[int, int, Grouping] | None = None
-            for other in sorted(around):
+            neighbours = sorted(around)
+            # the most a join with each neighbour could gain: both zones' grids outside
+            # the band; once one is reached no later neighbour can do better
+            most = [zone.grouping.out_of_band + zones[o].grouping.out_of_band for o in neighbours]  # type: ignore[union-attr]
+            for position, other in enumerate(neighbours):
+                if best is not None and best[0] >= max(most[position:]):
+                    break
                 merged = np.concatenate([zone.members, zones[other].members])  # type: ignore[union-attr]
-                found = solve(merged)
+                key = merged.tobytes()
+                if key not in tried:
+                    tried[key] = solve(merged)
+                found = tried[key]
                 gain = (
                     zone.grouping.out_of_band
                     + zones[other].grouping.out_of_band  # type: ignore[union-attr]
