@@ -1773,7 +1773,11 @@ def rerun(
     )
     walk = result.crosswalk
     walk = (
-        walk[["old_code", "new_code", "overlap_share"]]
+        # a kept grid is its own successor: the engine's best overlap for it (a new grid
+        # touching it along an edge) would give its code a second successor
+        walk.loc[
+            ~walk["old_code"].astype(str).isin(kept_codes), ["old_code", "new_code", "overlap_share"]
+        ]
         if len(walk)
         else pd.DataFrame(columns=["old_code", "new_code", "overlap_share"])
     )

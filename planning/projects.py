@@ -90,7 +90,7 @@ def project_layers(loaded: Loaded) -> dict[str, pd.DataFrame]:
     >>> from planning.communities import load
     >>> layers = project_layers(load(get_path("beijing")))
     >>> sorted(layers)
-    ['barriers', 'buildings', 'communities', 'community_summary', 'compounds', 'roads', 'waterways']
+    ['barriers', 'buildings', 'communities', 'community_summary', 'compounds', 'landuse', 'roads', 'waterways']
     """
     project = loaded.project
     buildings = loaded.buildings

@@ -195,7 +195,9 @@ def test_cli_grids(tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) >= {"grids", "in_range_share", "min_households", "max_households", "contiguous_share", "seconds"}
     written = gpd.read_file(out, layer="grids")
-    assert len(written) == payload["grids"] and written["households"].sum() == 3_000
+    # "grids" counts household grids; dedicated grids (专属网格, no households) apart
+    assert len(written) == payload["grids"] + payload["dedicated_grids"]
+    assert (written["kind"] == "residential").sum() == payload["grids"] and written["households"].sum() == 3_000
 
 
 @given(st.integers(0, 10_000), st.sampled_from([7_000, 11_000]))
