@@ -1940,9 +1940,17 @@ def refresh_patches(
                 seq += 1
                 for r in group:
                     grids.iloc[r, grids.columns.get_loc("patch_id")] = f"{prefix}P{seq:02d}"
+    patches = _dissolve_patches(grids, grids["patch_id"].to_numpy(), community)
+    return replace(plan, grids=grids), _judge_patches(patches, rules, lang)
+
+
+def _dissolve_patches(
+    grids: gpd.GeoDataFrame, patch_ids: np.ndarray, community: np.ndarray
+) -> gpd.GeoDataFrame:
+    """One row a patch: the union of its grids, their community, households and count."""
     frame = gpd.GeoDataFrame(
         {
-            "patch_id": grids["patch_id"].to_numpy(),
+            "patch_id": patch_ids,
             "community_id": community,
             "households": grids["households"].to_numpy(dtype=float),
             "n_grids": 1,
@@ -1950,10 +1958,9 @@ def refresh_patches(
         geometry=grids.geometry.values,
         crs=grids.crs,
     )
-    patches = frame.dissolve(
+    return frame.dissolve(
         "patch_id", aggfunc={"community_id": "first", "households": "sum", "n_grids": "sum"}
     ).reset_index()
-    return replace(plan, grids=grids), _judge_patches(patches, rules, lang)
 
 
 def _refresh_touched(
@@ -1973,19 +1980,7 @@ def _refresh_touched(
     kept = previous[~previous["patch_id"].astype(str).isin(touched)]
     mine = np.isin(ids, sorted(touched))
     part = grids.loc[mine]
-    frame = gpd.GeoDataFrame(
-        {
-            "patch_id": ids[mine],
-            "community_id": part["community_id"].astype(str).to_numpy(),
-            "households": part["households"].to_numpy(dtype=float),
-            "n_grids": 1,
-        },
-        geometry=part.geometry.values,
-        crs=grids.crs,
-    )
-    remade = frame.dissolve(
-        "patch_id", aggfunc={"community_id": "first", "households": "sum", "n_grids": "sum"}
-    ).reset_index()
+    remade = _dissolve_patches(part, ids[mine], part["community_id"].astype(str).to_numpy())
     columns = list(remade.columns)  # the order dissolve gives (patch_id, geometry, …)
     kept = kept.rename_geometry(remade.geometry.name) if kept.geometry.name != remade.geometry.name else kept
     patches = pd.concat([kept[columns], remade[columns]], ignore_index=True)
