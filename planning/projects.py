@@ -427,7 +427,9 @@ def chosen_split(
     Per community: its accepted proposal (the latest accepted, when several were); a
     community with none accepted takes its best-ranked proposal that was not rejected
     (the engine's rank; drawn proposals after the engine's), as ``gridplan compare`` does
-    with a split plan file.
+    with a split plan file. Between equally ranked proposals of several engine runs the
+    newest run's is taken: a planner who re-ran the engine (with other settings, or on
+    edited layers) means the new answer.
 
     Returns
     -------
@@ -466,7 +468,7 @@ def chosen_split(
         best = min(
             open_,
             key=lambda i: (float(rank.get(i, np.inf)) if pd.notna(rank.get(i, np.nan)) else np.inf,
-                           open_.index(i)),
+                           -open_.index(i)),
         )
         chosen.append({"community_id": community, "proposal_id": best, "status": "proposed"})
     ids = {c["proposal_id"] for c in chosen}

@@ -173,6 +173,7 @@ def test_split_with_project_adds_to_earlier_proposals(tmp_path, capsys, monkeypa
         rows = lineage[lineage["proposal_id"] == pid]
         assert int(rows["households"].sum()) == created["households"]
         assert set(rows["to_community_id"]) <= {f"{parent}-{k}" for k in range(1, 10)}
+    # both runs have a rank-1 proposal: the newest run's is the one the project stands for
     chosen, which = chosen_split(workspace().open("清华园"))
-    assert which == [{"community_id": parent, "proposal_id": f"{parent}-R1", "status": "proposed"}]
-    assert len(chosen["lineage"]) == (lineage["proposal_id"] == f"{parent}-R1").sum()
+    assert which == [{"community_id": parent, "proposal_id": f"{parent}-R1-2", "status": "proposed"}]
+    assert len(chosen["lineage"]) == (lineage["proposal_id"] == f"{parent}-R1-2").sum()
