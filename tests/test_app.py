@@ -353,7 +353,7 @@ def test_split_drawn_by_hand_reviewed_compared_and_exported(app):
     assert app.selectbox(key="w_compare_plan.zh_CN").value.startswith("000000000000-D1")
     whole = _table_with(app, zh("measure"))
     communities = whole[whole[zh("measure")] == zh("communities")].iloc[0]
-    assert (communities[zh("before")], communities[zh("after")]) == (1, 2)
+    assert (_number(str(communities[zh("before")])), _number(str(communities[zh("after")]))) == (1, 2)
     counts = whole.set_index(zh("measure"))
     for label in (zh("grids"), zh("dedicated grids")):
         assert int(float(str(counts.loc[label, zh("before")]).replace(",", ""))) == shown[label]
@@ -520,3 +520,28 @@ def test_a_project_keeps_proposals_grids_and_reviews_for_the_next_session(monkey
     assert list(table[zh("action")])[::-1] == [
         zh("created"), zh("split proposal"), zh("grids generated")
     ]
+
+
+def test_generating_again_without_a_project_asks_first(app):
+    """No project open: the grids live in the tab only, so new grids are generated only
+    after the planner confirms; Cancel keeps the grids shown (#21)."""
+    app.switch_page("ui/pages/grids.py").run()
+    _button(app, zh("Generate grids")).click().run()
+    _ok(app)
+    first = app.session_state["grids"]
+    assert not any(b.key == "w_regrid_yes" for b in app.button)  # nothing to lose yet
+    community = str(first.grids["community_id"].iloc[0])
+    app.selectbox(key="w_grid_scope.zh_CN").set_value(community)
+    _button(app, zh("Generate grids")).click().run()
+    _ok(app)
+    assert any(b.key == "w_regrid_yes" for b in app.button)  # asked, not done
+    assert app.session_state["grids"] is first
+    next(b for b in app.button if b.key == "w_regrid_no").click().run()
+    _ok(app)
+    assert not any(b.key == "w_regrid_yes" for b in app.button)
+    assert app.session_state["grids"] is first and app.session_state["grids_scope"] is None
+    _button(app, zh("Generate grids")).click().run()
+    next(b for b in app.button if b.key == "w_regrid_yes").click().run()
+    _ok(app)
+    assert app.session_state["grids_scope"] == (community,)
+    assert set(app.session_state["grids"].grids["community_id"].astype(str)) == {community}

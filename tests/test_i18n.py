@@ -255,3 +255,20 @@ def test_normalize_language(lang, expected):
 def test_languages_are_normalised_names():
     assert DEFAULT_LANGUAGE in LANGUAGES
     assert all(normalize_language(lang) == lang for lang in LANGUAGES)
+
+
+def test_gridplans_own_history_notes_and_signer_shown_in_the_planners_language():
+    """Notes gridplan writes into a project's history are stored in English, and the local
+    planner signs as ``planner``; the app shows both in the session's language (zh-CN by
+    default), old projects' notes too, and a planner's own words as written (#21)."""
+    from ui.widgets import author_label, note_label
+
+    assert note_label("restore", "restored version 3") == "恢复自版本 3"
+    assert note_label("create", "copy of 清华园, version 4") == "清华园第 4 版的副本"
+    assert note_label("create", "bundled sample") == "随附样例"
+    assert note_label("grids", "snapped to the other system") == "已按其他部门的网格体系对齐"
+    assert note_label("data", "sample beijing (编码：GBK)") == "样例 beijing (编码：GBK)"
+    # a planner's note that merely looks like gridplan's stays as written
+    assert note_label("grids", "sample of the north gate") == "sample of the north gate"
+    assert note_label("grids", "restored version 2") == "restored version 2"
+    assert author_label("planner") == "规划人员" and author_label("王芳") == "王芳"

@@ -77,3 +77,22 @@ def test_whole_numbers_have_thousands_separators(n):
 def test_fractions_round_to_what_they_are(x):
     text = format_cell(x)
     assert math.isclose(float(text.replace(",", "")), x, abs_tol=0.051 if abs(x) >= 100 else 0.0051)
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.floats(-1e9, 1e9) | st.just(float("nan"))), min_size=1, max_size=12),
+    st.sampled_from(["households", "staff", "year", "grid_code", "备注"]),
+)
+def test_no_cell_sent_to_the_browser_is_missing(values, column):
+    """``st.dataframe`` draws a missing cell as "None" whatever the styler displays, so no
+    cell of the frame under the table may be missing: a column with gaps is shown as its
+    report text, a column without keeps its numbers (so it sorts by them)."""
+    from ui.tables import prepare
+
+    frame = pd.DataFrame({column: pd.Series(values, dtype=float)})
+    view = prepare(frame)
+    assert not view[column].isna().any()
+    gaps = frame[column].isna()
+    assert (view.loc[gaps, column] == MISSING).all()
+    if not gaps.any() and column not in ("grid_code",):
+        assert pd.api.types.is_float_dtype(view[column])

@@ -600,7 +600,7 @@ def add_proposal(
     parts = parts.copy()
     parts["proposal_id"] = pid
     lineage = lineage.copy()
-    author = reviewer() or _("planner")
+    author = reviewer() or "planner"  # stored as the local user; shown by ui.widgets.author_label
     proj = current()
     if proj is not None:  # the project keeps every proposal; this version adds one
         kept = proj.load(layers=["proposals", "lineage"])
@@ -652,7 +652,7 @@ def set_status(proposal_id: str, action: str, *, comment: str = "") -> None:
             comment=comment,
         )
         return
-    with GuardedStore(plan_store(), auth.user(), author=reviewer() or _("planner")) as store:
+    with GuardedStore(plan_store(), auth.user(), author=reviewer() or "planner") as store:
         store.set_status(prop.version, REVIEW_ACTIONS[action], comment=comment)
 
 

@@ -10,12 +10,10 @@ Examples
 >>> frame = pd.DataFrame({"community_id": [110108001001, None], "households": [9762, None],
 ...                       "staff": [None, 3.0], "share": [0.395, float("nan")]})
 >>> view = prepare(frame)
->>> [format_cell(v) for v in view["community_id"]]
-['110108001001', '—']
->>> [format_cell(v) for v in view["households"]]
-['9,762', '—']
->>> [format_cell(v) for v in view["staff"]]
-['—', '3']
+>>> view["community_id"].tolist(), view["households"].tolist(), view["staff"].tolist()
+(['110108001001', '—'], ['9,762', '—'], ['—', '3'])
+>>> prepare(frame.dropna())["households"].dtype  # without gaps a column keeps its numbers
+dtype('float64')
 >>> format_cell(0.395), format_cell("None"), format_cell(2026, plain=True)
 ('0.40', '—', '2026')
 """
@@ -128,17 +126,24 @@ def format_cell(value: object, *, plain: bool = False) -> str:
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` for display: no geometry, codes as text, lists joined.
 
-    Numbers keep their type (so the table still sorts by them); only codes are turned into
-    text, because a code is a name, not a quantity.
+    Numbers keep their type (so the table still sorts by them); codes are turned into
+    text, because a code is a name, not a quantity, and so is a column with gaps, because
+    ``st.dataframe`` draws a missing cell as "None" whatever the styler says.
     """
     view = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame.columns]))
     view = view.copy()
     for column in view.columns:
         series = view[column]
         if is_code_column(column):
-            view[column] = series.map(_code_text).astype(object)
+            texts = [MISSING if _missing(v) else _code_text(v) for v in series]
+            view[column] = pd.Series(texts, index=series.index, dtype=object)
         elif series.dtype == object and series.map(lambda v: isinstance(v, list | tuple | set)).any():
             view[column] = series.map(format_cell).astype(object)
+        elif series.map(_missing).any():
+            # st.dataframe draws a missing cell as "None" whatever a styler says: a column
+            # with gaps is shown as its report text (it then sorts as text)
+            plain = is_plain_column(column)
+            view[column] = series.map(lambda v, _p=plain: format_cell(v, plain=_p)).astype(object)
     return view
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "action_label",
     "ask",
     "asked",
+    "author_label",
     "basemap_picker",
     "column_label",
     "community_picker",
@@ -188,17 +189,65 @@ def action_label(action: str) -> str:
 
 
 _RESTORED = re.compile(r"restored version (\d+)")
+#: Notes gridplan itself writes into a project's history, stored in English so that any
+#: planner's session can read them; shown in the session's language (old projects too).
+_OWN_NOTES: tuple[tuple[frozenset[str] | None, re.Pattern[str], str], ...] = (
+    # (the actions whose notes gridplan writes so, or None for any; the note; its msgid)
+    (frozenset({"restore"}), re.compile(r"restored version (?P<version>\d+)"),
+     N_("restored version {version}")),
+    (None, re.compile(r"copy of (?P<name>.+), version (?P<version>\d+)"),
+     N_("copy of {name}, version {version}")),
+    (frozenset({"create"}), re.compile(r"bundled sample"), N_("bundled sample")),
+    (frozenset({"grids"}), re.compile(r"snapped to the other system"),
+     N_("snapped to the other system")),
+    (frozenset({"data", "mapping"}), re.compile(r"sample (?P<name>[^()]+?)(?P<rest> \(.*\))?"),
+     N_("sample {name}")),
+)
+#: Who signed when no name was given: the local planner (:data:`gis.users.LOCAL_USER`),
+#: stored as ``planner`` (or, by older versions, in the session's language).
+_PLANNER_NAMES = frozenset({"planner", "规划人员"})
 
 
 def note_label(action: str, note: object) -> object:
     """A version's note in the session's language where gridplan wrote it.
 
-    A restore is stored with the language-neutral action ``restore`` and the note
-    ``restored version N`` (:meth:`gis.store.workspace.Project.restore`); that note is shown
-    translated. A planner's own note is shown as written.
+    gridplan's own notes are stored in English (a restore's ``restored version N``, from
+    :meth:`gis.store.workspace.Project.restore`; ``copy of NAME, version N``; ``bundled
+    sample``; ``sample NAME``; ``snapped to the other system``) and shown translated. A
+    planner's own note is shown as written.
+
+    Examples
+    --------
+    >>> note_label("restore", "restored version 3")
+    '恢复自版本 3'
+    >>> note_label("create", "copy of 清华园, version 4")
+    '清华园第 4 版的副本'
+    >>> note_label("grids", "沿河划界")
+    '沿河划界'
     """
-    found = _RESTORED.fullmatch(str(note)) if str(action) == "restore" else None
-    return _("restored version {version}").format(version=found[1]) if found else note
+    text = str(note)
+    for actions, pattern, msgid in _OWN_NOTES:
+        found = pattern.fullmatch(text)
+        if found is None or (actions is not None and str(action) not in actions):
+            continue
+        fields = found.groupdict()
+        rest = fields.pop("rest", None) or ""
+        return _(msgid).format(**fields) + rest
+    return note
+
+
+def author_label(author: object) -> object:
+    """Who made a version or signed a review, with the local planner's placeholder name
+    shown in the session's language (a planner's own name as written).
+
+    Examples
+    --------
+    >>> author_label("planner")
+    '规划人员'
+    >>> author_label("王芳")
+    '王芳'
+    """
+    return _("planner") if str(author) in _PLANNER_NAMES else author
 
 
 def layer_label(layer: str) -> str:

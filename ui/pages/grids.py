@@ -17,7 +17,7 @@ from gis.errors import GridplanError
 from gis.kinds import kind_label
 from ui import auth, cache, grid_edit, maps, project, session, timing
 from ui.i18n import gettext as _
-from ui.widgets import community_picker, show_error, show_table
+from ui.widgets import Confirm, ask, asked, community_picker, confirm_dialog, show_error, show_table
 
 try:
     from gis.export import colour_classes as _colour_classes
@@ -52,23 +52,43 @@ with st.form("grids_form"):
         disabled=not auth.allowed("run"),
         help=auth.why_not("run"),
     )
-if go:
-    grid_edit.reset_history()
+
+
+def _generate(chosen: str | None) -> None:
+    """Grid the chosen community (``None``: all) and keep the grids (a new version of an
+    open project). A failure raises :class:`GridplanError` and keeps the grids shown."""
     wanted = None if chosen is None else (chosen,)
     project.require("run", target="grids " + (chosen or "all"))
-    try:
-        with st.spinner(_("Dividing buildings into grids…")):
-            result = cache.run_grids(token, wanted, rules, lang, _loaded=loaded)
-    except GridplanError as err:
-        show_error(err)
-        result = None
-    try:
-        project.set_grids(result, wanted)
-    except GridplanError as err:  # a teammate saved first, or the project is read-only
-        show_error(err)
-        result, scope = project.grids()
+    with st.spinner(_("Dividing buildings into grids…")):
+        made = cache.run_grids(token, wanted, rules, lang, _loaded=loaded)
+    project.set_grids(made, wanted)  # refused when a teammate saved first or read-only
+    grid_edit.reset_history()
+
+
+if go:
+    if result is not None and project.current() is None:
+        ask("regrid", chosen or "")  # the grids in this tab would be lost: ask first
     else:
-        scope = wanted
+        try:
+            _generate(chosen)
+        except GridplanError as err:
+            show_error(err)
+        result, scope = project.grids()
+if (regrid := asked("regrid")) is not None:
+    confirm_dialog(
+        "regrid",
+        Confirm(
+            title=_("Replace the grids?"),
+            text=_(
+                "No project is open: the grids now shown (with any hand edits) live only in "
+                "this browser tab, and new grids replace them for good. Export them first "
+                "(Export page) if you may want them again; a project (Projects page) keeps "
+                "every version, and there new grids are a new version."
+            ),
+            confirm=_("Generate new grids"),
+        ),
+        lambda _comment, chosen=str(regrid) or None: _generate(chosen),
+    )
 
 if result is None:
     st.info(_("Choose the communities and press “Generate grids”."))

@@ -11,6 +11,7 @@ from ui.widgets import (
     action_label,
     ask,
     asked,
+    author_label,
     confirm_dialog,
     note_label,
     show_table,
@@ -28,6 +29,7 @@ st.caption(project.saved_label())
 # and formats the cells as a report (ui.tables); the words in the cells are translated here
 shown = history.iloc[::-1].rename(columns={"author": "by"})
 shown["note"] = [note_label(a, n) for a, n in zip(shown["action"], shown["note"], strict=True)]
+shown["by"] = shown["by"].map(author_label)
 shown["action"] = shown["action"].map(action_label)
 shown["status"] = shown["status"].map(lambda s: _(str(s)) if s else s)
 show_table(

@@ -14,7 +14,16 @@ from gis.store.workspace import SAMPLE_PREFIX
 from ui import auth, project
 from gis.i18n import N_
 from ui.i18n import gettext as _
-from ui.widgets import Confirm, action_label, ask, asked, confirm_dialog, show_error, show_table
+from ui.widgets import (
+    Confirm,
+    action_label,
+    ask,
+    asked,
+    author_label,
+    confirm_dialog,
+    show_error,
+    show_table,
+)
 
 st.title(_("Projects"))
 ws = project.workspace()
@@ -75,6 +84,7 @@ st.subheader(_("Your projects"))
 if lines:
     table = pd.DataFrame([line.as_dict() for line in lines])
     table["action"] = table["action"].map(action_label)
+    table["author"] = table["author"].map(author_label)
     show_table(
         table[["name", "version", "communities", "households", "grids", "area_km2", "author",
                "updated_at", "action"]].rename(

@@ -9,7 +9,7 @@ from gis.i18n import N_
 from gis.users import ACTIONS, ROLE_LABELS
 from ui import auth, cache, maps, project, session
 from ui.i18n import gettext as _
-from ui.widgets import Confirm, ask, asked, confirm_dialog, show_table
+from ui.widgets import Confirm, ask, asked, author_label, confirm_dialog, show_table
 
 _STATUS_LABELS = {
     "proposed": _("proposed"),
@@ -170,6 +170,7 @@ for prop in saved:
 st.subheader(_("Status trail"))
 trail = project.trail()
 trail["status"] = trail["status"].map(lambda s: _STATUS_LABELS.get(s, s))
+trail["by"] = trail["by"].map(author_label)
 show_table(pd.DataFrame(trail), key="w_trail")
 
 with st.expander(_("Audit: who did or tried what")):
