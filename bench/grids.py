@@ -483,9 +483,15 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
         "divided_buildings": len(result.divided_buildings),
         "grids_whose_members_do_not_sum": mismatched,
         "status_out_of_range": int((result.grids["status"] == "out_of_range").sum()),
-        # the data's bound: grids outside the band that no grouping of each compound's (or
-        # street block's) whole buildings inside it can avoid, from gridplan's exact search
-        "bound_out_of_range": int(result.zones["bound"].sum()) if "bound" in result.zones else None,
+        # the data's bound: grids outside the band that no grouping of each community's
+        # whole buildings (units, floors of divided ones) can avoid, contiguity ignored
+        "bound_out_of_range": result.summary()["bound_out_of_range"]
+        if "community_bound" in result.zones
+        else None,
+        # and what keeping every grid inside its compound (or street block) would cost
+        "zones_alone_out_of_range": int(result.zones["bound"].sum())
+        if "bound" in result.zones
+        else None,
         "bound_exact_zones": f"{int(result.zones['exact'].sum())} of {len(result.zones)}"
         if "exact" in result.zones
         else None,
@@ -1107,7 +1113,7 @@ ROWS: list[tuple[str, str]] = [
     ("invalid", "invalid polygons: EPSG:4548 / EPSG:4490"),
     ("necks", f"grids with a neck < {NECK_M:.0f} m"),
     ("dedicated", "dedicated grids (no households)"),
-    ("bound", "data's bound: out-of-band grids"),
+    ("bound", "data's bound: out-of-band grids (each compound alone)"),
     ("crossing", "cross a compound (%)"),
     ("crossing_other", "  of which no compound < 30 hh"),
     ("crossing_explained", "  crossings explained"),
@@ -1154,8 +1160,12 @@ def cell(entry: dict[str, Any], key: str) -> str:
     if key == "dedicated":
         return f"{m['dedicated_grids']}"
     if key == "bound":
-        bound = entry.get("extra", {}).get("bound_out_of_range")
-        return "–" if bound is None else f"{bound} (out: {m['out_of_range']})"
+        extra = entry.get("extra", {})
+        bound, alone = extra.get("bound_out_of_range"), extra.get("zones_alone_out_of_range")
+        if bound is None:
+            return "–"
+        shown = f"{bound} ({alone})" if alone is not None else f"{bound}"
+        return f"{shown}, out: {m['out_of_range']}"
     if key == "crossing":
         return f"{100 * m['compound_crossing_share']:.1f}"
     if key == "crossing_other":

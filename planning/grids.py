@@ -12,8 +12,9 @@ How it works
 2. **Zones, searched exactly.** Each compound (小区) is a zone; so are the buildings of a
    street block outside compounds. :func:`planning.grouping.group_exact` groups a zone's
    atoms into connected grids, fewest outside the band first, then nearest 40
-   households, then most compact; the count it reaches alone is the zone's **bound**
-   (``GridResult.zones``). A zone left with grids outside the band is joined to the
+   households, then most compact; the count it reaches alone is what keeping grids inside
+   the zone costs (``GridResult.zones["bound"]``); the fewest any grouping of the
+   community's atoms could reach is the plan's lower bound (``community_bound``). A zone left with grids outside the band is joined to the
    neighbouring zone that brings the count down most — the only case in which a grid
    crosses a compound edge or a road (and ``crossing_reason`` says why).
 3. **Empty land.** Cells without households that join a grid's buildings go to that grid;
@@ -55,7 +56,7 @@ from shapely import affinity
 from gis.crs import STORAGE_CRS
 from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
-from planning.grouping import Grouping, group_exact
+from planning.grouping import Grouping, group_exact, packing_bound
 from planning.landuse import kind_label, land_use_areas
 from planning.partition import (
     components,
@@ -530,10 +531,15 @@ class GridResult:
     crosswalk
         ``old_code``, ``new_code``, ``overlap_share``, ``kept`` when re-gridding.
     zones
-        The data's bound, per zone (a compound, or the buildings of a street block outside
+        The data's bounds, per zone (a compound, or the buildings of a street block outside
         compounds): ``community_id``, ``zone``, ``households``, ``bound`` (grids outside
-        the band that no grouping of the zone's whole buildings inside it can avoid) and
-        ``exact`` (whether the search was complete, so the bound is proven).
+        the band when the zone is grouped alone: the fewest no grouping of its whole
+        buildings inside it can avoid when ``exact``; zones that fail are then joined to a
+        neighbour, so this is what keeping every grid inside its compound would cost, not a
+        bound on the result), ``exact`` (whether that search was complete) and
+        ``community_bound`` (the fewest grids outside the band any grouping of the
+        community's whole buildings, units and floors can reach, joins, compounds and
+        contiguity ignored: a lower bound on the result; repeated on each of its zones).
     notes
         What the engine assumed (e.g. how grid codes were made).
     """
@@ -550,13 +556,23 @@ class GridResult:
         """Share in range, min and max households, contiguity (the CLI's JSON).
 
         Household grids only: dedicated grids (no households) are counted apart.
+        ``bound_out_of_range`` is a lower bound on the household grids outside the band
+        (summed over communities: ``zones["community_bound"]``); ``zones_alone_out_of_range``
+        is how many would be outside it if no grid crossed a compound or a street block
+        (``zones["bound"]``).
         """
         grids = self.grids
         kind = grids["kind"] if "kind" in grids else pd.Series("residential", index=grids.index)
         home = grids[kind == "residential"]
         hh = home["households"]
         parts = shapely.get_num_geometries(grids.geometry.values)
-        bound = int(self.zones["bound"].sum()) if "bound" in self.zones else 0
+        zones = self.zones
+        alone = int(zones["bound"].sum()) if "bound" in zones else 0
+        bound = (
+            int(zones.groupby("community_id")["community_bound"].first().sum())
+            if "community_bound" in zones and len(zones)
+            else 0
+        )
         return {
             "grids": int(len(home)),
             "in_range_share": round(float(((hh >= low) & (hh <= high)).mean()), 4)
@@ -567,6 +583,7 @@ class GridResult:
             "contiguous_share": round(float((parts == 1).mean()), 4) if len(grids) else 1.0,
             "dedicated_grids": int((kind != "residential").sum()),
             "bound_out_of_range": bound,
+            "zones_alone_out_of_range": alone,
         }
 
 
@@ -816,6 +833,27 @@ def _group_zones(
         next_label += int(z.grouping.labels.max()) + 1 if taken.any() else 0
         z.members = nodes[z.members]  # atom positions from here on
     return labels, final, bounds
+
+
+def _plan_bound(atoms: Sequence[_Atom], *, low: int, high: int) -> int:
+    """The fewest household grids outside ``low``–``high`` that any grouping of one
+    community's atoms can reach: a lower bound for the engine's result, whatever zones it
+    joins (contiguity, compounds and roads ignored).
+
+    The atoms are the final ones (finer where a planner relaxed a whole-building rule). A
+    unit divided by floor range counts floor by floor, since the engine may move a
+    boundary floor between grids (:func:`_move_floors`).
+    """
+    weights: list[float] = []
+    for a in atoms:
+        if a.households <= 0:
+            continue
+        if a.floor_from is not None and a.floor_to is not None and a.floor_to > a.floor_from:
+            floors = a.floor_to - a.floor_from + 1
+            weights.extend(np.diff(np.round(np.linspace(0, a.households, floors + 1))).tolist())
+        else:
+            weights.append(float(a.households))
+    return packing_bound(np.array(weights, dtype=float), low=low, high=high) if weights else 0
 
 
 def _grid_community(
@@ -1583,12 +1621,14 @@ def _grid_one_community(
         dedicated=dedicated,
         prefix=prefix,
     )
+    community_bound = _plan_bound(atoms, low=low, high=high)
     zone_rows = pd.DataFrame(
         [
-            {"community_id": community_id, "zone": name, "households": int(total), "bound": out, "exact": exact}
+            {"community_id": community_id, "zone": name, "households": int(total), "bound": out,
+             "exact": exact, "community_bound": community_bound}
             for name, (out, exact, total) in bounds.items()
         ],
-        columns=["community_id", "zone", "households", "bound", "exact"],
+        columns=["community_id", "zone", "households", "bound", "exact", "community_bound"],
     )
     # grids touch where their atoms do (no polygon overlay of the grids needed)
     index_of = {code: i for i, code in enumerate(grids["grid_code"])}

@@ -94,14 +94,43 @@ def test_no_cracks_inside_grids(result):
             assert shapely.Polygon(ring).area >= 1.0
 
 
-def test_bound_is_reported_and_every_out_of_band_grid_says_why(result):
+def _check_bound(result):
+    """The reported bound is a lower bound on the grids outside the band, per community."""
     zones = result.zones
-    assert {"community_id", "zone", "households", "bound", "exact"} <= set(zones.columns)
+    assert {"community_id", "zone", "households", "bound", "exact", "community_bound"} <= set(
+        zones.columns
+    )
     home = result.grids[result.grids["kind"] == "residential"]
     out = home[~home["households"].between(30, 50)]
-    assert len(out) <= zones["bound"].sum()
+    per_community = zones.groupby("community_id")["community_bound"].agg(["min", "max"])
+    assert (per_community["min"] == per_community["max"]).all()  # one figure per community
+    outside = out.groupby(out["community_id"].astype(str)).size()
+    for community, bound in per_community["min"].items():
+        assert outside.get(str(community), 0) >= bound, (community, bound)
+    summary = result.summary()
+    assert summary["bound_out_of_range"] == int(per_community["min"].sum()) <= len(out)
+    assert summary["zones_alone_out_of_range"] == int(zones["bound"].sum())
+    return out
+
+
+def test_bound_is_reported_and_every_out_of_band_grid_says_why(result):
+    out = _check_bound(result)
     assert out["reason"].str.len().gt(0).all()
-    assert result.summary()["bound_out_of_range"] == int(zones["bound"].sum())
+
+
+def test_the_bound_counts_what_no_grouping_can_avoid():
+    """Two walk-ups of 24 households alone in a community: 48 is one grid in the band, so
+    the bound is 0; three of 24 (72) need two grids, one of them outside 30–50, whatever the
+    grouping (36 + 36 would cut a building), so the bound is 1."""
+    from planning.grids import _Atom, _plan_bound
+
+    box = shapely.box(0, 0, 1, 1)
+    two = [_Atom(box, 24), _Atom(box, 24)]
+    assert _plan_bound(two, low=30, high=50) == 0
+    assert _plan_bound([*two, _Atom(box, 24)], low=30, high=50) == 1
+    # a unit divided by floors counts floor by floor: 72 households on 12 floors can make
+    # 36 + 36
+    assert _plan_bound([_Atom(box, 72, floor_from=1, floor_to=12)], low=30, high=50) == 0
 
 
 @given(st.integers(0, 10_000))
@@ -110,6 +139,7 @@ def test_properties_on_generated_districts(seed):
     layers = make_district(1_500, seed=seed)
     r = _grids_for(layers)
     assert int(r.grids["households"].sum()) == int(layers["buildings"]["households"].sum())
+    _check_bound(r)
     _check_buildings_in_their_grids(r, layers["buildings"])
     _check_tiles(r, layers["communities"])
 
