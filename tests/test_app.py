@@ -389,6 +389,14 @@ def test_grids_page_generates_grids(app):
     assert dedicated
     # the sample's land use names its campus and park: their grids say what they are
     assert {"campus", "park"} <= set(result.grids["kind"])
+    # the histogram counts household grids only (a 专属网格 is no 0-household grid out of band)
+    import pyarrow as pa
+
+    chart = next(e for e in app.main if getattr(e, "type", "") == "vega_lite_chart")
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+    bars = next(f for f in frames if "grids" in f.columns)
+    assert bars["households"].min() > 0
+    assert int(bars["grids"].sum()) == grids
     for table in (t.value for t in app.dataframe if zh("reason") in t.value.columns):
         assert not dedicated & {str(v) for v in table.to_numpy().ravel()}
     # the edit picker starts on the first household grid, even when the list starts with

@@ -323,11 +323,15 @@ def _figures(result: object) -> None:
     grids = result.grids  # type: ignore[attr-defined]
     # -- households per grid ------------------------------------------------------------------------
     st.subheader(_("Households per grid"))
-    counts = grids["households"].astype(int).value_counts().sort_index()
+    # household grids only: a 专属网格 has no households and no band to be in or out of
+    home = grids[grids["kind"] == "residential"] if "kind" in grids else grids
+    counts = home["households"].astype(int).value_counts().sort_index()
     hist = pd.DataFrame({"households": counts.index, "grids": counts.to_numpy()})
     yes, no = _("yes"), _("no")
-    span = int(hist["households"].max() - hist["households"].min()) + 3 if len(hist) else 1
-    bar_width = max(2.0, min(16.0, 560 / span * 0.6))
+    low_x = min(rules.grid_min_households, int(hist["households"].min()) if len(hist) else 0) - 2
+    high_x = max(rules.grid_max_households, int(hist["households"].max()) if len(hist) else 0) + 2
+    low_x = max(low_x, 0)
+    bar_width = max(2.0, min(16.0, 560 / (high_x - low_x) * 0.6))
     hist["in_band"] = hist["households"].between(rules.grid_min_households, rules.grid_max_households)
     band = (
         alt.Chart(
@@ -342,7 +346,11 @@ def _figures(result: object) -> None:
         alt.Chart(hist)
         .mark_bar(size=bar_width)
         .encode(
-            x=alt.X("households:Q", title=_("households per grid"), scale=alt.Scale(zero=False)),
+            x=alt.X(
+                "households:Q",
+                title=_("households per grid"),
+                scale=alt.Scale(domain=[low_x, high_x], nice=False, zero=False),
+            ),
             y=alt.Y("grids:Q", title=_("grids")),
             color=alt.Color(
                 "in_band:N",
