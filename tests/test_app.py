@@ -364,7 +364,10 @@ def test_split_drawn_by_hand_reviewed_compared_and_exported(app):
     app.switch_page("ui/pages/export.py").run()
     _ok(app)
     layers = _table_with(app, zh("layer"))
-    assert {"communities", "proposals", "lineage", "review_trail"} <= set(layers[zh("layer")])
+    # the planner's word beside the layer's name in the files: 社区 (communities)
+    names = {str(v).rsplit("(", 1)[-1].rstrip(")") for v in layers[zh("layer")]}
+    assert {"communities", "proposals", "lineage", "review_trail"} <= names
+    assert f"{zh('Review trail')} (review_trail)" in set(layers[zh("layer")])
     _button(app, zh("Prepare the file")).click().run()
     _ok(app)
     assert any(d.key == "w_download_plan" for d in app.get("download_button"))

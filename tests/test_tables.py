@@ -96,3 +96,22 @@ def test_no_cell_sent_to_the_browser_is_missing(values, column):
     assert (view.loc[gaps, column] == MISSING).all()
     if not gaps.any() and column not in ("grid_code",):
         assert pd.api.types.is_float_dtype(view[column])
+
+
+def test_a_change_that_rounds_to_nothing_has_no_sign():
+    """Compare's change column read "-0.00" for a share that fell by 0.004."""
+    assert [format_cell(v) for v in (-0.004, -0.0, 0.004, -0.006, -150.04)] == [
+        "0.00", "0", "0.00", "-0.01", "-150.0"
+    ]
+
+
+def test_moments_read_as_date_and_time_in_the_planners_zone():
+    """History, the review trail and the projects list showed '2026-12-02T19:39:50+00:00'."""
+    frame = pd.DataFrame(
+        {"version": [1, 2], "at": ["2026-12-02T11:39:50+00:00", None],
+         "updated_at": ["2026-12-02T19:39:50+08:00", "2026-12-03T08:05:00+08:00"]}
+    )
+    cells = _shown(frame, tz="Asia/Shanghai")
+    assert cells == [["1", "2026-12-02 19:39", "2026-12-02 19:39"],
+                     ["2", MISSING, "2026-12-03 08:05"]]
+    assert _shown(frame)[0][1] == "2026-12-02 11:39"  # no zone known: as stored

@@ -14,8 +14,8 @@ Examples
 (['110108001001', '—'], ['9,762', '—'], ['—', '3'])
 >>> prepare(frame.dropna())["households"].dtype  # without gaps a column keeps its numbers
 dtype('float64')
->>> format_cell(0.395), format_cell("None"), format_cell(2026, plain=True)
-('0.40', '—', '2026')
+>>> format_cell(0.395), format_cell("None"), format_cell(2026, plain=True), format_cell(-0.004)
+('0.40', '—', '2026', '0.00')
 """
 
 from __future__ import annotations
@@ -27,7 +27,16 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-__all__ = ["MISSING", "format_cell", "is_code_column", "is_plain_column", "prepare", "report_view"]
+__all__ = [
+    "MISSING",
+    "format_cell",
+    "format_time",
+    "is_code_column",
+    "is_plain_column",
+    "is_time_column",
+    "prepare",
+    "report_view",
+]
 
 #: What a missing value reads as.
 MISSING = "—"
@@ -61,6 +70,39 @@ def is_plain_column(name: object) -> bool:
     """
     text = str(name).lower()
     return any(word in text for word in _PLAIN_WORDS)
+
+
+def is_time_column(name: object) -> bool:
+    """Whether a column holds moments (``at``, ``updated_at``): shown as "2026-12-02 19:39".
+
+    >>> is_time_column("updated_at"), is_time_column("households")
+    (True, False)
+    """
+    text = str(name).lower()
+    return text == "at" or text.endswith("_at")
+
+
+def format_time(value: object, tz: str | None = None) -> str:
+    """A stored moment (ISO 8601 text or a timestamp) as a report shows it: date, hours and
+    minutes, in ``tz`` (the planner's browser's time zone) when given, else as stored.
+
+    >>> format_time("2026-12-02T11:39:50+00:00", "Asia/Shanghai")
+    '2026-12-02 19:39'
+    >>> format_time("2026-12-02T19:39:50+08:00"), format_time(None), format_time("soon")
+    ('2026-12-02 19:39', '—', 'soon')
+    """
+    if _missing(value):
+        return MISSING
+    try:
+        moment = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return str(value)
+    if tz and moment.tzinfo is not None:
+        try:
+            moment = moment.tz_convert(tz)
+        except (ValueError, TypeError, KeyError):
+            pass  # an unknown zone name: as stored
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _missing(value: object) -> bool:
@@ -119,11 +161,12 @@ def format_cell(value: object, *, plain: bool = False) -> str:
             return "∞" if number > 0 else "-∞"
         if number.is_integer():
             return str(int(number)) if plain else f"{int(number):,}"
-        return f"{number:,.1f}" if abs(number) >= 100 else f"{number:,.2f}"
+        text = f"{number:,.1f}" if abs(number) >= 100 else f"{number:,.2f}"
+        return text.lstrip("-") if text.strip("-0.,") == "" else text  # -0.004 → "0.00"
     return str(value)
 
 
-def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+def prepare(frame: pd.DataFrame, *, tz: str | None = None) -> pd.DataFrame:
     """A copy of ``frame`` for display: no geometry, codes as text, lists joined.
 
     Numbers keep their type (so the table still sorts by them); codes are turned into
@@ -134,7 +177,10 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     view = view.copy()
     for column in view.columns:
         series = view[column]
-        if is_code_column(column):
+        if is_time_column(column):
+            texts = [format_time(v, tz) for v in series]
+            view[column] = pd.Series(texts, index=series.index, dtype=object)
+        elif is_code_column(column):
             texts = [MISSING if _missing(v) else _code_text(v) for v in series]
             view[column] = pd.Series(texts, index=series.index, dtype=object)
         elif series.dtype == object and series.map(lambda v: isinstance(v, list | tuple | set)).any():
@@ -148,7 +194,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def report_view(
-    frame: pd.DataFrame, *, rename: Callable[[str], str] | None = None
+    frame: pd.DataFrame, *, rename: Callable[[str], str] | None = None, tz: str | None = None
 ) -> Styler:
     """``frame`` ready for ``st.dataframe``: the data kept, every cell shown as a report shows it.
 
@@ -159,8 +205,10 @@ def report_view(
     rename
         Turns a column name into its header (``ui.widgets.column_label``); applied after the
         codes are found.
+    tz
+        The planner's time zone (``Asia/Shanghai``), for the moments in ``at`` columns.
     """
-    view = prepare(frame)
+    view = prepare(frame, tz=tz)
     plain = [is_plain_column(c) for c in view.columns]
     if rename is not None:
         view.columns = [rename(str(c)) for c in view.columns]

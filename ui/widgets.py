@@ -161,6 +161,16 @@ _LAYER_LABELS: dict[str, str] = {
     "barriers": N_("Walls and fences"),
     "service_centres": N_("Service centres"),
     "roster": N_("Roster"),
+    "landuse": N_("Land use"),
+    "grids": N_("Grids"),
+    "grid_members": N_("Buildings of each grid"),
+    "patches": N_("Worker patches"),
+    "divided_buildings": N_("Divided buildings"),
+    "proposals": N_("Split proposals"),
+    "lineage": N_("Where the households go"),
+    "review_trail": N_("Review trail"),
+    "compare_whole": N_("Before and after: the whole area"),
+    "compare_per_community": N_("Before and after: per community"),
 }
 
 _RULE_LABELS: dict[str, str] = {
@@ -280,8 +290,12 @@ def show_table(
     """A full-width table that reads like a report (``ui.tables``): translated headers, no
     geometry column, blanks as "—", thousands separators, codes as text."""
     extra = {"height": height} if height else {}
+    try:  # the browser's time zone, for the moments in ``at`` columns
+        tz = st.context.timezone
+    except Exception:  # noqa: BLE001 - no browser (a bare run): as stored
+        tz = None
     return st.dataframe(
-        report_view(frame, rename=column_label),
+        report_view(frame, rename=column_label, tz=tz),
         hide_index=True,
         width="stretch",
         key=key,

@@ -18,7 +18,7 @@ from gis.export.tables import csv_for_excel
 from gis.store import write_plan
 from ui import auth, project, session
 from ui.i18n import gettext as _
-from ui.widgets import label_columns, show_error, show_table, wkey
+from ui.widgets import label_columns, layer_label, show_error, show_table, wkey
 
 try:  # the exports module (gis/export/); the GeoPackage and tables below work without it
     from gis import export as gis_export
@@ -65,7 +65,13 @@ def _plan_layers() -> dict[str, pd.DataFrame]:
 layers = _plan_layers()
 st.caption(_("The plan holds these layers; generate grids and save proposals to add theirs."))
 show_table(
-    pd.DataFrame([{"layer": name, "features": len(frame)} for name, frame in layers.items()]),
+    pd.DataFrame(
+        [  # the planner's word, and the layer's name in the files written
+            {"layer": f"{layer_label(name)} ({name})" if layer_label(name) != name else name,
+             "features": len(frame)}
+            for name, frame in layers.items()
+        ]
+    ),
     key="w_export_layers",
 )
 
