@@ -27,6 +27,7 @@ import streamlit as st
 from gis.errors import GridplanError
 from gis.i18n import N_
 from gis.store import PlanStore
+from gis.store.workspace import SAMPLE_PREFIX
 from gis.users import GuardedStore, PermissionDenied, User, authorize
 from planning.communities import Loaded
 from planning.grids import GridResult
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROJECT_PARAM",
     "REVIEW_ACTIONS",
+    "SAMPLE_TITLES",
     "TRAIL_COLUMNS",
     "Proposal",
     "Source",
@@ -54,6 +56,7 @@ __all__ = [
     "communities",
     "comparison",
     "current",
+    "display_name",
     "grids",
     "init",
     "is_pending",
@@ -476,11 +479,30 @@ def loaded_source() -> Source:
     return _loaded_source()
 
 
+#: The bundled samples' titles (gettext msgids), by sample name.
+SAMPLE_TITLES: dict[str, str] = {
+    "beijing_district": N_("Beijing district (illustrative)"),
+    "beijing": N_("Beijing, OpenStreetMap as is"),
+    "shanghai": N_("Shanghai, Lujiazui"),
+}
+
+
+def display_name(name: str | None) -> str:
+    """A project's name as the planner reads it: a bundled sample (``sample:beijing``) by
+    its title in the session's language, any other project by its own name."""
+    if name is None:
+        return ""
+    if str(name).startswith(SAMPLE_PREFIX):
+        sample = str(name)[len(SAMPLE_PREFIX) :]
+        return _(SAMPLE_TITLES[sample]) if sample in SAMPLE_TITLES else sample
+    return str(name)
+
+
 def source_label() -> str:
     """A short name for the project in use: the sample's name or the uploaded file's."""
     src = _loaded_source()
     if src.kind == "project":
-        return src.name
+        return display_name(src.name)
     if src.is_sample:
         return _("sample {name}").format(name=src.name)
     return Path(src.path).name or src.path

@@ -66,7 +66,7 @@ if project.project_name() is not None:
         _(
             "Project {name} is open: files read here, a bundled sample and a new field mapping "
             "are saved into it at once as a new version (History keeps the earlier ones)."
-        ).format(name=project.project_name())
+        ).format(name=project.display_name(project.project_name()))
     )
 left, right = st.columns([2, 1])
 with left:
@@ -189,7 +189,7 @@ else:
 
 st.subheader(_("Project"))
 if src.kind == "project":
-    st.write(_("Project: {name}").format(name=src.name))
+    st.write(_("Project: {name}").format(name=project.display_name(src.name)))
 elif src.is_sample:
     st.write(_("Bundled sample: {name}").format(name=src.name))
 else:
@@ -551,8 +551,8 @@ if opened is not None:
     layers = opened.layers()
     summary = pd.DataFrame(
         [
-            {
-                "layer": name,
+            {  # the planner's word, and the layer's name in the files
+                "layer": f"{layer_label(name)} ({name})" if layer_label(name) != name else name,
                 "features": len(frame),
                 "crs": opened.source_crs.get(name, "EPSG:4490"),
             }

@@ -98,7 +98,7 @@ if (proj := project.current()) is not None and proj.read_only:
         _(
             "{name} is read-only: these grids are kept in this tab only. To keep and edit "
             "them, create a project from it on the Projects page."
-        ).format(name=proj.name)
+        ).format(name=project.display_name(proj.name))
     )
 
 

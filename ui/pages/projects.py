@@ -31,7 +31,7 @@ may_change = auth.allowed("upload")
 author = auth.user().label
 open_now = project.project_name()
 if open_now:
-    st.success(_("Open: {name} · {saved}").format(name=open_now, saved=project.saved_label()))
+    st.success(_("Open: {name} · {saved}").format(name=project.display_name(open_now), saved=project.saved_label()))
 
 lines = ws.list()
 samples = [SAMPLE_PREFIX + s for s in ws.sample_names()]
@@ -53,11 +53,6 @@ _SAMPLE_TEXT = {
         "one study area, households estimated."
     ),
 }
-_SAMPLE_TITLE = {
-    "beijing_district": N_("Beijing district (illustrative)"),
-    "beijing": N_("Beijing, OpenStreetMap as is"),
-    "shanghai": N_("Shanghai, Lujiazui"),
-}
 st.subheader(_("Bundled samples"))
 st.caption(
     _("A sample opens read-only; to work on it, create a new project from it below.")
@@ -65,7 +60,7 @@ st.caption(
 sample_cols = st.columns(len(samples) or 1)
 for col, name in zip(sample_cols, ws.sample_names(), strict=False):
     with col, st.container(border=True):
-        st.markdown("**" + _(_SAMPLE_TITLE.get(name, name)) + "**")
+        st.markdown("**" + project.display_name(SAMPLE_PREFIX + name) + "**")
         st.caption(_(_SAMPLE_TEXT[name]) if name in _SAMPLE_TEXT else name)
         opened_here = open_now == SAMPLE_PREFIX + name
         if st.button(
@@ -131,6 +126,7 @@ with right:
     base = st.selectbox(
         _("Start from"),
         bases,
+        format_func=project.display_name,
         index=bases.index(start) if start in bases else 0,
         key="w_project_base",
         help=_("A bundled sample or one of your projects (its latest version). To start from "
