@@ -77,6 +77,7 @@ __all__ = [
     "make_grids",
     "partition",
     "polsby_popper",
+    "shared_buildings",
     "stable_codes",
 ]
 
@@ -585,6 +586,62 @@ class GridResult:
             "bound_out_of_range": bound,
             "zones_alone_out_of_range": alone,
         }
+
+
+def shared_buildings(grid_members: pd.DataFrame) -> pd.DataFrame:
+    """The buildings divided between grids, one row per building and grid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``building_id``, ``grid_code``, ``units`` and ``floors`` (the ranges this grid
+        holds, "1-2"; ``floors`` is ``""`` where the building is divided by whole units
+        only) and ``grids`` (how many grids share the building). Empty when no building is
+        divided.
+
+    Examples
+    --------
+    >>> members = pd.DataFrame({
+    ...     "grid_code": ["a", "b", "b"], "building_id": ["7", "7", "8"],
+    ...     "unit_from": [1, 3, None], "unit_to": [2, 4, None],
+    ...     "floor_from": [1, 1, None], "floor_to": [6, 6, None]})
+    >>> shared_buildings(members)[["building_id", "grid_code", "units", "floors", "grids"]]
+      building_id grid_code units floors  grids
+    0           7         a   1-2             2
+    1           7         b   3-4             2
+    """
+
+    def span(a: object, b: object) -> str:
+        if a is None or pd.isna(a):  # type: ignore[arg-type]
+            return ""
+        a, b = int(a), int(b) if b is not None and not pd.isna(b) else int(a)  # type: ignore[arg-type]
+        return str(a) if a == b else f"{a}-{b}"
+
+    columns = ["building_id", "grid_code", "units", "floors", "grids"]
+    if grid_members is None or grid_members.empty:
+        return pd.DataFrame(columns=columns)
+    m = grid_members.assign(building_id=grid_members["building_id"].astype(str))
+    counts = m.groupby("building_id")["grid_code"].nunique()
+    m = m[m["building_id"].map(counts) > 1]
+    if m.empty:
+        return pd.DataFrame(columns=columns)
+    get = lambda c: m[c] if c in m else pd.Series(None, index=m.index)  # noqa: E731
+    units = [span(a, b) for a, b in zip(get("unit_from"), get("unit_to"), strict=True)]
+    floors = [span(a, b) for a, b in zip(get("floor_from"), get("floor_to"), strict=True)]
+    out = pd.DataFrame(
+        {"building_id": m["building_id"].to_numpy(), "grid_code": m["grid_code"].astype(str).to_numpy(),
+         "units": units, "floors": floors}
+    )
+    by_floor = out.groupby("building_id")["floors"].nunique() > 1
+    out.loc[~out["building_id"].map(by_floor), "floors"] = ""
+    out = (
+        out.groupby(["building_id", "grid_code"], sort=True)
+        .agg(units=("units", lambda v: ", ".join(dict.fromkeys(x for x in v if x))),
+             floors=("floors", lambda v: ", ".join(dict.fromkeys(x for x in v if x))))
+        .reset_index()
+    )
+    out["grids"] = out["building_id"].map(out.groupby("building_id").size()).astype(int)
+    return out[columns]
 
 
 def _move_floors(

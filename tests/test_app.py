@@ -400,6 +400,18 @@ def test_grids_page_generates_grids(app):
     bars = next(f for f in frames if "grids" in f.columns)
     assert bars["households"].min() > 0
     assert int(bars["grids"].sum()) == grids
+    # the map marks buildings divided between grids, and says which grids hold which units
+    import json
+
+    from planning.grids import shared_buildings
+
+    shared = shared_buildings(result.grid_members)
+    assert len(shared)
+    layers = next(e for e in app.main if getattr(e, "type", "") == "component_instance")
+    sent = json.dumps(json.loads(layers.proto.json_args), ensure_ascii=False)
+    assert sent.count("#6a51a3") == 2 * shared["building_id"].nunique()  # outline and fill
+    first = shared.iloc[0]
+    assert f"{first['grid_code'][-3:]}: {first['units']}单元" in sent
     for table in (t.value for t in app.dataframe if zh("reason") in t.value.columns):
         assert not dedicated & {str(v) for v in table.to_numpy().ravel()}
     # the edit picker starts on the first household grid, even when the list starts with

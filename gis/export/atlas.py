@@ -107,6 +107,8 @@ _ROAD_WIDTH = {"motorway": 2.6, "trunk": 2.6, "primary": 2.4, "secondary": 1.9, 
 _INK = "#252525"
 _MUTED = "#636363"
 _ESTIMATE_INK = "#9c5700"
+_SHARED = "#6a51a3"
+"""Buildings divided between grids (hatched) and the part of them in a grid."""
 """Estimated figures and their notes (as the Excel report's italics)."""
 
 
@@ -140,6 +142,10 @@ _UI: Mapping[str, str] = MappingProxyType(
         "no_rules": N_("the plan does not say which rules it used"),
         "this_grid": N_("this grid"),
         "units": N_("units"),
+        "shared_building": N_("shared building (its units or floors in several grids)"),
+        "shared_with": N_("shared with {codes}"),
+        "part_units": N_("units {units}"),
+        "part_floors": N_("floors {floors}"),
         "version": N_("version {version}"),
         "community_summary": N_(
             "{n} grids · {households} households · {low}–{high} households per grid"
@@ -536,6 +542,10 @@ class _Atlas:
     community_names: dict[str, str]
     community_shapes: dict[str, Any]
     members: dict[str, list[dict[str, Any]]]
+    shared: dict[str, list[str]] = field(default_factory=dict)
+    """Buildings divided between grids: building id → the codes of the grids sharing it."""
+    by_floor: frozenset[str] = frozenset()
+    """The shared buildings divided by floor range too (not only by whole units)."""
     page: tuple[float, float] = (8.27, 11.69)
     """The page (width, height) in inches: A4 or A3, portrait or landscape."""
     estimates: _Estimates | None = None
@@ -592,6 +602,18 @@ def _prepare(plan: Mapping[str, pd.DataFrame]) -> _Atlas:
     if isinstance(members_frame, pd.DataFrame) and "grid_code" in members_frame:
         for record in pd.DataFrame(members_frame).to_dict("records"):
             members.setdefault(str(record["grid_code"]), []).append(record)
+    sharing: dict[str, list[str]] = {}
+    for code, rows in members.items():
+        for b in dict.fromkeys(str(m.get("building_id")) for m in rows):
+            sharing.setdefault(b, []).append(code)
+    shared = {b: sorted(codes) for b, codes in sharing.items() if len(codes) > 1}
+    floor_ranges: dict[str, set[str]] = {}
+    for rows in members.values():
+        for m in rows:
+            b = str(m.get("building_id"))
+            if b in shared:
+                floor_ranges.setdefault(b, set()).add(_range(m.get("floor_from"), m.get("floor_to")))
+    by_floor = frozenset(b for b, ranges in floor_ranges.items() if len(ranges) > 1)
     buildings = _prepare_layer(plan.get("buildings"), crs, kind="polygon")
     building_rows: dict[str, int] = {}
     building_names: dict[str, str] = {}
@@ -646,6 +668,8 @@ def _prepare(plan: Mapping[str, pd.DataFrame]) -> _Atlas:
             zip(communities["community_id"], communities.geometry.values, strict=True)
         ),
         members=members,
+        shared=shared,
+        by_floor=by_floor,
     )
 
 
@@ -1614,6 +1638,12 @@ class _GridPage(_Page):
         self.own_label = self.map_label(
             0, 0, "", size=12, color="#b30000", ha="center", va="center", zorder=8, box="white"
         )
+        # on a shared building: the units or floors of it in this grid, under its marker
+        self.part_labels = [
+            self.map_label(0, 0, "", size=6.5, color=_SHARED, ha="center", va="center",
+                           zorder=8, box="white")
+            for _ in range(max_rows)
+        ]
         return self
 
     def row(self, cells: Sequence[str]) -> str:
@@ -1707,6 +1737,40 @@ class _GridPage(_Page):
                 label.text = str(k + 1)
             else:
                 label.text = ""
+        # buildings shared with other grids: hatched, and the part of each in this grid
+        # written under its marker (units 1–2, floors 1–9)
+        parts = {
+            b: _part_label(
+                [m for m in members if str(m.get("building_id")) == b], tr, floors=b in a.by_floor
+            )
+            for b in ids
+            if b in a.shared
+        }
+        shared_rows = [a.building_rows[b] for b in parts if b in a.building_rows]
+        if shared_rows and a.buildings is not None:
+            live = [a.buildings.paths[r] for r in shared_rows if a.buildings.paths[r] is not None]
+            if live:
+                self.add(
+                    self.ax.add_collection(
+                        PathCollection(
+                            live,
+                            facecolors="none",
+                            edgecolors=_SHARED,
+                            linewidths=1.2,
+                            hatch="////",
+                            zorder=4,
+                        )
+                    )
+                )
+        offset = (y1 - y0) * 0.028
+        for k, label in enumerate(self.part_labels):
+            b = ids[k] if k < len(ids) and k < len(points) else None
+            point = points[k] if b is not None else None
+            if point is not None and parts.get(b):
+                label.xy = (point[0], point[1] - offset)
+                label.text = parts[b]
+            else:
+                label.text = ""
         # the grid's own label, in its largest free spot
         free = geom
         if highlight and a.buildings is not None:
@@ -1744,6 +1808,7 @@ class _GridPage(_Page):
         # the table: one line per member (a building, or a unit/floor range of one)
         numbers = {b: n for n, b in enumerate(ids, start=1)}
         lines = []
+        noted: set[str] = set()
         for m in members:
             b = str(m.get("building_id"))
             name = a.building_names.get(b, "")
@@ -1760,6 +1825,11 @@ class _GridPage(_Page):
                     ]
                 )
             )
+            if b in a.shared and b not in noted:  # under it: the grids holding the rest of it
+                noted.add(b)
+                others_ = "、".join(c[-3:] for c in a.shared[b] if c != code)
+                shared_text = "· " + tr(_UI["shared_with"]).format(codes=others_)
+                lines.append(self.row(["", shared_text, "", "", ""]))
         if len(lines) > self.max_rows:
             hidden = len(lines) - self.max_rows + 1
             lines = [*lines[: self.max_rows - 1], tr(_UI["more_rows"]).format(n=hidden)]
@@ -1772,6 +1842,32 @@ class _GridPage(_Page):
                 mark=tr(_UI["estimated"]), area=a.estimates.area or 0.0
             )
         self.footer.text = footer.format(page=page, pages=pages)
+
+
+def _part_label(
+    members: Sequence[Mapping[str, Any]], tr: Callable[[str], str], *, floors: bool = True
+) -> str:
+    """What of a shared building one grid holds: "units 1-2", "units 3 floors 1-9" (the
+    floors only where the building is divided by floor range).
+
+    Examples
+    --------
+    >>> _part_label([{"unit_from": 1, "unit_to": 2, "floor_from": 1, "floor_to": 6}], str,
+    ...             floors=False)
+    'units 1-2'
+    >>> _part_label([{"unit_from": 3, "unit_to": 3, "floor_from": 1, "floor_to": 9}], str)
+    'units 3 floors 1-9'
+    """
+    bits = []
+    for m in members:
+        units = _range(m.get("unit_from"), m.get("unit_to"))
+        floor_text = _range(m.get("floor_from"), m.get("floor_to")) if floors else "—"
+        text = tr(_UI["part_units"]).format(units=units) if units != "—" else ""
+        if floor_text != "—":
+            text = (text + " " if text else "") + tr(_UI["part_floors"]).format(floors=floor_text)
+        if text:
+            bits.append(text)
+    return "; ".join(dict.fromkeys(bits))
 
 
 def _range(a: Any, b: Any) -> str:
@@ -2056,6 +2152,7 @@ def write_atlas(
                 ("fill", _PASTELS[2], tr(_UI["neighbouring_grid"])),
                 ("fill", "#525252", tr(_UI["its_buildings"])),
                 ("fill", "#b0b0b0", tr(_UI["other_buildings"])),
+                ("outline", _SHARED, tr(_UI["shared_building"])),
                 ("line", "#d0d0d0", tr(_UI["road"])),
             ]
             page_g = new_page(

@@ -132,6 +132,41 @@ def test_pages_render_with_chinese_text(beijing_atlas):
         assert str(building) in grid
 
 
+@needs_poppler
+def test_a_shared_building_is_marked_with_its_part_in_each_grid(beijing_atlas):
+    """A building divided between grids (issue 15, point 2): on each of its grids' pages the
+    table names the other grids sharing it, the legend explains the hatching, and the map
+    writes the part of it this grid holds (its units, or floors where divided by floor)."""
+    from gis.export.atlas import _part_label
+
+    out, result, *_ = beijing_atlas
+    members = result.grid_members
+    per_building = members.groupby("building_id")["grid_code"].nunique()
+    shared = per_building[per_building > 1].index
+    assert len(shared), "the sample divides some buildings"
+    codes = sorted(result.grids.sort_values(["community_id", "grid_code"])["grid_code"])
+    building = shared[0]
+    holders = sorted(members.loc[members["building_id"] == building, "grid_code"].unique())
+    for code in holders:
+        page = 3 + codes.index(code)
+        text = _run("pdftotext", "-f", str(page), "-l", str(page), str(out), "-").stdout
+        others = "、".join(c[-3:] for c in holders if c != code)
+        assert f"{building}" in text and f"· 与 {others} 共用" in text, text
+        assert "共用楼栋（其单元或楼层分属多个网格）" in text
+    # the map's label of the part: units, and floors only where the building is cut by floor
+    rows = members[members["building_id"] == building].to_dict("records")
+    by_floor = len({(r["floor_from"], r["floor_to"]) for r in rows}) > 1
+    label = _part_label(rows[:1], lambda m: _UI_ZH.get(m, m), floors=by_floor)
+    assert label.endswith("单元") or "层" in label
+    assert _part_label([{"unit_from": 2, "unit_to": 3, "floor_from": 1, "floor_to": 6}],
+                       lambda m: _UI_ZH.get(m, m), floors=False) == "2-3单元"
+    assert _part_label([{"unit_from": 1, "unit_to": 1, "floor_from": 10, "floor_to": 18}],
+                       lambda m: _UI_ZH.get(m, m)) == "1单元 10-18层"
+
+
+_UI_ZH = {_UI["part_units"]: "{units}单元", _UI["part_floors"]: "{floors}层"}
+
+
 def test_no_global_matplotlib_state_changes(beijing_atlas):
     *_, before, after = beijing_atlas
     assert before[1] == after[1]  # no font registered process-wide

@@ -174,7 +174,7 @@ def _show_grids() -> None:
     map_slot = st.container(key="grids_map")
     st.caption(
         _(
-            "Grids in soft colours (neighbours differ; red: outside the band; grey: dedicated grids without households); dashed blue outlines: workers' patches. Hover a grid for its code."
+            "Grids in soft colours (neighbours differ; red: outside the band; grey: dedicated grids without households); dashed blue outlines: workers' patches; purple buildings are shared between grids by unit or floor. Hover a grid for its code, a building for its grids."
         )
     )
     clicked = st.session_state.get(map_key)  # the map's last value (kept by its on_change)
@@ -230,11 +230,33 @@ def _layer_text(key: str, kind: str, _frame: object) -> str:
         )
     return maps.shapes_json(
         _frame,  # type: ignore[arg-type]
-        colour="#455a64",
+        colour=lambda p: _SHARED if isinstance(p.get("shared"), str) and p["shared"] else "#455a64",
         weight=0.5,
         fill_opacity=0.5,
-        tooltip={"building_id": _("building"), "households": _("households")},
+        tooltip={
+            "building_id": _("building"),
+            "households": _("households"),
+            "shared": _("shared building"),
+        },
     )
+
+
+_SHARED = "#6a51a3"  # a building divided between grids (as in the atlas)
+
+
+def _shared_text(members: pd.DataFrame) -> dict[str, str]:
+    """Per divided building, the grids sharing it and what each holds ("021: 1-2单元")."""
+    from planning.grids import shared_buildings
+
+    out: dict[str, list[str]] = {}
+    for row in shared_buildings(members).itertuples():
+        bits = []
+        if row.units:
+            bits.append(_("units {units}").format(units=row.units))
+        if row.floors:
+            bits.append(_("floors {floors}").format(floors=row.floors))
+        out.setdefault(str(row.building_id), []).append(f"{str(row.grid_code)[-3:]}: {' '.join(bits)}")
+    return {b: "; ".join(parts) for b, parts in out.items()}
 
 
 def _grids_map(
@@ -251,7 +273,9 @@ def _grids_map(
     colours = _colours(grids, digest)
     grids_key = f"{token}:grids:{digest}:{hash(tuple(colours))}:{lang}:{basemap.gcj02}"
     patches_key = f"{token}:patches:{patches_digest}:{basemap.gcj02}"
-    buildings_key = f"{token}:grid_buildings:{scope}:{lang}:{basemap.gcj02}"
+    shared = _shared_text(result.grid_members)  # type: ignore[attr-defined]
+    shared_digest = hash(tuple(sorted(shared.items())))
+    buildings_key = f"{token}:grid_buildings:{scope}:{lang}:{basemap.gcj02}:{shared_digest}"
     kinds = grids["kind"] if "kind" in grids else pd.Series("residential", index=grids.index)
     shown = grids.assign(  # a dedicated grid says what it is (校园专属网格, 医院专属网格…)
         status_label=[
@@ -284,13 +308,14 @@ def _grids_map(
     )
     member_ids = set(result.grid_members["building_id"].astype(str))  # type: ignore[attr-defined]
     buildings = loaded.buildings[loaded.buildings["building_id"].astype(str).isin(member_ids)]
+    buildings = buildings.assign(shared=buildings["building_id"].astype(str).map(shared))
     buildings_text = _layer_text(
         buildings_key,
         "buildings",
         cache.display_copy(
             buildings_key,
             buildings,
-            columns=("building_id", "households"),
+            columns=("building_id", "households", "shared"),
             tolerance_m=0.3,
             gcj02=basemap.gcj02,
         ),
