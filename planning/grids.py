@@ -1987,7 +1987,10 @@ def _clean_union(geoms: Sequence[shapely.Geometry]) -> shapely.Geometry:
     """The union of atoms as one clean polygon where they touch: snap-rounded (so shared
     edges computed a hair apart close), without the sub-square-metre holes and slivers a
     union of many cut pieces leaves."""
-    union = _drop_slivers(shapely.union_all(list(geoms), grid_size=1e-6))
+    try:
+        union = _drop_slivers(shapely.union_all(list(geoms), grid_size=1e-6))
+    except shapely.errors.GEOSException:  # snap-rounding found no consistent topology
+        union = _drop_slivers(shapely.make_valid(shapely.union_all(list(geoms))))
     if shapely.get_num_geometries(union) > 1:  # snap-rounding pinched a narrow joint
         exact = _drop_slivers(shapely.union_all(list(geoms)))
         if shapely.get_num_geometries(exact) == 1:

@@ -147,6 +147,9 @@ def territories(
     return cells[pd.notna(community)].reset_index(drop=True)
 
 
+_MIN_BLOCK_WIDTH = 1.0  # m: a left-out piece thinner than this on average is a seam, not land
+
+
 def _cover_limit(enclosures: gpd.GeoDataFrame, limit: gpd.GeoSeries) -> gpd.GeoDataFrame:
     """``enclosures`` with the land of ``limit`` they leave out added as blocks of its own.
 
@@ -154,11 +157,17 @@ def _cover_limit(enclosures: gpd.GeoDataFrame, limit: gpd.GeoSeries) -> gpd.GeoD
     communities, a 15 m strip between a boundary road and the community's edge, 4.4 km
     round and 3.4 ha, was in no block, so no grid covered it. Every piece of the limit
     left out (above a square metre; the rest is the rounding of the polygonization)
-    becomes a block, and the grids tile the communities again.
+    becomes a block, and the grids tile the communities again; seams thinner than
+    ``_MIN_BLOCK_WIDTH`` on average are left to the polygonization's rounding.
     """
     covered = shapely.union_all(enclosures.geometry.values)
-    missing = shapely.difference(shapely.union_all(limit.values), covered)
-    pieces = [p for p in shapely.get_parts(missing) if p.geom_type == "Polygon" and p.area > 1.0]
+    missing = shapely.make_valid(shapely.difference(shapely.union_all(limit.values), covered))
+    # land, not the hair-thin rounding seams of the polygonization along the block edges
+    pieces = [
+        p
+        for p in shapely.get_parts(missing)
+        if p.geom_type == "Polygon" and p.area > 1.0 and 2 * p.area / p.length > _MIN_BLOCK_WIDTH
+    ]
     if not pieces:
         return enclosures
     extra = gpd.GeoDataFrame(geometry=pieces, crs=enclosures.crs)

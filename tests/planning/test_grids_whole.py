@@ -323,3 +323,21 @@ def test_the_beijing_sample_in_street_block_communities_is_tiled_whole():
     assert len(empty) == 1 and empty["kind"].iloc[0] == "dedicated"
     assert int(empty["households"].iloc[0]) == 0 and "without buildings" in empty["reason"].iloc[0]
     assert int(r.grids["households"].sum()) == int(loaded.buildings["households"].sum())
+
+
+def test_the_district_sample_is_gridded_and_tiled():
+    """The bundled district sample (three illustrative communities): the block added for
+    its left-out roadside strip once made GEOS's snap-rounded union fail ("unable to assign
+    free hole to a shell"), a traceback on the Grids page. It grids, and tiles each
+    community."""
+    from gis import datasets
+    from planning.communities import load
+    from planning.grids import make_grids
+
+    loaded = load(datasets.get_path("beijing_district"))
+    p = loaded.project
+    r = make_grids(loaded.buildings, communities=loaded.communities, roads=p.roads,
+                   waterways=p.waterways, barriers=p.barriers, compounds=p.compounds,
+                   landuse=p.landuse)
+    _check_tiles(r, loaded.communities)
+    assert int(r.grids["households"].sum()) == int(loaded.buildings["households"].sum())
