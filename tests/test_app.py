@@ -568,3 +568,10 @@ def test_generating_again_without_a_project_asks_first(app):
     _ok(app)
     assert app.session_state["grids_scope"] == (community,)
     assert set(app.session_state["grids"].grids["community_id"].astype(str)) == {community}
+
+
+def test_the_sidebar_names_the_sample_by_its_title(app):
+    """The sidebar read "项目：样例 beijing"; a bundled sample is named by its title."""
+    captions = [c.value for c in app.sidebar.caption]
+    assert any(zh("Beijing, OpenStreetMap as is") in c for c in captions), captions
+    assert not any("beijing ·" in c for c in captions), captions

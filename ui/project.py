@@ -504,6 +504,8 @@ def source_label() -> str:
     if src.kind == "project":
         return display_name(src.name)
     if src.is_sample:
+        if src.name in SAMPLE_TITLES:  # the sample's title, as on the Projects page
+            return _(SAMPLE_TITLES[src.name])
         return _("sample {name}").format(name=src.name)
     return Path(src.path).name or src.path
 
