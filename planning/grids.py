@@ -308,8 +308,66 @@ def _wedge(origin: shapely.Point, a0: float, a1: float, radius: float) -> shapel
     """The pie slice from angle ``a0`` to ``a1`` (degrees, counter-clockwise) about ``origin``."""
     steps = max(2, int(math.ceil((a1 - a0) / 5.0)) + 1)
     angles = np.radians(np.linspace(a0, a1, steps))
-    arc = np.column_stack([origin.x + radius * np.cos(angles), origin.y + radius * np.sin(angles)])
-    return shapely.Polygon([(origin.x, origin.y), *arc.tolist()])
+    ring = np.empty((steps + 2, 2))
+    ring[0] = ring[-1] = origin.x, origin.y
+    ring[1:-1, 0] = origin.x + radius * np.cos(angles)
+    ring[1:-1, 1] = origin.y + radius * np.sin(angles)
+    return shapely.polygons(ring)
+
+
+class _Fan:
+    """The area of a polygon inside a cone about a point, as a function of the cone's angle
+    (exact, from the polygon's edges: each edge sweeps a triangle with the apex).
+
+    An edge at distance ``d`` from the apex, its nearest point at angle ``ν``, sweeps
+    ``d² (tan(ψ₁ − ν) − tan(ψ₀ − ν)) / 2`` between the rays at ``ψ₀`` and ``ψ₁``, with the
+    sign of its direction (exterior rings counter-clockwise, holes clockwise), so the
+    area inside a cone is a sum over edges, with no geometry built: the bisection that
+    places sector cuts asks for it a few dozen times per building.
+
+    Examples
+    --------
+    >>> fan = _Fan(shapely.box(-1, -1, 1, 1), 0.0, 0.0, start=0.0)
+    >>> round(fan(math.pi / 2), 9), round(fan(2 * math.pi), 9)
+    (1.0, 4.0)
+    """
+
+    def __init__(self, geom: shapely.Geometry, x: float, y: float, *, start: float) -> None:
+        geom = shapely.orient_polygons(geom, exterior_cw=False)
+        rings = shapely.get_rings(shapely.get_parts(geom))
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        same = ring[1:] == ring[:-1]
+        p = (coords[:-1] - (x, y))[same]
+        q = (coords[1:] - (x, y))[same]
+        sweep = np.arctan2(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0], (p * q).sum(axis=1))
+        ccw = sweep > 0
+        first = np.where(ccw[:, None], p, q)  # the end at the lower angle
+        alpha = np.mod(np.arctan2(first[:, 1], first[:, 0]) - math.radians(start), 2 * math.pi)
+        e = q - p
+        t = -(p * e).sum(axis=1) / np.maximum((e * e).sum(axis=1), 1e-300)
+        foot = p + t[:, None] * e
+        d2 = (foot * foot).sum(axis=1)
+        nu = alpha + np.arctan2(
+            first[:, 0] * foot[:, 1] - first[:, 1] * foot[:, 0], (first * foot).sum(axis=1)
+        )
+        keep = (np.abs(sweep) > 1e-15) & (d2 > 1e-18)  # edges in line with the apex sweep nothing
+        self._alpha, self._nu = alpha[keep], nu[keep]
+        self._beta = (alpha + np.abs(sweep))[keep]
+        self._w = np.where(ccw, 0.5, -0.5)[keep] * d2[keep]
+        self._base = np.tan(self._alpha - self._nu)
+        # edges across the start ray: their part past 2π lies at the cone's beginning
+        self._wrap = self._beta > 2 * math.pi
+        self._wrap_base = np.tan(2 * math.pi - self._nu[self._wrap])
+
+    def __call__(self, theta: float) -> float:
+        """The area inside the cone from the start to ``theta`` radians (0 … 2π) further."""
+        swept = np.tan(np.clip(theta, self._alpha, self._beta) - self._nu) - self._base
+        area = float(self._w @ swept)
+        if self._wrap.any():
+            nu = self._nu[self._wrap]
+            wrapped = np.tan(np.minimum(theta + 2 * math.pi, self._beta[self._wrap]) - nu) - self._wrap_base
+            area += float(self._w[self._wrap] @ wrapped)
+        return area
 
 
 def _sector_cells(
@@ -329,23 +387,23 @@ def _sector_cells(
     targets = np.cumsum(w / w.sum())[:-1]
     foot_area, cell_area = footprint.area, cell.area
 
-    def share(a0: float, a1: float) -> float:
-        wedge = _wedge(origin, a0, a1, radius)
-        return 0.5 * (
-            shapely.area(shapely.intersection(footprint, wedge)) / foot_area
-            + shapely.area(shapely.intersection(cell, wedge)) / cell_area
-        )
+    foot_fan = _Fan(footprint, origin.x, origin.y, start=start)
+    cell_fan = _Fan(cell, origin.x, origin.y, start=start)
+
+    def share(turn: float) -> float:
+        theta = math.radians(turn)
+        return 0.5 * (foot_fan(theta) / foot_area + cell_fan(theta) / cell_area)
 
     edges = [start]
     for target in targets:
-        lo, hi = edges[-1], start + 360.0
+        lo, hi = edges[-1] - start, 360.0
         for _ in range(22):
             mid = (lo + hi) / 2
-            if share(start, mid) < target:
+            if share(mid) < target:
                 lo = mid
             else:
                 hi = mid
-        edges.append((lo + hi) / 2)
+        edges.append(start + (lo + hi) / 2)
     edges.append(start + 360.0)
     wedges = [_wedge(origin, a, b, radius) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     pieces = [shapely.intersection(cell, wg) for wg in wedges]
@@ -778,6 +836,68 @@ def _search_graph(
     return nodes, connector[nodes], graph
 
 
+# zones joined whole (after their seams alone gained nothing) hold at most this many atoms
+_WHOLE_JOIN_NODES = 600
+
+
+@dataclass(frozen=True)
+class _Border:
+    members: np.ndarray  # node positions: a zone's grids next to its neighbour
+    out_of_band: int  # how many of those grids are outside the band
+
+
+def _border(
+    zone: _Zone, other: np.ndarray, graph: list[set[int]], work: np.ndarray, *, low: float, high: float, hops: int
+) -> _Border:
+    """The grids of ``zone`` next to a neighbouring zone (``other``, a mask of node
+    positions): those that touch it and, with ``hops`` of 2, the grids beside those.
+
+    Two zones are joined by regrouping only their grids along the seam: a grid across
+    the seam must touch both sides, so a compound's far grids and a street block's far
+    grids keep theirs, and the search stays the size of a few grids whatever the zones.
+    """
+    labels = zone.grouping.labels
+    if hops == 0:  # the whole zone
+        return _Border(zone.members, zone.grouping.out_of_band)
+    reached = other
+    near = np.zeros(len(zone.members), dtype=bool)
+    for _ in range(hops):
+        touch = np.fromiter(
+            (any(reached[b] for b in graph[a]) for a in zone.members), dtype=bool, count=len(zone.members)
+        )
+        near |= touch | np.isin(labels, labels[touch & (labels >= 0)])
+        reached = np.zeros(len(other), dtype=bool)
+        reached[zone.members[near]] = True
+    near_labels = np.unique(labels[near & (labels >= 0)])
+    taken = labels >= 0
+    sums = np.bincount(labels[taken], weights=work[zone.members[taken]])
+    outside = (sums < low) | (sums > high)
+    return _Border(zone.members[near], int(outside[near_labels].sum()))
+
+
+def _joined(zones: Sequence[tuple[_Zone, _Border]], found: Grouping) -> tuple[np.ndarray, Grouping]:
+    """Two zones joined: their borders regrouped as ``found`` (the borders' members in
+    order), and the rest of each zone grouped as it was."""
+    members = [np.concatenate([border.members for _, border in zones])]
+    labels = [found.labels]
+    out = found.out_of_band
+    following = int(found.labels.max()) + 1 if len(found.labels) else 0
+    for zone, border in zones:
+        kept = ~np.isin(zone.members, border.members)
+        rest = zone.grouping.labels[kept]
+        taken = rest >= 0
+        _, renumbered = np.unique(rest[taken], return_inverse=True)
+        rest_labels = np.full(len(rest), -1, dtype=int)
+        rest_labels[taken] = renumbered + following
+        following += int(renumbered.max()) + 1 if taken.any() else 0
+        members.append(zone.members[kept])
+        labels.append(rest_labels)
+        out += zone.grouping.out_of_band - border.out_of_band
+    regrouped_all = all(len(border.members) == len(zone.members) for zone, border in zones)
+    # only where both zones were searched again whole is the joined zone's count proven
+    return np.concatenate(members), Grouping(np.concatenate(labels), out, found.exact and regrouped_all)
+
+
 def _group_zones(
     atoms: list[_Atom], nb: list[set[int]], *, rules: RuleSet
 ) -> tuple[np.ndarray, list[_Zone], dict[str, tuple[int, bool, float]]]:
@@ -837,7 +957,7 @@ def _group_zones(
     owner = np.full(len(nodes), -1, dtype=int)
     # a zone that failed to join any neighbour tries them again next round; the ones that
     # did not change give the same grouping (the same atoms in the same order)
-    tried: dict[bytes, Grouping] = {}
+    tried: dict[bytes, Grouping | None] = {}
     for _ in range(4):  # join failing zones to the neighbour that helps most, a few rounds
         changed = False
         failing = [i for i, z in enumerate(zones) if z is not None and z.grouping.out_of_band]
@@ -849,34 +969,51 @@ def _group_zones(
                 if z is not None:
                     owner[z.members] = i
             around = {int(owner[b]) for a in zone.members for b in graph[a]} - {zi, -1}
-            best: tuple[int, int, Grouping] | None = None
             neighbours = sorted(around)
-            # the most a join with each neighbour could gain: both zones' grids outside
-            # the band; once one is reached no later neighbour can do better
-            most = [zone.grouping.out_of_band + zones[o].grouping.out_of_band for o in neighbours]  # type: ignore[union-attr]
-            for position, other in enumerate(neighbours):
-                if best is not None and best[0] >= max(most[position:]):
-                    break
-                merged = np.concatenate([zone.members, zones[other].members])  # type: ignore[union-attr]
-                key = merged.tobytes()
-                if key not in tried:
-                    tried[key] = solve(merged)
-                found = tried[key]
-                gain = (
-                    zone.grouping.out_of_band
-                    + zones[other].grouping.out_of_band  # type: ignore[union-attr]
-                    - found.out_of_band
-                )
-                if gain > 0 and (best is None or gain > best[0]):
-                    best = (gain, other, found)
+            mask = np.zeros(len(nodes), dtype=bool)
+            mask[zone.members] = True
+            best: tuple[int, int, Grouping, _Border, _Border] | None = None
+            for hops in (1, 2, 0):  # the grids along the seam, a ring more, the whole zones
+                if best is not None and best[0] >= zone.grouping.out_of_band:
+                    break  # every grid of the zone outside the band is mended
+                pairs = []
+                for o in neighbours:
+                    partner = zones[o]
+                    assert partner is not None
+                    if hops == 0 and len(zone.members) + len(partner.members) > _WHOLE_JOIN_NODES:
+                        continue
+                    theirs = _border(partner, mask, graph, work, low=low, high=high, hops=hops)
+                    seam = np.zeros(len(nodes), dtype=bool)
+                    seam[partner.members] = True
+                    pairs.append((o, _border(zone, seam, graph, work, low=low, high=high, hops=hops), theirs))
+                # the most a join with each neighbour could gain: the grids outside the band
+                # along the seam; once one is reached no later neighbour can do better
+                most = [ours.out_of_band + theirs.out_of_band for _, ours, theirs in pairs]
+                for position, (other, ours, theirs) in enumerate(pairs):
+                    if best is not None and best[0] >= max(most[position:], default=0):
+                        break
+                    if most[position] == 0:
+                        continue
+                    merged = np.concatenate([ours.members, theirs.members])
+                    key = merged.tobytes()
+                    if key not in tried:
+                        homes = merged[~optional[merged]]
+                        # no gain is possible when the household counts alone rule it out
+                        hopeless = packing_bound(work[homes], low=low, high=high) >= most[position]
+                        tried[key] = None if hopeless else solve(merged)
+                    found = tried[key]
+                    if found is None:
+                        continue
+                    gain = most[position] - found.out_of_band
+                    if gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, other, found, ours, theirs)
             if best is None:
                 continue
-            _, other, found = best
+            _, other, found, ours, theirs = best
             partner = zones[other]
             assert partner is not None
-            zones[zi] = _Zone(
-                np.concatenate([zone.members, partner.members]), zone.names + partner.names, found
-            )
+            members, grouping = _joined([(zone, ours), (partner, theirs)], found)
+            zones[zi] = _Zone(members, zone.names + partner.names, grouping)
             zones[other] = None
             changed = True
         if not changed:
