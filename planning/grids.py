@@ -426,10 +426,6 @@ def _most_compact(
     cell round a tower cut side by side gives strips a few metres wide and hundreds long."""
     if len(weights) <= 1 or footprint.is_empty or footprint.area <= 0:
         return side_by_side
-    try:
-        sectors = _sector_cells(cell, footprint, weights, angle + 180.0 - 180.0 / len(weights))
-    except shapely.errors.GEOSException:
-        return side_by_side
 
     def worst(pieces: list[tuple[shapely.Geometry, shapely.Geometry]]) -> float:
         geoms = [p for p, _ in pieces]
@@ -437,9 +433,16 @@ def _most_compact(
             return 0.0
         return float(np.min(polsby_popper(np.array(geoms, dtype=object))))
 
+    side = worst(side_by_side)
+    if side >= 0.5:  # no piece can be twice as compact (Polsby–Popper is at most 1)
+        return side_by_side
+    try:
+        sectors = _sector_cells(cell, footprint, weights, angle + 180.0 - 180.0 / len(weights))
+    except shapely.errors.GEOSException:
+        return side_by_side
     if abs(sum(p.area for p, _ in sectors) - cell.area) > 1e-6 * max(cell.area, 1.0):
         return side_by_side
-    return sectors if worst(sectors) > 2.0 * worst(side_by_side) else side_by_side
+    return sectors if worst(sectors) > 2.0 * side else side_by_side
 
 
 def _unit_cells(
@@ -1000,7 +1003,7 @@ def _group_zones(
                 for position, (other, ours, theirs) in enumerate(pairs):
                     if best is not None and best[0] >= max(most[position:], default=0):
                         break
-                    if most[position] == 0:
+                    if ours.out_of_band == 0:  # the seam holds none of its grids outside the band
                         continue
                     merged = np.concatenate([ours.members, theirs.members])
                     key = merged.tobytes()
