@@ -1111,10 +1111,12 @@ def _place_empty(
        Residential buildings inside (staff housing) stay in household grids.
     3. Other land without households of at least ``dedicated_grid_min_area_m2`` in one
        street block becomes a dedicated grid (专属网格, kind ``dedicated``).
-    3. The rest is shared among the neighbouring grids: each piece goes to the touching
+    4. The rest is shared among the neighbouring grids: each piece goes to the touching
        grid whose households lie nearest (so the land is shared compactly, as a Voronoi
        diagram of the grids would), a grid above ``grid_max_area_m2`` taking land only
-       when no other grid touches it.
+       when no other grid touches it, and a dedicated grid of a named land use (2.)
+       only when no grid but another such one touches it: it stays the site the layers
+       draw.
     """
     import heapq
 
@@ -1182,7 +1184,11 @@ def _place_empty(
             d = math.hypot(x[e] - gx[g], y[e] - gy[g])
             over = grid_area[g] + area[e] > rules.grid_max_area_m2 and g not in dedicated
             narrow = length < wide
-            heapq.heappush(heap, (d + (1e12 if over else 0.0) + (1e9 if narrow else 0.0), int(e), g))
+            # a campus's, hospital's or park's grid is its site as the layers draw it: it
+            # takes land beyond only where no other grid can
+            site = g in dedicated and dedicated[g][0] != "dedicated"
+            cost = d + (1e12 if over else 0.0) + (1e10 if site else 0.0) + (1e9 if narrow else 0.0)
+            heapq.heappush(heap, (cost, int(e), g))
 
     for e in np.flatnonzero(labels < 0):
         offer(int(e))
