@@ -304,8 +304,16 @@ def audit_grids(
         area_all = shapely.union_all(communities.geometry.values)
         for gap in shapely.get_parts(shapely.difference(area_all, union)):
             if gap.area >= _MIN_AREA_M2:
-                where = gap.representative_point()
-                near = grids["grid_code"].iloc[int(np.argmin(shapely.distance(geoms, where)))]
+                # the grid it borders longest (the one drawn short of its edge); the
+                # nearest one when it borders none
+                edge = shapely.boundary(gap)
+                close = shapely.STRtree(geoms).query(gap, predicate="dwithin", distance=0.05)
+                shared = shapely.length(shapely.intersection(edge, shapely.buffer(geoms[close], 0.05)))
+                if len(close) and shared.max() > 0:
+                    nearest = int(close[int(np.argmax(shared))])
+                else:
+                    nearest = int(np.argmin(shapely.distance(geoms, gap.representative_point())))
+                near = grids["grid_code"].iloc[nearest]
                 add("gap", None, tr(
                     N_("{area} m² of the community is in no grid (near grid {near}); coverage must be seamless")
                 ).format(area=round(gap.area), near=near), other=near, area=gap.area)

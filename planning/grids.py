@@ -130,8 +130,15 @@ _STRIP_MIN_LENGTH_M = 300.0  # m: shorter strips stay whole (a compound's edge)
 
 
 def _chunk_strip(geom: shapely.Geometry) -> list[shapely.Geometry]:
-    """A long thin cell without households cut across into pieces about
-    ``_STRIP_CHUNK_M`` long (any other cell unchanged, as one piece).
+    """A long thin cell without households cut into pieces about ``_STRIP_CHUNK_M`` long
+    (any other cell unchanged, as one piece).
+
+    A straight strip (a roadside strip between a street and the blocks) is cut across its
+    length. A bent one (an L or U along two streets) and any frame round other land (the
+    land between a compound's wall and its buildings, however wide) is cut by a lattice
+    of ``_STRIP_CHUNK_M`` squares, so its pieces join the grids along each side instead
+    of one grid wrapping round the others.
+    Slivers the cuts leave join the piece they share the longest edge with.
 
     Examples
     --------
@@ -141,32 +148,75 @@ def _chunk_strip(geom: shapely.Geometry) -> list[shapely.Geometry]:
     (8, 3000)
     >>> len(_chunk_strip(shapely.box(0, 0, 60, 60)))
     1
+    >>> frame = shapely.box(0, 0, 160, 160).difference(shapely.box(10, 10, 150, 150))
+    >>> pieces = _chunk_strip(frame)
+    >>> len(pieces) > 8, round(sum(p.area for p in pieces)) == round(frame.area)
+    (True, True)
     """
     area, perimeter = geom.area, geom.length
-    if area <= 0 or perimeter <= 0 or 2 * area / perimeter >= _STRIP_WIDTH_M:
+    if area <= 0 or perimeter <= 0:
+        return [geom]
+    # land round other land (between a compound's wall and its buildings): cut however
+    # wide, or one grid takes the frame and wraps round the others
+    frame = bool((shapely.get_num_interior_rings(shapely.get_parts(geom)) > 0).any())
+    width = 2 * area / perimeter
+    if width >= _STRIP_WIDTH_M and not frame:
         return [geom]
     angle = _long_axis(geom)
     centre = geom.centroid
     turned = affinity.rotate(geom, -angle, origin=centre)
     x0, y0, x1, y1 = turned.bounds
-    if x1 - x0 < _STRIP_MIN_LENGTH_M:
+    straight = y1 - y0 <= 2.5 * width and not frame
+    if (x1 - x0 if straight else perimeter / 2) < _STRIP_MIN_LENGTH_M and not frame:
         return [geom]
-    count = max(2, int(round((x1 - x0) / _STRIP_CHUNK_M)))
-    edges = np.linspace(x0, x1, count + 1)
-    pieces: list[shapely.Geometry] = []
+    columns = max(2, int(round((x1 - x0) / _STRIP_CHUNK_M)))
+    xs = np.linspace(x0, x1, columns + 1)
+    if straight:
+        boxes = shapely.box(xs[:-1], y0 - 1, xs[1:], y1 + 1)
+    else:
+        rows = max(1, int(round((y1 - y0) / _STRIP_CHUNK_M)))
+        ys = np.linspace(y0, y1, rows + 1)
+        gx0, gy0 = np.meshgrid(xs[:-1], ys[:-1])
+        gx1, gy1 = np.meshgrid(xs[1:], ys[1:])
+        boxes = shapely.box(gx0.ravel() - 1e-9, gy0.ravel() - 1e-9, gx1.ravel(), gy1.ravel())
     try:
-        cuts = shapely.intersection(
-            turned, shapely.box(edges[:-1], y0 - 1, edges[1:], y1 + 1)
-        )
+        cuts = shapely.intersection(turned, boxes)
     except shapely.errors.GEOSException:  # a degenerate cell: keep it whole
         return [geom]
-    for clipped in cuts:
-        for part in shapely.get_parts(clipped):
-            if part.geom_type == "Polygon" and part.area > 0:
-                pieces.append(affinity.rotate(part, angle, origin=centre))
+    parts = [
+        part
+        for clipped in cuts
+        for part in shapely.get_parts(clipped)
+        if part.geom_type == "Polygon" and part.area > 0
+    ]
+    if not straight:
+        parts = _absorb_slivers(parts, least=0.25 * width * _STRIP_CHUNK_M)
+    pieces = [affinity.rotate(part, angle, origin=centre) for part in parts]
     if not pieces or abs(sum(p.area for p in pieces) - area) > 1e-6 * max(area, 1.0):
         return [geom]
     return pieces
+
+
+def _absorb_slivers(parts: list[shapely.Geometry], *, least: float) -> list[shapely.Geometry]:
+    """Join each part smaller than ``least`` to the part it shares the longest edge with
+    (a sliver touching no other part stays a part of its own)."""
+    kept: list[shapely.Geometry | None] = list(parts)
+    for i in sorted(range(len(kept)), key=lambda k: kept[k].area):  # type: ignore[union-attr]
+        piece = kept[i]
+        if piece is None or piece.area >= least:
+            continue
+        edge = shapely.boundary(piece)
+        shared = [
+            float(shapely.length(shapely.intersection(edge, shapely.buffer(q, 1e-5))))
+            if q is not None and j != i
+            else 0.0
+            for j, q in enumerate(kept)
+        ]
+        j = int(np.argmax(shared))
+        if shared[j] > 0:
+            kept[j] = shapely.union_all([kept[j], piece])
+            kept[i] = None
+    return [p for p in kept if p is not None]
 
 
 def _estimate_units(households: int, floors: int) -> int:

@@ -346,6 +346,11 @@ def test_generated_districts_tile_and_sum(seed, households):
     assert (shapely.get_num_geometries(r.grids.geometry.values) == 1).all()
     _assert_tiles(r.grids, layers["communities"])
     _assert_clean_shapes(r.grids)
+    # no household grid wraps round others: the land between a compound's wall and its
+    # buildings is shared along its sides (one grid took the whole frame before, a 10 m
+    # ring round its neighbours: 111 of 2,475 grids of the generated 100k city)
+    homes = r.grids[r.grids["kind"] == "residential"]
+    assert (shapely.get_num_interior_rings(homes.geometry.values) == 0).all()
     for _patch_id, members in r.grids.groupby("patch_id"):
         assert members["community_id"].nunique() == 1
 
