@@ -219,7 +219,9 @@ def shape_checks(shapes: Any) -> dict[str, int]:
     to EPSG:4490 (CGCS2000 degrees, how plans are stored): a zero-width cut into a polygon
     is valid in metres and crosses itself in degrees. ``necks``: grids that a morphological
     opening ``NECK_M`` wide (mitred) splits into two or more parts of at least 2 % of the
-    grid each: a balloon on a string, land reached through a thin strip.
+    grid each: a balloon on a string, land reached through a thin strip. ``rings``:
+    grids with a hole of at least 100 m² (land of other grids inside: a grid wrapping
+    round its neighbours, as a compound's whole frame given to one grid draws it).
     """
     import numpy as np
     import pyproj
@@ -239,6 +241,13 @@ def shape_checks(shapes: Any) -> dict[str, int]:
         "invalid_metric": int((~shapely.is_valid(shapes)).sum()),
         "invalid_4490": int((~shapely.is_valid(degrees)).sum()),
         "necks": int(necks),
+        "rings": int(sum(
+            any(shapely.area(shapely.polygons(ring)) >= 100.0 for ring in shapely.get_interior_ring(
+                np.full(shapely.get_num_interior_rings(shape), shape, dtype=object),
+                np.arange(shapely.get_num_interior_rings(shape)),
+            ))
+            for shape in shapes
+        )),
     }
 
 
@@ -1112,6 +1121,7 @@ ROWS: list[tuple[str, str]] = [
     ("over_20ha", "household grids > 20 ha"),
     ("invalid", "invalid polygons: EPSG:4548 / EPSG:4490"),
     ("necks", f"grids with a neck < {NECK_M:.0f} m"),
+    ("rings", "grids round other grids (a hole ≥ 100 m²)"),
     ("dedicated", "dedicated grids (no households)"),
     ("bound", "data's bound: out-of-band grids (each compound alone)"),
     ("crossing", "cross a compound (%)"),
@@ -1157,6 +1167,8 @@ def cell(entry: dict[str, Any], key: str) -> str:
         return "–" if "invalid_4490" not in m else f"{m['invalid_metric']} / {m['invalid_4490']}"
     if key == "necks":
         return "–" if "necks" not in m else f"{m['necks']}"
+    if key == "rings":
+        return "–" if "rings" not in m else f"{m['rings']}"
     if key == "dedicated":
         return f"{m['dedicated_grids']}"
     if key == "bound":
