@@ -760,6 +760,8 @@ def group_kmeans(cid: str, atoms: Atoms, seed: int, notes: list[str]) -> list[in
     k = max(1, round(hh.sum() / TARGET))
     populated = hh > 0
     k = min(k, int(populated.sum()))
+    if k == 0:  # a community without households (a campus, a park): one grid
+        return [0] * len(hh)
     model = KMeans(n_clusters=k, random_state=seed)
     model.fit(xy[populated], sample_weight=hh[populated])
     return model.predict(xy).tolist()
