@@ -308,7 +308,9 @@ def audit_grids(
                 # nearest one when it borders none
                 edge = shapely.boundary(gap)
                 close = shapely.STRtree(geoms).query(gap, predicate="dwithin", distance=0.05)
-                shared = shapely.length(shapely.intersection(edge, shapely.buffer(geoms[close], 0.05)))
+                shared = shapely.length(
+                    shapely.intersection(edge, shapely.buffer(geoms[close], 0.05))
+                )
                 if len(close) and shared.max() > 0:
                     nearest = int(close[int(np.argmax(shared))])
                 else:

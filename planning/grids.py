@@ -417,7 +417,8 @@ class _Fan:
         area = swept @ self._w
         if self._wrap.any():
             nu = self._nu[self._wrap]
-            wrapped = np.tan(np.minimum(angles + 2 * math.pi, self._beta[self._wrap]) - nu) - self._wrap_base
+            ends = np.minimum(angles + 2 * math.pi, self._beta[self._wrap])
+            wrapped = np.tan(ends - nu) - self._wrap_base
             area = area + wrapped @ self._w[self._wrap]
         return float(area) if area.ndim == 0 else area
 
@@ -905,10 +906,18 @@ class _Border:
 
 
 def _border(
-    zone: _Zone, other: np.ndarray, graph: list[set[int]], work: np.ndarray, *, low: float, high: float, hops: int
+    zone: _Zone,
+    other: np.ndarray,
+    graph: list[set[int]],
+    work: np.ndarray,
+    *,
+    low: float,
+    high: float,
+    hops: int,
 ) -> _Border:
     """The grids of ``zone`` next to a neighbouring zone (``other``, a mask of node
-    positions): those that touch it and, with ``hops`` of 2, the grids beside those.
+    positions): those that touch it (``hops`` 1), and the grids beside those (2); the
+    whole zone with ``hops`` 0.
 
     Two zones are joined by regrouping only their grids along the seam: a grid across
     the seam must touch both sides, so a compound's far grids and a street block's far
@@ -921,7 +930,9 @@ def _border(
     near = np.zeros(len(zone.members), dtype=bool)
     for _ in range(hops):
         touch = np.fromiter(
-            (any(reached[b] for b in graph[a]) for a in zone.members), dtype=bool, count=len(zone.members)
+            (any(reached[b] for b in graph[a]) for a in zone.members),
+            dtype=bool,
+            count=len(zone.members),
         )
         near |= touch | np.isin(labels, labels[touch & (labels >= 0)])
         reached = np.zeros(len(other), dtype=bool)
@@ -953,7 +964,8 @@ def _joined(zones: Sequence[tuple[_Zone, _Border]], found: Grouping) -> tuple[np
         out += zone.grouping.out_of_band - border.out_of_band
     regrouped_all = all(len(border.members) == len(zone.members) for zone, border in zones)
     # only where both zones were searched again whole is the joined zone's count proven
-    return np.concatenate(members), Grouping(np.concatenate(labels), out, found.exact and regrouped_all)
+    grouping = Grouping(np.concatenate(labels), out, found.exact and regrouped_all)
+    return np.concatenate(members), grouping
 
 
 def _group_zones(
@@ -1046,7 +1058,8 @@ def _group_zones(
                     theirs = _border(partner, mask, graph, work, low=low, high=high, hops=hops)
                     seam = np.zeros(len(nodes), dtype=bool)
                     seam[partner.members] = True
-                    pairs.append((o, _border(zone, seam, graph, work, low=low, high=high, hops=hops), theirs))
+                    ours = _border(zone, seam, graph, work, low=low, high=high, hops=hops)
+                    pairs.append((o, ours, theirs))
                 # the most a join with each neighbour could gain: the grids outside the band
                 # along the seam; once one is reached no later neighbour can do better
                 most = [ours.out_of_band + theirs.out_of_band for _, ours, theirs in pairs]

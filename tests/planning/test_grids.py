@@ -397,6 +397,7 @@ def test_fan_area_matches_the_cone_intersection(seed, start, turn, holed):
         geom = shapely.difference(geom, shapely.Point(50, 50).buffer(8))
     origin = shapely.point_on_surface(geom)
     fan = _Fan(geom, origin.x, origin.y, start=start)
-    expected = shapely.area(shapely.intersection(geom, _wedge(origin, start, start + turn, 1_000.0))) if turn > 0 else 0.0
+    wedge = _wedge(origin, start, start + turn, 1_000.0)
+    expected = shapely.area(shapely.intersection(geom, wedge)) if turn > 0 else 0.0
     assert fan(math.radians(turn)) == pytest.approx(expected, abs=1e-7 * geom.area)
     assert fan(2 * math.pi) == pytest.approx(geom.area, rel=1e-9)
