@@ -18,6 +18,44 @@ from gis.i18n import N_, translator
 
 __all__ = ["run_grids", "run_split"]
 
+# the summary's keys in the planner's words (``--json`` keeps the keys)
+_GRID_SUMMARY_LABELS = {
+    "grids": N_("Grids"),
+    "in_range_share": N_("Household grids within the band"),
+    "min_households": N_("Fewest households in a grid"),
+    "max_households": N_("Most households in a grid"),
+    "contiguous_share": N_("Grids in one piece"),
+    "dedicated_grids": N_("Dedicated grids (no households)"),
+    "bound_out_of_range": N_("Grids outside the band no grouping can avoid"),
+    "zones_alone_out_of_range": N_("Grids outside the band with each compound grouped alone"),
+    "locked_kept": N_("Locked grids kept"),
+    "codes_kept": N_("Grid codes kept"),
+    "grids_kept": N_("Grids kept as drawn"),
+    "codes_new": N_("New grid codes"),
+    "seconds": N_("Seconds"),
+    "out": N_("Plan written to"),
+    "project": N_("Project"),
+    "version": N_("Version"),
+}
+_SHARES = {"in_range_share", "contiguous_share"}
+
+
+def _summary_lines(summary: dict[str, Any], tr: Any, *, skip: set[str]) -> list[str]:
+    """The summary as ``label: value`` lines in the planner's language, shares in per cent.
+
+    Examples
+    --------
+    >>> _summary_lines({"grids": 3, "in_range_share": 0.9798, "notes": []}, str, skip={"notes"})
+    ['Grids: 3', 'Household grids within the band: 97.98 %']
+    """
+    lines = []
+    for key, value in summary.items():
+        if key in skip or value is None:
+            continue
+        shown = f"{100 * value:.2f} %" if key in _SHARES else value
+        lines.append(f"{tr(_GRID_SUMMARY_LABELS.get(key, key))}: {shown}")
+    return lines
+
 
 def run_grids(args: argparse.Namespace) -> int:
     """Divide the communities of ``input`` into grids; write the plan (``--out``/``--db``)."""
@@ -94,7 +132,7 @@ def run_grids(args: argparse.Namespace) -> int:
     tr = translator(args.lang).gettext
 
     def human() -> str:
-        lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k not in {"out_of_range", "notes"}]
+        lines = _summary_lines(summary, tr, skip={"out_of_range", "notes"})
         lines.extend(f"· {n}" for n in summary["notes"])
         lines.extend(
             f"! {g['grid_code']} ({g['households']}): {g['reason']}"
@@ -191,7 +229,7 @@ def _regrid(
     listed = {"out_of_range", "notes", "crosswalk"}
 
     def human() -> str:
-        lines = [f"{tr(k)}: {v}" for k, v in summary.items() if k not in listed]
+        lines = _summary_lines(summary, tr, skip=listed)
         lines.extend(f"· {n}" for n in summary["notes"])
         lines.extend(
             f"! {g['grid_code']} ({g['households']}): {g['reason']}"
@@ -201,15 +239,6 @@ def _regrid(
 
     emit(args, summary, human)
     return 0
-
-
-_SUMMARY_LABELS = (
-    N_("locked_kept"),
-    N_("codes_kept"),
-    N_("grids_kept"),
-    N_("codes_new"),
-)
-"""Labels of the re-run's summary (printed through the translator)."""
 
 
 def _with_households_source(members: Any, buildings: Any) -> Any:

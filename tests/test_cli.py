@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -266,6 +267,21 @@ def test_check_human_output_zh_cn(capsys, beijing):
     reason = out.splitlines()[1]
     assert reason.startswith(f"    - {BEIJING_HOUSEHOLDS} 户，多于 5000 户：该社区可拆分")
     assert "户数是按基底面积 × 层数估算的" in out
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_grids_human_summary_reads_in_the_planners_words(capsys, tmp_path, beijing, lang):
+    # the summary's keys (in_range_share, zones_alone_out_of_range …) were printed raw
+    plan = str(tmp_path / "plan.gpkg")
+    code, out, _ = run(capsys, "grids", beijing, "--out", plan, "--lang", lang, "--quiet")
+    assert code == 0
+    summary = [line for line in out.splitlines() if not line.startswith(("·", "!"))]
+    assert len(summary) >= 8
+    assert not [line for line in summary if re.match(r"^[a-z_]+:", line)], summary
+    shares = [line for line in summary if line.endswith(" %")]
+    assert len(shares) == 2 and all(0 <= float(line.split(": ")[1][:-2]) <= 100 for line in shares)
+    if lang == "zh_CN":
+        assert all(re.search(r"[\u4e00-\u9fff]", line.split(":")[0]) for line in summary), summary
 
 
 def test_check_human_output_en(capsys, beijing):
