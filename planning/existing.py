@@ -289,7 +289,8 @@ def audit_grids(
             )
             add("no_code", code, tr(msg).format(code=code, old=original_codes.iloc[i]))
     geoms = grids.geometry.values
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
     pair = left < right
     for a, b in zip(left[pair], right[pair], strict=True):
         area = shapely.area(shapely.intersection(geoms[a], geoms[b]))
@@ -307,7 +308,7 @@ def audit_grids(
                 # the grid it borders longest (the one drawn short of its edge); the
                 # nearest one when it borders none
                 edge = shapely.boundary(gap)
-                close = shapely.STRtree(geoms).query(gap, predicate="dwithin", distance=0.05)
+                close = tree.query(gap, predicate="dwithin", distance=0.05)
                 shared = shapely.length(
                     shapely.intersection(edge, shapely.buffer(geoms[close], 0.05))
                 )

@@ -1042,6 +1042,10 @@ def _group_zones(
             neighbours = sorted(around)
             mask = np.zeros(len(nodes), dtype=bool)
             mask[zone.members] = True
+            seams = {}  # each neighbour's atoms, as a mask
+            for o in neighbours:
+                seams[o] = np.zeros(len(nodes), dtype=bool)
+                seams[o][zones[o].members] = True  # type: ignore[union-attr]
             best: tuple[int, int, Grouping, _Border, _Border] | None = None
             for hops in (1, 2, 0):  # the grids along the seam, a ring more, the whole zones
                 if best is not None and best[0] >= zone.grouping.out_of_band:
@@ -1056,9 +1060,7 @@ def _group_zones(
                     ):
                         continue
                     theirs = _border(partner, mask, graph, work, low=low, high=high, hops=hops)
-                    seam = np.zeros(len(nodes), dtype=bool)
-                    seam[partner.members] = True
-                    ours = _border(zone, seam, graph, work, low=low, high=high, hops=hops)
+                    ours = _border(zone, seams[o], graph, work, low=low, high=high, hops=hops)
                     pairs.append((o, ours, theirs))
                 # the most a join with each neighbour could gain: the grids outside the band
                 # along the seam; once one is reached no later neighbour can do better
