@@ -533,28 +533,47 @@ def _side_by_side(
     return out
 
 
+def _floor_counts(households: int, floors: int, parts: int) -> tuple[list[tuple[int, int]], list[int]]:
+    """The floor ranges of a unit divided into ``parts`` and the households of each: whole
+    floors, so a unit of 99 on 33 floors in two gives 16 and 17 floors, 48 and 51."""
+    ranges = _floor_ranges(floors, parts) if floors >= parts else [(1, floors)] * parts
+    weights = [float(b - a + 1) for a, b in ranges]
+    return ranges, _apportion(households, weights)
+
+
 def _floor_parts(households: int, floors: int, rules: RuleSet) -> int:
     """Into how many floor ranges a unit too large for one grid is divided.
 
-    The fewest ranges that each fit the band (a unit of 120: 3 × 40); else the fewest
-    whose ranges pair up into the band (a unit of 51: 3 × 17, two of which make 34); else
-    the fewest that fit under the maximum. Never more ranges than floors.
+    The fewest ranges of whole floors that each fit the band (a unit of 120: 3 × 40); else
+    the fewest whose ranges pair up into the band (a unit of 51: 3 × 17, two of which make
+    34); else the fewest that fit under the maximum. Never more ranges than floors. The
+    households of each range are counted on whole floors: a unit of 99 on 33 floors is
+    three ranges of 33, not two of 48 and 51.
 
     Examples
     --------
     >>> rules = get_preset()
-    >>> [_floor_parts(h, 30, rules) for h in (120, 51, 60, 55, 200)]
-    [3, 3, 2, 3, 4]
+    >>> [_floor_parts(h, 30, rules) for h in (120, 51, 60, 55, 200)]  # 200: 4 × 7–8 floors is 47–53
+    [3, 3, 2, 3, 5]
+    >>> _floor_parts(99, 33, rules), _floor_parts(100, 25, rules)
+    (3, 3)
     """
     low, high = rules.grid_min_households, rules.grid_max_households
     fewest = math.ceil(households / high)
+
+    def counts(k: int) -> list[int]:
+        return _floor_counts(households, floors, k)[1]
+
     for k in range(fewest, min(households // max(low, 1), floors) + 1):
-        if low <= households / k <= high:
+        if all(low <= c <= high for c in counts(k)):
             return k
     for k in range(fewest, floors + 1):
-        if low / 2 <= households / k <= high / 2:
+        if all(low / 2 <= c <= high / 2 for c in counts(k)):
             return k
-    return min(fewest, max(floors, 1)) if floors >= fewest else fewest
+    for k in range(fewest, max(floors, fewest) + 1):
+        if max(counts(k)) <= high:
+            return k
+    return fewest
 
 
 def _divide_building(
@@ -590,9 +609,8 @@ def _divide_building(
     atoms: list[_Atom] = []
     for u, ((unit_cell, unit_foot), hu) in enumerate(zip(unit_cells, unit_households, strict=True)):
         k = _floor_parts(hu, floors, rules) if hu > limit else 1
-        ranges = _floor_ranges(floors, k) if floors >= k else [(1, floors)] * k
+        ranges, counts = _floor_counts(hu, floors, k)
         weights = [float(b - a + 1) for a, b in ranges]
-        counts = _apportion(hu, weights)
         pieces = (
             _most_compact(unit_cell, unit_foot, weights, angle, _arrange(unit_cell, unit_foot, weights, angle))
             if k > 1

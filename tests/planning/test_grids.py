@@ -115,6 +115,32 @@ def test_264_household_tower_makes_six_grids_of_44():
     _assert_tiles(result.grids, community)
 
 
+@pytest.mark.parametrize(
+    ("floors", "units", "households"),
+    [(33, 2, 198), (25, 2, 200), (33, 4, 396), (30, 1, 200)],
+)
+def test_tower_floor_ranges_fit_the_band_on_whole_floors(floors, units, households):
+    """A unit is divided on whole floors: a unit of 99 on 33 floors in two halves is 16 and
+    17 floors, 48 and 51 households, one grid over the band. Three ranges of 11 floors fit."""
+    tower = gpd.GeoDataFrame(
+        {"building_id": ["T1"], "households": [households], "floors": [floors], "units": [units]},
+        geometry=[box(0, 0, 20 * units, 18)],
+        crs=METRIC,
+    )
+    community = gpd.GeoDataFrame(
+        {"community_id": ["110108001001"]}, geometry=[box(-60, -60, 20 * units + 60, 80)], crs=METRIC
+    )
+    result = make_grids(tower, communities=community)
+    assert result.grids["households"].between(30, 50).all(), sorted(result.grids["households"])
+    members = result.grid_members
+    per_floor = households / units / floors
+    for row in members.itertuples():  # each piece holds whole floors of its unit
+        floors_held = (row.floor_to - row.floor_from + 1) * (row.unit_to - row.unit_from + 1)
+        assert abs(row.households - floors_held * per_floor) < 1, row
+    assert members["households"].sum() == households
+    _assert_tiles(result.grids, community)
+
+
 def test_patches_contain_whole_grids(district, result):
     grids = result.grids
     assert grids["patch_id"].notna().all()
