@@ -1144,6 +1144,32 @@ def _plan_bound(atoms: Sequence[_Atom], *, low: int, high: int) -> int:
     return packing_bound(np.array(weights, dtype=float), low=low, high=high) if weights else 0
 
 
+def _follows(a: _Atom, b: _Atom) -> bool:
+    """Whether two pieces of one building follow each other: the next unit (单元), or the
+    next floors of the same units."""
+    first, second = sorted((a, b), key=lambda p: (p.unit_from or 0, p.floor_from or 0))
+    if (first.unit_to or 0) + 1 == (second.unit_from or 0):
+        return True
+    same_units = (first.unit_from, first.unit_to) == (second.unit_from, second.unit_to)
+    return same_units and (first.floor_to or 0) + 1 == (second.floor_from or 0)
+
+
+def _in_unit_order(atoms: list[_Atom], nb: list[set[int]]) -> list[set[int]]:
+    """The adjacency the grouping may use: pieces of one divided building touch only where
+    they follow each other, so a grid holds a run of stairwells (units 7–9), not both ends
+    of a slab whose pieces happen to meet round the footprint (units 1 and 8–9 of nine
+    drawn as sectors). Pieces of different buildings keep their shared edges."""
+    out = [set(s) for s in nb]
+    for i, a in enumerate(atoms):
+        if a.building is None or a.unit_from is None or a.households <= 0:
+            continue
+        for j in nb[i]:
+            b = atoms[j]
+            if b.building == a.building and b.unit_from is not None and not _follows(a, b):
+                out[i].discard(j)
+    return out
+
+
 def _grid_community(
     atoms: list[_Atom], *, rules: RuleSet
 ) -> tuple[list[_Atom], np.ndarray, list[set[int]], list[_Zone], dict[str, tuple[int, bool, float]]]:
@@ -1153,7 +1179,7 @@ def _grid_community(
     tried again with their buildings divided one step further, and kept when better.
     """
     nb = rook_neighbours(np.array([a.geometry for a in atoms], dtype=object))
-    labels, zones, bounds = _group_zones(atoms, nb, rules=rules)
+    labels, zones, bounds = _group_zones(atoms, _in_unit_order(atoms, nb), rules=rules)
     relaxable = (
         rules.grid_whole_building_households < rules.grid_max_households
         or rules.grid_whole_unit_households < rules.grid_max_households
@@ -1166,7 +1192,7 @@ def _grid_community(
         if len(refined) == len(atoms):
             break
         nb2 = rook_neighbours(np.array([a.geometry for a in refined], dtype=object))
-        labels2, zones2, _ = _group_zones(refined, nb2, rules=rules)
+        labels2, zones2, _ = _group_zones(refined, _in_unit_order(refined, nb2), rules=rules)
         if sum(z.grouping.out_of_band for z in zones2) >= sum(z.grouping.out_of_band for z in zones):
             break
         atoms, nb, labels, zones = refined, nb2, labels2, zones2
@@ -1270,7 +1296,7 @@ def _place_empty(
             # a campus's, hospital's or park's grid is its site as the layers draw it: it
             # takes land beyond only where no other grid can
             site = g in dedicated and dedicated[g][0] != "dedicated"
-            cost = d + (1e12 if over else 0.0) + (1e10 if site else 0.0) + (1e9 if narrow else 0.0)
+            cost = d + (1e12 if over else 0.0) + (1e10 if narrow else 0.0) + (1e9 if site else 0.0)
             heapq.heappush(heap, (cost, int(e), g))
 
     for e in np.flatnonzero(labels < 0):

@@ -141,6 +141,26 @@ def test_tower_floor_ranges_fit_the_band_on_whole_floors(floors, units, househol
     _assert_tiles(result.grids, community)
 
 
+def test_a_divided_slab_gives_each_grid_a_run_of_units():
+    """A long slab of ten units drawn in sectors round its footprint: unit 1's sector meets
+    unit 10's, but a grid of units 1 and 8–10 would send its worker past units 2–7. Each grid
+    holds consecutive units."""
+    slab = gpd.GeoDataFrame(
+        {"building_id": ["S1"], "households": [120], "floors": [6], "units": [10]},
+        geometry=[box(0, 0, 70, 12)],
+        crs=METRIC,
+    )
+    community = gpd.GeoDataFrame(
+        {"community_id": ["110108001001"]}, geometry=[box(-115, -144, 185, 156)], crs=METRIC
+    )
+    result = make_grids(slab, communities=community)
+    assert result.grids["households"].between(30, 50).all()
+    for _, part in result.grid_members.groupby("grid_code"):
+        units = sorted(u for a, b in zip(part["unit_from"], part["unit_to"], strict=True) for u in range(a, b + 1))
+        assert units == list(range(units[0], units[-1] + 1)), units
+    _assert_tiles(result.grids, community)
+
+
 def test_patches_contain_whole_grids(district, result):
     grids = result.grids
     assert grids["patch_id"].notna().all()
