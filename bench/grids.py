@@ -158,6 +158,9 @@ class Grid:
     reason: str = ""
     members: dict[Any, int] = field(default_factory=dict)  # building label → households here
     crossing_reason: str = ""  # gridplan only: why it holds more than one compound
+    # gridplan only: (unit_from, unit_to, floor_from, floor_to) of each divided building's
+    # pieces here (building label → ranges)
+    stairwells: dict[Any, list[tuple[int, int, int, int]]] = field(default_factory=dict)
 
 
 def _polygon_parts(geom: Any) -> int:
@@ -203,10 +206,31 @@ def _planner_checks(grids: Sequence[Grid], shapes: Any, metric: dict[str, Any]) 
                 outside += grids[i].members[label]
     households = max(sum(total.values()), 1)
     return {
+        "broken_runs": broken_runs(grids),
         "small_buildings_cut": int(cut),
         "households_outside_share": outside / households,
         "households_outside": int(outside),
     }
+
+
+def broken_runs(grids: Sequence[Grid]) -> int | None:
+    """Grids whose pieces of one building are not one run of stairwells: each piece must
+    follow another (the next unit, or the next floors of the same units), or the grid's
+    worker walks past units of other grids (units 1 and 8–10 of a slab). ``None`` when the
+    method does not say which units a grid holds."""
+    if not any(g.stairwells for g in grids):
+        return None
+    broken = 0
+    for g in grids:
+        for ranges in g.stairwells.values():
+            r = sorted(ranges)
+            if any(
+                not (a[1] + 1 == b[0] or (a[:2] == b[:2] and a[3] + 1 == b[2]))
+                for a, b in zip(r, r[1:])
+            ):
+                broken += 1
+                break
+    return broken
 
 
 NECK_M = 10.0  # a grid an opening of this width splits into two sizeable parts has a neck
@@ -395,6 +419,7 @@ def evaluate(grids: Sequence[Grid], metric: dict[str, Any]) -> dict[str, Any]:
 # gridplan
 # --------------------------------------------------------------------------------------
 def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str, Any]]:
+    import pandas as pd
     import shapely
 
     import planning.grids as engine
@@ -432,10 +457,15 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
         lambda s: {label_of[str(b)] for b in s}
     )
     households_of: dict[str, dict[Any, int]] = {}
+    stairwells_of: dict[str, dict[Any, list[tuple[int, int, int, int]]]] = {}
     for row in members.itertuples():
         here = households_of.setdefault(str(row.grid_code), {})
         label = label_of[str(row.building_id)]
         here[label] = here.get(label, 0) + int(row.households)
+        if pd.notna(row.unit_from) and pd.notna(row.floor_from):
+            stairwells_of.setdefault(str(row.grid_code), {}).setdefault(label, []).append(
+                (int(row.unit_from), int(row.unit_to), int(row.floor_from), int(row.floor_to))
+            )
     grids = [
         Grid(
             community_id=str(row.community_id),
@@ -445,6 +475,7 @@ def run_gridplan(district: dict[str, Any], phase) -> tuple[list[Grid], dict[str,
             reason=str(row.reason or "") if row.reason is not None else "",
             crossing_reason=str(getattr(row, "crossing_reason", "") or ""),
             members=households_of.get(str(row.grid_code), {}),
+            stairwells=stairwells_of.get(str(row.grid_code), {}),
         )
         for row in grids_m.itertuples()
     ]
@@ -1120,6 +1151,7 @@ ROWS: list[tuple[str, str]] = [
     ("pp_spread", "  median / 5th pct PP"),
     ("small_cut", "buildings ≤ 50 hh cut"),
     ("outside", "households drawn outside their grid (%)"),
+    ("runs", "grids with units of one building not in one run"),
     ("over_20ha", "household grids > 20 ha"),
     ("invalid", "invalid polygons: EPSG:4548 / EPSG:4490"),
     ("necks", f"grids with a neck < {NECK_M:.0f} m"),
@@ -1163,6 +1195,8 @@ def cell(entry: dict[str, Any], key: str) -> str:
         return f"{m['small_buildings_cut']:,}"
     if key == "outside":
         return f"{100 * m['households_outside_share']:.1f}"
+    if key == "runs":
+        return "–" if m.get("broken_runs") is None else f"{m['broken_runs']}"
     if key == "over_20ha":
         return f"{m['household_grids_over_20ha']}"
     if key == "invalid":
