@@ -533,7 +533,9 @@ def _side_by_side(
     return out
 
 
-def _floor_counts(households: int, floors: int, parts: int) -> tuple[list[tuple[int, int]], list[int]]:
+def _floor_counts(
+    households: int, floors: int, parts: int
+) -> tuple[list[tuple[int, int]], list[int]]:
     """The floor ranges of a unit divided into ``parts`` and the households of each: whole
     floors, so a unit of 99 on 33 floors in two gives 16 and 17 floors, 48 and 51."""
     ranges = _floor_ranges(floors, parts) if floors >= parts else [(1, floors)] * parts
