@@ -179,7 +179,9 @@ def _planner_checks(grids: Sequence[Grid], shapes: Any, metric: dict[str, Any]) 
       more than one grid.
     * ``households_outside_share``: households whose grid is not where they live: a whole
       building's representative point must lie in its grid (1 m tolerance), a piece of a
-      divided building must cover part of its footprint (over 0.5 m² and 1 %).
+      divided building must cover part of its footprint (over 0.5 m², and over 1 % of it
+      or half the piece's share of the building's households, whichever is less: a unit
+      of a 100-unit block holds under 1 % of its footprint).
     """
     import shapely
 
@@ -200,8 +202,9 @@ def _planner_checks(grids: Sequence[Grid], shapes: Any, metric: dict[str, Any]) 
             shape = shapes[i]
             if whole:
                 ok = shapely.buffer(shape, 1.0).contains(point)
-            else:
-                ok = shapely.intersection(shape, footprint).area > max(0.5, 0.01 * footprint.area)
+            else:  # 1 %, or half its share for a piece of a building of over 50 pieces
+                share = min(0.01, 0.5 * grids[i].members[label] / max(total[label], 1))
+                ok = shapely.intersection(shape, footprint).area > max(0.5, share * footprint.area)
             if not ok:
                 outside += grids[i].members[label]
     households = max(sum(total.values()), 1)
