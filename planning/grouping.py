@@ -561,6 +561,14 @@ def _sweep(
         for piece in components(np.flatnonzero(labels == g), neighbours)[1:]:
             labels[piece] = next_label  # a group in pieces: each piece its own group
             next_label += 1
+    sums = np.bincount(labels, weights=weights)
+    for g in np.flatnonzero(sums > high):
+        members = np.flatnonzero(labels == g)
+        if (weights[members] > 0).sum() > 1:
+            # several atoms over the band (three walk-ups of 28 in one grid of 84): no
+            # grid, however it counts, holds them; each atom is its own group
+            labels[members] = next_label + np.arange(len(members))
+            next_label += len(members)
     _, labels = np.unique(labels, return_inverse=True)
     sums = np.bincount(labels, weights=weights)
     if optional is not None:  # groups of connectors alone are no groups

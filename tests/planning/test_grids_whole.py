@@ -341,3 +341,23 @@ def test_the_district_sample_is_gridded_and_tiled():
                    landuse=p.landuse)
     _check_tiles(r, loaded.communities)
     assert int(r.grids["households"].sum()) == int(loaded.buildings["households"].sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weights=st.lists(st.sampled_from([12, 14, 18, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=2, max_size=14),
+    easy=st.sampled_from([0, 400]),
+)
+def test_no_grid_of_several_buildings_above_the_band(weights, easy):
+    """Buildings are grouped up to the band's maximum, never beyond: three walk-ups of 28
+    are three grids of 28 (each under the band), not one of 84 for one worker. Only a
+    building too large for any grid stands above it, alone. (The sweep heuristic, tried
+    first on zones with many groups, made grids of 56 and 84.)"""
+    w = np.array(weights, dtype=float)
+    n = len(w)
+    nb = [{j for j in (i - 1, i + 1) if 0 <= j < n} for i in range(n)]
+    found = group_exact(w, np.arange(n) * 20.0, np.zeros(n), np.full(n, 200.0), nb,
+                        low=30, high=50, easy_groups=easy)  # fmt: skip
+    for g in np.unique(found.labels[found.labels >= 0]):
+        members = w[found.labels == g]
+        assert members.sum() <= 50 or len(members) == 1, members
