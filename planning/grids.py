@@ -56,7 +56,7 @@ from shapely import affinity
 from gis.crs import STORAGE_CRS
 from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
-from planning.grouping import Grouping, group_exact, packing_bound
+from planning.grouping import Grouping, _bisect, group_exact, packing_bound
 from planning.landuse import kind_label, land_use_areas
 from planning.partition import (
     components,
@@ -988,6 +988,41 @@ def _joined(zones: Sequence[tuple[_Zone, _Border]], found: Grouping) -> tuple[np
     return np.concatenate(members), grouping
 
 
+# households: a zone larger than this (a street block of thousands of homes outside any
+# compound) is cut into parts of about _ZONE_PART_HOUSEHOLDS before the search, and the
+# parts are then zones of their own: searched exactly, and joined along their seams where
+# they fail, as compounds are (searched whole, it was cut the same way inside the search,
+# where a failing part could not be mended by its neighbour)
+_ZONE_SPLIT_HOUSEHOLDS = 1_200.0
+_ZONE_PART_HOUSEHOLDS = 400.0
+
+
+def _zone_parts(
+    zone_of: np.ndarray,
+    optional: np.ndarray,
+    graph: list[set[int]],
+    work: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> np.ndarray:
+    """Each node's part of its zone: -1 for a zone searched whole, else the connected
+    chunk of about ``_ZONE_PART_HOUSEHOLDS`` it falls in (a connector goes with the part
+    it touches most)."""
+    part_of = np.full(len(zone_of), -1, dtype=int)
+    for name in pd.unique(zone_of[~optional]):
+        members = np.flatnonzero(zone_of == name)
+        homes = members[~optional[members]]
+        if work[homes].sum() <= _ZONE_SPLIT_HOUSEHOLDS:
+            continue
+        local = {int(a): i for i, a in enumerate(homes)}
+        local_nb = [{local[b] for b in graph[a] if b in local} for a in homes]
+        part_of[homes] = _bisect(work[homes], x[homes], y[homes], local_nb, size=_ZONE_PART_HOUSEHOLDS)
+        for i in members[optional[members]]:
+            touching = [int(part_of[j]) for j in graph[i] if not optional[j] and zone_of[j] == name]
+            part_of[i] = max(sorted(set(touching)), key=touching.count) if touching else 0
+    return part_of
+
+
 def _group_zones(
     atoms: list[_Atom], nb: list[set[int]], *, rules: RuleSet
 ) -> tuple[np.ndarray, list[_Zone], dict[str, tuple[int, bool, float]]]:
@@ -1039,11 +1074,15 @@ def _group_zones(
 
     zones: list[_Zone | None] = []
     bounds: dict[str, tuple[int, bool, float]] = {}
-    for name in pd.unique(zone_of[~optional]):
-        members = np.flatnonzero(zone_of == name)
+    part_of = _zone_parts(zone_of, optional, graph, work, x, y)
+    for name, part in pd.unique(pd.Series(list(zip(zone_of[~optional], part_of[~optional])))):
+        members = np.flatnonzero((zone_of == name) & (part_of == part))
         found = solve(members)
         zones.append(_Zone(members, (str(name),), found))
-        bounds[str(name)] = (found.out_of_band, found.exact, float(work[members].sum()))
+        out, exact, households = bounds.get(str(name), (0, part < 0, 0.0))
+        bounds[str(name)] = (
+            out + found.out_of_band, exact and found.exact, households + float(work[members].sum())
+        )
     owner = np.full(len(nodes), -1, dtype=int)
     # a zone that failed to join any neighbour tries them again next round; the ones that
     # did not change give the same grouping (the same atoms in the same order)
@@ -1109,7 +1148,7 @@ def _group_zones(
             partner = zones[other]
             assert partner is not None
             members, grouping = _joined([(zone, ours), (partner, theirs)], found)
-            zones[zi] = _Zone(members, zone.names + partner.names, grouping)
+            zones[zi] = _Zone(members, tuple(dict.fromkeys(zone.names + partner.names)), grouping)
             zones[other] = None
             changed = True
         if not changed:

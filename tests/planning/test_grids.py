@@ -283,8 +283,13 @@ def test_beijing_sample_grids():
     assert (shapely.get_num_geometries(grids.geometry.values) == 1).all()
     home = grids[grids["kind"] == "residential"]
     inside = home["households"].between(30, 50)
-    assert inside.mean() >= 0.95
+    assert inside.mean() >= 0.97  # issue 15's target on real data
     assert home.loc[~inside, "reason"].str.len().gt(0).all()
+    # several buildings in one grid never go above the band (a grid of 84 for three
+    # walk-ups of 28 came from the sweep heuristic)
+    members = result.grid_members.groupby("grid_code")["building_id"].nunique()
+    over = home[home["households"] > 50]
+    assert (members.reindex(over["grid_code"]) == 1).all(), over[["grid_code", "households"]]
     # the campus and the other land without households make dedicated grids
     assert (grids["kind"] != "residential").sum() >= 1
     assert {"campus", "park", "enterprise"} <= set(grids["kind"])  # from the layers' land use
