@@ -989,10 +989,11 @@ def _joined(zones: Sequence[tuple[_Zone, _Border]], found: Grouping) -> tuple[np
 
 
 # households: a zone larger than this (a street block of thousands of homes outside any
-# compound) is cut into parts of about _ZONE_PART_HOUSEHOLDS before the search, and the
-# parts are then zones of their own: searched exactly, and joined along their seams where
-# they fail, as compounds are (searched whole, it was cut the same way inside the search,
-# where a failing part could not be mended by its neighbour)
+# compound) whose search leaves grids outside the band is cut into parts of about
+# _ZONE_PART_HOUSEHOLDS, and the parts are then zones of their own: searched exactly, and
+# joined along their seams where they fail, as compounds are (searched whole, it was cut
+# the same way inside the search, where a failing part could not be mended by its
+# neighbour)
 _ZONE_SPLIT_HOUSEHOLDS = 1_200.0
 _ZONE_PART_HOUSEHOLDS = 400.0
 
@@ -1075,14 +1076,17 @@ def _group_zones(
     zones: list[_Zone | None] = []
     bounds: dict[str, tuple[int, bool, float]] = {}
     part_of = _zone_parts(zone_of, optional, graph, work, x, y)
-    for name, part in pd.unique(pd.Series(list(zip(zone_of[~optional], part_of[~optional])))):
-        members = np.flatnonzero((zone_of == name) & (part_of == part))
+    for name in pd.unique(zone_of[~optional]):
+        members = np.flatnonzero(zone_of == name)
         found = solve(members)
-        zones.append(_Zone(members, (str(name),), found))
-        out, exact, households = bounds.get(str(name), (0, part < 0, 0.0))
-        bounds[str(name)] = (
-            out + found.out_of_band, exact and found.exact, households + float(work[members].sum())
-        )
+        bounds[str(name)] = (found.out_of_band, found.exact, float(work[members].sum()))
+        if not found.out_of_band or found.exact or (part_of[members] < 0).all():
+            zones.append(_Zone(members, (str(name),), found))
+            continue
+        # a large zone whose search left grids outside the band: its parts become zones
+        for part in pd.unique(part_of[members]):
+            inside = members[part_of[members] == part]
+            zones.append(_Zone(inside, (str(name),), solve(inside)))
     owner = np.full(len(nodes), -1, dtype=int)
     # a zone that failed to join any neighbour tries them again next round; the ones that
     # did not change give the same grouping (the same atoms in the same order)
