@@ -56,7 +56,7 @@ from shapely import affinity
 from gis.crs import STORAGE_CRS
 from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
-from planning.grouping import Grouping, _bisect, group_exact, packing_bound
+from planning.grouping import Grouping, chunks, group_exact, packing_bound
 from planning.landuse import kind_label, land_use_areas
 from planning.partition import (
     components,
@@ -1017,7 +1017,7 @@ def _zone_parts(
             continue
         local = {int(a): i for i, a in enumerate(homes)}
         local_nb = [{local[b] for b in graph[a] if b in local} for a in homes]
-        part_of[homes] = _bisect(work[homes], x[homes], y[homes], local_nb, size=_ZONE_PART_HOUSEHOLDS)
+        part_of[homes] = chunks(work[homes], x[homes], y[homes], local_nb, size=_ZONE_PART_HOUSEHOLDS)
         for i in members[optional[members]]:
             touching = [int(part_of[j]) for j in graph[i] if not optional[j] and zone_of[j] == name]
             part_of[i] = max(sorted(set(touching)), key=touching.count) if touching else 0

@@ -22,10 +22,9 @@ grouping of its whole buildings inside it does better.
    kept without a search: its count is then proven the least possible. Together with a
    branch-and-bound node limit and HiGHS's large-neighbourhood heuristics switched off,
    this bounds the work per zone (a grouping of a few dozen walk-ups of 20–24 households
-   that must leave one out is a parity argument no linear relaxation sees). A zone too large to enumerate is
-cut first into connected chunks of a few hundred households (by
-:func:`planning.partition.partition`), and the result is then not proven optimal
-(``exact`` is False).
+   that must leave one out is a parity argument no linear relaxation sees). A zone too
+   large to enumerate is cut first into connected chunks of a few hundred households
+   (:func:`chunks`), and the result is then not proven optimal (``exact`` is False).
 
 References
 ----------
@@ -50,7 +49,7 @@ import numpy as np
 
 from planning.partition import components, partition
 
-__all__ = ["Grouping", "connected_groups", "group_exact", "packing_bound"]
+__all__ = ["Grouping", "chunks", "connected_groups", "group_exact", "packing_bound"]
 
 _OUT_WEIGHT = 10_000_000  # one group outside the band outweighs any distance and shape
 _DEVIATION_WEIGHT = 1_000  # per household of distance from the target
@@ -516,11 +515,22 @@ def _cheapest_columns(
     return np.flatnonzero(keep)
 
 
-def _bisect(
+def chunks(
     weights: np.ndarray, x: np.ndarray, y: np.ndarray, neighbours: list[set[int]], *, size: float
 ) -> np.ndarray:
     """Chunks of at most about ``size`` households: halve along the longer side at the
-    households' median until small enough, then split each half into its connected parts."""
+    households' median until small enough, then split each half into its connected parts.
+
+    Returns each atom's chunk (0 … k − 1). A zone too large to search whole is searched
+    chunk by chunk.
+
+    Examples
+    --------
+    >>> w = np.full(8, 100.0)  # a row of eight atoms of 100 households
+    >>> nb = [{j for j in (i - 1, i + 1) if 0 <= j < 8} for i in range(8)]
+    >>> chunks(w, np.arange(8.0), np.zeros(8), nb, size=400).tolist()
+    [1, 1, 1, 1, 0, 0, 0, 0]
+    """
     labels = np.zeros(len(weights), dtype=int)
     stack = [np.arange(len(weights))]
     next_label = 0
@@ -598,7 +608,7 @@ def _by_chunks(
     optional: np.ndarray,
 ) -> Grouping:
     """Cut a large zone into connected chunks and group each exactly."""
-    chunk = _bisect(weights, x, y, neighbours, size=chunk_households)
+    chunk = chunks(weights, x, y, neighbours, size=chunk_households)
     labels = np.full(len(weights), -1, dtype=int)
     out = 0
     next_label = 0
