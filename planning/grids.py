@@ -999,29 +999,31 @@ _ZONE_PART_HOUSEHOLDS = 400.0
 
 
 def _zone_parts(
-    zone_of: np.ndarray,
+    members: np.ndarray,
     optional: np.ndarray,
     graph: list[set[int]],
     work: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
-) -> np.ndarray:
-    """Each node's part of its zone: -1 for a zone searched whole, else the connected
-    chunk of about ``_ZONE_PART_HOUSEHOLDS`` it falls in (a connector goes with the part
-    it touches most)."""
-    part_of = np.full(len(zone_of), -1, dtype=int)
-    for name in pd.unique(zone_of[~optional]):
-        members = np.flatnonzero(zone_of == name)
-        homes = members[~optional[members]]
-        if work[homes].sum() <= _ZONE_SPLIT_HOUSEHOLDS:
-            continue
-        local = {int(a): i for i, a in enumerate(homes)}
-        local_nb = [{local[b] for b in graph[a] if b in local} for a in homes]
-        part_of[homes] = chunks(work[homes], x[homes], y[homes], local_nb, size=_ZONE_PART_HOUSEHOLDS)
-        for i in members[optional[members]]:
-            touching = [int(part_of[j]) for j in graph[i] if not optional[j] and zone_of[j] == name]
-            part_of[i] = max(sorted(set(touching)), key=touching.count) if touching else 0
-    return part_of
+) -> list[np.ndarray]:
+    """A large zone's nodes (``members``) in connected parts of about
+    ``_ZONE_PART_HOUSEHOLDS`` (:func:`planning.grouping.chunks` of its homes; a connector
+    goes with the part it touches most)."""
+    homes = members[~optional[members]]
+    local = {int(a): i for i, a in enumerate(homes)}
+    local_nb = [{local[b] for b in graph[a] if b in local} for a in homes]
+    part_of = dict(
+        zip(
+            homes.tolist(),
+            chunks(work[homes], x[homes], y[homes], local_nb, size=_ZONE_PART_HOUSEHOLDS).tolist(),
+            strict=True,
+        )
+    )
+    for i in members[optional[members]].tolist():
+        touching = [part_of[j] for j in graph[i] if j in local]
+        part_of[i] = max(sorted(set(touching)), key=touching.count) if touching else 0
+    part = np.array([part_of[int(a)] for a in members])
+    return [members[part == p] for p in pd.unique(part)]
 
 
 def _group_zones(
@@ -1075,18 +1077,17 @@ def _group_zones(
 
     zones: list[_Zone | None] = []
     bounds: dict[str, tuple[int, bool, float]] = {}
-    part_of = _zone_parts(zone_of, optional, graph, work, x, y)
     for name in pd.unique(zone_of[~optional]):
         members = np.flatnonzero(zone_of == name)
         found = solve(members)
-        bounds[str(name)] = (found.out_of_band, found.exact, float(work[members].sum()))
-        if not found.out_of_band or found.exact or (part_of[members] < 0).all():
+        households = float(work[members].sum())
+        bounds[str(name)] = (found.out_of_band, found.exact, households)
+        if not found.out_of_band or found.exact or households <= _ZONE_SPLIT_HOUSEHOLDS:
             zones.append(_Zone(members, (str(name),), found))
             continue
         # a large zone whose search left grids outside the band: its parts become zones
-        for part in pd.unique(part_of[members]):
-            inside = members[part_of[members] == part]
-            zones.append(_Zone(inside, (str(name),), solve(inside)))
+        for part in _zone_parts(members, optional, graph, work, x, y):
+            zones.append(_Zone(part, (str(name),), solve(part)))
     owner = np.full(len(nodes), -1, dtype=int)
     # a zone that failed to join any neighbour tries them again next round; the ones that
     # did not change give the same grouping (the same atoms in the same order)
@@ -1269,8 +1270,8 @@ def _place_empty(
        grid whose households lie nearest (so the land is shared compactly, as a Voronoi
        diagram of the grids would), a grid above ``grid_max_area_m2`` taking land only
        when no other grid touches it, and a dedicated grid of a named land use (2.)
-       only when no grid but another such one touches it: it stays the site the layers
-       draw.
+       only when no other grid touches it along a wide enough edge: it stays the site
+       the layers draw, yet a strip along it is not reached through its end.
     """
     import heapq
 
@@ -1339,7 +1340,8 @@ def _place_empty(
             over = grid_area[g] + area[e] > rules.grid_max_area_m2 and g not in dedicated
             narrow = length < wide
             # a campus's, hospital's or park's grid is its site as the layers draw it: it
-            # takes land beyond only where no other grid can
+            # takes land beyond only where no other grid touches it widely (a narrow
+            # contact costs more, so a strip along the site is not taken through its end)
             site = g in dedicated and dedicated[g][0] != "dedicated"
             cost = d + (1e12 if over else 0.0) + (1e10 if narrow else 0.0) + (1e9 if site else 0.0)
             heapq.heappush(heap, (cost, int(e), g))

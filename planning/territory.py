@@ -190,11 +190,12 @@ def enclosed_tessellation(
     sample gave the same grids in band and the same compactness); a Voronoi diagram of
     their vertices per block, each vertex's cell given to its own footprint; the cells
     clipped to the block and their shared edges simplified by ``segment / 2``. A
-    footprint counts in a block when more than ``threshold`` of its area lies there. Done with whole-array shapely calls (cells
-    grouped by ``shapely.voronoi_polygons(ordered=True)`` instead of a spatial join), it
-    takes about half momepy 0.11's time on buildings, with the same cells; and on large touching
-    seeds such as compounds it leaves no overlaps (momepy's join can give a Voronoi cell
-    to two neighbouring seeds).
+    footprint counts in a block when more than ``threshold`` of its area lies there.
+    Done with whole-array shapely calls (cells grouped by
+    ``shapely.voronoi_polygons(ordered=True)`` instead of a spatial join), it takes about
+    half momepy 0.11's time on buildings, with the same cells; and on large touching seeds
+    such as compounds it leaves no overlaps (momepy's join can give a Voronoi cell to two
+    neighbouring seeds).
 
     Returns
     -------
