@@ -522,7 +522,10 @@ def test_sigkill_during_a_save_leaves_the_last_version_whole(ws):
     kills = inside = 0
     committed: list[int] = []
     rng = np.random.default_rng(7)
-    for _ in range(4):
+    # at least four kills, and more (up to 16) until one lands between a save's layer rows
+    # and its commit: where a kill lands is up to the machine's timing (CI once had none
+    # of four inside a save), and a kill inside a save is what this test is about
+    while kills < 4 or (not ws.db and inside == 0 and kills < 16):
         proc = _spawn("--saver", home, name, "50", ws.db or "")
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -553,7 +556,7 @@ def test_sigkill_during_a_save_leaves_the_last_version_whole(ws):
     (OUTPUT / f"workspace-kill-{'pg' if ws.db else 'gpkg'}.json").write_text(
         json.dumps({"kills": kills, "versions": len(history), "kills_inside_a_save": inside})
     )
-    assert kills == 4
+    assert kills >= 4
     if not ws.db:
         assert inside >= 1  # kills landed mid-save, and still nothing was lost
         assert _orphans(ws.path(name)) == 0  # the next save cleaned up after them
