@@ -110,7 +110,9 @@ def _tree_rss(proc: Any) -> int:
         return 0
     for member in members:
         try:
-            total += member.memory_info().rss
+            # PSS: pages shared with the parent (forked workers) or between processes
+            # (libraries) count once in the sum, split among those that share them
+            total += getattr(member.memory_full_info(), "pss", None) or member.memory_info().rss
         except psutil.Error:
             pass
     return total
@@ -240,7 +242,10 @@ def _markdown(rows: list[dict[str, Any]], args: argparse.Namespace, total: float
         "CPU seconds of the child and all its descendants (the whole child: generation and "
         "loading too), sampled with psutil. *wall s*: the whole child process, "
         "generation, loading and Python start-up included. *peak RSS, process tree*: the peak of "
-        "the summed RSS of the child and all its descendants, sampled every 0.2 s with psutil. "
+        "the summed proportional set size (PSS: a page several processes share, such as a "
+        "forked worker's pages of its parent, counts once) of the child and all its "
+        "descendants, sampled every 0.2 s with psutil (the summed RSS before 2026-12-03 "
+        "evening). "
         "*main maxrss* is the child's own `ru_maxrss`; *largest child maxrss* is "
         "`RUSAGE_CHILDREN` `ru_maxrss` (the largest single waited-for descendant, 0 where the "
         "workers were not reaped by the child itself).",

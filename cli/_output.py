@@ -23,11 +23,12 @@ __all__ = [
     "EXIT_INTERNAL",
     "LABELS",
     "STATUS_LABELS",
+    "bar",
     "clean",
+    "display_width",
     "emit",
     "json_default",
     "progress",
-    "display_width",
 ]
 
 
@@ -60,6 +61,20 @@ def display_width(text: str) -> int:
 def progress(args: argparse.Namespace, message: str) -> None:
     if not args.quiet:
         print(f"gridplan: {translator(args.lang).gettext(message)}", file=sys.stderr, flush=True)
+
+
+def bar(args: argparse.Namespace, **options: Any) -> Any:
+    """A tqdm progress bar on stderr (hidden with ``--quiet``) that starts no thread.
+
+    tqdm's monitor thread is left out: a batch forks its workers only from a process that
+    runs one thread (:mod:`planning.batch`), and the bar refreshes on every update anyway.
+    """
+    from tqdm import tqdm
+
+    class _Bar(tqdm):  # type: ignore[type-arg]
+        monitor_interval = 0
+
+    return _Bar(file=sys.stderr, disable=args.quiet, **options)
 
 
 def emit(args: argparse.Namespace, payload: dict[str, Any], human: Callable[[], str]) -> None:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from cli._inputs import check_destination, find_community, load_input, rules_of, save_to_db
+from cli._output import bar as progress_bar
 from cli._output import emit, progress
 from gis.i18n import N_, translator
 
@@ -59,8 +60,6 @@ def _summary_lines(summary: dict[str, Any], tr: Any, *, skip: set[str]) -> list[
 
 def run_grids(args: argparse.Namespace) -> int:
     """Divide the communities of ``input`` into grids; write the plan (``--out``/``--db``)."""
-    from tqdm import tqdm
-
     from gis.store import write_plan
     from planning.grids import make_grids
 
@@ -92,9 +91,7 @@ def run_grids(args: argparse.Namespace) -> int:
     if previous is not None:
         return _regrid(args, loaded, rules, previous, wanted, started)
     total = len(wanted) if wanted else len(communities)
-    bar = tqdm(
-        total=total, desc="communities", file=sys.stderr, disable=args.quiet, unit="community"
-    )
+    bar = progress_bar(args, total=total, desc="communities", unit="community")
     result = (
         _batch(args, loaded, rules, wanted, bar).grids
         if _batched(args)
@@ -306,12 +303,10 @@ def _split_batch(args: argparse.Namespace, loaded: Any, rules: Any, started: flo
     """Split every oversized community (``may_split``/``must_split``) in one batch, one plan."""
     import json as _json
 
-    from tqdm import tqdm
-
     from gis.store import write_plan
 
     progress(args, "proposing splits…")
-    bar = tqdm(desc="communities", file=sys.stderr, disable=args.quiet, unit="community")
+    bar = progress_bar(args, desc="communities", unit="community")
     result = _batch(args, loaded, rules, None, bar, task="split")
     layers = result.layers()
     if args.out is not None and layers:

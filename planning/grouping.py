@@ -43,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,10 @@ __all__ = ["Grouping", "chunks", "connected_groups", "group_exact", "packing_bou
 _OUT_WEIGHT = 10_000_000  # one group outside the band outweighs any distance and shape
 _DEVIATION_WEIGHT = 1_000  # per household of distance from the target
 _GAP_HOUSEHOLDS = 5  # the search stops within this many households' worth of the best
+# HiGHS solves each program on one thread: the programs are small, a batch already runs a
+# process per core, and a process in which HiGHS never started its worker threads may
+# fork its batch workers safely (planning.batch)
+_HIGHS_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -201,15 +206,17 @@ def packing_bound(
     eq = np.hstack([a, np.eye(n_t), np.zeros((n_t, 1))])
     left = np.concatenate([np.zeros(m), values, [-low]])[None, :]
     cost = np.concatenate([np.zeros(m + n_t), [1.0]])
-    result = milp(
-        c=cost,
-        constraints=[
-            LinearConstraint(eq, lb=counts.astype(float), ub=counts.astype(float)),
-            LinearConstraint(left, ub=0.0),
-        ],
-        integrality=np.ones(m + n_t + 1),
-        options={"node_limit": 2_000, "time_limit": 60.0},
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # ``threads`` passes to HiGHS verbatim
+        result = milp(
+            c=cost,
+            constraints=[
+                LinearConstraint(eq, lb=counts.astype(float), ub=counts.astype(float)),
+                LinearConstraint(left, ub=0.0),
+            ],
+            integrality=np.ones(m + n_t + 1),
+            options={"node_limit": 2_000, "time_limit": 60.0, "threads": _HIGHS_THREADS},
+        )
     if result.status != 0 or result.x is None:  # not proven: the counting bound
         return heavy + (0 if fits else 1)
     return heavy + max(int(round(result.fun)), 0 if fits else 1)
@@ -302,8 +309,6 @@ def _solve_cover(
     ``out`` (the groups outside the band) and ``at_least_out`` (a proven lower bound on
     how many of them any cover needs, :func:`packing_bound`), that bound is a cut.
     """
-    import warnings
-
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
 
@@ -350,6 +355,7 @@ def _solve_cover(
                 # a sub-MIP on the root's reduced costs: 20 % of the time on the
                 # generated city's zones, the same groupings without it
                 "mip_heuristic_run_root_reduced_cost": False,
+                "threads": _HIGHS_THREADS,
             },
         )
     if result.x is None:  # pragma: no cover - singletons always fit

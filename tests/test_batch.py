@@ -8,8 +8,11 @@ interrupted after two communities resumes from its checkpoint without recomputin
 
 from __future__ import annotations
 
+import argparse
 import json
+import subprocess
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from planning.communities import prepare
 from planning.grids import GridResult, make_grids
 
 METRIC = "EPSG:4548"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +104,43 @@ def test_serial_matches_make_grids(loaded, reference):
     assert_same_plan(reference, result.grids)
 
 
-def test_joblib_matches_make_grids(loaded, reference):
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "loky"])
+def test_joblib_matches_make_grids(loaded, reference, monkeypatch, fork):
+    monkeypatch.setattr(batch, "_can_fork", lambda: fork)
     result = run_batch(loaded, backend="joblib", n_jobs=2)
     assert result.backend == "joblib"
     assert_same_plan(reference, result.grids)
+
+
+def test_workers_are_forked_only_from_a_process_of_one_thread():
+    # a fresh process of one thread (the CLI's) forks its workers ...
+    probe = "import planning.batch as b; print(b._can_fork())"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "True", out.stderr
+    # ... and one running another thread (the app's, a notebook's) starts fresh workers
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not batch._can_fork()
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_the_cli_progress_bar_starts_no_thread():
+    from tqdm import tqdm
+
+    from cli._output import bar
+
+    before = threading.active_count()
+    shown = bar(argparse.Namespace(quiet=False), total=3, desc="communities")
+    shown.update(1)
+    assert threading.active_count() == before  # tqdm's own bar starts a monitor thread
+    shown.close()
+    plain = tqdm(total=3, disable=False, file=sys.stderr)
+    assert threading.active_count() == before + 1 or tqdm.monitor is not None
+    plain.close()
 
 
 def test_make_grids_in_two_processes_is_one_process(loaded, reference):
