@@ -1053,13 +1053,13 @@ def _group_zones(
         touching = [zone_of[j] for j in graph[i] if not optional[j]]
         zone_of[i] = max(sorted(set(touching)), key=touching.count) if touching else zone_of[i]
 
-    def solve_on(members: np.ndarray, nodes: int) -> Grouping:
+    def solve_on(members: np.ndarray, nodes: int, fewer_than: int | None = None) -> Grouping:
         local = {int(a): i for i, a in enumerate(members)}
         local_nb = [{local[b] for b in graph[a] if b in local} for a in members]
         return group_exact(
             work[members], x[members], y[members], area[members], local_nb,
             low=low, high=high, target=target, own_moment=own[members],
-            optional=optional[members], nodes=nodes,
+            optional=optional[members], nodes=nodes, fewer_than=fewer_than,
         )  # fmt: skip
 
     def solve(members: np.ndarray) -> Grouping:
@@ -1072,7 +1072,8 @@ def _group_zones(
         plain = Grouping(labels, found.out_of_band, found.exact)
         if not found.out_of_band or not optional[members].any():
             return plain
-        joined = solve_on(members, 100)
+        # only a grouping with fewer grids outside the band is wanted: the search is told
+        joined = solve_on(members, 100, fewer_than=plain.out_of_band)
         return joined if joined.out_of_band < plain.out_of_band else plain
 
     zones: list[_Zone | None] = []

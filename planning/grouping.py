@@ -301,13 +301,16 @@ def _solve_cover(
     optional: np.ndarray | None = None,
     out: np.ndarray | None = None,
     at_least_out: int = 0,
+    at_most_out: int | None = None,
 ) -> tuple[list[int], bool]:
     """Pick groups covering every atom exactly once at least cost.
 
     A set-partitioning integer program solved by HiGHS (``scipy.optimize.milp``); its
     linear relaxation is nearly always integral here, so it takes milliseconds. With
     ``out`` (the groups outside the band) and ``at_least_out`` (a proven lower bound on
-    how many of them any cover needs, :func:`packing_bound`), that bound is a cut.
+    how many of them any cover needs, :func:`packing_bound`), that bound is a cut; with
+    ``at_most_out``, covers with more groups outside the band are not wanted (when there
+    is none, the single atoms are returned, not proven).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
@@ -325,8 +328,14 @@ def _solve_cover(
             ub=np.ones(n),
         )
     ]
-    if out is not None and at_least_out > 0:
-        constraints.append(LinearConstraint(out.astype(float)[None, :], lb=float(at_least_out)))
+    if out is not None and (at_least_out > 0 or at_most_out is not None):
+        constraints.append(
+            LinearConstraint(
+                out.astype(float)[None, :],
+                lb=float(at_least_out),
+                ub=np.inf if at_most_out is None else float(at_most_out),
+            )
+        )
     with warnings.catch_warnings():
         # options SciPy does not know pass to HiGHS verbatim, with a warning
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -358,7 +367,7 @@ def _solve_cover(
                 "threads": _HIGHS_THREADS,
             },
         )
-    if result.x is None:  # pragma: no cover - singletons always fit
+    if result.x is None:  # none with at most ``at_most_out`` outside (singletons always fit)
         return [i for i, g in enumerate(groups) if len(g) == 1], False
     picked = np.flatnonzero(result.x > 0.5).tolist()
     return picked, bool(result.status == 0)
@@ -383,6 +392,7 @@ def group_exact(
     optional: np.ndarray | None = None,
     per_atom: int = 40,
     wide_groups: int = 3_000,
+    fewer_than: int | None = None,
 ) -> Grouping:
     """Group connected atoms into grids: fewest outside the band, then nearest the target,
     then most compact.
@@ -426,6 +436,10 @@ def group_exact(
         With more candidate groups than this (many small atoms), the sweep heuristic of
         :func:`planning.partition.partition` is tried first and kept when it leaves no
         group outside the band (no search does better on the count then).
+    fewer_than
+        Only groupings with fewer groups outside the band than this are wanted (a caller
+        that already has one with ``fewer_than``): the programs are constrained so, which
+        prunes their search. When there is none the result has at least ``fewer_than``.
 
     Returns
     -------
@@ -475,9 +489,10 @@ def group_exact(
     # The cheapest groups of each atom first. When they leave no group outside the band,
     # or as few as the lower bound, the full program could only improve distance and
     # shape a little; the bound (a small program of its own) is computed only then.
+    at_most = None if fewer_than is None else fewer_than - 1
     chosen, optimal = _solve_cover(
         n, [groups[i] for i in keep], cost[keep], nodes=budget, optional=optional,
-        out=out[keep], at_least_out=floor or 0,
+        out=out[keep], at_least_out=floor or 0, at_most_out=at_most,
     )  # fmt: skip
     picked = [int(keep[i]) for i in chosen]
     count = int(out[picked].sum())
@@ -486,8 +501,9 @@ def group_exact(
     proven = count == 0 or count <= (floor or 0) or (optimal and len(keep) == len(groups))
     if not proven and len(groups) <= wide_groups:
         wide, wide_optimal = _solve_cover(
-            n, groups, cost, nodes=budget, optional=optional, out=out, at_least_out=floor or 0
-        )
+            n, groups, cost, nodes=budget, optional=optional, out=out,
+            at_least_out=floor or 0, at_most_out=at_most,
+        )  # fmt: skip
         wide_count = int(out[wide].sum())
         if (wide_count, float(cost[wide].sum())) < (count, float(cost[picked].sum())):
             picked, count = wide, wide_count

@@ -257,6 +257,28 @@ def test_exact_search_never_worse_than_singletons_and_groups_connected(weights):
     assert found.out_of_band <= int(((w < 30) | (w > 50)).sum())
 
 
+@given(
+    st.lists(st.sampled_from([6, 12, 14, 18, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=1, max_size=10),
+    st.integers(1, 4),
+)
+@settings(max_examples=40, deadline=None)
+def test_a_search_for_fewer_outside_finds_them_or_says_there_are_none(weights, fewer_than):
+    # ``fewer_than`` only prunes: when the free search leaves fewer groups outside the
+    # band, the constrained one finds as few; when it does not, neither does the other
+    w = np.array(weights, dtype=float)
+    n = len(w)
+    nb = [{j for j in (i - 1, i + 1) if 0 <= j < n} for i in range(n)]
+    args = (w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb)
+    free = group_exact(*args, low=30, high=50)
+    told = group_exact(*args, low=30, high=50, fewer_than=fewer_than)
+    if free.out_of_band < fewer_than:
+        assert told.out_of_band == free.out_of_band
+    else:
+        assert told.out_of_band >= fewer_than
+    sums = np.bincount(told.labels, weights=w)
+    assert told.out_of_band == int(((sums < 30) | (sums > 50)).sum())
+
+
 @given(st.lists(st.sampled_from([6, 12, 14, 18, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=1, max_size=7))
 @settings(max_examples=40, deadline=None)
 def test_packing_bound_is_the_least_count_when_contiguity_is_free(weights):
