@@ -1062,18 +1062,20 @@ def _group_zones(
             optional=optional[members], nodes=nodes, fewer_than=fewer_than,
         )  # fmt: skip
 
-    def solve(members: np.ndarray) -> Grouping:
+    def solve(members: np.ndarray, fewer_than: int | None = None) -> Grouping:
         """Without connectors first (a smaller search); with them where that leaves grids
-        outside the band."""
+        outside the band. With ``fewer_than``, only groupings with fewer grids outside the
+        band are wanted (see :func:`planning.grouping.group_exact`)."""
         homes = members[~optional[members]]
-        found = solve_on(homes, 300)
+        found = solve_on(homes, 300, fewer_than)
         labels = np.full(len(members), -1, dtype=int)
         labels[~optional[members]] = found.labels
         plain = Grouping(labels, found.out_of_band, found.exact)
         if not found.out_of_band or not optional[members].any():
             return plain
         # only a grouping with fewer grids outside the band is wanted: the search is told
-        joined = solve_on(members, 100, fewer_than=plain.out_of_band)
+        wanted = plain.out_of_band if fewer_than is None else min(plain.out_of_band, fewer_than)
+        joined = solve_on(members, 100, fewer_than=wanted)
         return joined if joined.out_of_band < plain.out_of_band else plain
 
     zones: list[_Zone | None] = []
@@ -1092,7 +1094,7 @@ def _group_zones(
     owner = np.full(len(nodes), -1, dtype=int)
     # a zone that failed to join any neighbour tries them again next round; the ones that
     # did not change give the same grouping (the same atoms in the same order)
-    tried: dict[bytes, Grouping | None] = {}
+    tried: dict[tuple[bytes, int], Grouping | None] = {}
     for _ in range(4):  # join failing zones to the neighbour that helps most, a few rounds
         changed = False
         failing = [i for i, z in enumerate(zones) if z is not None and z.grouping.out_of_band]
@@ -1136,12 +1138,13 @@ def _group_zones(
                     if ours.out_of_band == 0:  # the seam holds none of its grids outside the band
                         continue
                     merged = np.concatenate([ours.members, theirs.members])
-                    key = merged.tobytes()
+                    key = (merged.tobytes(), most[position])
                     if key not in tried:
                         homes = merged[~optional[merged]]
                         # no gain is possible when the household counts alone rule it out
                         hopeless = packing_bound(work[homes], low=low, high=high) >= most[position]
-                        tried[key] = None if hopeless else solve(merged)
+                        # and only a grouping that gains is wanted
+                        tried[key] = None if hopeless else solve(merged, most[position])
                     found = tried[key]
                     if found is None:
                         continue
