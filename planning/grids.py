@@ -1053,13 +1053,15 @@ def _group_zones(
         touching = [zone_of[j] for j in graph[i] if not optional[j]]
         zone_of[i] = max(sorted(set(touching)), key=touching.count) if touching else zone_of[i]
 
+    least_out: dict[tuple[float, ...], int] = {}  # packing bounds, by household counts
+
     def solve_on(members: np.ndarray, nodes: int, fewer_than: int | None = None) -> Grouping:
         local = {int(a): i for i, a in enumerate(members)}
         local_nb = [{local[b] for b in graph[a] if b in local} for a in members]
         return group_exact(
             work[members], x[members], y[members], area[members], local_nb,
             low=low, high=high, target=target, own_moment=own[members],
-            optional=optional[members], nodes=nodes, fewer_than=fewer_than,
+            optional=optional[members], nodes=nodes, fewer_than=fewer_than, bounds=least_out,
         )  # fmt: skip
 
     def solve(members: np.ndarray, fewer_than: int | None = None) -> Grouping:
@@ -1142,7 +1144,8 @@ def _group_zones(
                     if key not in tried:
                         homes = merged[~optional[merged]]
                         # no gain is possible when the household counts alone rule it out
-                        hopeless = packing_bound(work[homes], low=low, high=high) >= most[position]
+                        least = packing_bound(work[homes], low=low, high=high, memo=least_out)
+                        hopeless = least >= most[position]
                         # and only a grouping that gains is wanted
                         tried[key] = None if hopeless else solve(merged, most[position])
                     found = tried[key]

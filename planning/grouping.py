@@ -134,6 +134,7 @@ def packing_bound(
     low: float,
     high: float,
     max_patterns: int = 1_500,
+    memo: dict[tuple[float, ...], int] | None = None,
 ) -> int:
     """The fewest groups outside ``low``–``high`` any grouping of ``weights`` needs,
     contiguity ignored (a lower bound for :func:`group_exact`).
@@ -153,7 +154,20 @@ def packing_bound(
     1
     >>> packing_bound(np.array([12.0, 12.0, 12.0, 24.0, 12.0]), low=30, high=50)
     0
+
+    ``memo``, a dict shared by calls with the same band and ``max_patterns``, keeps the
+    bound of each multiset of counts (the searches of one community ask for the same
+    households' bound again and again as zones are joined and searched with connectors).
+
+    >>> memo = {}
+    >>> packing_bound(np.array([22.0, 24.0, 22.0]), low=30, high=50, memo=memo), memo
+    (1, {(22.0, 22.0, 24.0): 1})
     """
+    if memo is not None:
+        key = tuple(sorted(float(v) for v in np.asarray(weights, dtype=float)))
+        if key not in memo:
+            memo[key] = packing_bound(weights, low=low, high=high, max_patterns=max_patterns)
+        return memo[key]
     w = np.asarray(weights, dtype=float)
     heavy = int((w > high).sum())
     w = w[(w > 0) & (w <= high)]
@@ -393,6 +407,7 @@ def group_exact(
     per_atom: int = 40,
     wide_groups: int = 3_000,
     fewer_than: int | None = None,
+    bounds: dict[tuple[float, ...], int] | None = None,
 ) -> Grouping:
     """Group connected atoms into grids: fewest outside the band, then nearest the target,
     then most compact.
@@ -440,6 +455,9 @@ def group_exact(
         Only groupings with fewer groups outside the band than this are wanted (a caller
         that already has one with ``fewer_than``): the programs are constrained so, which
         prunes their search. When there is none the result has at least ``fewer_than``.
+    bounds
+        A memo of lower bounds shared by searches with the same band
+        (:func:`packing_bound`'s ``memo``).
 
     Returns
     -------
@@ -476,7 +494,7 @@ def group_exact(
                        low=low, high=high, target=target, optional=optional)  # fmt: skip
         if quick.out_of_band == 0:
             return quick
-        floor = packing_bound(weights[~optional], low=low, high=high)
+        floor = packing_bound(weights[~optional], low=low, high=high, memo=bounds)
         if quick.out_of_band <= floor:
             return Grouping(quick.labels, quick.out_of_band, True)
     cost, out = _group_costs(
@@ -497,7 +515,7 @@ def group_exact(
     picked = [int(keep[i]) for i in chosen]
     count = int(out[picked].sum())
     if count and floor is None:
-        floor = packing_bound(weights[~optional], low=low, high=high)
+        floor = packing_bound(weights[~optional], low=low, high=high, memo=bounds)
     proven = count == 0 or count <= (floor or 0) or (optimal and len(keep) == len(groups))
     if not proven and len(groups) <= wide_groups:
         wide, wide_optimal = _solve_cover(
