@@ -257,17 +257,39 @@ def _balanced_fit(weights: np.ndarray, *, low: float, high: float) -> bool:
     return False
 
 
-def _uses_connectors_well(
-    group: tuple[int, ...], optional: np.ndarray, neighbours: list[set[int]]
-) -> bool:
-    """A group keeps a connector only where it joins two of its atoms (not as a leaf), and
-    holds at least one household atom."""
-    members = set(group)
-    if all(optional[a] for a in group):
-        return False
-    return all(
-        not optional[a] or len(neighbours[a] & members) >= 2 for a in group
+def _use_connectors_well(
+    groups: list[tuple[int, ...]], optional: np.ndarray, neighbours: list[set[int]]
+) -> np.ndarray:
+    """Whether each group keeps its connectors only where they join two of its atoms (not
+    as a leaf), and holds at least one household atom.
+
+    With ``M`` the groups' incidence and ``A`` the adjacency, ``(M A)[g, a]`` counts the
+    neighbours of atom ``a`` inside group ``g``: one sparse product for all the groups.
+    """
+    from scipy.sparse import csr_array
+
+    n, count = len(optional), len(groups)
+    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=count)
+    owner = np.repeat(np.arange(count), lengths)
+    flat = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
+    leaf = optional[flat]
+    homes = np.bincount(owner, weights=~leaf, minlength=count)
+    degree = np.fromiter((len(nb) for nb in neighbours), dtype=np.int64, count=n)
+    adjacency = csr_array(
+        (
+            np.ones(int(degree.sum())),
+            (
+                np.repeat(np.arange(n), degree),
+                np.fromiter((b for nb in neighbours for b in nb), dtype=np.int64, count=int(degree.sum())),
+            ),
+        ),
+        shape=(n, n),
     )
+    incidence = csr_array((np.ones(len(flat)), (owner, flat)), shape=(count, n))
+    inside = (incidence @ adjacency)[owner[leaf], flat[leaf]]
+    inside = np.ravel(inside.toarray() if hasattr(inside, "toarray") else inside)
+    alone = np.bincount(owner[leaf], weights=inside < 2, minlength=count)
+    return (homes > 0) & (alone == 0)
 
 
 def _group_costs(
@@ -483,7 +505,8 @@ def group_exact(
             optional=optional,
         )  # fmt: skip
     if optional.any():
-        groups = [g for g in groups if _uses_connectors_well(g, optional, neighbours)]
+        well = _use_connectors_well(groups, optional, neighbours)
+        groups = [g for g, ok in zip(groups, well.tolist(), strict=True) if ok]
     quick = None
     floor: int | None = None
     if len(groups) > easy_groups:

@@ -257,6 +257,30 @@ def test_exact_search_never_worse_than_singletons_and_groups_connected(weights):
     assert found.out_of_band <= int(((w < 30) | (w > 50)).sum())
 
 
+@given(st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None)
+def test_groups_keep_connectors_only_between_their_atoms(seed):
+    from planning.grouping import _use_connectors_well
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 14))
+    nb: list[set[int]] = [set() for _ in range(n)]
+    for _ in range(int(rng.integers(0, 3 * n))):
+        a, b = (int(v) for v in rng.integers(0, n, 2))
+        if a != b:
+            nb[a].add(b)
+            nb[b].add(a)
+    optional = rng.random(n) < 0.4
+    groups, _ = connected_groups(np.where(optional, 0.0, 20.0), nb, high=50)
+    well = _use_connectors_well(groups, optional, nb)
+    for group, ok in zip(groups, well, strict=True):
+        members = set(group)
+        wanted = not all(optional[a] for a in group) and all(
+            not optional[a] or len(nb[a] & members) >= 2 for a in group
+        )
+        assert ok == wanted, group
+
+
 @given(
     st.lists(st.sampled_from([6, 12, 14, 18, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=1, max_size=10),
     st.integers(1, 4),
