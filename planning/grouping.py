@@ -275,15 +275,10 @@ def _use_connectors_well(
     leaf = optional[flat]
     homes = np.bincount(owner, weights=~leaf, minlength=count)
     degree = np.fromiter((len(nb) for nb in neighbours), dtype=np.int64, count=n)
+    edges = int(degree.sum())
+    other = np.fromiter((b for nb in neighbours for b in nb), dtype=np.int64, count=edges)
     adjacency = csr_array(
-        (
-            np.ones(int(degree.sum())),
-            (
-                np.repeat(np.arange(n), degree),
-                np.fromiter((b for nb in neighbours for b in nb), dtype=np.int64, count=int(degree.sum())),
-            ),
-        ),
-        shape=(n, n),
+        (np.ones(edges), (np.repeat(np.arange(n), degree), other)), shape=(n, n)
     )
     incidence = csr_array((np.ones(len(flat)), (owner, flat)), shape=(count, n))
     inside = (incidence @ adjacency)[owner[leaf], flat[leaf]]
