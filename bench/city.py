@@ -13,7 +13,7 @@ households in 200 communities by default) is gridded three ways::
   of JOBS single-threaded worker processes.
 
 Each mode runs in a fresh child process (this script with ``--worker``). The parent samples,
-every 0.2 s, the RSS of the child **and all its descendants** (joblib's loky workers, dask's
+every second, the PSS of the child **and all its descendants** (the batch's workers, dask's
 nannies and workers) with psutil and reports the peak of that sum; the child also reports
 its own ``ru_maxrss`` and ``RUSAGE_CHILDREN`` ``ru_maxrss`` (the largest single
 descendant). Every batch result is compared with the single-process one: the same grid
@@ -100,38 +100,33 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 # -- the parent -----------------------------------------------------------------------------
-def _tree_rss(proc: Any) -> int:
+# Seconds between samples of the process tree. Each sample lists the tree once (psutil
+# scans /proc) and reads each process's smaps for its PSS (about 5 ms a process, holding
+# that process's memory-map lock): every 0.2 s, with two busy workers on two cores, the
+# sampling itself slowed the batch it measured.
+SAMPLE_S = 1.0
+
+
+def _sample_tree(proc: Any, seen: dict[int, float]) -> int:
+    """Return the summed PSS of the child and its descendants; record each one's CPU
+    seconds (user + system) in ``seen``."""
     import psutil
 
-    total = 0
     try:
         members = [proc, *proc.children(recursive=True)]
     except psutil.Error:
         return 0
+    total = 0
     for member in members:
         try:
+            times = member.cpu_times()
+            seen[member.pid] = times.user + times.system
             # PSS: pages shared with the parent (forked workers) or between processes
             # (libraries) count once in the sum, split among those that share them
             total += getattr(member.memory_full_info(), "pss", None) or member.memory_info().rss
         except psutil.Error:
             pass
     return total
-
-
-def _tree_cpu(proc: Any, seen: dict[int, float]) -> None:
-    """Record the CPU seconds (user + system) of the child and each descendant."""
-    import psutil
-
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return
-    for member in members:
-        try:
-            times = member.cpu_times()
-        except psutil.Error:
-            continue
-        seen[member.pid] = times.user + times.system
 
 
 def _run_mode(mode: str, args: argparse.Namespace, result_dir: Path) -> dict[str, Any]:
@@ -151,9 +146,8 @@ def _run_mode(mode: str, args: argparse.Namespace, result_dir: Path) -> dict[str
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc))
-            _tree_cpu(proc, cpu)
-            done.wait(0.2)
+            peak[0] = max(peak[0], _sample_tree(proc, cpu))
+            done.wait(SAMPLE_S)
 
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
@@ -244,8 +238,8 @@ def _markdown(rows: list[dict[str, Any]], args: argparse.Namespace, total: float
         "generation, loading and Python start-up included. *peak RSS, process tree*: the peak of "
         "the summed proportional set size (PSS: a page several processes share, such as a "
         "forked worker's pages of its parent, counts once) of the child and all its "
-        "descendants, sampled every 0.2 s with psutil (the summed RSS before 2026-12-03 "
-        "evening). "
+        "descendants, sampled every second with psutil (the summed RSS every 0.2 s before "
+        "2026-12-03 evening). "
         "*main maxrss* is the child's own `ru_maxrss`; *largest child maxrss* is "
         "`RUSAGE_CHILDREN` `ru_maxrss` (the largest single waited-for descendant, 0 where the "
         "workers were not reaped by the child itself).",
