@@ -668,10 +668,10 @@ def _joblib(
 
     Forked from this process where that is safe (:func:`_can_fork`): the workers start
     with the engine already imported, where each of loky's fresh interpreters spends
-    about 8 s importing geopandas, momepy and libpysal before its first task (the
-    generated 1,000,000-household city with two workers: 85.9 s forked, 96–107 s with
-    loky, the same plan). Elsewhere (a process with other threads running, such as the
-    Streamlit app's or a notebook's; a platform without fork), joblib's loky workers.
+    about 8 s importing geopandas, momepy and libpysal before its first task
+    (``bench/results/city.md`` has the generated city's timings). Elsewhere (a process
+    with other threads running, such as the Streamlit app's or a notebook's; a platform
+    without fork), joblib's loky workers.
     """
     if _can_fork():
         yield from _forked(pending, kind, options, n_jobs)

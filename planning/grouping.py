@@ -257,6 +257,15 @@ def _balanced_fit(weights: np.ndarray, *, low: float, high: float) -> bool:
     return False
 
 
+def _flatten(groups: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The groups as flat arrays: each group's size, and for every (group, atom) pair the
+    group's position and the atom."""
+    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+    owner = np.repeat(np.arange(len(groups)), lengths)
+    flat = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
+    return lengths, owner, flat
+
+
 def _use_connectors_well(
     groups: list[tuple[int, ...]], optional: np.ndarray, neighbours: list[set[int]]
 ) -> np.ndarray:
@@ -269,9 +278,7 @@ def _use_connectors_well(
     from scipy.sparse import csr_array
 
     n, count = len(optional), len(groups)
-    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=count)
-    owner = np.repeat(np.arange(count), lengths)
-    flat = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
+    _, owner, flat = _flatten(groups)
     leaf = optional[flat]
     homes = np.bincount(owner, weights=~leaf, minlength=count)
     degree = np.fromiter((len(nb) for nb in neighbours), dtype=np.int64, count=n)
@@ -301,9 +308,7 @@ def _group_costs(
     shape_weight: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer cost and out-of-band flag of each group."""
-    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
-    flat = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
-    owner = np.repeat(np.arange(len(groups)), lengths)
+    _, owner, flat = _flatten(groups)
     total = np.bincount(owner, weights=weights[flat], minlength=len(groups))
     a = area[flat]
     big_a = np.bincount(owner, weights=a, minlength=len(groups))
@@ -346,9 +351,7 @@ def _solve_cover(
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
 
-    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
-    cols = np.repeat(np.arange(len(groups)), lengths)
-    rows = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
+    _, cols, rows = _flatten(groups)
     matrix = csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, len(groups)))
     # scaled so the objective stays well inside double precision
     scale = float(max(np.abs(cost).max(), 1))
@@ -558,11 +561,9 @@ def _cheapest_columns(
 ) -> np.ndarray:
     """Positions of every single-atom group and of each atom's ``per_atom`` cheapest
     groups, in their original order."""
-    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
     if len(groups) <= per_atom * 2:
         return np.arange(len(groups))
-    owner = np.repeat(np.arange(len(groups)), lengths)
-    atom = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
+    lengths, owner, atom = _flatten(groups)
     order = np.lexsort((owner, cost[owner], atom))  # by atom, then cost, then position
     atom_sorted = atom[order]
     starts = np.searchsorted(atom_sorted, np.arange(n))
