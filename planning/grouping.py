@@ -66,20 +66,21 @@ _HIGHS_BASE: Mapping[str, object] = MappingProxyType(
         "threads": _HIGHS_THREADS,
         # the programs are set partitions of a few dozen atoms: HiGHS's symmetry
         # detection found nothing to use and cost a tenth of their time (generated 100k
-        # district, 664 programs: 3.9 -> 3.5 s)
+        # city, 664 programs: 3.9 -> 3.5 s)
         "mip_detect_symmetry": False,
         # the feasibility jump heuristic costs about 5 ms a program to set up, most of a
-        # packing bound's time (106 bounds of the 100k district: 0.93 -> 0.16 s, the same
-        # bounds); on the cover programs it found nothing the root did not
+        # packing bound's time (106 bounds of the generated 100k city: 0.93 -> 0.16 s, the
+        # same bounds); on the cover programs it took most of the time and found nothing
+        # the root did not
         "mip_heuristic_run_feasibility_jump": False,
     }
 )
 # The cover program. A node limit, not a time limit: the same data give the same grids on
 # a busy machine (the time limit is only a safety net). The sub-MIP heuristics (RINS,
 # RENS) run outside the node count and took seconds on a zone that cannot be proven;
-# presolve (probing thousands of columns) and the feasibility jump took most of the time
-# on the rest. Measured on the generated 100k district: 60 -> 15 CPU s over its 476 zone
-# searches.
+# presolve (probing thousands of columns) took much of the time on the rest. Measured
+# with the feasibility jump (off in _HIGHS_BASE) on the generated 100k district: 60 -> 15
+# CPU s over its 476 zone searches.
 _COVER_OPTIONS: Mapping[str, object] = MappingProxyType(
     {
         "presolve": "off",
@@ -120,11 +121,12 @@ def _highs(
     """Solve one integer program with HiGHS, through highspy.
 
     Minimises ``cost @ x`` over integer ``0 <= x <= upper`` with
-    ``row_lower <= matrix @ x <= row_upper``. ``matrix`` is a SciPy sparse array (or anything ``csc_array`` takes). ``start``, a
-    feasible point when one is known, lets the search begin with an incumbent: the gap
-    then closes at the root where it would otherwise take cuts and branching. SciPy's
-    ``milp`` (the same solver) takes no start and sets each option through a checked path
-    that cost about a millisecond a program.
+    ``row_lower <= matrix @ x <= row_upper`` (infinite bounds allowed: HiGHS's infinity is
+    IEEE's). ``matrix`` is anything ``scipy.sparse.csc_array`` takes. ``start``, a feasible
+    point when one is known, lets the search begin with an incumbent: the gap then closes
+    at the root where it would otherwise take cuts and branching. SciPy's ``milp`` (the
+    same solver) takes no start and sets each option through a checked path that cost
+    about a millisecond a program.
     """
     import highspy
     from scipy.sparse import csc_array
@@ -132,19 +134,13 @@ def _highs(
     a = csc_array(matrix)
     a.sort_indices()
     n, m = a.shape[1], a.shape[0]
-    inf = highspy.kHighsInf
-
-    def finite(v: np.ndarray, fill: float) -> np.ndarray:
-        v = np.asarray(v, dtype=np.float64)
-        return np.where(np.isinf(v), fill, v)
-
     h = highspy.Highs()
     for key, value in {**_HIGHS_BASE, **options}.items():
         h.setOptionValue(key, value)
     h.passModel(
         n, m, a.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
-        np.asarray(cost, dtype=np.float64), np.zeros(n), np.full(n, min(upper, inf)),
-        finite(row_lower, -inf), finite(row_upper, inf),
+        np.asarray(cost, dtype=np.float64), np.zeros(n), np.full(n, float(upper)),
+        np.asarray(row_lower, dtype=np.float64), np.asarray(row_upper, dtype=np.float64),
         a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
         np.ones(n, dtype=np.int32),
     )  # fmt: skip
@@ -312,18 +308,16 @@ def packing_bound(
         return heavy + (0 if fits else 1)
     if not patterns:  # nothing fits the band: every group is outside, each under low
         return heavy + max(1, math.ceil(total / low - 1e-9))
-    from scipy.sparse import csr_array, hstack, vstack
-
     m = len(patterns)
-    a = csr_array(np.array(patterns, dtype=float).T)  # types × patterns
+    a = np.array(patterns, dtype=float).T  # types × patterns
     # variables: pattern counts, leftovers per type, groups under the band
     n_t = len(values)
-    eq = hstack([a, csr_array(np.eye(n_t)), csr_array((n_t, 1))])
-    left = csr_array(np.concatenate([np.zeros(m), values, [-low]])[None, :])
+    eq = np.hstack([a, np.eye(n_t), np.zeros((n_t, 1))])
+    left = np.concatenate([np.zeros(m), values, [-low]])[None, :]
     cost = np.concatenate([np.zeros(m + n_t), [1.0]])
     found = _highs(
         cost,
-        vstack([eq, left]),
+        np.vstack([eq, left]),
         np.concatenate([counts.astype(float), [-np.inf]]),
         np.concatenate([counts.astype(float), [0.0]]),
         options={"mip_max_nodes": 2_000, "time_limit": 60.0},
@@ -459,10 +453,9 @@ def _solve_cover(
         upper = np.append(upper, np.inf if at_most_out is None else float(at_most_out))
     # scaled so the objective stays well inside double precision
     scale = float(max(np.abs(cost).max(), 1))
-    if start is not None:
-        start = np.isin(np.arange(len(groups)), start).astype(float)
+    point = None if start is None else np.isin(np.arange(len(groups)), start).astype(float)
     found = _highs(
-        cost / scale, matrix, lower, upper, upper=1.0, start=start,
+        cost / scale, matrix, lower, upper, upper=1.0, start=point,
         options={
             **_COVER_OPTIONS,
             "mip_max_nodes": nodes,
