@@ -44,7 +44,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -63,6 +63,7 @@ from planning.partition import (
     exactly_k,
     partition,
     polsby_popper,
+    rook_contacts,
     rook_neighbours,
 )
 from planning.rules import RuleSet, get_preset
@@ -1225,13 +1226,22 @@ def _in_unit_order(atoms: list[_Atom], nb: list[set[int]]) -> list[set[int]]:
 
 def _grid_community(
     atoms: list[_Atom], *, rules: RuleSet
-) -> tuple[list[_Atom], np.ndarray, list[set[int]], list[_Zone], dict[str, tuple[int, bool, float]]]:
+) -> tuple[
+    list[_Atom],
+    np.ndarray,
+    list[set[int]],
+    dict[tuple[int, int], float],
+    list[_Zone],
+    dict[str, tuple[int, bool, float]],
+]:
     """Group one community's household atoms into grids (labels; -1 for empty atoms).
 
     Where the planner relaxed a whole-building rule, the zones still outside the band are
     tried again with their buildings divided one step further, and kept when better.
+    Returns the atoms, their labels, their rook neighbours and shared boundary lengths
+    (:func:`~planning.partition.rook_contacts`), the zones and the bounds.
     """
-    nb = rook_neighbours(np.array([a.geometry for a in atoms], dtype=object))
+    nb, shared = rook_contacts(np.array([a.geometry for a in atoms], dtype=object))
     labels, zones, bounds = _group_zones(atoms, _in_unit_order(atoms, nb), rules=rules)
     relaxable = (
         rules.grid_whole_building_households < rules.grid_max_households
@@ -1244,24 +1254,27 @@ def _grid_community(
         refined = _relax(atoms, failing, rules)
         if len(refined) == len(atoms):
             break
-        nb2 = rook_neighbours(np.array([a.geometry for a in refined], dtype=object))
+        nb2, shared2 = rook_contacts(np.array([a.geometry for a in refined], dtype=object))
         labels2, zones2, _ = _group_zones(refined, _in_unit_order(refined, nb2), rules=rules)
         if sum(z.grouping.out_of_band for z in zones2) >= sum(z.grouping.out_of_band for z in zones):
             break
-        atoms, nb, labels, zones = refined, nb2, labels2, zones2
-    return atoms, labels, nb, zones, bounds
+        atoms, nb, shared, labels, zones = refined, nb2, shared2, labels2, zones2
+    return atoms, labels, nb, shared, zones, bounds
 
 
 def _place_empty(
     atoms: list[_Atom],
     labels: np.ndarray,
     nb: list[set[int]],
+    shared: Mapping[tuple[int, int], float],
     *,
     rules: RuleSet,
     uses: gpd.GeoDataFrame | None = None,
 ) -> tuple[np.ndarray, dict[int, tuple[str, str | None]]]:
     """Give every atom without households a grid; return the labels and the dedicated ones
-    (label → kind and the name of the land-use area, if any).
+    (label → kind and the name of the land-use area, if any). ``nb`` and ``shared`` are
+    the atoms' rook neighbours and the lengths of their shared boundaries
+    (:func:`~planning.partition.rook_contacts`).
 
     1. An empty atom that joins two parts of one grid (a shop's cell between its
        buildings) goes to that grid.
@@ -1318,15 +1331,10 @@ def _place_empty(
     gx = np.bincount(labels[homes], weights=(area * x)[homes], minlength=n_labels) / np.maximum(weight, 1e-9)
     gy = np.bincount(labels[homes], weights=(area * y)[homes], minlength=n_labels) / np.maximum(weight, 1e-9)
     heap: list[tuple[float, int, int]] = []
-    shared: dict[tuple[int, int], float] = {}
 
     def contact(e: int, b: int) -> float:
         """Length of the boundary atoms ``e`` and ``b`` share (m)."""
-        key = (e, b)
-        if key not in shared:
-            near = shapely.buffer(geoms[e], 0.01, quad_segs=2)
-            shared[key] = float(shapely.length(shapely.intersection(near, shapely.boundary(geoms[b]))))
-        return shared[key]
+        return shared[(e, b) if e < b else (b, e)]
 
     def offer(e: int) -> None:
         touching: dict[int, float] = {}
@@ -1956,7 +1964,7 @@ def _grid_one_community(
         for piece in pieces:
             piece.zone, piece.block = zone, int(block)
         atoms.extend(pieces)
-    atoms, labels, atom_nb, zones, bounds = _grid_community(atoms, rules=rules)
+    atoms, labels, atom_nb, atom_shared, zones, bounds = _grid_community(atoms, rules=rules)
     relaxed = {a.building for a in atoms if a.relaxed}
     for building in relaxed:
         divided_rows.append(
@@ -1977,6 +1985,7 @@ def _grid_one_community(
         atoms,
         labels,
         atom_nb,
+        atom_shared,
         rules=rules,
         uses=uses_m,
     )

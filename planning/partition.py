@@ -35,6 +35,7 @@ __all__ = [
     "is_connected",
     "partition",
     "polsby_popper",
+    "rook_contacts",
     "rook_neighbours",
 ]
 
@@ -286,6 +287,35 @@ def partition(
 
 def rook_neighbours(geoms: np.ndarray, tolerance: float = 0.01) -> list[set[int]]:
     """Rook adjacency: atoms sharing a boundary of some length (corners do not count)."""
+    return rook_contacts(geoms, tolerance)[0]
+
+
+def rook_contacts(
+    geoms: np.ndarray, tolerance: float = 0.01
+) -> tuple[list[set[int]], dict[tuple[int, int], float]]:
+    """Rook adjacency and the length of each shared boundary.
+
+    Two geometries are neighbours when the boundary of one runs within ``tolerance`` of
+    the other for more than half a metre (corners do not count).
+
+    Returns
+    -------
+    neighbours : list of set of int
+        The neighbours of each geometry.
+    shared : dict
+        The length (in the CRS's unit) of the boundary each pair of neighbours ``(i, j)``,
+        ``i < j``, shares.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> boxes = shapely.box([0, 10, 0], [0, 0, 10], [10, 20, 10], [10, 10, 12])
+    >>> nb, shared = rook_contacts(boxes)
+    >>> nb
+    [{1, 2}, {0}, {0}]
+    >>> {pair: round(length, 1) for pair, length in shared.items()}
+    {(0, 1): 10.0, (0, 2): 10.0}
+    """
     geoms = np.asarray(geoms)
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="dwithin", distance=tolerance)
@@ -295,13 +325,15 @@ def rook_neighbours(geoms: np.ndarray, tolerance: float = 0.01) -> list[set[int]
     used = np.unique(left)
     buffered = np.empty(len(geoms), dtype=object)
     buffered[used] = shapely.buffer(geoms[used], tolerance, quad_segs=2)
-    shared = shapely.length(shapely.intersection(buffered[left], shapely.boundary(geoms[right])))
+    lengths = shapely.length(shapely.intersection(buffered[left], shapely.boundary(geoms[right])))
     nb: list[set[int]] = [set() for _ in range(len(geoms))]
-    for a, b, length in zip(left, right, shared, strict=True):
+    shared: dict[tuple[int, int], float] = {}
+    for a, b, length in zip(left.tolist(), right.tolist(), lengths.tolist(), strict=True):
         if length > 0.5:
-            nb[a].add(int(b))
-            nb[b].add(int(a))
-    return nb
+            nb[a].add(b)
+            nb[b].add(a)
+            shared[a, b] = length
+    return nb, shared
 
 
 def components(members: np.ndarray, neighbours: list[set[int]]) -> list[np.ndarray]:
