@@ -452,19 +452,26 @@ def _tasks_from(
     }
     touching = {name: rows_touching(frame, polygons) for name, frame in layers.items()}
     service_centres = project.service_centres if centres else None
+    empty = np.zeros(0, dtype=np.int64)
+    building_parts = _pieces(
+        buildings, [np.sort(by_owner.get(i, empty)) for i in range(len(communities))]
+    )
+    layer_parts = {
+        name: None if frame is None or touching[name] is None else _pieces(frame, touching[name])
+        for name, frame in layers.items()
+    }
+    community_parts = _pieces(communities, [np.array([i]) for i in range(len(communities))])
     tasks = []
     for i, row in communities.iterrows():
-        rows = by_owner.get(i, np.zeros(0, dtype=np.int64))
-        members = buildings.iloc[np.sort(rows)]
-        parts: dict[str, gpd.GeoDataFrame | None] = {}
-        for name, frame in layers.items():
-            hits = touching[name]
-            parts[name] = None if frame is None or hits is None else frame.iloc[hits[i]]
+        members = building_parts[i]
+        parts = {
+            name: None if pieces is None else pieces[i] for name, pieces in layer_parts.items()
+        }
         tasks.append(
             CommunityTask(
                 community_id=str(row["community_id"]),
                 households=int(members["households"].sum()) if len(members) else 0,
-                community=communities.iloc[[i]],
+                community=community_parts[i],
                 buildings=members,
                 service_centres=service_centres,
                 **parts,
@@ -472,6 +479,18 @@ def _tasks_from(
         )
     tasks.sort(key=lambda t: (-t.households, t.community_id))
     return tasks
+
+
+def _pieces(frame: pd.DataFrame, positions: Sequence[np.ndarray]) -> list[pd.DataFrame]:
+    """Return ``frame.iloc[p]`` for each array ``p`` of ``positions``, sliced from one take.
+
+    A take per community cost about a millisecond a layer: 1.2 s for a city of 200
+    communities, in the main process while the workers waited.
+    """
+    sizes = np.array([len(p) for p in positions], dtype=np.int64)
+    ends = np.cumsum(sizes)
+    every = frame.iloc[np.concatenate([*positions, np.zeros(0, dtype=np.int64)])]
+    return [every.iloc[end - size : end] for size, end in zip(sizes, ends, strict=True)]
 
 
 def _check_zones(tasks: Sequence[CommunityTask]) -> None:
