@@ -2726,19 +2726,25 @@ def _patches(
     prefix = str(grids["grid_code"].iloc[0])[:12] if len(grids) else "0" * 12
     patch_ids = [f"{prefix}P{int(label) + 1:02d}" for label in labels]
     patch_of = dict(zip(grids["grid_code"], patch_ids, strict=True))
-    frame = gpd.GeoDataFrame(
+    # a dissolve by patch, without pandas' groupby (a third of this function's time)
+    names, which = np.unique(np.asarray(patch_ids, dtype=object), return_inverse=True)
+    order = np.argsort(which, kind="stable")
+    ends = np.searchsorted(which[order], np.arange(1, len(names) + 1))
+    starts = np.concatenate([[0], ends[:-1]])
+    first = order[starts]
+    patches = gpd.GeoDataFrame(
         {
-            "patch_id": patch_ids,
-            "households": weights,
-            "community_id": grids["community_id"].to_numpy(),
+            "patch_id": names.tolist(),
+            "geometry": [
+                shapely.union_all(geoms[order[a:b]]) for a, b in zip(starts, ends, strict=True)
+            ],
+            "households": np.bincount(which, weights=weights, minlength=len(names)),
+            "community_id": grids["community_id"].iloc[first].to_numpy(),
+            "n_grids": ends - starts,
         },
-        geometry=geoms,
+        geometry="geometry",
         crs=grids.crs,
     )
-    patches = frame.dissolve(
-        "patch_id", aggfunc={"households": "sum", "community_id": "first"}
-    ).reset_index()
-    patches["n_grids"] = pd.Series(patch_ids).value_counts().reindex(patches["patch_id"]).to_numpy()
     return {"patch_of": patch_of, "patches": patches}
 
 
