@@ -1343,7 +1343,10 @@ def _place_empty(
         empty = np.flatnonzero(labels < 0)
     # one dedicated grid per street block's land without households (a campus cut by its
     # streets makes several), so none wraps round the blocks of others
-    same_block = [{b for b in nb[a] if atoms[b].block == atoms[a].block} for a in range(len(atoms))]
+    block = [a.block for a in atoms]
+    same_block: list[set[int]] = [set() for _ in atoms]  # (only the empty atoms' are read)
+    for a in empty.tolist():
+        same_block[a] = {b for b in nb[a] if block[b] == block[a]}
     for comp in components(empty, same_block):
         if area[comp].sum() >= rules.dedicated_grid_min_area_m2 or not (labels >= 0).any():
             labels[comp] = next_label
