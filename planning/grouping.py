@@ -441,16 +441,26 @@ def _solve_cover(
     is none, the single atoms are returned, not proven). ``start``, positions of groups
     forming a cover already known, is the search's first incumbent.
     """
-    from scipy.sparse import csr_array, vstack
+    from scipy.sparse import csc_array
 
-    _, cols, rows = _flatten(groups)
-    matrix = csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, len(groups)))
+    # the groups are the columns: built column-wise, with the count of groups outside the
+    # band as a last row where it is constrained
+    lengths, _, atoms = _flatten(groups)
     lower = np.ones(n) if optional is None else np.where(optional, 0.0, 1.0)
     upper = np.ones(n)
+    counted = np.zeros(len(groups), dtype=np.int64)
     if out is not None and (at_least_out > 0 or at_most_out is not None):
-        matrix = vstack([matrix, csr_array(out.astype(float)[None, :])])
+        counted = np.asarray(out, dtype=np.int64)
         lower = np.append(lower, float(at_least_out))
         upper = np.append(upper, np.inf if at_most_out is None else float(at_most_out))
+    indptr = np.concatenate([[0], np.cumsum(lengths + counted)])
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    shift = np.concatenate([[0], np.cumsum(counted)[:-1]])  # count entries before each column
+    indices[np.arange(len(atoms)) + np.repeat(shift, lengths)] = atoms
+    indices[indptr[1:][counted > 0] - 1] = n
+    matrix = csc_array(
+        (np.ones(len(indices)), indices, indptr), shape=(len(lower), len(groups))
+    )
     # scaled so the objective stays well inside double precision
     scale = float(max(np.abs(cost).max(), 1))
     point = None if start is None else np.isin(np.arange(len(groups)), start).astype(float)
