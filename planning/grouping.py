@@ -458,9 +458,7 @@ def _solve_cover(
     shift = np.concatenate([[0], np.cumsum(counted)[:-1]])  # count entries before each column
     indices[np.arange(len(atoms)) + np.repeat(shift, lengths)] = atoms
     indices[indptr[1:][counted > 0] - 1] = n
-    matrix = csc_array(
-        (np.ones(len(indices)), indices, indptr), shape=(len(lower), len(groups))
-    )
+    matrix = csc_array((np.ones(len(indices)), indices, indptr), shape=(len(lower), len(groups)))
     # scaled so the objective stays well inside double precision
     scale = float(max(np.abs(cost).max(), 1))
     point = None if start is None else np.isin(np.arange(len(groups)), start).astype(float)
