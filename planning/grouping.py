@@ -51,7 +51,14 @@ import numpy as np
 
 from planning.partition import components, partition
 
-__all__ = ["Grouping", "chunks", "connected_groups", "group_exact", "packing_bound"]
+__all__ = [
+    "Grouping",
+    "chunks",
+    "connected_bound",
+    "connected_groups",
+    "group_exact",
+    "packing_bound",
+]
 
 _OUT_WEIGHT = 10_000_000  # one group outside the band outweighs any distance and shape
 _DEVIATION_WEIGHT = 1_000  # per household of distance from the target
@@ -348,6 +355,49 @@ def _balanced_fit(weights: np.ndarray, *, low: float, high: float) -> bool:
     return False
 
 
+def connected_bound(
+    weights: np.ndarray,
+    neighbours: list[set[int]],
+    *,
+    low: float,
+    high: float,
+    optional: np.ndarray | None = None,
+    memo: dict[tuple[float, ...], int] | None = None,
+) -> int:
+    """The fewest groups outside ``low``–``high`` any connected grouping needs.
+
+    The :func:`packing_bound` of each connected part of the atoms, summed (a group never
+    spans two parts). ``optional`` atoms (connectors) join parts but hold no households.
+
+    Examples
+    --------
+    >>> w = np.array([22.0, 22.0, 22.0, 22.0])
+    >>> packing_bound(w, low=30, high=50)  # two pairs, contiguity ignored
+    0
+    >>> connected_bound(w, [{1}, {0}, set(), set()], low=30, high=50)  # 2 and 3 stand alone
+    2
+    """
+    weights = np.asarray(weights, dtype=float)
+    optional = (
+        np.zeros(len(weights), dtype=bool) if optional is None else np.asarray(optional, dtype=bool)
+    )
+    least = 0
+    for part in components(np.arange(len(weights)), neighbours):
+        homes = part[~optional[part]]
+        if len(homes):
+            least += packing_bound(weights[homes], low=low, high=high, memo=memo)
+    return least
+
+
+def _alone(weights: np.ndarray, optional: np.ndarray, *, low: float, high: float) -> Grouping:
+    """Every household atom its own group (connectors in none)."""
+    labels = np.full(len(weights), -1, dtype=int)
+    homes = np.flatnonzero(~optional)
+    labels[homes] = np.arange(len(homes))
+    w = weights[homes]
+    return Grouping(labels, int(((w < low) | (w > high)).sum()), False)
+
+
 def _flatten(groups: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The groups as flat arrays: each group's size, and for every (group, atom) pair the
     group's position and the atom."""
@@ -561,6 +611,14 @@ def group_exact(
     optional = np.zeros(n, dtype=bool) if optional is None else np.asarray(optional, dtype=bool)
     if n == 0 or optional.all():
         return Grouping(np.full(n, -1, dtype=int), 0, True)
+    if (
+        fewer_than is not None
+        and connected_bound(weights, neighbours, low=low, high=high, optional=optional, memo=bounds)
+        >= fewer_than
+    ):
+        # no connected grouping has fewer outside the band: each atom alone (a grouping
+        # with at least ``fewer_than``, as promised), without a search proving it again
+        return _alone(weights, optional, low=low, high=high)
     groups, complete = connected_groups(weights, neighbours, high=high, limit=max_groups)
     if not complete and chunk_households < low:  # still too many: the sweep alone
         return _sweep(weights, np.asarray(x, float), np.asarray(y, float), neighbours,

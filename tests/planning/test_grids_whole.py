@@ -15,7 +15,7 @@ from shapely import box
 
 from gis.datasets.synthetic import make_district
 from planning.grids import community_prefixes, make_grids
-from planning.grouping import connected_groups, group_exact, packing_bound
+from planning.grouping import connected_bound, connected_groups, group_exact, packing_bound
 from planning.rules import get_preset
 
 METRIC = 4548
@@ -315,6 +315,38 @@ def test_packing_bound_is_the_least_count_when_contiguity_is_free(weights):
     found = group_exact(w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb, low=30, high=50)
     assert found.exact
     assert packing_bound(w, low=30, high=50) == found.out_of_band
+
+
+@given(
+    st.lists(
+        st.sampled_from([6, 12, 14, 18, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=1, max_size=8
+    ),
+    st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=12),
+    st.integers(1, 3),
+)
+@settings(max_examples=60, deadline=None)
+def test_the_connected_bound_never_exceeds_a_grouping_and_prunes_soundly(
+    weights, edges, fewer_than
+):
+    # on any graph (often in pieces) the bound is at most what the exact search reaches,
+    # and a search told to find fewer still finds them whenever the free one does
+    w = np.array(weights, dtype=float)
+    n = len(w)
+    nb = [set() for _ in range(n)]
+    for a, b in edges:
+        if a < n and b < n and a != b:
+            nb[a].add(b)
+            nb[b].add(a)
+    args = (w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb)
+    free = group_exact(*args, low=30, high=50)
+    assert connected_bound(w, nb, low=30, high=50) <= free.out_of_band
+    told = group_exact(*args, low=30, high=50, fewer_than=fewer_than)
+    if free.out_of_band < fewer_than:
+        assert told.out_of_band == free.out_of_band
+    else:
+        assert told.out_of_band >= fewer_than
+    sums = np.bincount(told.labels, weights=w)
+    assert told.out_of_band == int(((sums < 30) | (sums > 50)).sum())
 
 
 def test_packing_bound_sees_an_odd_count_of_pairs():
