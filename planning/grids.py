@@ -56,7 +56,7 @@ from shapely import affinity
 from gis.crs import STORAGE_CRS
 from gis.geometry import points_in_areas
 from gis.i18n import N_, translator
-from planning.grouping import Grouping, chunks, group_exact, packing_bound
+from planning.grouping import Grouping, chunks, group_exact, new_solver, packing_bound
 from planning.landuse import kind_label, land_use_areas
 from planning.partition import (
     components,
@@ -1082,6 +1082,7 @@ def _group_zones(
         zone_of[i] = max(sorted(set(touching)), key=touching.count) if touching else zone_of[i]
 
     least_out: dict[tuple[float, ...], int] = {}  # packing bounds, by household counts
+    solver = new_solver()  # one HiGHS for the community's programs, one after the other
 
     def solve_on(members: np.ndarray, nodes: int, fewer_than: int | None = None) -> Grouping:
         local = {int(a): i for i, a in enumerate(members)}
@@ -1090,6 +1091,7 @@ def _group_zones(
             work[members], x[members], y[members], area[members], local_nb,
             low=low, high=high, target=target, own_moment=own[members],
             optional=optional[members], nodes=nodes, fewer_than=fewer_than, bounds=least_out,
+            solver=solver,
         )  # fmt: skip
 
     def solve(members: np.ndarray, fewer_than: int | None = None) -> Grouping:
@@ -1172,7 +1174,9 @@ def _group_zones(
                     if key not in tried:
                         homes = merged[~optional[merged]]
                         # no gain is possible when the household counts alone rule it out
-                        least = packing_bound(work[homes], low=low, high=high, memo=least_out)
+                        least = packing_bound(
+                            work[homes], low=low, high=high, memo=least_out, solver=solver
+                        )
                         hopeless = least >= most[position]
                         # and only a grouping that gains is wanted
                         tried[key] = None if hopeless else solve(merged, most[position])

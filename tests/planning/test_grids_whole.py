@@ -15,7 +15,13 @@ from shapely import box
 
 from gis.datasets.synthetic import make_district
 from planning.grids import community_prefixes, make_grids
-from planning.grouping import connected_bound, connected_groups, group_exact, packing_bound
+from planning.grouping import (
+    connected_bound,
+    connected_groups,
+    group_exact,
+    new_solver,
+    packing_bound,
+)
 from planning.rules import get_preset
 
 METRIC = 4548
@@ -347,6 +353,33 @@ def test_the_connected_bound_never_exceeds_a_grouping_and_prunes_soundly(
         assert told.out_of_band >= fewer_than
     sums = np.bincount(told.labels, weights=w)
     assert told.out_of_band == int(((sums < 30) | (sums > 50)).sum())
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([6, 12, 14, 20, 22, 24, 28, 36, 42, 48, 60]), min_size=2, max_size=9
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+@settings(max_examples=25, deadline=None)
+def test_a_solver_shared_by_searches_gives_what_fresh_ones_give(rows):
+    # one HiGHS instance for a sequence of searches (its model and options replaced each
+    # time) finds the same groupings as a new instance per program
+    solver = new_solver()
+    for weights in rows:
+        w = np.array(weights, dtype=float)
+        n = len(w)
+        nb = [{j for j in (i - 1, i + 1, i + 3) if 0 <= j < n and j != i} for i in range(n)]
+        nb = [s | {i for i in range(n) if k in nb[i]} for k, s in enumerate(nb)]
+        args = (w, np.arange(n, dtype=float), np.zeros(n), np.ones(n), nb)
+        fresh = group_exact(*args, low=30, high=50)
+        shared = group_exact(*args, low=30, high=50, solver=solver)
+        assert fresh.labels.tolist() == shared.labels.tolist()
+        assert (fresh.out_of_band, fresh.exact) == (shared.out_of_band, shared.exact)
+        assert packing_bound(w, low=30, high=50, solver=solver) == packing_bound(w, low=30, high=50)
 
 
 def test_packing_bound_sees_an_odd_count_of_pairs():
