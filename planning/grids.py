@@ -1026,6 +1026,22 @@ _ZONE_SPLIT_HOUSEHOLDS = 1_200.0
 _ZONE_PART_HOUSEHOLDS = 400.0
 
 
+def _positions_by(values: np.ndarray) -> dict[object, np.ndarray]:
+    """The positions of each value, ascending, by value in order of first appearance: one
+    pass, where ``np.flatnonzero(values == v)`` for each value compares every string again
+    (a community's few hundred zones × its atoms).
+
+    Examples
+    --------
+    >>> {k: v.tolist() for k, v in _positions_by(np.array(["b", "a", "b"], dtype=object)).items()}
+    {'b': [0, 2], 'a': [1]}
+    """
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
+    return dict(zip(uniques.tolist(), np.split(order, ends), strict=True))
+
+
 def _zone_parts(
     members: np.ndarray,
     optional: np.ndarray,
@@ -1112,8 +1128,9 @@ def _group_zones(
 
     zones: list[_Zone | None] = []
     bounds: dict[str, tuple[int, bool, float]] = {}
+    members_of = _positions_by(zone_of)
     for name in pd.unique(zone_of[~optional]):
-        members = np.flatnonzero(zone_of == name)
+        members = members_of[name]
         found = solve(members)
         households = float(work[members].sum())
         bounds[str(name)] = (found.out_of_band, found.exact, households)
@@ -2661,8 +2678,8 @@ def _crossings(
     # the connected pieces of each zone (a road through a compound makes two)
     piece_of = np.full(len(atoms), -1)
     piece_size: list[float] = []
-    for z in pd.unique(zone_of):
-        for comp in components(np.flatnonzero(zone_of == z), nb):
+    for members in _positions_by(zone_of).values():
+        for comp in components(members, nb):
             piece_of[comp] = len(piece_size)
             piece_size.append(float(households[comp].sum()))
     zones_of: dict[int, dict[str, set[int]]] = {}
