@@ -1037,6 +1037,8 @@ def _positions_by(values: np.ndarray) -> dict[object, np.ndarray]:
     {'b': [0, 2], 'a': [1]}
     """
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    if not len(uniques):
+        return {}
     order = np.argsort(codes, kind="stable")
     ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
     return dict(zip(uniques.tolist(), np.split(order, ends), strict=True))
