@@ -134,13 +134,16 @@ def territories(
     footprint_frame = gpd.GeoDataFrame(geometry=footprints.reset_index(drop=True), crs=crs)
     tess = enclosed_tessellation(footprint_frame, enclosures)
     labels = np.asarray(buildings_m.index)
-    building = pd.Series([labels[i] if i >= 0 else None for i in tess.index], dtype=object)
+    building = np.array([labels[i] if i >= 0 else None for i in tess.index], dtype=object)
+    geoms = np.asarray(tess.geometry.values, dtype=object)
+    # one row per part (GeoDataFrame.explode, without its frame-level overhead)
+    parts, of = shapely.get_parts(geoms[~shapely.is_empty(geoms)], return_index=True)
+    of = np.flatnonzero(~shapely.is_empty(geoms))[of]
     cells = gpd.GeoDataFrame(
-        {"building": building.values, "block": tess["enclosure_index"].to_numpy()},
-        geometry=tess.geometry.values,
+        {"building": building[of], "block": tess["enclosure_index"].to_numpy()[of]},
+        geometry=parts,
         crs=crs,
     )
-    cells = cells[~cells.geometry.is_empty].explode(index_parts=False).reset_index(drop=True)
     cells = _merge_building_parts(cells)
     community = _assign_community(cells, communities_m)
     cells["community_id"] = community
