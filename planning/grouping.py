@@ -246,8 +246,10 @@ def connected_groups(
         if w[root] > high:
             continue
         ext = [v for v in neighbours[root] if v > root]
-        # iterative ESU: (subgraph, its exclusive extension, its closed neighbourhood, sum)
-        stack = [((root,), ext, set(neighbours[root]) | {root}, w[root])]
+        # iterative ESU: (subgraph, its exclusive extension, its closed neighbourhood, sum);
+        # a group's atoms in the order they joined (the programs built from the groups
+        # sort each column's atoms)
+        stack = [((root,), ext, neighbours[root] | {root}, w[root])]
         while stack:
             sub, ext, closed, total = stack.pop()
             ext = list(ext)
@@ -257,11 +259,12 @@ def connected_groups(
                 if t > high:
                     continue
                 new_sub = (*sub, v)
-                out.append(tuple(sorted(new_sub)))
+                out.append(new_sub)
                 if len(out) >= limit:
                     return out, False
-                fresh = [u for u in neighbours[v] if u > root and u not in closed]
-                stack.append((new_sub, ext + fresh, closed | set(neighbours[v]), t))
+                near = neighbours[v]
+                fresh = [u for u in near if u > root and u not in closed]
+                stack.append((new_sub, ext + fresh, closed | near, t))
     return out, True
 
 
