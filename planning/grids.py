@@ -2370,10 +2370,12 @@ def _clean_union(geoms: Sequence[shapely.Geometry]) -> shapely.Geometry:
 
 
 def _clean_unions(groups: Sequence[np.ndarray]) -> np.ndarray:
-    """:func:`_clean_union` of each group of atoms (a community's grids), the unions and
-    the closings in whole-array calls: called grid by grid, the calls' own overhead was a
-    third of their time. A union in several parts takes the careful path of
-    :func:`_union_in_one`."""
+    """Compute :func:`_clean_union` of each group of atoms (a community's grids).
+
+    The unions and the closings run in whole-array calls: called grid by grid, the calls'
+    own overhead was a third of their time. A union in several parts takes the careful
+    path of :func:`_union_in_one`.
+    """
     count = len(groups)
     rows = np.full((count, max((len(g) for g in groups), default=1)), None, dtype=object)
     for i, group in enumerate(groups):
@@ -2396,8 +2398,11 @@ def _clean_unions(groups: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def _union_in_one(geoms: list[shapely.Geometry]) -> shapely.Geometry:
-    """The snap-rounded union of ``geoms`` without slivers, kept in one piece where
-    snap-rounding pinched a narrow joint (the exact union, or a closing by 0.1 mm)."""
+    """Unite ``geoms`` snap-rounded, without slivers, in one piece where possible.
+
+    Where snap-rounding pinched a narrow joint, the exact union, or a closing of it by
+    0.1 mm, keeps the grid in one piece.
+    """
     try:
         union = _drop_slivers(shapely.union_all(geoms, grid_size=1e-6))
     except shapely.errors.GEOSException:  # snap-rounding found no consistent topology
