@@ -46,7 +46,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -147,7 +147,7 @@ def _highs(
     import highspy
     from scipy.sparse import csc_array
 
-    a = csc_array(matrix)
+    a = matrix if isinstance(matrix, csc_array) else csc_array(matrix)
     a.sort_indices()
     n, m = a.shape[1], a.shape[0]
     if solver is None:
@@ -442,17 +442,43 @@ def _alone(weights: np.ndarray, optional: np.ndarray, *, low: float, high: float
     return Grouping(labels, int(((w < low) | (w > high)).sum()), False)
 
 
-def _flatten(groups: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The groups as flat arrays: each group's size, and for every (group, atom) pair the
-    group's position and the atom."""
+class _Flat(NamedTuple):
+    """Groups as flat arrays: each group's size, and for every (group, atom) pair the
+    group's position and the atom. Built once per search (:func:`_flatten`), where each
+    step flattening the list of groups again took a tenth of the search's Python time."""
+
+    lengths: np.ndarray
+    owner: np.ndarray
+    atoms: np.ndarray
+
+    def take(self, keep: np.ndarray) -> _Flat:
+        """The groups at the ascending positions ``keep``, numbered anew."""
+        chosen = np.zeros(len(self.lengths), dtype=bool)
+        chosen[keep] = True
+        pairs = chosen[self.owner]
+        renumber = np.cumsum(chosen) - 1
+        return _Flat(self.lengths[keep], renumber[self.owner[pairs]], self.atoms[pairs])
+
+
+def _flatten(groups: list[tuple[int, ...]]) -> _Flat:
+    """The groups as flat arrays (:class:`_Flat`).
+
+    Examples
+    --------
+    >>> flat = _flatten([(0,), (1, 2), (2,)])
+    >>> flat.lengths.tolist(), flat.owner.tolist(), flat.atoms.tolist()
+    ([1, 2, 1], [0, 1, 1, 2], [0, 1, 2, 2])
+    >>> [v.tolist() for v in flat.take(np.array([1, 2]))]
+    [[2, 1], [0, 0, 1], [1, 2, 2]]
+    """
     lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
     owner = np.repeat(np.arange(len(groups)), lengths)
     flat = np.fromiter((a for g in groups for a in g), dtype=np.int64, count=int(lengths.sum()))
-    return lengths, owner, flat
+    return _Flat(lengths, owner, flat)
 
 
 def _use_connectors_well(
-    groups: list[tuple[int, ...]], optional: np.ndarray, neighbours: list[set[int]]
+    groups: _Flat, optional: np.ndarray, neighbours: list[set[int]]
 ) -> np.ndarray:
     """Whether each group keeps its connectors only where they join two of its atoms (not
     as a leaf), and holds at least one household atom.
@@ -462,8 +488,8 @@ def _use_connectors_well(
     """
     from scipy.sparse import csr_array
 
-    n, count = len(optional), len(groups)
-    _, owner, flat = _flatten(groups)
+    n, count = len(optional), len(groups.lengths)
+    _, owner, flat = groups
     leaf = optional[flat]
     homes = np.bincount(owner, weights=~leaf, minlength=count)
     degree = np.fromiter((len(nb) for nb in neighbours), dtype=np.int64, count=n)
@@ -480,7 +506,7 @@ def _use_connectors_well(
 
 
 def _group_costs(
-    groups: list[tuple[int, ...]],
+    groups: _Flat,
     weights: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
@@ -493,15 +519,16 @@ def _group_costs(
     shape_weight: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer cost and out-of-band flag of each group."""
-    _, owner, flat = _flatten(groups)
-    total = np.bincount(owner, weights=weights[flat], minlength=len(groups))
+    _, owner, flat = groups
+    count = len(groups.lengths)
+    total = np.bincount(owner, weights=weights[flat], minlength=count)
     a = area[flat]
-    big_a = np.bincount(owner, weights=a, minlength=len(groups))
+    big_a = np.bincount(owner, weights=a, minlength=count)
     safe = np.maximum(big_a, 1e-9)
-    cx = np.bincount(owner, weights=a * x[flat], minlength=len(groups)) / safe
-    cy = np.bincount(owner, weights=a * y[flat], minlength=len(groups)) / safe
+    cx = np.bincount(owner, weights=a * x[flat], minlength=count) / safe
+    cy = np.bincount(owner, weights=a * y[flat], minlength=count) / safe
     spread = a * ((x[flat] - cx[owner]) ** 2 + (y[flat] - cy[owner]) ** 2) + own_moment[flat]
-    moment = np.bincount(owner, weights=spread, minlength=len(groups))
+    moment = np.bincount(owner, weights=spread, minlength=count)
     # a disc has the least second moment for its area: A² / 2π
     shape = np.clip(moment / np.maximum(safe**2 / (2 * math.pi), 1e-9) - 1.0, 0.0, 50.0)
     out = (total < low) | (total > high)
@@ -515,7 +542,7 @@ def _group_costs(
 
 def _solve_cover(
     n: int,
-    groups: list[tuple[int, ...]],
+    groups: _Flat | list[tuple[int, ...]],
     cost: np.ndarray,
     *,
     nodes: int,
@@ -540,10 +567,11 @@ def _solve_cover(
 
     # the groups are the columns: built column-wise, with the count of groups outside the
     # band as a last row where it is constrained
-    lengths, _, atoms = _flatten(groups)
+    lengths, _, atoms = groups if isinstance(groups, _Flat) else _flatten(groups)
+    columns = len(lengths)
     lower = np.ones(n) if optional is None else np.where(optional, 0.0, 1.0)
     upper = np.ones(n)
-    counted = np.zeros(len(groups), dtype=np.int64)
+    counted = np.zeros(columns, dtype=np.int64)
     if out is not None and (at_least_out > 0 or at_most_out is not None):
         counted = np.asarray(out, dtype=np.int64)
         lower = np.append(lower, float(at_least_out))
@@ -553,10 +581,10 @@ def _solve_cover(
     shift = np.concatenate([[0], np.cumsum(counted)[:-1]])  # count entries before each column
     indices[np.arange(len(atoms)) + np.repeat(shift, lengths)] = atoms
     indices[indptr[1:][counted > 0] - 1] = n
-    matrix = csc_array((np.ones(len(indices)), indices, indptr), shape=(len(lower), len(groups)))
+    matrix = csc_array((np.ones(len(indices)), indices, indptr), shape=(len(lower), columns))
     # scaled so the objective stays well inside double precision
     scale = float(max(np.abs(cost).max(), 1))
-    point = None if start is None else np.isin(np.arange(len(groups)), start).astype(float)
+    point = None if start is None else np.isin(np.arange(columns), start).astype(float)
     found = _highs(
         cost / scale, matrix, lower, upper, upper=1.0, start=point, solver=solver,
         options={
@@ -568,7 +596,7 @@ def _solve_cover(
         },
     )  # fmt: skip
     if found.x is None:  # none with at most ``at_most_out`` outside (singletons always fit)
-        return [i for i, g in enumerate(groups) if len(g) == 1], False
+        return np.flatnonzero(lengths == 1).tolist(), False
     return np.flatnonzero(found.x > 0.5).tolist(), found.optimal
 
 
@@ -683,9 +711,11 @@ def group_exact(
             max_groups=max_groups, chunk_households=chunk_households, nodes=nodes,
             optional=optional, solver=solver,
         )  # fmt: skip
+    flat = _flatten(groups)
     if optional.any():
-        well = _use_connectors_well(groups, optional, neighbours)
-        groups = [g for g, ok in zip(groups, well.tolist(), strict=True) if ok]
+        well = np.flatnonzero(_use_connectors_well(flat, optional, neighbours))
+        groups = [groups[i] for i in well.tolist()]
+        flat = flat.take(well)
     quick = None
     floor: int | None = None
     if len(groups) > easy_groups:
@@ -700,18 +730,19 @@ def group_exact(
         if quick.out_of_band <= floor:
             return Grouping(quick.labels, quick.out_of_band, True)
     cost, out = _group_costs(
-        groups, weights, np.asarray(x, float), np.asarray(y, float), np.asarray(area, float),
+        flat, weights, np.asarray(x, float), np.asarray(y, float), np.asarray(area, float),
         np.asarray(own_moment, float), low=low, high=high, target=target,
         shape_weight=shape_weight,
     )  # fmt: skip
     budget = nodes if quick is None else min(nodes, 100)
-    keep = _cheapest_columns(groups, cost, n, per_atom=per_atom)
+    keep = _cheapest_columns(flat, cost, n, per_atom=per_atom)
     # The cheapest groups of each atom first. When they leave no group outside the band,
     # or as few as the lower bound, the full program could only improve distance and
     # shape a little; the bound (a small program of its own) is computed only then.
     at_most = None if fewer_than is None else fewer_than - 1
     chosen, optimal = _solve_cover(
-        n, [groups[i] for i in keep], cost[keep], nodes=budget, optional=optional,
+        n, flat if len(keep) == len(groups) else flat.take(keep), cost[keep],
+        nodes=budget, optional=optional,
         out=out[keep], at_least_out=floor or 0, at_most_out=at_most, solver=solver,
     )  # fmt: skip
     picked = [int(keep[i]) for i in chosen]
@@ -723,7 +754,7 @@ def group_exact(
         # the first program's cover is a point of this one: the search starts from it (a
         # zone of 55 atoms: 0.43 -> 0.05 s, where the root's cuts found no better)
         wide, wide_optimal = _solve_cover(
-            n, groups, cost, nodes=budget, optional=optional, out=out,
+            n, flat, cost, nodes=budget, optional=optional, out=out,
             at_least_out=floor or 0, at_most_out=at_most,
             start=picked if at_most is None or count <= at_most else None, solver=solver,
         )  # fmt: skip
@@ -740,19 +771,18 @@ def group_exact(
     return found
 
 
-def _cheapest_columns(
-    groups: list[tuple[int, ...]], cost: np.ndarray, n: int, *, per_atom: int
-) -> np.ndarray:
+def _cheapest_columns(groups: _Flat, cost: np.ndarray, n: int, *, per_atom: int) -> np.ndarray:
     """Positions of every single-atom group and of each atom's ``per_atom`` cheapest
     groups, in their original order."""
-    if len(groups) <= per_atom * 2:
-        return np.arange(len(groups))
-    lengths, owner, atom = _flatten(groups)
+    count = len(groups.lengths)
+    if count <= per_atom * 2:
+        return np.arange(count)
+    lengths, owner, atom = groups
     order = np.lexsort((owner, cost[owner], atom))  # by atom, then cost, then position
     atom_sorted = atom[order]
     starts = np.searchsorted(atom_sorted, np.arange(n))
     rank = np.arange(len(order)) - starts[atom_sorted]
-    keep = np.zeros(len(groups), dtype=bool)
+    keep = np.zeros(count, dtype=bool)
     keep[owner[order[rank < per_atom]]] = True
     keep[lengths == 1] = True
     return np.flatnonzero(keep)

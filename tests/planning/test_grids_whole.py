@@ -266,7 +266,7 @@ def test_exact_search_never_worse_than_singletons_and_groups_connected(weights):
 @given(st.integers(0, 2**32 - 1))
 @settings(max_examples=60, deadline=None)
 def test_groups_keep_connectors_only_between_their_atoms(seed):
-    from planning.grouping import _use_connectors_well
+    from planning.grouping import _flatten, _use_connectors_well
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 14))
@@ -278,7 +278,7 @@ def test_groups_keep_connectors_only_between_their_atoms(seed):
             nb[b].add(a)
     optional = rng.random(n) < 0.4
     groups, _ = connected_groups(np.where(optional, 0.0, 20.0), nb, high=50)
-    well = _use_connectors_well(groups, optional, nb)
+    well = _use_connectors_well(_flatten(groups), optional, nb)
     for group, ok in zip(groups, well, strict=True):
         members = set(group)
         wanted = not all(optional[a] for a in group) and all(
