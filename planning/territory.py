@@ -254,8 +254,13 @@ def enclosed_tessellation(
 def _voronoi_cells(seeds: np.ndarray, block: shapely.Geometry, *, segment: float) -> np.ndarray:
     """Divide ``block`` among ``seeds`` (densified polygons): the cell of each seed."""
     coords, which = shapely.get_coordinates(seeds, return_index=True)
-    coords, first = np.unique(coords, axis=0, return_index=True)
-    which = which[first]
+    # distinct vertices in lexicographic order, each with its first seed (np.unique(axis=0,
+    # return_index=True), without its structured-array sort: a tenth of this function)
+    order = np.lexsort((coords[:, 1], coords[:, 0]))
+    ranked = coords[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    coords, which = ranked[new], which[order[new]]
     # Evenly spaced vertices on straight edges are co-circular, and GEOS then returns
     # overlapping, invalid cells (momepy too); a micrometre of fixed jitter breaks the ties.
     coords = coords + np.random.default_rng(0).uniform(-1e-6, 1e-6, coords.shape)
