@@ -484,9 +484,12 @@ def _sector_cells(
             lo, hi = turns[k], turns[k + 1]
         edges.append(start + (lo + hi) / 2)
     edges.append(start + 360.0)
-    wedges = [_wedge(origin, a, b, radius) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    pieces = [shapely.intersection(cell, wg) for wg in wedges]
-    feet = [shapely.intersection(footprint, wg) for wg in wedges]
+    wedges = np.array(
+        [_wedge(origin, a, b, radius) for a, b in zip(edges[:-1], edges[1:], strict=True)],
+        dtype=object,
+    )
+    pieces = list(shapely.intersection(cell, wedges))
+    feet = list(shapely.intersection(footprint, wedges))
     held = np.array([f.area for f in feet]) / foot_area
     if (held < 0.25 * w / w.sum()).any():  # a piece would hold too thin a slice of the building
         raise shapely.errors.GEOSException("sectors too thin on the footprint")
