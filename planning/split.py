@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import geopandas as gpd
-import momepy
 import numpy as np
 import pandas as pd
 import shapely
@@ -53,7 +52,12 @@ from planning.capacitated import capacitated_division
 from planning.manual import PROPOSAL_COLUMNS
 from planning.partition import components, exactly_k, is_connected, partition, rook_neighbours
 from planning.rules import BOUNDARY_CLASSES, RuleSet, get_preset
-from planning.territory import BARRIER_ROAD_CLASSES, barrier_lines, enclosed_tessellation
+from planning.territory import (
+    BARRIER_ROAD_CLASSES,
+    barrier_lines,
+    enclosed_tessellation,
+    enclosures,
+)
 
 __all__ = ["Alternative", "SplitResult", "bootstrap_communities", "choose_parts", "propose_splits"]
 
@@ -260,7 +264,7 @@ def _atoms(
         roads = roads[roads["road_class"].astype(str).isin(SPLIT_ROAD_CLASSES)]
     limit = gpd.GeoSeries([area], crs=crs)
     primary = barrier_lines([roads, waterways], crs) or [area.boundary]
-    blocks = momepy.enclosures(gpd.GeoSeries(primary, crs=crs), limit=limit, clip=True)
+    blocks = enclosures(gpd.GeoSeries(primary, crs=crs), limit=limit, clip=True)
     blocks = _merge_crumbs(blocks[blocks.area > 1e-6].reset_index(drop=True))
     points = buildings.geometry.representative_point()
     compound_of = pd.Series(None, index=buildings.index, dtype=object)

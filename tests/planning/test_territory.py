@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gis.datasets.synthetic import make_district
-from planning.territory import enclosed_tessellation, territories
+from planning.territory import barrier_lines, enclosed_tessellation, enclosures, territories
 
 CRS = "EPSG:4548"
 
@@ -82,6 +82,41 @@ def test_same_cells_as_momepy_on_buildings() -> None:
         shapely.symmetric_difference(mine.geometry.values, other.loc[mine.index].geometry.values)
     )
     assert moved.sum() / 2 < 1e-3 * blocks.area.sum()
+
+
+def test_same_blocks_as_momepy() -> None:
+    """The blocks are momepy's, in its order: roads and rivers of the generated district
+    and the Beijing sample, compound edges and walls as additional barriers."""
+    from gis.io import read_project
+    from planning.communities import prepare
+
+    cases = [make_district(3_000, seed=s) for s in (1, 4)]
+    beijing = prepare(read_project("data/beijing.gpkg"))
+    names = ("roads", "waterways", "compounds", "barriers")
+    cases.append({name: getattr(beijing.project, name) for name in names})
+    cases[-1]["communities"] = beijing.communities
+    for layers in cases:
+        community = layers["communities"].to_crs(CRS)
+        limit = gpd.GeoSeries([shapely.union_all(community.geometry.values)], crs=CRS)
+        primary = gpd.GeoSeries(
+            barrier_lines([layers["roads"], layers.get("waterways")], CRS), crs=CRS
+        )
+        extra = gpd.GeoSeries(
+            barrier_lines([layers.get("barriers"), layers.get("compounds")], CRS)
+            + list(shapely.boundary(community.geometry.values)),
+            crs=CRS,
+        )
+        for additional in ([], [extra]):
+            theirs = momepy.enclosures(
+                primary, limit=limit, additional_barriers=additional or None, clip=True
+            )
+            ours = enclosures(primary, limit=limit, additional=additional, clip=True)
+            assert len(ours) > (5 if additional else 0)
+            assert ours.index.tolist() == theirs.index.tolist()
+            assert ours["eID"].tolist() == theirs["eID"].tolist()
+            assert all(
+                a.equals_exact(b, 0) for a, b in zip(ours.geometry, theirs.geometry, strict=True)
+            )
 
 
 @settings(max_examples=25, deadline=None)
