@@ -1614,11 +1614,27 @@ def _reasons(
 
 
 def _codes(grids: gpd.GeoDataFrame, prefix: str, depth: float) -> list[str]:
-    """Number grids north→south in rows about one grid deep, west→east within a row."""
+    """Number grids north→south in rows about one grid deep, west→east within a row.
+
+    Positions are rounded first (rows to a millionth of a row, eastings to a millimetre):
+    on a regular layout a centroid can sit exactly on a row's edge, and a rounding of the
+    geometry a micrometre either way then swapped two grids' codes. Two grids of a row
+    at the same easting are numbered north first.
+
+    Examples
+    --------
+    >>> squares = gpd.GeoSeries([shapely.box(x, y, x + 1, y + 1) for y in (1, 0) for x in (0, 1)])
+    >>> _codes(gpd.GeoDataFrame(geometry=squares), "P", 1.0)
+    ['P001', 'P002', 'P003', 'P004']
+    >>> nudged = [affinity.translate(g, 0, 1e-9 * (y < 1)) for g, y in zip(squares, (1, 1, 0, 0))]
+    >>> _codes(gpd.GeoDataFrame(geometry=nudged), "P", 1.0)  # the south row a hair north
+    ['P001', 'P002', 'P003', 'P004']
+    """
     cent = grids.geometry.centroid
     top = cent.y.max()
-    row = np.floor((top - cent.y) / max(depth, 1.0)).astype(int)
-    order = np.lexsort((cent.x.to_numpy(), row.to_numpy()))
+    row = np.floor(np.round((top - cent.y.to_numpy()) / max(depth, 1.0), 6)).astype(int)
+    # west→east in a row, north first where two share an easting (to the millimetre)
+    order = np.lexsort((np.round(-cent.y.to_numpy(), 3), np.round(cent.x.to_numpy(), 3), row))
     codes = [""] * len(grids)
     for seq, i in enumerate(order, start=1):
         codes[i] = f"{prefix}{seq:03d}"

@@ -472,3 +472,29 @@ def test_no_grid_of_several_buildings_above_the_band(weights, easy):
     for g in np.unique(found.labels[found.labels >= 0]):
         members = w[found.labels == g]
         assert members.sum() <= 50 or len(members) == 1, members
+
+
+@given(
+    st.integers(2, 6),
+    st.integers(2, 6),
+    st.integers(20, 300),
+    st.lists(st.sampled_from([-1e-9, 0.0, 1e-9]), min_size=72, max_size=72),
+)
+@settings(max_examples=40, deadline=None)
+def test_codes_do_not_flip_when_a_lattice_moves_a_hair(columns, rows, size, nudges):
+    # grids of a regular layout sit exactly on the code rows' edges; a micrometre's
+    # rounding of their geometry must not swap two grids' codes
+    from shapely import affinity
+
+    from planning.grids import _codes
+
+    squares = [
+        box(x * size, y * size, (x + 1) * size, (y + 1) * size)
+        for y in range(rows)
+        for x in range(columns)
+    ]
+    moved = [affinity.translate(g, nudges[2 * i], nudges[2 * i + 1]) for i, g in enumerate(squares)]
+    plain = _codes(gpd.GeoDataFrame(geometry=squares), "P", float(size))
+    assert _codes(gpd.GeoDataFrame(geometry=moved), "P", float(size)) == plain
+    # north→south rows, west→east in a row
+    assert plain[(rows - 1) * columns] == "P001" and plain[columns - 1] == f"P{rows * columns:03d}"
