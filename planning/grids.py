@@ -239,9 +239,9 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
 
 def _cut_positions(
     footprint: shapely.Geometry, fractions: Sequence[float], angle: float, origin: shapely.Point
-) -> tuple[list[float], tuple[float, float, float, float]]:
+) -> list[float]:
     """Where to cut (along ``angle``, in a frame rotated about ``origin``) so that the
-    footprint's area is divided by ``fractions``; also the rotated footprint's bounds.
+    footprint's area is divided by ``fractions``.
 
     The area left of a line ``x = t`` is ``-∮ y dx`` over the footprint's boundary left of
     it (the line adds no ``dx``): a sum over the edges, quadratic in ``t`` between two
@@ -250,12 +250,11 @@ def _cut_positions(
     Examples
     --------
     >>> trapezoid = shapely.Polygon([(0, 0), (10, 0), (10, 4), (0, 2)])  # 30 m²
-    >>> cuts, _ = _cut_positions(trapezoid, [1, 1], 0.0, shapely.Point(0, 0))
+    >>> cuts = _cut_positions(trapezoid, [1, 1], 0.0, shapely.Point(0, 0))
     >>> round(cuts[0], 6)  # 2x + x²/10 = 15
     5.811388
     """
     rotated = affinity.rotate(footprint, -angle, origin=origin)
-    bounds = rotated.bounds
     rings = shapely.get_rings(shapely.get_parts(shapely.orient_polygons(rotated)))
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     same = ring[1:] == ring[:-1]
@@ -286,7 +285,7 @@ def _cut_positions(
         root = math.sqrt(max(rise * rise + 4 * curve * need, 0.0))
         s = 2 * need / (rise + root) if rise + root > 0 else 0.0
         cuts.append(float(xs[k] + min(max(s, 0.0), h)))
-    return cuts, bounds
+    return cuts
 
 
 def _cut_cell(
@@ -306,7 +305,7 @@ def _cut_cell(
     if len(fractions) <= 1 or footprint.is_empty or footprint.area <= 0:
         return [(cell, footprint)]
     origin = footprint.centroid
-    cuts, _ = _cut_positions(footprint, fractions, angle, origin)
+    cuts = _cut_positions(footprint, fractions, angle, origin)
     rotated_cell = affinity.rotate(cell, -angle, origin=origin)
     cx0, cy0, cx1, cy1 = rotated_cell.bounds
     pad = max(cx1 - cx0, cy1 - cy0) + 1.0
