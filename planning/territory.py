@@ -135,8 +135,9 @@ def territories(
     building = np.array([labels[i] if i >= 0 else None for i in tess.index], dtype=object)
     geoms = np.asarray(tess.geometry.values, dtype=object)
     # one row per part (GeoDataFrame.explode, without its frame-level overhead)
-    parts, of = shapely.get_parts(geoms[~shapely.is_empty(geoms)], return_index=True)
-    of = np.flatnonzero(~shapely.is_empty(geoms))[of]
+    filled = np.flatnonzero(~shapely.is_empty(geoms))
+    parts, of = shapely.get_parts(geoms[filled], return_index=True)
+    of = filled[of]
     cells = gpd.GeoDataFrame(
         {"building": building[of], "block": tess["enclosure_index"].to_numpy()[of]},
         geometry=parts,
